@@ -1,0 +1,108 @@
+// Chooses and initialises the tfjs backend. `auto` prefers tfjs-node (native libtensorflow) when
+// the user has it installed, else wasm (SIMD; threads are off in Node), else the pure-JS cpu backend.
+// tfjs-node is an optional dependency: it cannot be bundled (native addon) and may be absent, so it
+// is loaded with a plain run-time require that esbuild leaves alone.
+import * as path from 'path';
+import * as fs from 'fs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from './tf';
+import type { BackendChoice, BackendName } from '../protocol/types';
+import type { BackendReport } from '../protocol/worker';
+import { registerWasmGradientKernels } from './wasmKernels';
+
+const TFJS_BACKEND: Record<BackendName, string> = { node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+
+let active: BackendReport | undefined;
+
+/** Folder with tfjs-backend-wasm's .wasm files when running from sources (tests, tsx). */
+export function defaultWasmDir(): string {
+  const bundled = __dirname; // dist/ when bundled: esbuild.js copies the .wasm files there
+  if (fs.existsSync(path.join(bundled, 'tfjs-backend-wasm-simd.wasm'))) {
+    return bundled;
+  }
+  const entry = require.resolve('@tensorflow/tfjs-backend-wasm');
+  // The package's main file lives in dist/, next to the .wasm binaries.
+  return path.dirname(entry);
+}
+
+/** Selects the backend; safe to call again (a different choice switches backends). */
+export async function initBackend(choice: BackendChoice, options: { wasmDir?: string } = {}): Promise<BackendReport> {
+  // PROD silences tfjs's console advice ("install tfjs-node") and skips debug-only checks.
+  tf.env().set('PROD', true);
+  const order: BackendName[] = choice === 'auto' ? ['node', 'wasm', 'cpu'] : [choice];
+  const skipped: string[] = [];
+  for (const name of order) {
+    const failure = await tryBackend(name, options.wasmDir ?? defaultWasmDir());
+    if (failure === undefined) {
+      const detail = describe(name) + (skipped.length ? ` (skipped: ${skipped.join('; ')})` : '');
+      active = { backend: name, detail };
+      return active;
+    }
+    skipped.push(`${name}: ${failure}`);
+  }
+  throw new Error(`No usable tfjs backend for "${choice}": ${skipped.join('; ')}`);
+}
+
+export function currentBackend(): BackendName {
+  if (!active) {
+    throw new Error('The engine backend is not initialised: call initBackend() first.');
+  }
+  return active.backend;
+}
+
+export function currentBackendReport(): BackendReport | undefined {
+  return active;
+}
+
+/** Returns undefined on success, else why the backend cannot be used. */
+async function tryBackend(name: BackendName, wasmDir: string): Promise<string | undefined> {
+  try {
+    if (name === 'node') {
+      const failure = loadTfjsNode();
+      if (failure) {
+        return failure;
+      }
+    }
+    if (name === 'wasm') {
+      setWasmPaths(wasmDir.endsWith(path.sep) ? wasmDir : wasmDir + path.sep);
+      registerWasmGradientKernels();
+    }
+    const ok = await tf.setBackend(TFJS_BACKEND[name]);
+    if (!ok) {
+      return 'initialisation failed';
+    }
+    await tf.ready();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+function loadTfjsNode(): string | undefined {
+  if (tf.findBackend('tensorflow')) {
+    return undefined;
+  }
+  try {
+    // A computed name keeps bundlers from resolving (and failing on) the optional native package.
+    const moduleName = ['@tensorflow', 'tfjs-node'].join('/');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(moduleName);
+    return tf.findBackend('tensorflow') ? undefined : 'tfjs-node loaded but registered no backend';
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return `@tensorflow/tfjs-node is not installed (${message})`;
+  }
+}
+
+function describe(name: BackendName): string {
+  switch (name) {
+    case 'node':
+      return 'node (tfjs-node, native libtensorflow)';
+    case 'wasm': {
+      const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+      return `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+    }
+    case 'cpu':
+      return 'cpu (pure JavaScript, slow)';
+  }
+}

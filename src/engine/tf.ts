@@ -1,0 +1,9 @@
+// The engine's single tfjs import. It pulls only what the engine uses (core, layers, the cpu
+// backend and every gradient) instead of the @tensorflow/tfjs umbrella, which would also bundle
+// webgl, converter and data. Backends beyond cpu are registered in backend.ts.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import '@tensorflow/tfjs-backend-cpu';
+
+export * from '@tensorflow/tfjs-core';
+export * from '@tensorflow/tfjs-layers';

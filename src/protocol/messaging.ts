@@ -1,0 +1,241 @@
+// One request/reply channel used for both boundaries: extension host <-> engine worker and
+// extension host <-> webview. Each side gives it a `post` function and feeds it incoming messages.
+// Unlike a bare postMessage, a request always settles: with the handler's value, with the handler's
+// error (re-thrown on the caller's side with the same message), on timeout, or on cancel.
+
+/** A message that expects an answer. `R` is the answer's type (phantom, for inference). */
+export interface RequestBase<R = unknown> {
+  type: string;
+  /** Never set by callers; carries the answer type. */
+  readonly __reply?: R;
+}
+
+export type ReplyOf<M> = M extends RequestBase<infer R> ? R : never;
+
+/** The wire envelope. Payload messages travel inside it unchanged. */
+export type Envelope =
+  | { kind: 'request'; id: number; body: { type: string } }
+  | { kind: 'reply'; id: number; ok: true; value: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: SerializedError }
+  | { kind: 'cancel'; id: number }
+  | { kind: 'event'; body: { type: string } };
+
+export interface SerializedError {
+  message: string;
+  name: string;
+  /** A stable code the UI can react to (e.g. 'cancelled', 'timeout', 'bad-input'). */
+  code?: string;
+  stack?: string;
+}
+
+/** An error that carries a code across the boundary. */
+export class ChannelError extends Error {
+  constructor(message: string, readonly code?: string, name = 'Error') {
+    super(message);
+    this.name = name;
+  }
+}
+
+export class CancelledError extends ChannelError {
+  constructor(message = 'Cancelled') {
+    super(message, 'cancelled', 'CancelledError');
+  }
+}
+
+export function isCancelled(error: unknown): boolean {
+  return error instanceof ChannelError && error.code === 'cancelled';
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      message: error.message,
+      name: error.name,
+      code: typeof code === 'string' ? code : undefined,
+      stack: error.stack,
+    };
+  }
+  return { message: String(error), name: 'Error' };
+}
+
+export function deserializeError(error: SerializedError): ChannelError {
+  const result = new ChannelError(error.message, error.code, error.name);
+  if (error.stack) {
+    result.stack = error.stack;
+  }
+  return result;
+}
+
+/** Context given to a request handler on the answering side. */
+export interface HandlerContext {
+  /** Aborted when the requester cancels. */
+  signal: AbortSignal;
+  id: number;
+}
+
+export interface RequestOptions {
+  /** Reject with code 'timeout' after this many ms (default: none). */
+  timeoutMs?: number;
+  /** Cancel the request on the other side when this signal aborts. */
+  signal?: AbortSignal;
+  /** Objects to transfer rather than copy (worker boundary only). */
+  transfer?: ArrayBuffer[];
+}
+
+type Post = (envelope: Envelope, transfer?: ArrayBuffer[]) => void;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+/**
+ * `TIn` are the messages this side receives as requests or events, `TOut` the ones it sends.
+ * `onRequest` answers incoming requests; `onEvent` handles incoming events.
+ */
+export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends { type: string }> {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly running = new Map<number, AbortController>();
+
+  constructor(
+    private readonly post: Post,
+    private readonly handlers: {
+      onRequest?: (message: TIn, context: HandlerContext) => Promise<unknown> | unknown;
+      onEvent?: (message: TIn) => void;
+    },
+  ) {}
+
+  /** Send a request and wait for its answer. */
+  request<M extends TOut>(message: M, options: RequestOptions = {}): Promise<ReplyOf<M>> {
+    const id = this.nextId++;
+    return new Promise<ReplyOf<M>>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        this.settle(id, false, new CancelledError());
+        this.post({ kind: 'cancel', id });
+      };
+      const cleanup = () => {
+        if (timer) {
+          clearTimeout(timer);
+        }
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, cleanup });
+      if (options.signal) {
+        if (options.signal.aborted) {
+          onAbort();
+          return;
+        }
+        options.signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.settle(id, false, new ChannelError(`${message.type} timed out after ${options.timeoutMs} ms`, 'timeout'));
+          this.post({ kind: 'cancel', id });
+        }, options.timeoutMs);
+      }
+      this.post({ kind: 'request', id, body: message }, options.transfer);
+    });
+  }
+
+  /** Send a message that expects no answer. */
+  emit(message: TOut, transfer?: ArrayBuffer[]): void {
+    this.post({ kind: 'event', body: message }, transfer);
+  }
+
+  /** Feed every message received from the other side here. Returns false for foreign messages. */
+  handle(data: unknown): boolean {
+    if (!isEnvelope(data)) {
+      return false;
+    }
+    switch (data.kind) {
+      case 'reply':
+        if (data.ok) {
+          this.settle(data.id, true, data.value);
+        } else {
+          this.settle(data.id, false, deserializeError(data.error));
+        }
+        return true;
+      case 'cancel':
+        this.running.get(data.id)?.abort();
+        return true;
+      case 'event':
+        this.handlers.onEvent?.(data.body as TIn);
+        return true;
+      case 'request':
+        void this.answer(data.id, data.body as TIn);
+        return true;
+    }
+  }
+
+  /** Reject everything still waiting (the other side went away). */
+  rejectAll(error: Error): void {
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id, false, error);
+    }
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private async answer(id: number, message: TIn): Promise<void> {
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    try {
+      if (!this.handlers.onRequest) {
+        throw new ChannelError(`No handler for request ${message.type}`);
+      }
+      const value = await this.handlers.onRequest(message, { signal: controller.signal, id });
+      this.post({ kind: 'reply', id, ok: true, value }, collectTransferables(value));
+    } catch (error) {
+      this.post({ kind: 'reply', id, ok: false, error: serializeError(error) });
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  private settle(id: number, ok: boolean, value: unknown): void {
+    const pending = this.pending.get(id);
+    if (!pending) {
+      return;
+    }
+    this.pending.delete(id);
+    pending.cleanup();
+    if (ok) {
+      pending.resolve(value);
+    } else {
+      pending.reject(value);
+    }
+  }
+}
+
+function isEnvelope(data: unknown): data is Envelope {
+  if (typeof data !== 'object' || data === null) {
+    return false;
+  }
+  const kind = (data as { kind?: unknown }).kind;
+  return kind === 'request' || kind === 'reply' || kind === 'cancel' || kind === 'event';
+}
+
+/** Typed-array buffers found in a reply (one level of objects and arrays deep is enough here). */
+export function collectTransferables(value: unknown, found: Set<ArrayBuffer> = new Set(), depth = 0): ArrayBuffer[] {
+  if (depth > 4 || value === null || typeof value !== 'object') {
+    return [...found];
+  }
+  if (ArrayBuffer.isView(value)) {
+    const buffer = value.buffer;
+    // Only whole, non-shared buffers can be transferred without detaching unrelated data.
+    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) {
+      found.add(buffer);
+    }
+    return [...found];
+  }
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    collectTransferables(item, found, depth + 1);
+  }
+  return [...found];
+}

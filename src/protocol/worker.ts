@@ -1,0 +1,85 @@
+// Messages between the extension host (src/worker/client.ts) and the engine worker
+// (src/worker/engineWorker.ts). Requests carry their answer type through RequestBase<R>.
+
+import type { RequestBase } from './messaging';
+import type {
+  BackendChoice,
+  BackendName,
+  CamResult,
+  ExplainRequest,
+  ModelSummary,
+  Preprocessing,
+  Progress,
+  RgbaImage,
+} from './types';
+
+export interface BackendReport {
+  backend: BackendName;
+  /** Human-readable detail, e.g. "wasm (SIMD, 1 thread)" or why a preferred backend was skipped. */
+  detail: string;
+}
+
+/** Must be the first request: selects and initialises the tfjs backend. */
+export interface InitRequest extends RequestBase<BackendReport> {
+  type: 'init';
+  backend: BackendChoice;
+  /** Folder holding tfjs-backend-wasm's .wasm files (next to the bundle). */
+  wasmDir: string;
+}
+
+/** Loads (or returns the cached) model; `reload` forces a fresh read from disk. */
+export interface LoadModelRequest extends RequestBase<ModelSummary> {
+  type: 'loadModel';
+  modelPath: string;
+  /** Overrides the sidecar's preprocessing (CLI flags / settings). */
+  preprocessing?: Preprocessing;
+  reload?: boolean;
+}
+
+export interface ExplainImageResult {
+  result: CamResult;
+  /** The decoded original image (RGBA, original resolution), so the UI can draw the overlay. */
+  image: RgbaImage;
+}
+
+export interface ExplainImageRequest extends RequestBase<ExplainImageResult> {
+  type: 'explain';
+  modelPath: string;
+  imagePath: string;
+  request: ExplainRequest;
+  preprocessing?: Preprocessing;
+}
+
+export interface DisposeModelRequest extends RequestBase<void> {
+  type: 'disposeModel';
+  modelPath: string;
+}
+
+/** Tensor and memory counts, for leak checks and the output channel. */
+export interface MemoryReport {
+  numTensors: number;
+  numBytes: number;
+}
+export interface MemoryRequest extends RequestBase<MemoryReport> {
+  type: 'memory';
+}
+
+export type WorkerRequest =
+  | InitRequest
+  | LoadModelRequest
+  | ExplainImageRequest
+  | DisposeModelRequest
+  | MemoryRequest;
+
+/** Events the worker pushes to the host. */
+export interface ProgressEvent {
+  type: 'progress';
+  /** The id of the request this progress belongs to. */
+  requestId: number;
+  progress: Progress;
+}
+export interface LogEvent {
+  type: 'log';
+  message: string;
+}
+export type WorkerEvent = ProgressEvent | LogEvent;

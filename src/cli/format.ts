@@ -1,0 +1,89 @@
+// Pure helpers of the CLI: argument parsing and output formatting. No engine import, so they are
+// testable without tfjs and the CLI can report usage errors before loading it.
+import type { CamResult, LayerInfo, Map2D } from '../protocol/types';
+
+/** A mistake in the command line: exit code 2 with the usage text. */
+export class UsageError extends Error {}
+
+export function parseNumberList(flag: string, text: string): number[] {
+  const parts = text.split(',').map((part) => part.trim());
+  const values = parts.map(Number);
+  if (parts.length === 0 || parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v))) {
+    throw new UsageError(`${flag} must be comma-separated numbers like 0.485,0.456,0.406, not "${text}".`);
+  }
+  if (values.length !== 1 && values.length !== 3) {
+    throw new UsageError(`${flag} takes 1 or 3 numbers (one per channel), got ${values.length}.`);
+  }
+  return values;
+}
+
+/** `--class` accepts an index or a label (exact, then case-insensitive). */
+export function parseClassArg(text: string, labels: string[]): number {
+  if (/^\d+$/.test(text.trim())) {
+    return Number(text.trim());
+  }
+  const exact = labels.indexOf(text);
+  if (exact >= 0) {
+    return exact;
+  }
+  const lower = text.toLowerCase();
+  const loose = labels.findIndex((label) => label.toLowerCase() === lower);
+  if (loose >= 0) {
+    return loose;
+  }
+  const shown = labels.slice(0, 12).map((l) => `"${l}"`).join(', ');
+  throw new UsageError(`--class "${text}" is neither a class index nor a label of this model (labels: ${shown}${labels.length > 12 ? ', …' : ''}).`);
+}
+
+export function formatLayerTable(layers: LayerInfo[], defaultCamLayer: string): string {
+  const rows = layers.map((layer) => [
+    (layer.name === defaultCamLayer ? '* ' : '  ') + '  '.repeat(layer.depth) + layer.name,
+    layer.className,
+    formatShape(layer.outputShape),
+    layer.params.toLocaleString('en-US'),
+  ]);
+  const header = ['  name', 'type', 'output shape', 'params'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatShape(shape: (number | null)[]): string {
+  return `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')})`;
+}
+
+function mapToJson(map: Map2D): { width: number; height: number; data: number[] } {
+  return { width: map.width, height: map.height, data: Array.from(map.data, shortestFloat32) };
+}
+
+/** The CLI's --json shape (issue 2), plus provenance fields. */
+export function camResultToJson(result: CamResult, extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    method: result.method,
+    backend: result.backend,
+    layer: result.layer,
+    classIndex: result.classIndex,
+    className: result.className,
+    score: result.score,
+    predictions: result.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability, score: p.score })),
+    cam: mapToJson(result.cam),
+    layerCam: mapToJson(result.layerCam),
+    timings: result.timings,
+    ...extra,
+  };
+}
+
+/**
+ * The shortest decimal that reads back as the same float32. A plain float32→double conversion
+ * prints false digits (0.3f becomes 0.30000001192092896); this keeps JSON short and exact.
+ */
+export function shortestFloat32(value: number): number {
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === Math.fround(value)) {
+      return candidate;
+    }
+  }
+  return Number(value.toPrecision(9));
+}

@@ -1,0 +1,256 @@
+// `cnn-lens`: the engine without VS Code, for scripts, CI and benchmarks. It runs the same engine
+// calls as the extension's worker and writes the same result types (as JSON) plus PNG images.
+// Exit codes: 0 success, 2 bad usage (usage text printed), 1 failure (one line naming the file and
+// what is wrong; the stack only with --verbose).
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { BACKEND_CHOICES, COLORMAPS, METHOD_NAMES } from '../protocol/types';
+import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing } from '../protocol/types';
+import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson } from './format';
+
+const USAGE = `Usage:
+  cnn-lens gradcam IMAGE --model PATH [options]
+  cnn-lens layers --model PATH [--json FILE]
+
+Commands:
+  gradcam   Explain IMAGE with Grad-CAM and write the overlay as a PNG.
+  layers    List the model's layers (name, type, output shape, params); * marks the default CAM layer.
+
+Options:
+  --model PATH         TF.js LayersModel model.json (labels.txt / cnn-lens.json beside it are read)
+  --layer NAME         target layer (default: last 4-D layer before the head)
+  --class INDEX|LABEL  class to explain (default: the top-1 prediction)
+  --method NAME        ${METHOD_NAMES.join(' | ')} (default: gradcam)
+  --colormap NAME      ${COLORMAPS.join(' | ')} (default: jet)
+  --alpha A            heatmap opacity in the overlay, 0..1 (default: 0.5)
+  --mean r,g,b         per-channel mean after scaling to [0,1] (overrides cnn-lens.json)
+  --std r,g,b          per-channel std (overrides cnn-lens.json)
+  --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = node if installed, else wasm, else cpu)
+  --top-k K            number of predictions reported (default: 5)
+  --out FILE           overlay PNG (default: <image name>.gradcam.png in the current folder)
+  --heatmap FILE       also write the colourised heatmap PNG at the image's resolution
+  --json FILE          write the result as JSON ("-" for standard output)
+  --verbose            print stack traces on errors
+  -h, --help           show this help
+`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  layer: { type: 'string' },
+  class: { type: 'string' },
+  method: { type: 'string', default: 'gradcam' },
+  colormap: { type: 'string', default: 'jet' },
+  alpha: { type: 'string', default: '0.5' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  backend: { type: 'string', default: 'auto' },
+  'top-k': { type: 'string', default: '5' },
+  out: { type: 'string' },
+  heatmap: { type: 'string' },
+  json: { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (error) {
+    return usageFailure(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    const [command, ...rest] = positionals;
+    switch (command) {
+      case 'gradcam':
+        return await runExplain(rest, values);
+      case 'layers':
+        return await runLayers(rest, values);
+      case undefined:
+        throw new UsageError('No command given.');
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      return usageFailure(error.message);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`cnn-lens: ${message}\n`);
+    if (values.verbose && error instanceof Error && error.stack) {
+      process.stderr.write(error.stack + '\n');
+    }
+    return 1;
+  }
+}
+
+function usageFailure(message: string): number {
+  process.stderr.write(`cnn-lens: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+interface CommonOptions {
+  modelPath: string;
+  backend: BackendChoice;
+  preprocessing: Preprocessing | undefined;
+}
+
+function commonOptions(values: Values): CommonOptions {
+  if (!values.model) {
+    throw new UsageError('--model PATH is required.');
+  }
+  const backend = values.backend as BackendChoice;
+  if (!BACKEND_CHOICES.includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, not "${values.backend}".`);
+  }
+  const preprocessing: Preprocessing = {};
+  if (values.mean !== undefined) {
+    preprocessing.mean = parseNumberList('--mean', values.mean);
+  }
+  if (values.std !== undefined) {
+    preprocessing.std = parseNumberList('--std', values.std);
+    if (preprocessing.std.some((s) => s <= 0)) {
+      throw new UsageError('--std values must be greater than 0.');
+    }
+  }
+  return {
+    modelPath: path.resolve(values.model),
+    backend,
+    preprocessing: values.mean !== undefined || values.std !== undefined ? preprocessing : undefined,
+  };
+}
+
+async function runExplain(positionals: string[], values: Values): Promise<number> {
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'IMAGE is required.' : `Expected one IMAGE, got ${positionals.length}.`);
+  }
+  const imagePath = path.resolve(positionals[0]);
+  const common = commonOptions(values);
+  const method = values.method as MethodName;
+  if (!(METHOD_NAMES as readonly string[]).includes(method)) {
+    throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')}, not "${values.method}".`);
+  }
+  const colormap = values.colormap as ColormapName;
+  if (!(COLORMAPS as readonly string[]).includes(colormap)) {
+    throw new UsageError(`--colormap must be one of ${COLORMAPS.join(', ')}, not "${values.colormap}".`);
+  }
+  const alpha = Number(values.alpha);
+  if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) {
+    throw new UsageError(`--alpha must be a number from 0 to 1, not "${values.alpha}".`);
+  }
+  const topK = Number(values['top-k']);
+  if (!Number.isInteger(topK) || topK < 1) {
+    throw new UsageError(`--top-k must be a positive whole number, not "${values['top-k']}".`);
+  }
+
+  // The engine (and tfjs) load only once the arguments are known to be good: fast usage errors.
+  const engine = await import('../engine/index');
+  const backendReport = await engine.initBackend(common.backend);
+  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  try {
+    const image = await engine.readImage(imagePath);
+    const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
+    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK });
+
+    const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${method}.png`);
+    const overlay = engine.renderOverlay(image, result.cam, colormap, alpha);
+    writeFile(outPath, await engine.encodePng(overlay));
+    if (values.heatmap) {
+      const heatmap = engine.renderHeatmap(result.cam, image.width, image.height, colormap);
+      writeFile(path.resolve(values.heatmap), await engine.encodePng(heatmap));
+    }
+    const json = camResultToJson(result, {
+      backendDetail: backendReport.detail,
+      model: model.summary.path,
+      image: imagePath,
+      imageSize: { width: image.width, height: image.height },
+      overlay: outPath,
+    });
+    if (values.json === '-') {
+      process.stdout.write(JSON.stringify(json) + '\n');
+    } else {
+      if (values.json) {
+        writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
+      }
+      process.stdout.write(describeResult(result, model.summary, outPath, values.json));
+    }
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function runLayers(positionals: string[], values: Values): Promise<number> {
+  if (positionals.length !== 0) {
+    throw new UsageError(`"layers" takes no positional arguments (got ${positionals.join(' ')}).`);
+  }
+  const common = commonOptions(values);
+  const engine = await import('../engine/index');
+  await engine.initBackend(common.backend);
+  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  try {
+    const summary = model.summary;
+    if (values.json) {
+      const text = JSON.stringify(summary, null, 2) + '\n';
+      if (values.json === '-') {
+        process.stdout.write(text);
+        return 0;
+      }
+      writeFile(path.resolve(values.json), text);
+    }
+    process.stdout.write(formatLayerTable(summary.layers as LayerInfo[], summary.defaultCamLayer));
+    process.stdout.write(
+      `\n${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters, ` +
+        `input ${summary.inputShape.join('×')}, ${summary.numClasses} classes\n`,
+    );
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+function describeResult(result: CamResult, summary: ModelSummary, outPath: string, jsonPath: string | undefined): string {
+  const lines = [`Backend: ${result.backend}`, `Model: ${summary.path}`, 'Top predictions:'];
+  for (const p of result.predictions) {
+    lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label} (class ${p.index})`);
+  }
+  lines.push(
+    `${result.method} of "${result.className}" (class ${result.classIndex}, score ${result.score.toFixed(3)}) ` +
+      `at layer "${result.layer}"`,
+  );
+  lines.push(`Overlay written to ${outPath}`);
+  if (jsonPath) {
+    lines.push(`JSON written to ${path.resolve(jsonPath)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function writeFile(filePath: string, data: Uint8Array | string): void {
+  try {
+    fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    fs.writeFileSync(filePath, data);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${filePath}: cannot write the output (${reason}).`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`cnn-lens: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

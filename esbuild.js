@@ -3,7 +3,8 @@
 //   worker.js    (engine worker_threads entry, Node)
 //   cli.js       (the `cnn-lens` command, Node)
 //   webview.js / webview.css (the panel UI, browser)
-// and copies tfjs-backend-wasm's .wasm binaries next to the Node bundles, where setWasmPaths finds them.
+// and copies the WebAssembly binaries the Node bundles load at run time next to them: tfjs-backend-wasm's
+// (found through setWasmPaths) and the WebP decoder's (src/engine/image.ts).
 // `node esbuild.js --watch` rebuilds on change; otherwise bundles are minified with source maps.
 'use strict';
 const esbuild = require('esbuild');
@@ -41,6 +42,11 @@ function optionsFor(target) {
       format: 'cjs',
       target: 'node20',
       external: nodeExternals,
+      // tfjs packages declare their side-effect files (kernel and gradient registration) by their
+      // ES-module paths; resolving `main` (their pre-bundled CommonJS copies) would make esbuild
+      // drop `import '@tensorflow/tfjs-backend-cpu'` as side-effect free, and would load a second
+      // tfjs-core beside the deep `dist/` imports in src/engine/tf.ts.
+      mainFields: ['module', 'main'],
       banner: target.banner ? { js: target.banner } : undefined,
     };
   }
@@ -48,31 +54,33 @@ function optionsFor(target) {
 }
 
 function copyWasmBinaries() {
-  const wasmDir = path.join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+  const tfjsWasmDir = path.join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+  const binaries = fs
+    .readdirSync(tfjsWasmDir)
+    .filter((file) => file.endsWith('.wasm'))
+    .map((file) => path.join(tfjsWasmDir, file));
+  binaries.push(path.join(root, 'node_modules', '@jsquash', 'webp', 'codec', 'dec', 'webp_dec.wasm'));
   fs.mkdirSync(dist, { recursive: true });
-  for (const file of fs.readdirSync(wasmDir)) {
-    if (file.endsWith('.wasm')) {
-      fs.copyFileSync(path.join(wasmDir, file), path.join(dist, file));
+  for (const binary of binaries) {
+    // A missing binary would only show at run time, on a user's machine: fail the build instead.
+    if (!fs.existsSync(binary)) {
+      throw new Error(`esbuild: ${path.relative(root, binary)} is missing; run npm ci`);
     }
+    fs.copyFileSync(binary, path.join(dist, path.basename(binary)));
   }
 }
 
 async function main() {
   copyWasmBinaries();
-  const active = targets.filter((t) => fs.existsSync(path.join(root, t.entry)));
-  const skipped = targets.filter((t) => !active.includes(t));
-  for (const t of skipped) {
-    console.warn(`esbuild: skipping ${t.entry} (not present)`);
-  }
   if (watch) {
-    for (const t of active) {
+    for (const t of targets) {
       const context = await esbuild.context(optionsFor(t));
       await context.watch();
     }
     console.log('esbuild: watching');
     return;
   }
-  await Promise.all(active.map((t) => esbuild.build(optionsFor(t))));
+  await Promise.all(targets.map((t) => esbuild.build(optionsFor(t))));
   const cli = path.join(dist, 'cli.js');
   if (fs.existsSync(cli)) {
     fs.chmodSync(cli, 0o755);

@@ -20,7 +20,10 @@ export function defaultWasmDir(): string {
   if (fs.existsSync(path.join(bundled, 'tfjs-backend-wasm-simd.wasm'))) {
     return bundled;
   }
-  const entry = require.resolve('@tensorflow/tfjs-backend-wasm');
+  // Only reached from sources, where node_modules exists; a computed name keeps esbuild from
+  // treating it as a bundled module.
+  const wasmPackage = ['@tensorflow', 'tfjs-backend-wasm'].join('/');
+  const entry = require.resolve(wasmPackage);
   // The package's main file lives in dist/, next to the .wasm binaries.
   return path.dirname(entry);
 }

@@ -1,0 +1,523 @@
+// Loads a TF.js LayersModel (model.json + weight shards) from disk, with the files that travel with
+// it: labels and the cnn-lens.json sidecar (mean/std, labels file name).
+//
+// Everything is read with fs through a custom tf.io.IOHandler: no fetch, no file:// URLs, no network.
+// model.json is untrusted input (it may come from any repository the user opens), so every path it
+// names must stay inside the model's folder; weights are size-checked before tfjs sees them, and
+// each failure is an EngineError naming the file and what to fix.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Preprocessing } from '../protocol/types';
+import { EngineError } from './errors';
+import { checkPreprocessing } from './image';
+import * as tf from './tf';
+
+export interface ModelFiles {
+  model: tf.LayersModel;
+  /** Absolute path of model.json. */
+  modelPath: string;
+  /** Labels as read (their count is checked against the classes by the caller), or null. */
+  labels: string[] | null;
+  /** Absolute path of the file the labels came from, or null. */
+  labelsSource: string | null;
+  /** mean/std in effect: overrides win over the sidecar. */
+  preprocessing: Preprocessing;
+  /** Absolute path of the cnn-lens.json that was read, or null. */
+  sidecar: string | null;
+}
+
+export const MODEL_FILE = 'model.json';
+export const SIDECAR_FILE = 'cnn-lens.json';
+/** Label files looked for beside model.json, in this order, when the sidecar names none. */
+export const LABEL_FILES = ['labels.txt', 'labels.json', 'metadata.json'] as const;
+
+const SIDECAR_KEYS = ['mean', 'std', 'labels'];
+
+/** Bytes per stored value, by manifest dtype (or quantization dtype when quantized). */
+const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/**
+ * Loads model.json (or a folder containing it) with its weights, labels and sidecar.
+ * A backend must be initialised (initBackend) before calling this.
+ */
+export async function loadLayersModelFromDisk(modelPath: string, overrides: Preprocessing = {}): Promise<ModelFiles> {
+  const modelJsonPath = await locateModelJson(modelPath);
+  const folder = path.dirname(modelJsonPath);
+  const realFolder = await fs.promises.realpath(folder);
+  const modelJson = await readModelJson(modelJsonPath);
+  const weights = await readWeights(modelJson, modelJsonPath, folder, realFolder);
+  const sidecar = await readSidecar(folder, realFolder);
+  const labels = await readLabels(folder, realFolder, sidecar);
+  const model = await buildModel(modelJson, weights, modelJsonPath);
+  try {
+    const channels = inputChannels(model);
+    if (sidecar) {
+      checkPreprocessing(sidecar.preprocessing, channels, sidecar.path);
+    }
+    checkPreprocessing(overrides, channels, 'mean/std settings (--mean/--std)');
+    return {
+      model,
+      modelPath: modelJsonPath,
+      labels: labels?.labels ?? null,
+      labelsSource: labels?.source ?? null,
+      preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
+      sidecar: sidecar?.path ?? null,
+    };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// model.json
+
+interface ModelJson {
+  modelTopology: Record<string, unknown>;
+  weightsManifest?: unknown;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  userDefinedMetadata?: Record<string, object>;
+}
+
+async function locateModelJson(modelPath: string): Promise<string> {
+  const absolute = path.resolve(modelPath);
+  const stat = await statOrExplain(absolute, 'Model file');
+  if (stat.isDirectory()) {
+    const inside = path.join(absolute, MODEL_FILE);
+    if (!fs.existsSync(inside)) {
+      throw new EngineError(`${absolute} is a folder without ${MODEL_FILE}; give the path of a TF.js model.json.`, 'bad-input');
+    }
+    return inside;
+  }
+  return absolute;
+}
+
+async function readModelJson(file: string): Promise<ModelJson> {
+  const text = await readTextFile(file, 'Model file');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new EngineError(`${file}: not valid JSON (${errorMessage(error)}); expected a TF.js LayersModel model.json.`, 'bad-input');
+  }
+  if (!isRecord(parsed)) {
+    throw new EngineError(`${file}: not a TF.js model.json (expected a JSON object with "modelTopology" and "weightsManifest").`, 'bad-input');
+  }
+  const topology = parsed.modelTopology;
+  if (parsed.format === 'graph-model' || (isRecord(topology) && 'node' in topology)) {
+    throw new EngineError(
+      `${file} is a TF.js graph model; CNN Lens reads LayersModels (Keras-style) for now, graph models come later. ` +
+        'Export the Keras model with tensorflowjs_converter --output_format=tfjs_layers_model.',
+      'unsupported',
+    );
+  }
+  if (!isRecord(topology)) {
+    throw new EngineError(`${file}: has no "modelTopology" object, so it is not a TF.js LayersModel model.json.`, 'bad-input');
+  }
+  if (typeof topology.class_name !== 'string' && !isRecord(topology.model_config)) {
+    throw new EngineError(`${file}: "modelTopology" is not a Keras model description (no class_name or model_config).`, 'bad-input');
+  }
+  if (parsed.format !== undefined && parsed.format !== 'layers-model') {
+    throw new EngineError(`${file}: unknown model format "${String(parsed.format)}"; CNN Lens reads "layers-model".`, 'unsupported');
+  }
+  return parsed as unknown as ModelJson;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weights
+
+interface LoadedWeights {
+  specs: tf.io.WeightsManifestEntry[];
+  data: ArrayBuffer;
+}
+
+interface GroupSpec {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+/** Validates the manifest, reads every shard (inside the folder only) and checks sizes. */
+async function readWeights(modelJson: ModelJson, file: string, folder: string, realFolder: string): Promise<LoadedWeights | null> {
+  if (modelJson.weightsManifest === undefined) {
+    return null;
+  }
+  const groups = parseManifest(modelJson.weightsManifest, file);
+  const modelSpecs: tf.io.WeightsManifestEntry[] = [];
+  const modelBytes: Uint8Array[] = [];
+  for (const [index, group] of groups.entries()) {
+    const shards: { name: string; bytes: Uint8Array }[] = [];
+    for (const shardPath of group.paths) {
+      const real = await resolveInsideFolder(shardPath, folder, realFolder, `${file}: weightsManifest path`, 'weight shard');
+      shards.push({ name: shardPath, bytes: await fs.promises.readFile(real) });
+    }
+    const groupBytes = concatBytes(shards.map((s) => s.bytes));
+    const sizes = group.weights.map((spec) => weightByteLength(spec, file));
+    const expected = sizes.reduce((a, b) => a + b, 0);
+    if (groupBytes.length !== expected) {
+      throw new EngineError(describeSizeMismatch(file, index, shards, expected, folder), 'bad-input');
+    }
+    // Keep only model weights: optimizer state (saved with includeOptimizer) is useless for inference.
+    let offset = 0;
+    group.weights.forEach((spec, i) => {
+      if (spec.group !== 'optimizer') {
+        modelSpecs.push(spec);
+        modelBytes.push(groupBytes.subarray(offset, offset + sizes[i]));
+      }
+      offset += sizes[i];
+    });
+  }
+  const data = concatBytes(modelBytes);
+  // An exact ArrayBuffer: tfjs reads weightData from offset 0 to its end.
+  return { specs: modelSpecs, data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer };
+}
+
+function parseManifest(manifest: unknown, file: string): GroupSpec[] {
+  const fail = (what: string): never => {
+    throw new EngineError(`${file}: "weightsManifest" ${what}.`, 'bad-input');
+  };
+  if (!Array.isArray(manifest)) {
+    return fail('must be a list of {paths, weights} groups');
+  }
+  return manifest.map((group: unknown, g) => {
+    if (!isRecord(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      return fail(`group ${g + 1} must be an object with "paths" and "weights" lists`);
+    }
+    if (!group.paths.every((p): p is string => typeof p === 'string' && p.length > 0)) {
+      return fail(`group ${g + 1} has a path that is not a non-empty string`);
+    }
+    group.weights.forEach((spec: unknown, w) => {
+      const ok =
+        isRecord(spec) &&
+        typeof spec.name === 'string' &&
+        Array.isArray(spec.shape) &&
+        spec.shape.every((d) => Number.isInteger(d) && (d as number) >= 0) &&
+        typeof spec.dtype === 'string';
+      if (!ok) {
+        fail(`group ${g + 1}, weight ${w + 1} needs a name, a shape of non-negative integers and a dtype`);
+      }
+    });
+    return { paths: group.paths, weights: group.weights as tf.io.WeightsManifestEntry[] };
+  });
+}
+
+function weightByteLength(spec: tf.io.WeightsManifestEntry, file: string): number {
+  const storedType = spec.quantization?.dtype ?? spec.dtype;
+  const bytes = BYTES_PER_VALUE[storedType];
+  if (bytes === undefined) {
+    throw new EngineError(`${file}: weight "${spec.name}" has dtype "${storedType}", which a CNN weight cannot have.`, 'unsupported');
+  }
+  return spec.shape.reduce((a, b) => a * b, 1) * bytes;
+}
+
+function describeSizeMismatch(
+  file: string,
+  groupIndex: number,
+  shards: { name: string; bytes: Uint8Array }[],
+  expected: number,
+  folder: string,
+): string {
+  const actual = shards.reduce((sum, s) => sum + s.bytes.length, 0);
+  if (shards.length === 1) {
+    const shard = path.join(folder, shards[0].name);
+    return `${shard}: weight shard has ${actual} bytes but ${path.basename(file)} expects ${expected} bytes (truncated, or from another model).`;
+  }
+  const list = shards.map((s) => `${s.name} (${s.bytes.length} bytes)`).join(', ');
+  return `${file}: weights group ${groupIndex + 1} expects ${expected} bytes but its shards hold ${actual}: ${list} (truncated, or from another model).`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building the model
+
+async function buildModel(modelJson: ModelJson, weights: LoadedWeights | null, file: string): Promise<tf.LayersModel> {
+  // trainingConfig is left out on purpose: compiling it can fail on custom losses and CNN Lens never trains.
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: modelJson.modelTopology,
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy,
+    userDefinedMetadata: modelJson.userDefinedMetadata,
+  };
+  if (weights) {
+    artifacts.weightSpecs = weights.specs;
+    artifacts.weightData = weights.data;
+  }
+  const handler: tf.io.IOHandler = { load: async () => artifacts };
+  const model = await withCleanupOnFailure(() => tf.loadLayersModel(handler, { strict: true }), file);
+  if (!weights && model.weights.length > 0) {
+    const count = model.weights.length;
+    model.dispose();
+    throw new EngineError(`${file}: has no "weightsManifest" but the model has ${count} weights; the weight files are missing.`, 'bad-input');
+  }
+  return model;
+}
+
+/**
+ * Runs a tfjs model load so that a failure leaves nothing behind and says what is wrong. When
+ * tfjs-layers fails half way it keeps what it built: the variables of the layers created so far and,
+ * when the weights do not fit, the tensors it decoded from the shards. Variables are found by their
+ * registry entry; decoded tensors by briefly wrapping LayersModel.loadWeights, the one place they
+ * pass through, to dispose them when it throws.
+ */
+async function withCleanupOnFailure(load: () => Promise<tf.LayersModel>, file: string): Promise<tf.LayersModel> {
+  const variablesBefore = new Set(Object.keys(tf.engine().registeredVariables));
+  const prototype = tf.LayersModel.prototype as { loadWeights: (weights: tf.NamedTensorMap, strict?: boolean) => void };
+  const original = prototype.loadWeights;
+  prototype.loadWeights = function (this: unknown, decoded: tf.NamedTensorMap, strict?: boolean) {
+    try {
+      original.call(this, decoded, strict);
+    } catch (error) {
+      tf.dispose(Object.values(decoded));
+      throw error;
+    }
+  };
+  try {
+    return await load();
+  } catch (error) {
+    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) {
+      if (!variablesBefore.has(name)) {
+        variable.dispose();
+      }
+    }
+    throw explainLoadError(error, file);
+  } finally {
+    prototype.loadWeights = original;
+  }
+}
+
+function explainLoadError(error: unknown, file: string): EngineError {
+  if (error instanceof EngineError) {
+    return error;
+  }
+  const message = errorMessage(error);
+  const unset = /(\d+) of (\d+) weights are not set: (.*)/.exec(message);
+  if (unset) {
+    return new EngineError(
+      `${file}: the weights manifest lacks ${unset[1]} of the model's ${unset[2]} weights (${shorten(unset[3])}); the weight files do not belong to this model.`,
+      'bad-input',
+    );
+  }
+  const extra = /Provided weight data has no target variable: (.*)/.exec(message);
+  if (extra) {
+    return new EngineError(
+      `${file}: the weights manifest has weight "${extra[1]}", which the model does not have; the weight files do not belong to this model.`,
+      'bad-input',
+    );
+  }
+  const unknownLayer = /Unknown layer: (\w+)/.exec(message);
+  if (unknownLayer) {
+    return new EngineError(
+      `${file}: layer type "${unknownLayer[1]}" is not a TF.js built-in layer (a custom layer?); CNN Lens loads models made of built-in layers.`,
+      'unsupported',
+    );
+  }
+  return new EngineError(`${file}: TF.js cannot build this model: ${message}`, 'bad-input');
+}
+
+function inputChannels(model: tf.LayersModel): number | undefined {
+  const shape = model.inputs.length === 1 ? model.inputs[0].shape : undefined;
+  const channels = shape && shape.length === 4 ? shape[3] : undefined;
+  return typeof channels === 'number' ? channels : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sidecar and labels
+
+interface Sidecar {
+  path: string;
+  preprocessing: Preprocessing;
+  labels?: string;
+}
+
+async function readSidecar(folder: string, realFolder: string): Promise<Sidecar | null> {
+  const file = path.join(folder, SIDECAR_FILE);
+  if (!fs.existsSync(file)) {
+    return null;
+  }
+  await resolveInsideFolder(SIDECAR_FILE, folder, realFolder, file, SIDECAR_FILE);
+  const text = await readTextFile(file, 'Settings file');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new EngineError(`${file}: not valid JSON (${errorMessage(error)}).`, 'bad-input');
+  }
+  if (!isRecord(parsed)) {
+    throw new EngineError(`${file}: expected a JSON object like {"mean":[0.5],"std":[0.5],"labels":"labels.txt"}.`, 'bad-input');
+  }
+  const unknown = Object.keys(parsed).filter((key) => !SIDECAR_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new EngineError(`${file}: unknown setting "${unknown[0]}" (known: ${SIDECAR_KEYS.join(', ')}).`, 'bad-input');
+  }
+  const preprocessing: Preprocessing = {};
+  for (const key of ['mean', 'std'] as const) {
+    const value = parsed[key];
+    if (value === undefined) {
+      continue;
+    }
+    if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new EngineError(`${file}: "${key}" must be a list of numbers (one, or one per channel), got ${JSON.stringify(value)}.`, 'bad-input');
+    }
+    preprocessing[key] = value as number[];
+  }
+  if (parsed.labels !== undefined && (typeof parsed.labels !== 'string' || parsed.labels.length === 0)) {
+    throw new EngineError(`${file}: "labels" must be the name of a labels file beside model.json, e.g. "labels.txt".`, 'bad-input');
+  }
+  return { path: file, preprocessing, labels: parsed.labels as string | undefined };
+}
+
+async function readLabels(folder: string, realFolder: string, sidecar: Sidecar | null): Promise<{ labels: string[]; source: string } | null> {
+  if (sidecar?.labels !== undefined) {
+    const real = await resolveInsideFolder(sidecar.labels, folder, realFolder, `${sidecar.path}: "labels"`, 'labels file');
+    const source = path.join(folder, sidecar.labels);
+    return { labels: await parseLabelsFile(real, source), source };
+  }
+  for (const name of LABEL_FILES) {
+    const source = path.join(folder, name);
+    if (!fs.existsSync(source)) {
+      continue;
+    }
+    const real = await resolveInsideFolder(name, folder, realFolder, source, 'labels file');
+    if (name === 'metadata.json') {
+      // metadata.json (e.g. Teachable Machine's) carries other things; only its "labels" list matters.
+      const parsed = parseJsonFile(await readTextFile(real, 'Labels file'), source);
+      if (!isRecord(parsed) || parsed.labels === undefined) {
+        continue;
+      }
+      return { labels: labelsFromJson(parsed, source), source };
+    }
+    return { labels: await parseLabelsFile(real, source), source };
+  }
+  return null;
+}
+
+/** labels.txt style (one label per line) unless the name ends in .json (a list, or {"labels": [...]}). */
+async function parseLabelsFile(real: string, source: string): Promise<string[]> {
+  const text = await readTextFile(real, 'Labels file', source);
+  if (source.toLowerCase().endsWith('.json')) {
+    return labelsFromJson(parseJsonFile(text, source), source);
+  }
+  const lines = text.split(/\r?\n/).map((line) => line.trim());
+  while (lines.length > 0 && lines[lines.length - 1] === '') {
+    lines.pop();
+  }
+  if (lines.length === 0) {
+    throw new EngineError(`${source}: no labels in the file (expected one label per line).`, 'bad-input');
+  }
+  return lines;
+}
+
+function labelsFromJson(parsed: unknown, source: string): string[] {
+  const list = isRecord(parsed) ? parsed.labels : parsed;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string')) {
+    const shape = isRecord(parsed) ? 'a "labels" list of strings' : 'a non-empty JSON list of strings, e.g. ["cat", "dog"]';
+    throw new EngineError(`${source}: expected ${shape}.`, 'bad-input');
+  }
+  return list as string[];
+}
+
+function mergePreprocessing(sidecar: Preprocessing, overrides: Preprocessing): Preprocessing {
+  const merged: Preprocessing = {};
+  const mean = overrides.mean ?? sidecar.mean;
+  const std = overrides.std ?? sidecar.std;
+  if (mean) merged.mean = [...mean];
+  if (std) merged.std = [...std];
+  return merged;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/**
+ * The real path of `relative` if it names an existing file inside the model's folder. Refuses URLs,
+ * absolute paths, any ".." segment, and links whose target lies outside the folder, so a model.json
+ * from an untrusted repository cannot make CNN Lens read other files.
+ */
+async function resolveInsideFolder(relative: string, folder: string, realFolder: string, context: string, what: string): Promise<string> {
+  const refuse = (reason: string): never => {
+    throw new EngineError(`${context} "${relative}" ${reason}; a ${what} must be a file inside the model's folder ${folder}.`, 'bad-input');
+  };
+  if (relative.includes('\0')) refuse('contains a NUL character');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(relative)) refuse('is a URL (nothing is downloaded)');
+  if (path.isAbsolute(relative) || path.win32.isAbsolute(relative)) refuse('is an absolute path');
+  if (relative.split(/[\\/]/).includes('..')) refuse('leads out of the folder through ".."');
+  const candidate = path.join(folder, relative);
+  let real: string;
+  try {
+    real = await fs.promises.realpath(candidate);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new EngineError(`${context} "${relative}": missing ${what} (no file ${candidate}).`, 'bad-input');
+    }
+    throw new EngineError(`${context} "${relative}": cannot read ${candidate} (${errorMessage(error)}).`, 'bad-input');
+  }
+  const inside = path.relative(realFolder, real);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+    refuse(`is a link leading out of the folder (to ${real})`);
+  }
+  if (!(await fs.promises.stat(real)).isFile()) {
+    refuse('is not a file');
+  }
+  return real;
+}
+
+async function statOrExplain(file: string, kind: string): Promise<fs.Stats> {
+  try {
+    return await fs.promises.stat(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : errorMessage(error);
+    throw new EngineError(`${kind} not found: ${file} (${reason}).`, 'bad-input');
+  }
+}
+
+/** Reads a UTF-8 text file; an empty file is an error naming `shownAs`. */
+async function readTextFile(file: string, kind: string, shownAs = file): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : errorMessage(error);
+    throw new EngineError(`${kind} ${shownAs} cannot be read (${reason}).`, 'bad-input');
+  }
+  if (bytes.length === 0) {
+    throw new EngineError(`${shownAs}: the file is empty (0 bytes).`, 'bad-input');
+  }
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
+}
+
+function parseJsonFile(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new EngineError(`${source}: not valid JSON (${errorMessage(error)}).`, 'bad-input');
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) {
+    return parts[0];
+  }
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function shorten(list: string, max = 120): string {
+  return list.length > max ? `${list.slice(0, max)}…` : list;
+}

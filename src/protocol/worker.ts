@@ -64,12 +64,19 @@ export interface MemoryRequest extends RequestBase<MemoryReport> {
   type: 'memory';
 }
 
+/** Encodes RGBA as PNG bytes (the codec lives with the engine, so the extension host stays light). */
+export interface EncodePngRequest extends RequestBase<Uint8Array> {
+  type: 'encodePng';
+  image: RgbaImage;
+}
+
 export type WorkerRequest =
   | InitRequest
   | LoadModelRequest
   | ExplainImageRequest
   | DisposeModelRequest
-  | MemoryRequest;
+  | MemoryRequest
+  | EncodePngRequest;
 
 /** Events the worker pushes to the host. */
 export interface ProgressEvent {

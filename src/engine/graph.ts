@@ -1,0 +1,423 @@
+// An eager executor over a tfjs LayersModel's graph. tfjs can only run a model whole (predict) or
+// build sub-models from symbolic tensors, which splits cleanly only for chains (the trick of
+// tfjs-examples' visualize-convnet). CAM methods need more: the activation of any layer, and the
+// pre-softmax output as a differentiable function of that activation, in graphs with residual
+// adds, concatenations and models nested as layers. So this file walks the layers' inbound nodes
+// itself, the way tfjs's Container.runInternalGraph does, calling each layer eagerly with its
+// node's call kwargs and `training: false` (Dropout off, BatchNorm on moving statistics).
+//
+// Two kinds of pass share one walk:
+//  - forward: computes everything, keeps the values a caller asked for (taps) and those a later
+//    cut pass will need;
+//  - cut: given a value for one layer's output, recomputes only the nodes downstream of it and
+//    takes every other input from the forward pass's cache, so tf.grad sees exactly the function
+//    "layer activation -> pre-softmax scores".
+// Values are keyed by call site (the chain of nested-model calls) plus symbolic tensor id, so a
+// tensor inside a nested model is told apart from the same tensor in another call of that model.
+import * as tf from './tf';
+import { EngineError } from './errors';
+
+/** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
+export type LayerPath = readonly string[];
+
+// ---------------------------------------------------------------------------------------------
+// The slice of tfjs-layers internals the executor reads. They are not public API (no exported
+// types), so they are described here once, structurally.
+
+type Kwargs = Record<string, unknown>;
+
+interface ActivationFn {
+  apply(x: tf.Tensor, axis?: number): tf.Tensor;
+  getClassName(): string;
+}
+
+export interface GraphLayer {
+  readonly name: string;
+  getClassName(): string;
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[];
+  activation?: ActivationFn | null;
+  readonly inboundNodes: GraphNode[];
+}
+
+interface GraphNode {
+  readonly outboundLayer: GraphLayer;
+  readonly inputTensors: tf.SymbolicTensor[];
+  readonly outputTensors: tf.SymbolicTensor[];
+  readonly callArgs?: Kwargs;
+}
+
+export interface GraphContainer extends GraphLayer {
+  readonly inputs: tf.SymbolicTensor[];
+  readonly outputs: tf.SymbolicTensor[];
+  readonly nodesByDepth: Record<string, GraphNode[]>;
+  readonly containerNodes: Set<string>;
+}
+
+/** The graph a model-used-as-a-layer runs; null for an ordinary layer. Sequential keeps it in `.model`. */
+export function innerGraph(layer: unknown): GraphContainer | null {
+  if (layer instanceof tf.Sequential) {
+    // Sequential runs a LayersModel it keeps in a private field, created when it is built; a
+    // Sequential made in code is built on first use, so build it from its own input shape.
+    const wrapped = (): GraphContainer | undefined => (layer as unknown as { model?: GraphContainer }).model;
+    if (!layer.built || !wrapped()) {
+      layer.build(layer.inputs[0].shape);
+    }
+    return wrapped() ?? null;
+  }
+  if (layer instanceof tf.LayersModel) {
+    return layer as unknown as GraphContainer;
+  }
+  return null;
+}
+
+/** True when `container`'s graph has a node applying `layer` itself. */
+export function appliesLayer(container: GraphContainer, layer: unknown): boolean {
+  return nodesInOrder(container).some((node) => node.outboundLayer === layer);
+}
+
+function nodesInOrder(container: GraphContainer): GraphNode[] {
+  // Deeper nodes are closer to the inputs (tfjs counts depth from the outputs).
+  const depths = Object.keys(container.nodesByDepth)
+    .map(Number)
+    .sort((a, b) => b - a);
+  return depths.flatMap((depth) => container.nodesByDepth[depth]);
+}
+
+function tensorKey(scope: string, tensor: tf.SymbolicTensor): string {
+  return `${scope}${tensor.id}`;
+}
+
+function nestedScope(scope: string, node: GraphNode): string {
+  return `${scope}${node.outboundLayer.name}#${node.outboundLayer.inboundNodes.indexOf(node)}/`;
+}
+
+/** The node of `container` that produces its (single) output. */
+function outputNode(container: GraphContainer): GraphNode {
+  const output = container.outputs[0];
+  const node = nodesInOrder(container).find((n) => n.outputTensors.some((t) => t.id === output.id));
+  if (!node) {
+    throw new Error(`Model "${container.name}": no node produces its output.`);
+  }
+  return node;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax at the end
+
+const LINEAR: ActivationFn = { apply: (x) => x, getClassName: () => 'linear' };
+
+/** How the final layer applies softmax, if it does; a nested model as last layer is looked into. */
+function finalSoftmax(container: GraphContainer): 'layer' | 'activation' | 'nested' | null {
+  const layer = outputNode(container).outboundLayer;
+  if (layer.getClassName() === 'Softmax') {
+    return 'layer';
+  }
+  if (layer.activation?.getClassName() === 'softmax') {
+    return 'activation';
+  }
+  const inner = innerGraph(layer);
+  return inner && finalSoftmax(inner) ? 'nested' : null;
+}
+
+/** True when the model's output is a softmax, so its pre-softmax input is the class score. */
+export function outputAppliesSoftmax(model: tf.LayersModel): boolean {
+  return finalSoftmax(innerGraph(model) as GraphContainer) !== null;
+}
+
+/**
+ * Calls a layer eagerly, like runInternalGraph: the node's own kwargs, never training mode.
+ * With `logits`, a softmax the layer applies is left out (the caller knows this is the last layer).
+ */
+function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean): tf.Tensor[] {
+  const layer = node.outboundLayer;
+  const kwargs: Kwargs = { ...(node.callArgs ?? {}), training: false };
+  const argument = inputs.length === 1 ? inputs[0] : inputs;
+  if (logits && layer.getClassName() === 'Softmax') {
+    return inputs;
+  }
+  if (logits && layer.activation?.getClassName() === 'softmax') {
+    // Dense/Conv/Activation with softmax: run the layer with a linear activation for this call.
+    const softmax = layer.activation;
+    layer.activation = LINEAR;
+    try {
+      return toList(layer.call(argument, kwargs));
+    } finally {
+      layer.activation = softmax;
+    }
+  }
+  return toList(layer.call(argument, kwargs));
+}
+
+function toList(value: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cut plans: which tensors are downstream of a layer, and which upstream values feed them
+
+export interface CutPlan {
+  readonly path: LayerPath;
+  /** Key of the cut layer's output (its value is the activation). */
+  readonly cutKey: string;
+  /** Keys recomputed in a cut pass (downstream of the cut, the cut itself included). */
+  readonly dirty: ReadonlySet<string>;
+  /** Keys a cut pass reads from the forward pass's cache. */
+  readonly needed: ReadonlySet<string>;
+}
+
+/** A walk position: the container, its call-site scope, and how deep in the cut path it is. */
+interface Frame {
+  container: GraphContainer;
+  scope: string;
+  /** Index in the cut path of the layer to look for in this container, or -1 when off the path. */
+  level: number;
+}
+
+/** The node of `container` that applies the layer named `name`; it must be applied exactly once. */
+function findPathNode(container: GraphContainer, name: string, path: LayerPath): GraphNode {
+  const nodes = nodesInOrder(container).filter((n) => n.outboundLayer.name === name);
+  const where = path.join('/');
+  if (nodes.length === 0) {
+    throw new EngineError(`Layer "${where}": no layer "${name}" in model "${container.name}".`, 'bad-request');
+  }
+  if (nodes.length > 1) {
+    throw new EngineError(
+      `Layer "${where}" is applied ${nodes.length} times (a shared layer), so its activation is ambiguous; choose another layer.`,
+      'unsupported',
+    );
+  }
+  return nodes[0];
+}
+
+export function planCut(model: tf.LayersModel, path: LayerPath): CutPlan {
+  if (path.length === 0) {
+    throw new EngineError('No layer given for the cut.', 'bad-request');
+  }
+  const top = topContainer(model);
+  const dirty = new Set<string>();
+  const needed = new Set<string>();
+  let cutKey: string | undefined;
+
+  const walk = (frame: Frame): void => {
+    const target = frame.level >= 0 ? findPathNode(frame.container, path[frame.level], path) : undefined;
+    for (const node of nodesInOrder(frame.container)) {
+      if (node.inputTensors.length === 0) {
+        continue; // an InputLayer: its value is the container's input
+      }
+      const inKeys = node.inputTensors.map((t) => tensorKey(frame.scope, t));
+      const outKeys = node.outputTensors.map((t) => tensorKey(frame.scope, t));
+      if (node === target && frame.level === path.length - 1) {
+        if (outKeys.length !== 1) {
+          throw new EngineError(`Layer "${path.join('/')}" has ${outKeys.length} outputs; a CAM needs a layer with one.`, 'unsupported');
+        }
+        cutKey = outKeys[0];
+        dirty.add(cutKey);
+        continue;
+      }
+      const inner = innerGraph(node.outboundLayer);
+      const onPath = node === target;
+      if (onPath && !inner) {
+        const outer = path.slice(0, frame.level + 1).join('/');
+        throw new EngineError(`Layer "${outer}" is not a nested model, so "${path.join('/')}" does not exist.`, 'bad-request');
+      }
+      const inputsDirty = inKeys.some((k) => dirty.has(k));
+      if (!onPath && !inputsDirty) {
+        continue; // upstream of (or beside) the cut: its outputs come from the cache
+      }
+      if (inner) {
+        // Recurse: the inner graph decides which of its tensors are recomputed.
+        const scope = nestedScope(frame.scope, node);
+        inner.inputs.forEach((t, i) => {
+          const innerKey = tensorKey(scope, t);
+          if (dirty.has(inKeys[i])) {
+            dirty.add(innerKey);
+          }
+        });
+        walk({ container: inner, scope, level: onPath ? frame.level + 1 : -1 });
+        inner.outputs.forEach((t, i) => {
+          const innerKey = tensorKey(scope, t);
+          if (dirty.has(innerKey)) {
+            dirty.add(outKeys[i]);
+          } else {
+            needed.add(outKeys[i]);
+          }
+        });
+      } else {
+        inKeys.filter((k) => !dirty.has(k)).forEach((k) => needed.add(k));
+        outKeys.forEach((k) => dirty.add(k));
+      }
+    }
+  };
+  walk({ container: top, scope: '', level: 0 });
+
+  const outputKey = tensorKey('', top.outputs[0]);
+  if (cutKey === undefined) {
+    throw new EngineError(`Layer "${path.join('/')}" is not reached when the model runs.`, 'bad-request');
+  }
+  if (!dirty.has(outputKey)) {
+    throw new EngineError(`Layer "${path.join('/')}" does not feed the model's output, so the class score does not depend on it.`, 'bad-request');
+  }
+  return { path, cutKey, dirty, needed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passes
+
+interface PassOptions {
+  /** Forward: keys whose values are returned. */
+  keep?: ReadonlySet<string>;
+  /** Cut: the plan, the cache of upstream values and the value substituted at the cut. */
+  cut?: { plan: CutPlan; cache: Readonly<Record<string, tf.Tensor>>; activation: tf.Tensor };
+}
+
+/**
+ * Runs one pass and returns the model's pre-softmax output plus kept values. A cut pass has no
+ * input (everything upstream of the cut is cached). Must run inside
+ * tf.tidy (or tf.grad): intermediate tensors are left for the caller's scope to release.
+ */
+function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOptions): { logits: tf.Tensor; kept: Record<string, tf.Tensor> } {
+  const top = topContainer(model);
+  const values = new Map<string, tf.Tensor>();
+  const kept: Record<string, tf.Tensor> = {};
+  const cut = options.cut;
+
+  const read = (key: string): tf.Tensor => {
+    const value = values.get(key) ?? cut?.cache[key];
+    if (value === undefined) {
+      throw new Error(`Graph executor: no value for tensor ${key} (a node ran before its inputs).`);
+    }
+    return value;
+  };
+  const store = (key: string, value: tf.Tensor): void => {
+    values.set(key, value);
+    if (options.keep?.has(key)) {
+      kept[key] = value;
+    }
+  };
+
+  const walk = (container: GraphContainer, scope: string, logits: boolean): void => {
+    const last = logits ? outputNode(container) : undefined;
+    for (const node of nodesInOrder(container)) {
+      if (node.inputTensors.length === 0) {
+        continue;
+      }
+      const outKeys = node.outputTensors.map((t) => tensorKey(scope, t));
+      if (cut && !outKeys.some((k) => cut.plan.dirty.has(k))) {
+        continue; // not downstream of the cut: consumers read it from the cache
+      }
+      if (cut && outKeys[0] === cut.plan.cutKey) {
+        store(outKeys[0], cut.activation);
+        continue;
+      }
+      const inKeys = node.inputTensors.map((t) => tensorKey(scope, t));
+      const inner = innerGraph(node.outboundLayer);
+      if (inner) {
+        // Hand over only the values this pass has; in a cut pass the inner graph reads the
+        // others (upstream of the cut) from the cache under its own keys, as planned.
+        const innerScope = nestedScope(scope, node);
+        inner.inputs.forEach((t, i) => {
+          const value = values.get(inKeys[i]);
+          if (value) {
+            store(tensorKey(innerScope, t), value);
+          }
+        });
+        walk(inner, innerScope, node === last);
+        inner.outputs.forEach((t, i) => {
+          const value = values.get(tensorKey(innerScope, t));
+          if (value) {
+            store(outKeys[i], value);
+          }
+        });
+      } else {
+        const outputs = callLayer(node, inKeys.map(read), node === last);
+        outKeys.forEach((k, i) => store(k, outputs[i]));
+      }
+    }
+  };
+
+  if (input) {
+    // A clone, so a kept input can be disposed with the other kept values without freeing the caller's tensor.
+    store(tensorKey('', top.inputs[0]), tf.clone(input));
+  }
+  walk(top, '', true);
+  return { logits: read(tensorKey('', top.outputs[0])), kept };
+}
+
+function topContainer(model: tf.LayersModel): GraphContainer {
+  const top = innerGraph(model);
+  if (!top) {
+    throw new Error('Graph executor: not a LayersModel.');
+  }
+  if (top.inputs.length !== 1 || top.outputs.length !== 1) {
+    throw new EngineError(
+      `Model "${model.name}" has ${top.inputs.length} inputs and ${top.outputs.length} outputs; CNN Lens explains image classifiers with one input and one output.`,
+      'unsupported',
+    );
+  }
+  return top;
+}
+
+/** Pre-softmax output of a batch. Caller disposes the result. */
+export function computeLogits(model: tf.LayersModel, input: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => runPass(model, input, {}).logits);
+}
+
+/** Key under which forward passes keep a layer's output (the path must name a layer used once). */
+export function layerOutputKey(model: tf.LayersModel, path: LayerPath): string {
+  let container = topContainer(model);
+  let scope = '';
+  for (let level = 0; level < path.length; level++) {
+    const node = findPathNode(container, path[level], path);
+    if (level === path.length - 1) {
+      return tensorKey(scope, node.outputTensors[0]);
+    }
+    const inner = innerGraph(node.outboundLayer);
+    if (!inner) {
+      throw new EngineError(`Layer "${path.slice(0, level + 1).join('/')}" is not a nested model, so "${path.join('/')}" does not exist.`, 'bad-request');
+    }
+    scope = nestedScope(scope, node);
+    container = inner;
+  }
+  throw new EngineError('No layer given.', 'bad-request');
+}
+
+/**
+ * One forward pass returning the pre-softmax output and the outputs of the given layers
+ * (same order as `paths`). Caller disposes all returned tensors.
+ */
+export function forwardWithTaps(model: tf.LayersModel, input: tf.Tensor, paths: readonly LayerPath[]): { logits: tf.Tensor; taps: tf.Tensor[] } {
+  const keys = paths.map((p) => layerOutputKey(model, p));
+  return tf.tidy(() => {
+    const { logits, kept } = runPass(model, input, { keep: new Set(keys) });
+    return { logits, taps: keys.map((k) => kept[k]) };
+  });
+}
+
+/** What a forward pass leaves for gradients at a cut. Dispose with disposeCutState. */
+export interface CutState {
+  readonly plan: CutPlan;
+  readonly logits: tf.Tensor;
+  readonly activation: tf.Tensor;
+  readonly cache: Readonly<Record<string, tf.Tensor>>;
+}
+
+/** Forward pass that keeps the cut layer's activation and the upstream values a cut pass reads. */
+export function forwardToCut(model: tf.LayersModel, input: tf.Tensor, plan: CutPlan): CutState {
+  const keep = new Set([plan.cutKey, ...plan.needed]);
+  const { logits, kept } = tf.tidy(() => runPass(model, input, { keep }));
+  const { [plan.cutKey]: activation, ...cache } = kept;
+  return { plan, logits, activation, cache };
+}
+
+/**
+ * The pre-softmax output as a function of the cut layer's activation: only nodes downstream of
+ * the cut run; the rest comes from the cache. Differentiable (call it inside tf.grad).
+ */
+export function logitsFromCut(model: tf.LayersModel, state: CutState, activation: tf.Tensor): tf.Tensor {
+  return runPass(model, null, { cut: { plan: state.plan, cache: state.cache, activation } }).logits;
+}
+
+export function disposeCutState(state: CutState): void {
+  // Several keys may share one tensor (a nested model's output is also its caller's); dispose is idempotent.
+  tf.dispose([state.logits, state.activation, ...Object.values(state.cache)]);
+}

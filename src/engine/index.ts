@@ -1,0 +1,135 @@
+// The engine facade: what the worker and the CLI call. Everything here takes files, images and
+// requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
+import type { CamResult, ExplainRequest, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
+import { currentBackend } from './backend';
+import { EngineError, throwIfCancelled } from './errors';
+import { outputAppliesSoftmax } from './graph';
+import { readImageFile, toModelInput } from './image';
+import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
+import { getMethod } from './methods';
+import { loadLayersModelFromDisk } from './modelLoader';
+import { checkClassIndex, computeCam, type RunContext } from './pipeline';
+import { labelsFor } from './predict';
+import type * as tf from './tf';
+
+export { initBackend, currentBackend, currentBackendReport, defaultWasmDir } from './backend';
+export { applyColormap } from './colormap';
+export { renderOverlay, renderHeatmap, resizeMap } from './overlay';
+export { encodePng, decodeImage } from './image';
+export { describeLayers, defaultCamLayer } from './layers';
+export type { RunContext } from './pipeline';
+
+export interface LoadedModel {
+  readonly summary: ModelSummary;
+  readonly model: tf.LayersModel;
+  dispose(): void;
+}
+
+/** Where a model came from, as modelLoader reports it. */
+export interface ModelSource {
+  path: string;
+  labels: readonly string[] | null;
+  labelsSource: string | null;
+  preprocessing: Preprocessing;
+  sidecar: string | null;
+}
+
+const DEFAULT_TOP_K = 5;
+
+/** Loads model.json (or its folder) with labels and the cnn-lens.json sidecar. */
+export async function loadModel(modelPath: string, options: { preprocessing?: Preprocessing } = {}): Promise<LoadedModel> {
+  const files = await loadLayersModelFromDisk(modelPath, options.preprocessing);
+  try {
+    return wrapModel(files.model, {
+      path: files.modelPath,
+      labels: files.labels,
+      labelsSource: files.labelsSource,
+      preprocessing: files.preprocessing,
+      sidecar: files.sidecar,
+    });
+  } catch (error) {
+    files.model.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Checks that a model can be explained and describes it. Used by loadModel, and by tests and
+ * tools that build a model in memory. The LoadedModel owns the model: dispose() frees its weights.
+ */
+export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedModel {
+  const where = source.path || model.name;
+  const camLayer = defaultCamLayer(model);
+  const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
+  const [, height, width, channels] = inputShape;
+  if (inputShape.length !== 4 || typeof height !== 'number' || typeof width !== 'number' || typeof channels !== 'number') {
+    throw new EngineError(
+      `${where}: the model input has shape [${inputShape.map((d) => d ?? 'null')}]; CNN Lens needs one image input of a fixed size [null, height, width, channels].`,
+      'unsupported',
+    );
+  }
+  const outputShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
+  const numClasses = outputShape[1];
+  if (outputShape.length !== 2 || typeof numClasses !== 'number') {
+    throw new EngineError(
+      `${where}: the model output has shape [${outputShape.map((d) => d ?? 'null')}]; CNN Lens explains classifiers with one output of shape [null, classes].`,
+      'unsupported',
+    );
+  }
+  // Labels that do not match the class count would name the wrong classes: fall back to "class N".
+  const labelsMatch = source.labels !== null && source.labels.length === numClasses;
+  const summary: ModelSummary = {
+    path: source.path,
+    format: 'layers-model',
+    name: model.name,
+    inputShape: [height, width, channels],
+    layers: describeLayers(model),
+    labels: labelsFor(numClasses, source.labels),
+    labelsSource: labelsMatch ? source.labelsSource : null,
+    preprocessing: source.preprocessing,
+    sidecar: source.sidecar,
+    defaultCamLayer: camLayer,
+    outputSoftmax: outputAppliesSoftmax(model),
+    totalParams: model.countParams(),
+    numClasses,
+  };
+  return { summary, model, dispose: () => model.dispose() };
+}
+
+/** Decodes an image file (PNG, JPEG, BMP, GIF, WebP) to RGBA. */
+export async function readImage(imagePath: string): Promise<RgbaImage> {
+  return readImageFile(imagePath);
+}
+
+/** Explains the image's class (default: top-1) at a layer (default: the last 4-D one). */
+export async function explain(model: LoadedModel, image: RgbaImage, request: ExplainRequest, context: RunContext = {}): Promise<CamResult> {
+  const { summary } = model;
+  const method = getMethod(request.method);
+  const layer = resolveCamLayer(model.model, request.layer ?? summary.defaultCamLayer);
+  if (request.classIndex !== undefined) {
+    checkClassIndex(request.classIndex, summary.numClasses);
+  }
+  const topK = request.topK ?? DEFAULT_TOP_K;
+  if (!Number.isInteger(topK) || topK < 1) {
+    throw new EngineError(`topK must be a whole number of at least 1, got ${topK}.`, 'bad-request');
+  }
+  throwIfCancelled(context.signal);
+  const input = toModelInput(image, summary.inputShape, summary.preprocessing);
+  try {
+    return await computeCam(
+      model.model,
+      input,
+      {
+        method,
+        layer: { name: layer.info.name, path: layer.path },
+        classIndex: request.classIndex,
+        labels: summary.labels,
+        topK,
+        backend: currentBackend(),
+      },
+      context,
+    );
+  } finally {
+    input.dispose();
+  }
+}

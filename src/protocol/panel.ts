@@ -1,0 +1,242 @@
+// Messages between the extension host (src/panel/lensPanel.ts) and the panel's webview
+// (webview/main.ts). Both sides use MessageChannelEndpoint from ./messaging: the webview's one
+// request is `ready` (the handshake, answered with the bootstrap state); everything else is a
+// command (webview -> host, no answer) or a notification (host -> webview). Pictures travel as
+// Uint8Array RGBA, never as JSON number arrays. No vscode, no DOM: both tsconfigs compile this file.
+
+import type { RequestBase } from './messaging';
+import type { ColormapName, MethodName, Prediction, RgbaImage } from './types';
+import { COLORMAPS, METHOD_NAMES } from './types';
+
+/**
+ * The small view state the webview keeps with setState and the serializer hands back after a
+ * window reload. Paths are absolute file-system paths. Undefined class/layer mean "the default"
+ * (top-1 prediction, the model's default CAM layer).
+ */
+export interface PanelViewState {
+  modelPath: string;
+  imagePath: string;
+  classIndex?: number;
+  layer?: string;
+  method: MethodName;
+  colormap: ColormapName;
+  /** Heatmap opacity in the overlay, 0..1. */
+  opacity: number;
+}
+
+/** A 4-D layer the user can pick as the CAM target. */
+export interface LayerChoice {
+  name: string;
+  className: string;
+  /** e.g. "14×14×32" */
+  shape: string;
+  isDefault: boolean;
+}
+
+/** What the webview needs to know about the model to fill its pickers. */
+export interface PanelModelInfo {
+  path: string;
+  fileName: string;
+  name: string;
+  labels: string[];
+  layers: LayerChoice[];
+  defaultLayer: string;
+  inputShape: [number, number, number];
+}
+
+/** Heatmap and overlay at the display resolution (the image may be shown downscaled). */
+export interface RenderedViews {
+  heatmap: RgbaImage;
+  overlay: RgbaImage;
+  colormap: ColormapName;
+  opacity: number;
+}
+
+export interface PanelResult {
+  /** The request this result answers, so the webview can keep its pickers in step. */
+  imagePath: string;
+  modelPath: string;
+  method: MethodName;
+  layer: string;
+  classIndex: number;
+  className: string;
+  score: number;
+  predictions: Prediction[];
+  /** The input image at display resolution. */
+  image: RgbaImage;
+  /** The original image size (the export resolution). */
+  originalWidth: number;
+  originalHeight: number;
+  views: RenderedViews;
+  backend: string;
+  backendDetail: string;
+  timings: Record<string, number>;
+}
+
+export interface Bootstrap {
+  state: PanelViewState;
+  imageFileName: string;
+  modelFileName: string;
+  colormaps: readonly ColormapName[];
+  methods: readonly MethodName[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webview -> host
+
+/** The webview's first message: it is listening now; answers with the bootstrap state. */
+export interface ReadyRequest extends RequestBase<Bootstrap> {
+  type: 'ready';
+}
+
+/** Class, layer or method changed: the engine runs again. */
+export interface ChangeTargetCommand {
+  type: 'changeTarget';
+  classIndex?: number;
+  layer?: string;
+  method: MethodName;
+}
+
+/** Colormap or opacity changed: the host re-renders the last CAM, no engine work. */
+export interface ChangeAppearanceCommand {
+  type: 'changeAppearance';
+  colormap: ColormapName;
+  opacity: number;
+}
+
+export interface OpenFileCommand {
+  type: 'openFile';
+  which: 'model' | 'image';
+}
+
+export interface SelectModelCommand {
+  type: 'selectModel';
+}
+
+export interface ExportOverlayCommand {
+  type: 'exportOverlay';
+}
+
+/** Cancels the computation in progress (same as the notification's Cancel). */
+export interface CancelCommand {
+  type: 'cancel';
+}
+
+export type WebviewToHost =
+  | ReadyRequest
+  | ChangeTargetCommand
+  | ChangeAppearanceCommand
+  | OpenFileCommand
+  | SelectModelCommand
+  | ExportOverlayCommand
+  | CancelCommand;
+
+// ---------------------------------------------------------------------------------------------
+// Host -> webview
+
+/** The panel now shows another image and/or model (Show Grad-CAM on a new file, Select Model). */
+export interface FilesNotification {
+  type: 'files';
+  state: PanelViewState;
+  imageFileName: string;
+  modelFileName: string;
+}
+
+export interface ModelNotification {
+  type: 'model';
+  model: PanelModelInfo;
+}
+
+export interface BusyNotification {
+  type: 'busy';
+  busy: boolean;
+  /** What is running, e.g. "Loading model…", "Grad-CAM at conv2…". */
+  message?: string;
+}
+
+export interface ResultNotification {
+  type: 'result';
+  result: PanelResult;
+}
+
+export interface RenderNotification {
+  type: 'render';
+  views: RenderedViews;
+}
+
+export interface ErrorNotification {
+  type: 'error';
+  /** Empty clears the error. */
+  message: string;
+  code?: string;
+}
+
+export interface StatusNotification {
+  type: 'status';
+  message: string;
+}
+
+export type HostToWebview =
+  | FilesNotification
+  | ModelNotification
+  | BusyNotification
+  | ResultNotification
+  | RenderNotification
+  | ErrorNotification
+  | StatusNotification;
+
+// ---------------------------------------------------------------------------------------------
+// State validation (the serializer and getState() hand back whatever was stored)
+
+export const DEFAULT_VIEW: Pick<PanelViewState, 'method' | 'colormap' | 'opacity'> = {
+  method: 'gradcam',
+  colormap: 'jet',
+  opacity: 0.5,
+};
+
+export function isColormap(value: unknown): value is ColormapName {
+  return typeof value === 'string' && (COLORMAPS as readonly string[]).includes(value);
+}
+
+export function isMethod(value: unknown): value is MethodName {
+  return typeof value === 'string' && (METHOD_NAMES as readonly string[]).includes(value);
+}
+
+export function clampOpacity(value: unknown, fallback = DEFAULT_VIEW.opacity): number {
+  const n = typeof value === 'number' ? value : Number.NaN;
+  return Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : fallback;
+}
+
+/**
+ * Accepts a stored state only when it names both files; repairs the optional fields (an unknown
+ * colormap from an older version becomes the default) rather than throwing the whole state away.
+ */
+export function parseViewState(value: unknown, defaults: Partial<PanelViewState> = {}): PanelViewState | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v.modelPath !== 'string' || !v.modelPath || typeof v.imagePath !== 'string' || !v.imagePath) {
+    return undefined;
+  }
+  const state: PanelViewState = {
+    modelPath: v.modelPath,
+    imagePath: v.imagePath,
+    method: isMethod(v.method) ? v.method : (defaults.method ?? DEFAULT_VIEW.method),
+    colormap: isColormap(v.colormap) ? v.colormap : (defaults.colormap ?? DEFAULT_VIEW.colormap),
+    opacity: clampOpacity(v.opacity, defaults.opacity ?? DEFAULT_VIEW.opacity),
+  };
+  if (typeof v.classIndex === 'number' && Number.isInteger(v.classIndex) && v.classIndex >= 0) {
+    state.classIndex = v.classIndex;
+  }
+  if (typeof v.layer === 'string' && v.layer) {
+    state.layer = v.layer;
+  }
+  return state;
+}
+
+/** The file name part of a path, for either separator (the webview has no `path` module). */
+export function baseName(filePath: string): string {
+  const parts = filePath.split(/[\\/]/);
+  return parts[parts.length - 1] || filePath;
+}

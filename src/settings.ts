@@ -1,0 +1,47 @@
+// The `cnnLens.*` settings, read in one place with their defaults and validation, so a bad value
+// in settings.json falls back to the default instead of reaching the engine.
+import * as vscode from 'vscode';
+import { BACKEND_CHOICES, COLORMAPS, type BackendChoice, type ColormapName } from './protocol/types';
+
+export const SECTION = 'cnnLens';
+
+export const SETTING = {
+  modelPath: 'modelPath',
+  backend: 'backend',
+  defaultColormap: 'defaultColormap',
+  defaultOpacity: 'defaultOpacity',
+  topK: 'topK',
+} as const;
+
+export interface LensSettings {
+  /** Workspace-relative (or absolute) model.json path; empty when unset. */
+  modelPath: string;
+  backend: BackendChoice;
+  defaultColormap: ColormapName;
+  defaultOpacity: number;
+  topK: number;
+}
+
+export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
+  const config = vscode.workspace.getConfiguration(SECTION, scope);
+  const backend = config.get<string>(SETTING.backend, 'auto');
+  const colormap = config.get<string>(SETTING.defaultColormap, 'jet');
+  const opacity = config.get<number>(SETTING.defaultOpacity, 0.5);
+  const topK = config.get<number>(SETTING.topK, 5);
+  return {
+    modelPath: (config.get<string>(SETTING.modelPath, '') ?? '').trim(),
+    backend: (BACKEND_CHOICES as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
+    defaultColormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as ColormapName) : 'jet',
+    defaultOpacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.5,
+    topK: Number.isInteger(topK) && topK >= 1 ? Math.min(topK, 100) : 5,
+  };
+}
+
+export function affects(event: vscode.ConfigurationChangeEvent, key: keyof typeof SETTING): boolean {
+  return event.affectsConfiguration(`${SECTION}.${SETTING[key]}`);
+}
+
+/** Opens the Settings UI filtered to one CNN Lens setting (the "what to fix" of an error). */
+export function openSetting(key: keyof typeof SETTING): Thenable<unknown> {
+  return vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.${SETTING[key]}`);
+}

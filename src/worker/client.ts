@@ -1,0 +1,347 @@
+// Host side of the engine worker: starts dist/worker.js on first use, initialises the backend,
+// and sends requests with a timeout, cancellation and progress. No `vscode` import (logging is a
+// callback), so it is unit-tested against a real worker thread.
+//
+// Cancellation has a catch: tfjs ops are synchronous, so a worker in the middle of a long kernel
+// cannot read the cancel message until the kernel returns. The caller's promise rejects at once;
+// if the worker has not answered the cancelled request within `cancelGraceMs`, the worker is
+// terminated and the next request starts a fresh one. New requests wait for cancelled ones to
+// drain first, so they never queue behind work nobody wants.
+import { Worker, type WorkerOptions } from 'worker_threads';
+import {
+  CancelledError,
+  ChannelError,
+  MessageChannelEndpoint,
+  type Envelope,
+  type ReplyOf,
+} from '../protocol/messaging';
+import type { BackendChoice, Progress, RgbaImage } from '../protocol/types';
+import type {
+  BackendReport,
+  DisposeModelRequest,
+  EncodePngRequest,
+  ExplainImageRequest,
+  InitRequest,
+  MemoryRequest,
+  ExplainImageResult,
+  LoadModelRequest,
+  MemoryReport,
+  WorkerEvent,
+  WorkerRequest,
+} from '../protocol/worker';
+
+export interface EngineClientOptions {
+  /** Absolute path of the worker bundle (dist/worker.js). */
+  workerPath: string;
+  /** Folder with tfjs-backend-wasm's .wasm files (dist/). */
+  wasmDir: string;
+  /** Read on each (re)start, so a settings change applies to the next worker. */
+  backend: () => BackendChoice;
+  log: (line: string) => void;
+  /** How long a cancelled request may keep the worker busy before it is restarted (ms). */
+  cancelGraceMs?: number;
+  /** Per-request-type timeouts (ms). */
+  timeouts?: Partial<Record<WorkerRequest['type'], number>>;
+  /** Extra options for `new Worker` (tests run the TypeScript entry with tsx's loader). */
+  workerOptions?: WorkerOptions;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  timeoutMs?: number;
+}
+
+/** Generous: the first request pays for wasm compilation and the model load. */
+const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
+  init: 60_000,
+  loadModel: 120_000,
+  explain: 300_000,
+  disposeModel: 30_000,
+  memory: 10_000,
+  encodePng: 60_000,
+};
+
+export const WORKER_CRASHED = 'worker-crashed';
+export const WORKER_RESTARTED = 'worker-restarted';
+
+export class EngineClient {
+  private session: WorkerSession | undefined;
+  private disposed = false;
+  private sessions = 0;
+
+  constructor(private readonly options: EngineClientOptions) {}
+
+  /** Starts the worker if needed and returns the backend it initialised. */
+  async backendReport(signal?: AbortSignal): Promise<BackendReport> {
+    return raceAbort(this.liveSession().ready, signal);
+  }
+
+  /** The backend of the running worker, without starting one. */
+  get currentBackend(): BackendReport | undefined {
+    return this.session?.report;
+  }
+
+  /** How many workers were started so far (the first is 1); tests and logs use it. */
+  get workerStarts(): number {
+    return this.sessions;
+  }
+
+  loadModel(modelPath: string, options: CallOptions & { reload?: boolean } = {}) {
+    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload };
+    return this.call<LoadModelRequest>(message, options);
+  }
+
+  explain(request: Omit<ExplainImageRequest, 'type'>, options: CallOptions = {}): Promise<ExplainImageResult> {
+    return this.call<ExplainImageRequest>({ type: 'explain', ...request }, options);
+  }
+
+  disposeModel(modelPath: string): Promise<void> {
+    return this.call<DisposeModelRequest>({ type: 'disposeModel', modelPath });
+  }
+
+  memory(): Promise<MemoryReport> {
+    return this.call<MemoryRequest>({ type: 'memory' });
+  }
+
+  encodePng(image: RgbaImage, options: CallOptions = {}): Promise<Uint8Array> {
+    return this.call<EncodePngRequest>({ type: 'encodePng', image }, options);
+  }
+
+  /** Stops the worker (e.g. the backend setting changed); the next request starts a new one. */
+  restart(reason: string): void {
+    if (this.session) {
+      this.options.log(`engine worker: restarting (${reason})`);
+      this.session.kill(new ChannelError(`The engine restarted: ${reason}.`, WORKER_RESTARTED));
+      this.session = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.session?.kill(new ChannelError('CNN Lens is shutting down.', WORKER_RESTARTED));
+    this.session = undefined;
+  }
+
+  /** Sends one request: waits for the worker to be ready and for cancelled work to drain. */
+  async call<M extends WorkerRequest>(message: M, options: CallOptions = {}): Promise<ReplyOf<M>> {
+    for (;;) {
+      const session = this.liveSession();
+      await raceAbort(session.ready, options.signal);
+      await raceAbort(session.drained(), options.signal);
+      if (session.dead) {
+        continue; // killed while draining: start over on a fresh worker
+      }
+      return session.request(message, {
+        signal: options.signal,
+        onProgress: options.onProgress,
+        timeoutMs: options.timeoutMs ?? this.options.timeouts?.[message.type] ?? DEFAULT_TIMEOUTS[message.type],
+      });
+    }
+  }
+
+  private liveSession(): WorkerSession {
+    if (this.disposed) {
+      throw new ChannelError('The CNN Lens engine was disposed.', WORKER_RESTARTED);
+    }
+    if (!this.session || this.session.dead) {
+      this.sessions++;
+      const session = new WorkerSession(this.options, this.sessions);
+      this.session = session;
+      // A worker that cannot initialise is useless: drop it so the next call tries again (the
+      // user may have fixed the backend setting).
+      session.ready.catch(() => {
+        session.kill(new ChannelError('The engine failed to start.', WORKER_CRASHED));
+        if (this.session === session) {
+          this.session = undefined;
+        }
+      });
+    }
+    return this.session;
+  }
+}
+
+/** One worker thread and its channel. Dead once the worker exits; never revived. */
+class WorkerSession {
+  readonly ready: Promise<BackendReport>;
+  report: BackendReport | undefined;
+  dead = false;
+
+  private readonly worker: Worker;
+  private readonly endpoint: MessageChannelEndpoint<WorkerRequest, WorkerEvent>;
+  /** Requests posted to the worker that it has not answered yet. */
+  private readonly outstanding = new Set<number>();
+  /** Cancelled requests the worker is still busy with, and their restart timers. */
+  private readonly lingering = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly drainWaiters: Array<() => void> = [];
+  private readonly progressListeners = new Map<number, (progress: Progress) => void>();
+  private lastPostedId = 0;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly options: EngineClientOptions,
+    private readonly serial: number,
+  ) {
+    const started = Date.now();
+    this.worker = new Worker(options.workerPath, options.workerOptions);
+    this.endpoint = new MessageChannelEndpoint<WorkerRequest, WorkerEvent>((envelope, transfer) => this.post(envelope, transfer), {
+      onEvent: (event) => this.onEvent(event),
+    });
+    this.worker.on('message', (data: unknown) => this.receive(data));
+    this.worker.on('error', (error: Error) => {
+      this.lastError = error.message;
+      options.log(`engine worker #${serial}: uncaught error: ${error.stack ?? error.message}`);
+    });
+    this.worker.on('exit', (code) => this.onExit(code));
+    const backend = options.backend();
+    options.log(`engine worker #${serial}: starting (backend setting: ${backend})`);
+    this.ready = this.endpoint
+      .request<InitRequest>({ type: 'init', backend, wasmDir: options.wasmDir }, { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init })
+      .then((report) => {
+        this.report = report;
+        options.log(`engine worker #${serial}: backend ${report.backend}: ${report.detail} (ready in ${Date.now() - started} ms)`);
+        return report;
+      });
+  }
+
+  request<M extends WorkerRequest>(
+    message: M,
+    options: { signal?: AbortSignal; timeoutMs?: number; onProgress?: (progress: Progress) => void },
+  ): Promise<ReplyOf<M>> {
+    // Nothing is transferred to the worker: callers keep their buffers (the host caches images).
+    const reply = this.endpoint.request(message, { signal: options.signal, timeoutMs: options.timeoutMs });
+    // endpoint.request posts synchronously, so the id it just used is the last one posted; the
+    // worker tags progress events with that same id.
+    const id = this.lastPostedId;
+    if (options.onProgress && this.outstanding.has(id)) {
+      this.progressListeners.set(id, options.onProgress);
+      const forget = () => this.progressListeners.delete(id);
+      reply.then(forget, forget);
+    }
+    return reply;
+  }
+
+  /** Resolves once no cancelled request is still running in the worker (or the worker is gone). */
+  drained(): Promise<void> {
+    if (this.lingering.size === 0 || this.dead) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  kill(reason: Error): void {
+    if (this.dead) {
+      return;
+    }
+    this.markDead(reason);
+    void this.worker.terminate();
+  }
+
+  private post(envelope: Envelope, transfer?: ArrayBuffer[]): void {
+    if (this.dead) {
+      return;
+    }
+    if (envelope.kind === 'request') {
+      this.outstanding.add(envelope.id);
+      this.lastPostedId = envelope.id;
+    } else if (envelope.kind === 'cancel' && this.outstanding.has(envelope.id)) {
+      this.watchCancelled(envelope.id);
+    }
+    this.worker.postMessage(envelope, transfer ?? []);
+  }
+
+  private watchCancelled(id: number): void {
+    const grace = this.options.cancelGraceMs ?? 2_000;
+    const timer = setTimeout(() => {
+      if (this.outstanding.has(id) && !this.dead) {
+        this.options.log(`engine worker #${this.serial}: a cancelled request did not stop within ${grace} ms; restarting the worker`);
+        this.kill(new ChannelError('The engine was restarted to stop a cancelled computation.', WORKER_RESTARTED));
+      }
+    }, grace);
+    this.lingering.set(id, timer);
+  }
+
+  private receive(data: unknown): void {
+    const envelope = data as Envelope;
+    if (envelope && envelope.kind === 'reply') {
+      this.outstanding.delete(envelope.id);
+      const timer = this.lingering.get(envelope.id);
+      if (timer) {
+        clearTimeout(timer);
+        this.lingering.delete(envelope.id);
+        this.releaseDrainWaiters();
+      }
+    }
+    this.endpoint.handle(data);
+  }
+
+  private onEvent(event: WorkerEvent): void {
+    switch (event.type) {
+      case 'progress':
+        this.progressListeners.get(event.requestId)?.(event.progress);
+        break;
+      case 'log':
+        this.options.log(`engine worker #${this.serial}: ${event.message}`);
+        break;
+    }
+  }
+
+  private onExit(code: number): void {
+    if (this.dead) {
+      return; // we terminated it on purpose
+    }
+    const why = this.lastError ? `: ${this.lastError}` : '';
+    this.options.log(`engine worker #${this.serial}: exited unexpectedly with code ${code}${why}`);
+    this.markDead(
+      new ChannelError(
+        `The CNN Lens engine stopped unexpectedly (exit code ${code}${why}). It restarts on the next request; if this repeats, try another "cnnLens.backend" (e.g. cpu).`,
+        WORKER_CRASHED,
+      ),
+    );
+  }
+
+  private markDead(reason: Error): void {
+    this.dead = true;
+    for (const timer of this.lingering.values()) {
+      clearTimeout(timer);
+    }
+    this.lingering.clear();
+    this.outstanding.clear();
+    this.progressListeners.clear();
+    this.endpoint.rejectAll(reason);
+    this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    if (this.lingering.size > 0 && !this.dead) {
+      return;
+    }
+    for (const resolve of this.drainWaiters.splice(0)) {
+      resolve();
+    }
+  }
+}
+
+/** The promise, or a CancelledError as soon as the signal aborts (the promise keeps running). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) {
+    return promise;
+  }
+  if (signal.aborted) {
+    return Promise.reject(new CancelledError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

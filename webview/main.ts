@@ -1,0 +1,311 @@
+// The CNN Lens panel page. It displays what the host sends (pictures as RGBA on canvases, the top
+// predictions, pickers) and reports the user's changes; it computes nothing. Its first message is
+// the `ready` request; the host answers with the bootstrap state and then pushes notifications.
+// The small view state is mirrored into setState so VS Code can restore the panel after a reload.
+import './components';
+import { MessageChannelEndpoint } from '../src/protocol/messaging';
+import {
+  baseName,
+  parseViewState,
+  type Bootstrap,
+  type HostToWebview,
+  type PanelModelInfo,
+  type PanelResult,
+  type PanelViewState,
+  type ReadyRequest,
+  type RenderedViews,
+  type WebviewToHost,
+} from '../src/protocol/panel';
+import type { ColormapName, MethodName } from '../src/protocol/types';
+import { drawRgba } from './canvas';
+import type { VscodeButton, VscodeSingleSelect } from './components';
+import { setOptions, selectValue } from './pickers';
+import { renderPredictions } from './predictions';
+import { vscodeApi } from './vscodeApi';
+
+const api = vscodeApi<PanelViewState>();
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) {
+    throw new Error(`CNN Lens panel: #${id} is missing from the page.`);
+  }
+  return element as T;
+}
+
+const ui = {
+  modelLink: byId<HTMLAnchorElement>('model-link'),
+  imageLink: byId<HTMLAnchorElement>('image-link'),
+  selectModel: byId<VscodeButton>('select-model'),
+  exportButton: byId<VscodeButton>('export'),
+  classSelect: byId<VscodeSingleSelect>('class-select'),
+  layerSelect: byId<VscodeSingleSelect>('layer-select'),
+  methodSelect: byId<VscodeSingleSelect>('method-select'),
+  colormapSelect: byId<VscodeSingleSelect>('colormap-select'),
+  opacity: byId<HTMLInputElement>('opacity'),
+  opacityValue: byId<HTMLOutputElement>('opacity-value'),
+  busy: byId<HTMLDivElement>('busy'),
+  busyMessage: byId<HTMLSpanElement>('busy-message'),
+  cancel: byId<VscodeButton>('cancel'),
+  error: byId<HTMLDivElement>('error'),
+  image: byId<HTMLCanvasElement>('image'),
+  heatmap: byId<HTMLCanvasElement>('heatmap'),
+  overlay: byId<HTMLCanvasElement>('overlay'),
+  views: document.querySelector<HTMLElement>('main.views'),
+  predictions: byId<HTMLOListElement>('predictions'),
+  status: byId<HTMLElement>('status'),
+};
+
+let view: PanelViewState | undefined = parseViewState(api.getState());
+let model: PanelModelInfo | undefined;
+let result: PanelResult | undefined;
+let note = '';
+
+const endpoint = new MessageChannelEndpoint<WebviewToHost, HostToWebview>((envelope) => api.postMessage(envelope), {
+  onEvent: (message) => onNotification(message),
+});
+window.addEventListener('message', (event: MessageEvent<unknown>) => endpoint.handle(event.data));
+
+function send(message: WebviewToHost): void {
+  endpoint.emit(message);
+}
+
+function saveState(): void {
+  if (view) {
+    api.setState(view);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host -> page
+
+function onNotification(message: HostToWebview): void {
+  switch (message.type) {
+    case 'files':
+      view = message.state;
+      saveState();
+      showFiles(message.modelFileName, message.imageFileName);
+      ui.views?.classList.add('stale');
+      break;
+    case 'model':
+      model = message.model;
+      fillModelPickers();
+      break;
+    case 'busy':
+      ui.busy.hidden = !message.busy;
+      ui.busyMessage.textContent = message.message ?? '';
+      if (message.busy) {
+        note = '';
+      }
+      break;
+    case 'result':
+      showResult(message.result);
+      break;
+    case 'render':
+      if (result) {
+        result = { ...result, views: message.views };
+        drawViews(message.views);
+      }
+      break;
+    case 'error':
+      ui.error.textContent = message.message;
+      ui.error.hidden = message.message === '';
+      break;
+    case 'status':
+      note = message.message;
+      renderStatus();
+      break;
+  }
+}
+
+function applyBootstrap(boot: Bootstrap): void {
+  view = boot.state;
+  saveState();
+  showFiles(boot.modelFileName, boot.imageFileName);
+  setOptions(
+    ui.methodSelect,
+    boot.methods.map((method) => ({ value: method, label: methodLabel(method) })),
+    view.method,
+  );
+  setOptions(
+    ui.colormapSelect,
+    boot.colormaps.map((colormap) => ({ value: colormap, label: colormap })),
+    view.colormap,
+  );
+  showOpacity(view.opacity);
+  renderStatus();
+}
+
+function showFiles(modelFileName: string, imageFileName: string): void {
+  ui.modelLink.textContent = modelFileName;
+  ui.modelLink.title = view ? `Open ${view.modelPath}` : '';
+  ui.imageLink.textContent = imageFileName;
+  ui.imageLink.title = view ? `Open ${view.imagePath}` : '';
+}
+
+function fillModelPickers(): void {
+  if (!model) {
+    return;
+  }
+  setOptions(
+    ui.layerSelect,
+    model.layers.map((layer) => ({
+      value: layer.name,
+      label: layer.isDefault ? `${layer.name} (default)` : layer.name,
+      description: `${layer.className} ${layer.shape}`,
+    })),
+    view?.layer ?? result?.layer ?? model.defaultLayer,
+  );
+  const selectedClass = view?.classIndex ?? result?.classIndex ?? 0;
+  setOptions(
+    ui.classSelect,
+    model.labels.map((label, index) => ({ value: String(index), label: `${index}: ${label}` })),
+    String(selectedClass),
+  );
+}
+
+function showResult(next: PanelResult): void {
+  result = next;
+  ui.views?.classList.remove('stale');
+  drawRgba(ui.image, next.image);
+  drawViews(next.views);
+  renderPredictions(ui.predictions, next.predictions, next.classIndex);
+  if (model) {
+    selectValue(ui.layerSelect, next.layer);
+    selectValue(ui.classSelect, String(next.classIndex));
+  }
+  ui.exportButton.disabled = false;
+  note = '';
+  renderStatus();
+}
+
+function drawViews(views: RenderedViews): void {
+  drawRgba(ui.heatmap, views.heatmap);
+  drawRgba(ui.overlay, views.overlay);
+}
+
+function renderStatus(): void {
+  const parts: string[] = [];
+  if (note) {
+    parts.push(note);
+  }
+  ui.status.title = '';
+  if (result) {
+    // "wasm (SIMD, 1 thread) (skipped: node: …)": the reason a backend was skipped goes to the tooltip.
+    const skipped = result.backendDetail.indexOf(' (skipped:');
+    parts.push(`Backend: ${skipped >= 0 ? result.backendDetail.slice(0, skipped) : result.backendDetail}`);
+    ui.status.title = skipped >= 0 ? result.backendDetail.slice(skipped + 2, -1) : '';
+    parts.push(`${methodLabel(result.method)} of “${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)}) at ${result.layer}`);
+    parts.push(`image ${result.originalWidth}×${result.originalHeight}`);
+    const timings = Object.entries(result.timings)
+      .map(([stage, ms]) => `${stage.replace(/Ms$/, '')} ${Math.round(ms)} ms`)
+      .join(', ');
+    if (timings) {
+      parts.push(timings);
+    }
+  } else if (!note) {
+    parts.push('Starting…');
+  }
+  ui.status.textContent = parts.join(' · ');
+}
+
+function methodLabel(method: MethodName): string {
+  return method === 'gradcam' ? 'Grad-CAM' : method;
+}
+
+function showOpacity(opacity: number): void {
+  ui.opacity.value = String(opacity);
+  ui.opacityValue.textContent = `${Math.round(opacity * 100)}%`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page -> host
+
+function changeTarget(change: Partial<Pick<PanelViewState, 'classIndex' | 'layer' | 'method'>>): void {
+  if (!view) {
+    return;
+  }
+  view = { ...view, ...change };
+  saveState();
+  send({ type: 'changeTarget', classIndex: view.classIndex, layer: view.layer, method: view.method });
+}
+
+/** Slider moves fire fast; send at most one re-render per animation frame. */
+let appearancePending = false;
+function changeAppearance(change: Partial<Pick<PanelViewState, 'colormap' | 'opacity'>>): void {
+  if (!view) {
+    return;
+  }
+  view = { ...view, ...change };
+  saveState();
+  if (appearancePending) {
+    return;
+  }
+  appearancePending = true;
+  requestAnimationFrame(() => {
+    appearancePending = false;
+    if (view) {
+      send({ type: 'changeAppearance', colormap: view.colormap, opacity: view.opacity });
+    }
+  });
+}
+
+ui.classSelect.addEventListener('change', () => {
+  const index = Number(ui.classSelect.value);
+  if (Number.isInteger(index) && index !== (view?.classIndex ?? result?.classIndex)) {
+    changeTarget({ classIndex: index });
+  }
+});
+ui.layerSelect.addEventListener('change', () => {
+  const layer = ui.layerSelect.value;
+  if (layer && layer !== (view?.layer ?? result?.layer)) {
+    changeTarget({ layer });
+  }
+});
+ui.methodSelect.addEventListener('change', () => {
+  const method = ui.methodSelect.value as MethodName;
+  if (method && method !== view?.method) {
+    changeTarget({ method });
+  }
+});
+ui.colormapSelect.addEventListener('change', () => {
+  const colormap = ui.colormapSelect.value as ColormapName;
+  if (colormap && colormap !== view?.colormap) {
+    changeAppearance({ colormap });
+  }
+});
+ui.opacity.addEventListener('input', () => {
+  const opacity = Number(ui.opacity.value);
+  ui.opacityValue.textContent = `${Math.round(opacity * 100)}%`;
+  changeAppearance({ opacity });
+});
+ui.modelLink.addEventListener('click', (event) => {
+  event.preventDefault();
+  send({ type: 'openFile', which: 'model' });
+});
+ui.imageLink.addEventListener('click', (event) => {
+  event.preventDefault();
+  send({ type: 'openFile', which: 'image' });
+});
+ui.selectModel.addEventListener('click', () => send({ type: 'selectModel' }));
+ui.exportButton.addEventListener('click', () => send({ type: 'exportOverlay' }));
+ui.cancel.addEventListener('click', () => send({ type: 'cancel' }));
+
+// ---------------------------------------------------------------------------------------------
+// Handshake
+
+async function start(): Promise<void> {
+  // Until the host answers, show what the saved state knows (after a reload: the same files).
+  if (view) {
+    showFiles(baseName(view.modelPath), baseName(view.imagePath));
+  }
+  renderStatus();
+  try {
+    applyBootstrap(await endpoint.request<ReadyRequest>({ type: 'ready' }, { timeoutMs: 30_000 }));
+  } catch (error) {
+    ui.error.textContent = `The panel could not reach CNN Lens (${error instanceof Error ? error.message : String(error)}). Close it and run "CNN Lens: Show Grad-CAM" again.`;
+    ui.error.hidden = false;
+  }
+}
+
+void start();

@@ -1,0 +1,44 @@
+// Fills the dropdowns (vscode-single-select with vscode-option children). Options are replaced only
+// when their list changes, so the class list of a 1000-class model is built once per model, and
+// the selection is set both as the option's `selected` attribute and as the value (the component
+// reads slotted options asynchronously; either path then lands on the right one).
+import type { VscodeSingleSelect } from './components';
+
+export interface PickerOption {
+  value: string;
+  label: string;
+  description?: string;
+}
+
+const signatures = new WeakMap<VscodeSingleSelect, string>();
+
+export function setOptions(select: VscodeSingleSelect, options: PickerOption[], selected: string): void {
+  const signature = JSON.stringify(options);
+  if (signatures.get(select) !== signature) {
+    signatures.set(select, signature);
+    select.replaceChildren(
+      ...options.map((option) => {
+        const element = document.createElement('vscode-option');
+        element.value = option.value;
+        element.textContent = option.label;
+        if (option.description) {
+          element.description = option.description;
+        }
+        if (option.value === selected) {
+          element.setAttribute('selected', '');
+        }
+        return element;
+      }),
+    );
+  }
+  selectValue(select, selected);
+}
+
+export function selectValue(select: VscodeSingleSelect, value: string): void {
+  for (const option of Array.from(select.querySelectorAll('vscode-option'))) {
+    option.toggleAttribute('selected', option.value === value);
+  }
+  if (select.value !== value) {
+    select.value = value;
+  }
+}

@@ -180,7 +180,7 @@ async function runExplain(positionals: string[], values: Values): Promise<number
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      process.stdout.write(describeResult(result, model.summary, outPath, values.json));
+      process.stdout.write(describeResult(result, backendReport.detail, model.summary, outPath, values.json));
     }
     return 0;
   } finally {
@@ -217,8 +217,14 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
   }
 }
 
-function describeResult(result: CamResult, summary: ModelSummary, outPath: string, jsonPath: string | undefined): string {
-  const lines = [`Backend: ${result.backend}`, `Model: ${summary.path}`, 'Top predictions:'];
+function describeResult(
+  result: CamResult,
+  backendDetail: string,
+  summary: ModelSummary,
+  outPath: string,
+  jsonPath: string | undefined,
+): string {
+  const lines = [`Backend: ${backendDetail}`, `Model: ${summary.path}`, 'Top predictions:'];
   for (const p of result.predictions) {
     lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label} (class ${p.index})`);
   }

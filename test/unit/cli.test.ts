@@ -1,0 +1,178 @@
+// The `cnn-lens` command as users run it: the esbuild bundle dist/cli.js in a child process. Testing
+// the bundle (not src/cli/main.ts) also guards what only bundling can break: a backend dropped as
+// "side-effect free", a .wasm binary not copied next to the bundle, a second tfjs-core.
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const sampleModel = path.join(root, 'samples', 'workspace', 'model', 'model.json');
+const sampleImage = path.join(root, 'samples', 'workspace', 'images', 'sample.png');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Run {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Width and height from a PNG's IHDR chunk, after checking the signature. */
+function pngSize(file: string): { width: number; height: number } {
+  const bytes = fs.readFileSync(file);
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${file} is not a PNG`);
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
+
+describe('cnn-lens CLI (dist/cli.js)', function () {
+  let tmp: string;
+
+  before(function () {
+    this.timeout(120_000);
+    // `npm test` builds first; a bare `mocha` run builds here rather than testing a stale bundle.
+    if (!fs.existsSync(cli)) {
+      const build = spawnSync(process.execPath, [path.join(root, 'esbuild.js')], { cwd: root, encoding: 'utf8' });
+      assert.equal(build.status, 0, build.stderr);
+    }
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-cli-'));
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('gradcam writes the overlay PNG at the image size and the JSON the issue specifies', function () {
+    const out = path.join(tmp, 'overlay.png');
+    const json = path.join(tmp, 'result.json');
+    const run = runCli(['gradcam', sampleImage, '--model', sampleModel, '--out', out, '--json', json]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, '');
+    assert.match(run.stdout, /Ankle boot/);
+    assert.deepEqual(pngSize(out), { width: 256, height: 256 });
+
+    const result = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.equal(result.method, 'gradcam');
+    assert.equal(result.backend, 'wasm'); // tfjs-node is not installed here: auto falls to wasm
+    assert.equal(result.layer, 'conv4');
+    assert.equal(result.classIndex, 9);
+    assert.equal(result.className, 'Ankle boot');
+    assert.ok(Number.isFinite(result.score) && result.score > 0);
+    assert.equal(result.predictions.length, 5);
+    for (const key of ['index', 'label', 'probability']) {
+      assert.ok(key in result.predictions[0], `predictions[0].${key}`);
+    }
+    assert.equal(result.predictions[0].index, 9);
+    const probabilities = result.predictions.map((p: { probability: number }) => p.probability);
+    assert.deepEqual(probabilities, [...probabilities].sort((a, b) => b - a));
+    assert.equal(result.cam.width, 64);
+    assert.equal(result.cam.height, 64);
+    assert.equal(result.cam.data.length, 64 * 64);
+    assert.ok(result.cam.data.every((v: number) => v >= 0 && v <= 1));
+    assert.ok(Math.max(...result.cam.data) > 0.999, "the map is normalized to a maximum of 1");
+    assert.equal(result.layerCam.width, 8);
+    assert.equal(result.layerCam.height, 8);
+    assert.equal(result.layerCam.data.length, 64);
+    assert.ok(result.layerCam.data.every((v: number) => v >= 0));
+  });
+
+  it('gives the same Grad-CAM on the cpu backend (the bundle carries it)', function () {
+    const wasm = runCli(['gradcam', sampleImage, '--model', sampleModel, '--out', path.join(tmp, 'w.png'), '--json', '-']);
+    const cpu = runCli(['gradcam', sampleImage, '--model', sampleModel, '--out', path.join(tmp, 'c.png'), '--json', '-', '--backend', 'cpu']);
+    assert.equal(wasm.status, 0, wasm.stderr);
+    assert.equal(cpu.status, 0, cpu.stderr);
+    const a = JSON.parse(wasm.stdout);
+    const b = JSON.parse(cpu.stdout);
+    assert.equal(b.backend, 'cpu');
+    assert.equal(b.classIndex, a.classIndex);
+    const worst = Math.max(...a.cam.data.map((v: number, i: number) => Math.abs(v - b.cam.data[i])));
+    assert.ok(worst < 1e-4, `cam differs by ${worst}`);
+  });
+
+  it('explains a chosen class by label and writes the heatmap too', function () {
+    const heatmap = path.join(tmp, 'heat.png');
+    const run = runCli(['gradcam', sampleImage, '--model', sampleModel, '--class', 'Sneaker', '--colormap', 'viridis',
+      '--alpha', '0.3', '--out', path.join(tmp, 's.png'), '--heatmap', heatmap, '--json', '-']);
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.classIndex, 7);
+    assert.equal(result.className, 'Sneaker');
+    assert.deepEqual(pngSize(heatmap), { width: 256, height: 256 });
+  });
+
+  it('layers prints every layer and marks the default CAM layer', function () {
+    const run = runCli(['layers', '--model', sampleModel]);
+    assert.equal(run.status, 0, run.stderr);
+    for (const name of ['conv1', 'pool1', 'bn2', 'conv4', 'gap', 'predictions']) {
+      assert.match(run.stdout, new RegExp(`\\b${name}\\b`));
+    }
+    assert.match(run.stdout, /\*.*conv4|conv4.*\*/);
+    assert.match(run.stdout, /50,954 parameters/);
+  });
+
+  describe('bad usage exits 2 with the usage text', function () {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['no command', [], /No command/],
+      ['an unknown command', ['explode'], /Unknown command "explode"/],
+      ['an unknown option', ['gradcam', sampleImage, '--model', sampleModel, '--frobnicate'], /frobnicate/],
+      ['no --model', ['gradcam', sampleImage], /--model PATH is required/],
+      ['no image', ['gradcam', '--model', sampleModel], /IMAGE is required/],
+      ['an opacity above 1', ['gradcam', sampleImage, '--model', sampleModel, '--alpha', '2'], /--alpha/],
+      ['an unknown colormap', ['gradcam', sampleImage, '--model', sampleModel, '--colormap', 'rainbow'], /--colormap/],
+      ['an unknown backend', ['gradcam', sampleImage, '--model', sampleModel, '--backend', 'gpu'], /--backend/],
+      ['a mean that is not numbers', ['gradcam', sampleImage, '--model', sampleModel, '--mean', 'a,b,c'], /--mean/],
+    ];
+    for (const [what, args, message] of cases) {
+      it(what, function () {
+        const run = runCli(args);
+        assert.equal(run.status, 2, run.stderr);
+        assert.match(run.stderr, message);
+        assert.match(run.stderr, /Usage:/);
+      });
+    }
+  });
+
+  describe('failures exit 1 with one line naming the file, without a stack trace', function () {
+    it('a missing image', function () {
+      const missing = path.join(tmp, 'nope.png');
+      const run = runCli(['gradcam', missing, '--model', sampleModel, '--out', path.join(tmp, 'x.png')]);
+      assert.equal(run.status, 1);
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+      assert.ok(run.stderr.includes(missing), run.stderr);
+      assert.doesNotMatch(run.stderr, /\n\s+at /);
+      assert.ok(!fs.existsSync(path.join(tmp, 'x.png')));
+    });
+
+    it('a model.json that is not JSON', function () {
+      const bad = path.join(tmp, 'bad-model');
+      fs.mkdirSync(bad);
+      fs.writeFileSync(path.join(bad, 'model.json'), '{ not json');
+      const run = runCli(['gradcam', sampleImage, '--model', path.join(bad, 'model.json')]);
+      assert.equal(run.status, 1);
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+      assert.ok(run.stderr.includes(path.join(bad, 'model.json')), run.stderr);
+    });
+
+    it('an unknown layer names the layer, and --verbose adds the stack', function () {
+      const args = ['gradcam', sampleImage, '--model', sampleModel, '--layer', 'conv99', '--out', path.join(tmp, 'y.png')];
+      const run = runCli(args);
+      assert.equal(run.status, 1);
+      assert.match(run.stderr, /conv99/);
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+      const verbose = runCli([...args, '--verbose']);
+      assert.equal(verbose.status, 1);
+      assert.match(verbose.stderr, /\n\s+at /);
+    });
+
+    it('a class index out of range', function () {
+      const run = runCli(['gradcam', sampleImage, '--model', sampleModel, '--class', '10', '--out', path.join(tmp, 'z.png')]);
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, /10/);
+    });
+  });
+});

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, wrapModel } from '../../src/engine/index';
-import { MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmGradientKernels } from '../../src/engine/wasmKernels';
+import { FASTER_WASM_KERNELS, MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmGradientKernels } from '../../src/engine/wasmKernels';
 import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { seededRandom } from '../fixtures/models';
 import type { RgbaImage } from '../../src/protocol/types';
@@ -178,6 +178,29 @@ function conv2dBackpropFilterCase(c: ConvCase, seed: number): KernelCase {
   };
 }
 
+function conv2dBackpropInputCase(c: ConvCase, seed: number): KernelCase {
+  const [n, h, w, ch] = c.x;
+  const info = c.nchw
+    ? tf.backend_util.computeConv2DInfo([n, ch, h, w], c.filter, c.strides, 1, c.pad, c.dimRoundingMode, false, 'channelsFirst')
+    : convInfoOf(c, false);
+  let dy = randomData([n, info.outHeight, info.outWidth, info.outChannels], seed);
+  if (c.nchw) {
+    dy = toNchw(dy);
+  }
+  return {
+    label: describeCase(c),
+    kernel: tf.Conv2DBackpropInput,
+    inputs: { dy, filter: randomData(c.filter, seed + 1) },
+    attrs: {
+      strides: c.strides,
+      pad: c.pad,
+      dataFormat: c.nchw ? 'NCHW' : 'NHWC',
+      dimRoundingMode: c.dimRoundingMode,
+      inputShape: c.nchw ? [n, ch, h, w] : c.x,
+    } as unknown as tf.NamedAttrMap,
+  };
+}
+
 function depthwiseCases(c: DepthwiseCase, seed: number): { input: KernelCase; filter: KernelCase } {
   const info = convInfoOf(c, true);
   const x = randomData(c.x, seed);
@@ -239,7 +262,7 @@ describe('wasm gradient kernels', function () {
     it('registers the missing kernels for wasm, and stays idempotent', () => {
       registerWasmGradientKernels();
       registerWasmGradientKernels();
-      for (const config of [...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS]) {
+      for (const config of [...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS, ...FASTER_WASM_KERNELS]) {
         assert.strictEqual(tf.getKernel(config.kernelName, 'wasm'), config, `${config.kernelName} is ours`);
         assert.ok(tf.getKernel(config.kernelName, 'cpu'), `cpu has ${config.kernelName} to compare with`);
       }
@@ -249,11 +272,12 @@ describe('wasm gradient kernels', function () {
       );
     });
 
-    it('leaves kernels that wasm already has alone (Conv2DBackpropInput, AvgPoolGrad)', () => {
-      for (const name of [tf.Conv2DBackpropInput, tf.AvgPoolGrad, tf.Conv2D]) {
+    it('leaves kernels that wasm already has alone (AvgPoolGrad, Conv2D), replacing only the listed ones', () => {
+      assert.deepStrictEqual(FASTER_WASM_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropInput']);
+      for (const name of [tf.AvgPoolGrad, tf.Conv2D]) {
         const kernel = tf.getKernel(name, 'wasm');
         assert.ok(kernel);
-        assert.ok(![...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS].includes(kernel), name);
+        assert.ok(![...MISSING_WASM_KERNELS, ...REPLACED_WASM_KERNELS, ...FASTER_WASM_KERNELS].includes(kernel), name);
       }
     });
   });
@@ -264,6 +288,12 @@ describe('wasm gradient kernels', function () {
 
     it(`Conv2DBackpropFilter on ${CONV_CASES.length} shapes`, async () => {
       const cases = CONV_CASES.map((c, i) => conv2dBackpropFilterCase(c, 100 + i));
+      const { cpu, wasm } = await onCpuAndWasm(() => cases.map(runKernel));
+      cases.forEach((c, i) => assertClose(wasm[i], cpu[i], TOLERANCE, c.label));
+    });
+
+    it(`Conv2DBackpropInput (a forward convolution of the spread dy) on ${CONV_CASES.length} shapes`, async () => {
+      const cases = CONV_CASES.map((c, i) => conv2dBackpropInputCase(c, 150 + i));
       const { cpu, wasm } = await onCpuAndWasm(() => cases.map(runKernel));
       cases.forEach((c, i) => assertClose(wasm[i], cpu[i], TOLERANCE, c.label));
     });

@@ -14,6 +14,7 @@
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tf';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
+import { conv2dBackpropInputConfig } from './conv2dBackpropInput';
 import { cpuFallbackConfig } from './cpuFallback';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
@@ -37,6 +38,13 @@ const BROKEN_IN_VERSIONS = ['4.22.0'];
 export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [cpuFallbackConfig(tf.MaxPoolGrad), cpuFallbackConfig(tf.ResizeNearestNeighborGrad)];
 
 /**
+ * Replacements that compute the same values as wasm's own kernels, much faster (measured by
+ * `npm run bench`; equality with the cpu kernels in test/unit/wasmKernels.test.ts). Registered in
+ * every wasm version: they only use kernels every version has.
+ */
+export const FASTER_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig];
+
+/**
  * Registers the kernels above for the 'wasm' backend. Idempotent: a missing kernel is added only if
  * none is registered (a later tfjs-backend-wasm that ships its own keeps it), a broken one is
  * replaced once. Safe before or after the wasm backend is initialised (none needs a setup function).
@@ -47,10 +55,8 @@ export function registerWasmGradientKernels(): void {
       tf.registerKernel(config);
     }
   }
-  if (!BROKEN_IN_VERSIONS.includes(version_wasm)) {
-    return;
-  }
-  for (const config of REPLACED_WASM_KERNELS) {
+  const replacements = [...FASTER_WASM_KERNELS, ...(BROKEN_IN_VERSIONS.includes(version_wasm) ? REPLACED_WASM_KERNELS : [])];
+  for (const config of replacements) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current !== config) {
       if (current !== undefined) {

@@ -273,7 +273,7 @@ describe('wasm gradient kernels', function () {
     });
 
     it('leaves kernels that wasm already has alone (AvgPoolGrad, Conv2D), replacing only the listed ones', () => {
-      assert.deepStrictEqual(FASTER_WASM_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropInput']);
+      assert.deepStrictEqual(FASTER_WASM_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropInput', 'Identity']);
       for (const name of [tf.AvgPoolGrad, tf.Conv2D]) {
         const kernel = tf.getKernel(name, 'wasm');
         assert.ok(kernel);
@@ -290,6 +290,26 @@ describe('wasm gradient kernels', function () {
       const cases = CONV_CASES.map((c, i) => conv2dBackpropFilterCase(c, 100 + i));
       const { cpu, wasm } = await onCpuAndWasm(() => cases.map(runKernel));
       cases.forEach((c, i) => assertClose(wasm[i], cpu[i], TOLERANCE, c.label));
+    });
+
+    it('Identity shares the buffer (no copy), keeps values and frees it only with the last reference', async () => {
+      await initBackend('wasm');
+      const before = tf.memory().numBytes;
+      const x = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+      const y = tf.engine().runKernel(tf.Identity, { x }) as tf.Tensor;
+      assert.strictEqual(y.dataId, x.dataId);
+      assert.deepStrictEqual(y.shape, [2, 3]);
+      x.dispose();
+      assert.deepStrictEqual(Array.from(y.dataSync()), [1, 2, 3, 4, 5, 6], 'y outlives x');
+      const initial = tf.tensor([1, 2]);
+      const next = tf.tensor([7, 8]);
+      const v = tf.variable(initial);
+      const read = tf.engine().runKernel(tf.Identity, { x: v }) as tf.Tensor;
+      v.assign(next);
+      assert.deepStrictEqual(Array.from(read.dataSync()), [1, 2], 'an earlier read keeps its values after assign');
+      assert.deepStrictEqual(Array.from(v.dataSync()), [7, 8]);
+      tf.dispose([y, v, read, initial, next]);
+      assert.strictEqual(tf.memory().numBytes, before);
     });
 
     it(`Conv2DBackpropInput (a forward convolution of the spread dy) on ${CONV_CASES.length} shapes`, async () => {

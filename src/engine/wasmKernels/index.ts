@@ -15,6 +15,7 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tf';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput';
+import { identityConfig } from './identity';
 import { cpuFallbackConfig } from './cpuFallback';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
@@ -42,7 +43,7 @@ export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [cpuFallbackCon
  * `npm run bench`; equality with the cpu kernels in test/unit/wasmKernels.test.ts). Registered in
  * every wasm version: they only use kernels every version has.
  */
-export const FASTER_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig];
+export const FASTER_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig, identityConfig];
 
 /**
  * Registers the kernels above for the 'wasm' backend. Idempotent: a missing kernel is added only if

@@ -16,6 +16,7 @@
 // tensor inside a nested model is told apart from the same tensor in another call of that model.
 import * as tf from './tf';
 import { EngineError } from './errors';
+import { callConv2DUnfused } from './unfusedConv';
 
 /** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
 export type LayerPath = readonly string[];
@@ -140,12 +141,17 @@ function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean): tf.Te
     const softmax = layer.activation;
     layer.activation = LINEAR;
     try {
-      return toList(layer.call(argument, kwargs));
+      return toList(callOne(layer, argument, kwargs));
     } finally {
       layer.activation = softmax;
     }
   }
-  return toList(layer.call(argument, kwargs));
+  return toList(callOne(layer, argument, kwargs));
+}
+
+/** The layer's own call, except Conv2D under a gradient tape (see unfusedConv.ts). */
+function callOne(layer: GraphLayer, argument: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+  return (!Array.isArray(argument) && callConv2DUnfused(layer, argument)) || layer.call(argument, kwargs);
 }
 
 function toList(value: tf.Tensor | tf.Tensor[]): tf.Tensor[] {

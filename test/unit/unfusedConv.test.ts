@@ -1,0 +1,92 @@
+// Conv2D run unfused under a gradient tape (src/engine/unfusedConv.ts): the same values and input
+// gradients as the layer's fused call, and Grad-CAM no longer computes filter gradients.
+import * as assert from 'assert';
+import { initBackend } from '../../src/engine/backend';
+import * as tf from '../../src/engine/tf';
+import { explain, wrapModel } from '../../src/engine/index';
+import { callConv2DUnfused, recordingGradients } from '../../src/engine/unfusedConv';
+import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
+import { randomInput } from '../fixtures/models';
+import type { RgbaImage } from '../../src/protocol/types';
+
+function closeTo(a: tf.Tensor, b: tf.Tensor, label: string): void {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  assert.deepStrictEqual(a.shape, b.shape, label);
+  const scale = Math.max(...Array.from(y, Math.abs));
+  const err = Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i])));
+  assert.ok(scale > 0 && err <= 1e-5 * scale, `${label}: error ${err} of ${scale}`);
+}
+
+function image(size: number): RgbaImage {
+  const data = new Uint8Array(size * size * 4);
+  for (let i = 0; i < size * size; i++) {
+    data.set([(i * 37) % 256, (i * 11) % 256, (i * 5) % 256, 255], i * 4);
+  }
+  return { width: size, height: size, data };
+}
+
+describe('unfused Conv2D under a gradient tape', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`gives the fused layer's outputs and input gradients (${backend})`, async () => {
+      await initBackend(backend);
+      const configs: tf.layers.Layer[] = [
+        tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'valid', useBias: false }),
+        tf.layers.conv2d({ filters: 2, kernelSize: 5, padding: 'same', activation: 'linear', biasInitializer: 'ones' }),
+        tf.layers.conv2d({ filters: 2, kernelSize: 1, activation: 'sigmoid' }),
+      ];
+      configs.forEach((layer, i) => {
+        tf.tidy(() => {
+          const x = randomInput([9, 8, 3], 40 + i);
+          layer.apply(x); // builds the weights
+          const weights = tf.randomUniform((layer.apply(x) as tf.Tensor).shape, -1, 1, 'float32', i);
+          assert.strictEqual(callConv2DUnfused(layer, x), undefined, 'no tape: the layer call is used');
+          const fused = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, weights)))(x);
+          let sawTape = false;
+          const unfused = tf.grad((t: tf.Tensor) => {
+            sawTape = recordingGradients();
+            const y = callConv2DUnfused(layer, t);
+            assert.ok(y, 'under a tape Conv2D runs unfused');
+            closeTo(y, layer.apply(t) as tf.Tensor, `output ${i}`);
+            return tf.sum(tf.mul(y, weights));
+          })(x);
+          assert.ok(sawTape);
+          closeTo(unfused, fused, `input gradient ${i}`);
+        });
+      });
+    });
+  }
+
+  it('leaves other layers to their own call', () => {
+    tf.tidy(() => {
+      const dense = tf.layers.dense({ units: 2 });
+      const x = tf.ones([1, 3]);
+      dense.apply(x);
+      tf.grad((t: tf.Tensor) => {
+        assert.strictEqual(callConv2DUnfused(dense, t), undefined);
+        return tf.sum(t);
+      })(x);
+    });
+  });
+
+  it('Grad-CAM on MobileNetV2- and ResNet-style models runs no filter-gradient kernel', async () => {
+    await initBackend('wasm');
+    for (const [build, layer] of [
+      [buildMobileNetV2Style, MOBILENET_LAYERS.firstBlock],
+      [buildResNetStyle, RESNET_LAYERS.stem],
+    ] as const) {
+      const model = wrapModel(build({ inputSize: 32 }), { path: '', labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
+      try {
+        const profile = await tf.profile(async () => {
+          await explain(model, image(32), { method: 'gradcam', layer });
+        });
+        const kernels = new Set(profile.kernelNames);
+        assert.ok(kernels.has('Conv2DBackpropInput'), `${model.summary.name}: the backward pass went through convolutions`);
+        assert.ok(!kernels.has('Conv2DBackpropFilter'), `${model.summary.name}: a filter gradient was computed`);
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+});

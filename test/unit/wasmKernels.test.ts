@@ -7,6 +7,7 @@ import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, wrapModel } from '../../src/engine/index';
+import { flippedFilterCache } from '../../src/engine/wasmKernels/conv2dBackpropInput';
 import { FASTER_WASM_KERNELS, MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmGradientKernels } from '../../src/engine/wasmKernels';
 import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { seededRandom } from '../fixtures/models';
@@ -533,6 +534,67 @@ describe('wasm gradient kernels', function () {
         assert.ok(nonZeroMaps >= arch.layers.length, `only ${nonZeroMaps} of ${cpu.length} maps were non-zero`);
       });
     }
+  });
+
+  describe('Conv2DBackpropInput flipped-filter cache (test mode off, as in use)', () => {
+    it('reuses one flipped copy per live filter, never a stale one, and frees it after the filter', async () => {
+      await initBackend('wasm');
+      assert.ok(!tf.env().getBool('IS_TEST'));
+      const backend = tf.backend() as unknown as { numDataIds(): number };
+      const cache = flippedFilterCache(tf.backend());
+      const inputShape: Shape4 = [1, 7, 6, 3];
+      const dy = tf.tensor(randomData([1, 7, 6, 4], 700).values, [1, 7, 6, 4]);
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape } as unknown as tf.NamedAttrMap;
+      const run = (filter: tf.Tensor) => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, attrs) as tf.Tensor;
+      const reference = async (filter: tf.Tensor): Promise<Float32Array> => {
+        const values = filter.dataSync().slice();
+        await initBackend('cpu');
+        const out = tf.tidy(() => (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dy.dataSync().slice(), dy.shape), filter: tf.tensor(values, filter.shape) }, attrs) as tf.Tensor).dataSync().slice());
+        await initBackend('wasm');
+        return out as Float32Array;
+      };
+      // A call with a throwaway filter sweeps the copies of filters disposed before it, and leaves
+      // exactly one entry behind (its own filter's, swept by the next call).
+      const settle = () => {
+        const filter = tf.zeros([3, 3, 3, 4]);
+        run(filter).dispose();
+        filter.dispose();
+      };
+      settle();
+      const baseline = backend.numDataIds();
+
+      const first = tf.tensor(randomData([3, 3, 3, 4], 701).values, [3, 3, 3, 4]);
+      const expectedFirst = await reference(first);
+      const a = run(first);
+      const b = run(first);
+      assert.ok(cache.holds(first.dataId), 'the filter has an entry');
+      assertClose(a.dataSync(), expectedFirst, TOLERANCE, 'first call');
+      assertClose(b.dataSync(), expectedFirst, TOLERANCE, 'second call (cached)');
+      // A strided call on the same filter caches its phase kernels under the same entry.
+      const strided = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape } as unknown as tf.NamedAttrMap;
+      const dy2 = tf.tensor(randomData([1, 4, 3, 4], 703).values, [1, 4, 3, 4]);
+      const stridedWasm = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dy2, filter: first }, strided) as tf.Tensor;
+      const filterValues = first.dataSync().slice();
+      const dy2Values = dy2.dataSync().slice();
+      await initBackend('cpu');
+      const stridedCpu = tf.tidy(() => (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dy2Values, [1, 4, 3, 4]), filter: tf.tensor(filterValues, [3, 3, 3, 4]) }, strided) as tf.Tensor).dataSync().slice());
+      await initBackend('wasm');
+      assertClose(stridedWasm.dataSync(), stridedCpu as Float32Array, TOLERANCE, 'strided call (phase kernels)');
+      const firstId = first.dataId;
+      tf.dispose([a, b, first, dy2, stridedWasm]);
+
+      // Same shape, new values: a different data id, so never the stale flipped copy.
+      const second = tf.tensor(randomData([3, 3, 3, 4], 702).values, [3, 3, 3, 4]);
+      const expectedSecond = await reference(second);
+      const c = run(second);
+      assertClose(c.dataSync(), expectedSecond, TOLERANCE, 'a new filter');
+      assert.ok(!cache.holds(firstId), 'the disposed filter\'s kernels were swept');
+      assert.ok(cache.holds(second.dataId));
+      tf.dispose([c, second]);
+      settle();
+      assert.strictEqual(backend.numDataIds(), baseline, 'every flipped copy of a disposed filter is freed');
+      dy.dispose();
+    });
   });
 
   describe('memory', () => {

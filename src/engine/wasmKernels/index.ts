@@ -16,6 +16,7 @@ import * as tf from '../tf';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
 import { conv2dBackpropInputConfig } from './conv2dBackpropInput';
 import { identityConfig } from './identity';
+import { maxPoolGradConfig } from './maxPoolGrad';
 import { cpuFallbackConfig } from './cpuFallback';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
@@ -31,12 +32,13 @@ export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
 
 /**
  * Replacements for wasm kernels that compute wrong values in the listed tfjs-backend-wasm versions
- * (verified against the cpu kernels in test/unit/wasmKernels.test.ts). They run the cpu kernel on
- * copied data: both operations are a single cheap pass, so exactness costs little. Another wasm
- * version keeps its own kernels; the tests compare them with cpu and fail if they are still wrong.
+ * (verified against the cpu kernels in test/unit/wasmKernels.test.ts): MaxPoolGrad as the cpu
+ * kernel's definition in one loop over the wasm heap (maxPoolGrad.ts), ResizeNearestNeighborGrad
+ * by running the cpu kernel on copied data (one cheap pass). Another wasm version keeps its own
+ * kernels; the tests compare them with cpu and fail if they are still wrong.
  */
 const BROKEN_IN_VERSIONS = ['4.22.0'];
-export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [cpuFallbackConfig(tf.MaxPoolGrad), cpuFallbackConfig(tf.ResizeNearestNeighborGrad)];
+export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [maxPoolGradConfig, cpuFallbackConfig(tf.ResizeNearestNeighborGrad)];
 
 /**
  * Replacements that compute the same values as wasm's own kernels, much faster (measured by

@@ -8,6 +8,7 @@ import { showGradCam } from './commands/showGradCam';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
+import { createModelChangeHub } from './panel/vscodeFileEvents';
 import { affects, readSettings } from './settings';
 import { EngineClient } from './worker/client';
 
@@ -21,6 +22,8 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (line) => output.appendLine(`[engine] ${line}`),
   });
   const registry = new PanelRegistry<LensPanel>();
+  // Live refresh: one set of model-file watchers for every panel and CodeLens.
+  const modelChanges = createModelChangeHub();
   const services: PanelServices = {
     extensionUri: context.extensionUri,
     engine,
@@ -28,12 +31,14 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     registry,
     workspaceState: context.workspaceState,
+    modelChanges: modelChanges.hub,
   };
 
   context.subscriptions.push(
     output,
     { dispose: () => engine.dispose() },
     registry,
+    modelChanges.disposable,
     vscode.commands.registerCommand('cnnLens.showGradCam', (target?: unknown) => showGradCam(services, target)),
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),

@@ -110,6 +110,9 @@ function onNotification(message: HostToWebview): void {
     case 'error':
       ui.error.textContent = message.message;
       ui.error.hidden = message.message === '';
+      // The last good result stays visible but dimmed: it no longer matches the files (live
+      // refresh of a model that stopped loading). The next result clears both.
+      ui.views?.classList.toggle('stale', message.message !== '' && result !== undefined);
       break;
     case 'status':
       note = message.message;

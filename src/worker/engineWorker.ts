@@ -25,6 +25,32 @@ port.on('message', (data: unknown) => endpoint.handle(data));
 let backend: BackendReport | undefined;
 const models = new Map<string, Promise<LoadedModel>>();
 
+/**
+ * Models a request is computing with. Live refresh reloads a model while another request (a second
+ * panel, the CodeLens summary) may still be running on the old one: its weights are freed when the
+ * last such request finishes, not under it.
+ */
+const inUse = new Map<LoadedModel, number>();
+const disposeWhenIdle = new Set<LoadedModel>();
+
+/** Runs `work` with the model held, so a concurrent reload defers freeing it until `work` ends. */
+async function usingModel<T>(model: LoadedModel, work: (model: LoadedModel) => Promise<T>): Promise<T> {
+  inUse.set(model, (inUse.get(model) ?? 0) + 1);
+  try {
+    return await work(model);
+  } finally {
+    const users = (inUse.get(model) ?? 1) - 1;
+    if (users > 0) {
+      inUse.set(model, users);
+    } else {
+      inUse.delete(model);
+      if (disposeWhenIdle.delete(model)) {
+        model.dispose();
+      }
+    }
+  }
+}
+
 /** The last decoded image: re-running for another class or layer must not decode it again. */
 let lastImage: { key: string; image: RgbaImage } | undefined;
 
@@ -78,10 +104,16 @@ async function disposeModel(modelPath: string): Promise<void> {
   const loading = models.get(modelPath);
   models.delete(modelPath);
   if (loading) {
+    let model: LoadedModel;
     try {
-      (await loading).dispose();
+      model = await loading;
     } catch {
-      // It never loaded: nothing to free.
+      return; // it never loaded: nothing to free
+    }
+    if (inUse.has(model)) {
+      disposeWhenIdle.add(model);
+    } else {
+      model.dispose();
     }
   }
 }
@@ -104,18 +136,21 @@ async function imageFor(imagePath: string): Promise<RgbaImage> {
 
 async function explainImage(message: ExplainImageRequest, context: HandlerContext): Promise<ExplainImageResult> {
   const t0 = Date.now();
-  const model = await modelFor(message.modelPath, message.preprocessing, false);
-  const t1 = Date.now();
-  const image = await imageFor(message.imagePath);
-  const t2 = Date.now();
-  const result = await explain(model, image, message.request, {
-    signal: context.signal,
-    onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+  const loaded = await modelFor(message.modelPath, message.preprocessing, false);
+  // Held from here on: decoding the image awaits, and a reload arriving meanwhile must not free it.
+  return usingModel(loaded, async (model) => {
+    const t1 = Date.now();
+    const image = await imageFor(message.imagePath);
+    const t2 = Date.now();
+    const result = await explain(model, image, message.request, {
+      signal: context.signal,
+      onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+    });
+    // The engine's own stages plus the worker's: model load (0 when cached), image decode, whole request.
+    result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
+    // The reply's buffers are transferred (detached here), so send a copy of the cached image.
+    return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
   });
-  // The engine's own stages plus the worker's: model load (0 when cached), image decode, whole request.
-  result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
-  // The reply's buffers are transferred (detached here), so send a copy of the cached image.
-  return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
 }
 
 function log(message: string): void {

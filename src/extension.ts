@@ -4,6 +4,10 @@
 import * as vscode from 'vscode';
 import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
+import { showGradCamAtLayer } from './commands/showGradCamAtLayer';
+import { GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
+import { modelJsonKind, registerModelLenses } from './lens/register';
+import { ModelSummaryCache } from './lens/summaryCache';
 import { showGradCam } from './commands/showGradCam';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
@@ -33,6 +37,8 @@ export function activate(context: vscode.ExtensionContext): void {
     workspaceState: context.workspaceState,
     modelChanges: modelChanges.hub,
   };
+  // CodeLens and hover on model files: summaries from the engine, loaded when a model file is shown.
+  const summaries = new ModelSummaryCache((modelPath, { reload }) => engine.loadModel(modelPath, { reload }), modelChanges.hub);
 
   context.subscriptions.push(
     output,
@@ -42,6 +48,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.showGradCam', (target?: unknown) => showGradCam(services, target)),
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
+    vscode.commands.registerCommand(GRADCAM_AT_LAYER_COMMAND, (args: unknown) => showGradCamAtLayer(services, args)),
+    summaries,
+    registerModelLenses(summaries, [modelJsonKind]),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         LensPanel.revive(services, panel, state);

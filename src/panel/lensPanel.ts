@@ -45,6 +45,11 @@ export interface PanelServices {
  */
 type RunOrigin = 'user' | 'refresh';
 
+/** What to show besides image and model (CodeLens "Grad-CAM here" passes the layer). */
+export interface ShowOptions {
+  layer?: string;
+}
+
 const LAST_STATE_KEY = 'cnnLens.lastPanelState';
 
 /** What the last successful run produced, kept to re-render and export without the engine. */
@@ -81,10 +86,10 @@ export class LensPanel {
   private imageChangeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Shows image + model: reuses the current panel, else opens one beside the model file. */
-  static async show(services: PanelServices, imageUri: vscode.Uri, modelUri: vscode.Uri): Promise<LensPanel> {
+  static async show(services: PanelServices, imageUri: vscode.Uri, modelUri: vscode.Uri, options: ShowOptions = {}): Promise<LensPanel> {
     const existing = services.registry.active;
     if (existing) {
-      await existing.showFiles(imageUri, modelUri);
+      await existing.showFiles(imageUri, modelUri, options);
       return existing;
     }
     const settings = readSettings(imageUri);
@@ -94,6 +99,7 @@ export class LensPanel {
       method: 'gradcam',
       colormap: settings.defaultColormap,
       opacity: settings.defaultOpacity,
+      ...(options.layer ? { layer: options.layer } : {}),
     };
     // The model definition in the first column, the panel beside it (and focused).
     await showModelFile(modelUri, vscode.ViewColumn.One);
@@ -190,9 +196,12 @@ export class LensPanel {
   }
 
   /** Another image and/or model in this panel; the class resets, the layer too if the model changed. */
-  async showFiles(imageUri: vscode.Uri, modelUri: vscode.Uri): Promise<void> {
+  async showFiles(imageUri: vscode.Uri, modelUri: vscode.Uri, options: ShowOptions = {}): Promise<void> {
     const modelChanged = modelUri.fsPath !== this.state.modelPath;
     this.state = withModel(withImage(this.state, imageUri.fsPath), modelUri.fsPath);
+    if (options.layer) {
+      this.state = { ...this.state, layer: options.layer };
+    }
     if (modelChanged) {
       this.model = undefined;
     }

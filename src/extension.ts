@@ -2,6 +2,7 @@
 // heavy happens here: the engine worker (tfjs, wasm) starts on the first request a panel makes.
 // VS Code activates this on a CNN Lens command or when restoring a CNN Lens panel.
 import * as vscode from 'vscode';
+import { codeModelGate } from './codeModels/trust';
 import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
 import { showGradCamAtLayer } from './commands/showGradCamAtLayer';
@@ -38,7 +39,10 @@ export function activate(context: vscode.ExtensionContext): void {
     modelChanges: modelChanges.hub,
   };
   // CodeLens and hover on model files: summaries from the engine, loaded when a model file is shown.
-  const summaries = new ModelSummaryCache((modelPath, { reload }) => engine.loadModel(modelPath, { reload }), modelChanges.hub);
+  const summaries = new ModelSummaryCache((modelPath, { reload }) => {
+    const gate = codeModelGate(modelPath, vscode.workspace.isTrusted);
+    return gate.refusal ? Promise.reject(gate.refusal) : engine.loadModel(modelPath, { reload, allowCode: gate.allowCode });
+  }, modelChanges.hub);
 
   context.subscriptions.push(
     output,

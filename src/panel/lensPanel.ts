@@ -16,6 +16,7 @@ import {
   type WebviewToHost,
 } from '../protocol/panel';
 import { COLORMAPS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
+import { codeModelGate } from '../codeModels/trust';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
 import { readSettings } from '../settings';
@@ -446,7 +447,12 @@ export class LensPanel {
           // takeReload first: it must be consumed even when this run reloads for its own reason.
           const reload = this.services.modelChanges.takeReload(this.state.modelPath) || this.reloadModelOnNextRun;
           this.reloadModelOnNextRun = false;
-          const summary = await engine.loadModel(this.state.modelPath, { signal, reload });
+          // A model defined in code runs only in a trusted workspace (src/codeModels/trust.ts).
+          const gate = codeModelGate(this.state.modelPath, vscode.workspace.isTrusted);
+          if (gate.refusal) {
+            throw gate.refusal;
+          }
+          const summary = await engine.loadModel(this.state.modelPath, { signal, reload, allowCode: gate.allowCode });
           if (stale()) {
             return;
           }

@@ -87,8 +87,8 @@ export class EngineClient {
     return this.sessions;
   }
 
-  loadModel(modelPath: string, options: CallOptions & { reload?: boolean } = {}) {
-    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload };
+  loadModel(modelPath: string, options: CallOptions & { reload?: boolean; allowCode?: boolean } = {}) {
+    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload, ...(options.allowCode ? { allowCode: true } : {}) };
     return this.call<LoadModelRequest>(message, options);
   }
 

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
 import { encodePng, explain, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
+import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
 import { EngineError } from '../engine/errors';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
@@ -23,6 +24,8 @@ const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>(
 port.on('message', (data: unknown) => endpoint.handle(data));
 
 let backend: BackendReport | undefined;
+/** dist/: the .wasm binaries, and esbuild-wasm's files for models defined in code. */
+let binariesDir: string | undefined;
 const models = new Map<string, Promise<LoadedModel>>();
 
 /**
@@ -58,9 +61,10 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
   switch (message.type) {
     case 'init':
       backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
+      binariesDir = message.wasmDir;
       return backend; // the client logs it
     case 'loadModel':
-      return (await modelFor(message.modelPath, message.preprocessing, message.reload === true)).summary;
+      return (await modelFor(message.modelPath, message.preprocessing, message.reload === true, message.allowCode === true)).summary;
     case 'explain':
       return explainImage(message, context);
     case 'disposeModel':
@@ -81,7 +85,7 @@ function requireBackend(): void {
   }
 }
 
-async function modelFor(modelPath: string, preprocessing: Preprocessing | undefined, reload: boolean): Promise<LoadedModel> {
+async function modelFor(modelPath: string, preprocessing: Preprocessing | undefined, reload: boolean, allowCode = false): Promise<LoadedModel> {
   requireBackend();
   if (reload) {
     await disposeModel(modelPath);
@@ -89,7 +93,7 @@ async function modelFor(modelPath: string, preprocessing: Preprocessing | undefi
   let loading = models.get(modelPath);
   if (!loading) {
     const started = Date.now();
-    loading = loadModel(modelPath, preprocessing ? { preprocessing } : undefined);
+    loading = isCodeModelPath(modelPath) ? loadCode(modelPath, preprocessing, allowCode) : loadModel(modelPath, preprocessing ? { preprocessing } : undefined);
     models.set(modelPath, loading);
     // A failed load must not stay cached: the user fixes the file and tries again.
     loading.then(
@@ -98,6 +102,21 @@ async function modelFor(modelPath: string, preprocessing: Preprocessing | undefi
     );
   }
   return loading;
+}
+
+/**
+ * A model defined in code runs the user's code: only when the request says the user allowed it
+ * (a trusted workspace, or the CLI run by the user). A request that merely names the file (an
+ * explain before any allowed load) is refused.
+ */
+async function loadCode(modelPath: string, preprocessing: Preprocessing | undefined, allowCode: boolean): Promise<LoadedModel> {
+  if (!allowCode) {
+    throw new EngineError(
+      `${modelPath} is model code; CNN Lens runs it only when allowed (in VS Code: a trusted workspace). Load it with "allowCode".`,
+      'unsupported',
+    );
+  }
+  return loadCodeModel(modelPath, { esbuildDir: binariesDir, preprocessing });
 }
 
 async function disposeModel(modelPath: string): Promise<void> {

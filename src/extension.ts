@@ -7,7 +7,7 @@ import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
 import { showGradCamAtLayer } from './commands/showGradCamAtLayer';
 import { GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
-import { modelJsonKind, registerModelLenses } from './lens/register';
+import { codeModelKind, modelJsonKind, registerModelLenses } from './lens/register';
 import { ModelSummaryCache } from './lens/summaryCache';
 import { showGradCam } from './commands/showGradCam';
 import { ModelDiscovery } from './modelDiscovery';
@@ -54,12 +54,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
     vscode.commands.registerCommand(GRADCAM_AT_LAYER_COMMAND, (args: unknown) => showGradCamAtLayer(services, args)),
     summaries,
-    registerModelLenses(summaries, [modelJsonKind]),
+    registerModelLenses(summaries, [modelJsonKind, codeModelKind]),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         LensPanel.revive(services, panel, state);
       },
     }),
+    // A panel that refused to run model code runs it once the user trusts the workspace.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => registry.all().forEach((panel) => panel.refresh('the workspace is trusted now'))),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (affects(event, 'backend')) {
         // The backend is chosen once per worker: start a new one and show its result.

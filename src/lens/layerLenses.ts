@@ -36,10 +36,11 @@ export interface WrittenLayer {
 }
 
 /** Layers whose weights are images of something: convolution kernels, drawn as filter grids. */
-const FILTER_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose']);
+const FILTER_CLASSES = new Set(['conv2d', 'depthwiseconv2d', 'separableconv2d', 'conv2dtranspose']);
 
+/** By Keras class name, or by tf.layers factory name before a code model has loaded (`conv2d`). */
 export function hasDrawableWeights(className: string, params?: number): boolean {
-  return FILTER_CLASSES.has(className) && (params === undefined || params > 0);
+  return FILTER_CLASSES.has(className.toLowerCase()) && (params === undefined || params > 0);
 }
 
 /**

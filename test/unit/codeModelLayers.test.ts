@@ -124,6 +124,15 @@ describe('CodeLens in model code: matching calls to the model the engine built',
     assert.strictEqual(names[0][2], names[1][2], '…but not to the named layer');
   });
 
+  it('before the model loads, named calls still get Activations and (conv factories) Filters, but no Grad-CAM', function () {
+    const calls = findLayerCalls(fs.readFileSync(SAMPLE_CODE, 'utf8'));
+    const written = calls.map((c) => ({ name: c.name!, className: c.factory, offset: c.offset }));
+    const lenses = layerLenses(SAMPLE_CODE, written, undefined);
+    assert.strictEqual(lenses.filter((l) => l.title === 'Activations').length, 11);
+    assert.strictEqual(lenses.filter((l) => l.title === 'Filters').length, 4, 'the four conv2d calls');
+    assert.ok(lenses.every((l) => !l.title.startsWith('Grad-CAM')));
+  });
+
   it('when calls and layers of a class do not pair up (a loop), those calls get no layer', function () {
     const calls = findLayerCalls('for (const f of [4, 8]) { x = tf.layers.conv2d({ filters: f, kernelSize: 3 }).apply(x); }\ntf.layers.dense({ name: "out" });');
     const info = (name: string, className: string) => ({ name, className, outputShape: [], params: 1, trainable: true, spatial: false, depth: 0 });

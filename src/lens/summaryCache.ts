@@ -45,6 +45,12 @@ export class ModelSummaryCache implements Disposable {
       (summary) => {
         if (current.summary === loading) {
           current.settled = { summary };
+          // Follow what the model read outside its own folder's model files (a code model's
+          // imports and weights, a labels file the sidecar names), also when no panel shows it.
+          this.changes.setExtraFiles(
+            modelPath,
+            [summary.labelsSource, summary.sidecar, ...(summary.sourceFiles ?? [])].filter((file): file is string => !!file),
+          );
         }
       },
       (error: unknown) => {

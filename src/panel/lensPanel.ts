@@ -234,17 +234,19 @@ export class LensPanel {
   }
 
   /**
-   * Live refresh's single entry point: re-runs whatever the panel currently shows, from a freshly
-   * loaded model, without asking the user anything. Every view re-renders through here, so a view
-   * added to `run()` follows its model for free. A model that no longer loads leaves the previous
-   * result on screen, dimmed, under the error; the next change that fixes it recovers.
+   * Live refresh's single entry point: re-runs whatever the panel currently shows, without asking
+   * the user anything. Every view re-renders through here, so a view added to `run()` follows its
+   * model for free. The model is loaded fresh when its files changed (the ModelChangeHub's
+   * `takeReload`, shared with the CodeLens cache so one save costs one load) or when `reloadModel`
+   * says so. A model that no longer loads leaves the previous result on screen, dimmed, under the
+   * error; the next change that fixes it recovers.
    */
-  refresh(reason: string): void {
+  refresh(reason: string, options: { reloadModel?: boolean } = {}): void {
     if (this.isDisposed) {
       return;
     }
     this.services.output.appendLine(`[refresh] ${reason}; running ${this.state.method} again`);
-    this.reloadModelOnNextRun = true;
+    this.reloadModelOnNextRun ||= options.reloadModel === true;
     this.run('refresh');
   }
 

@@ -188,8 +188,17 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
     await lenses.filter({ hasText: 'Grad-CAM here' }).first().waitFor({ timeout: PANEL_TIMEOUT_MS });
     const lensTexts = await lenses.allInnerTexts();
     assert.ok(lensTexts.some((t) => /Activations\s*\|\s*Filters\s*\|\s*Grad-CAM here/.test(t)), `conv layer calls offer Activations | Filters | Grad-CAM here: ${JSON.stringify(lensTexts)}`);
-    await page!.waitForTimeout(300);
+    // Hover the layer's name: its output shape and parameter count (3·3·3·8 + 8 = 224).
+    // The mouse moved onto the token (playwright's hover() would scroll Monaco's view sideways).
+    const token = await codeEditor.locator('.view-line span span', { hasText: /^'conv1'$/ }).first().boundingBox();
+    assert.ok(token, "the 'conv1' token is on screen");
+    await page!.mouse.move(token.x + token.width / 2, token.y + token.height / 2, { steps: 5 });
+    const hover = page!.locator('.monaco-hover-content', { hasText: 'Output shape' }).first();
+    await hover.waitFor({ timeout: 30_000 });
+    const hoverText = await hover.innerText();
+    assert.ok(/\[null, 64, 64, 8\]/.test(hoverText) && /Parameters: 224/.test(hoverText), `hover: ${hoverText}`);
     await screenshot(page!, path.join(ARTIFACTS, 'live-07-code-model.png'));
+    await page!.keyboard.press('Escape');
 
     const codeFile = path.join(workspace, 'model', 'sample.model.ts');
     const good = fs.readFileSync(codeFile, 'utf8');

@@ -175,7 +175,8 @@ describe('CodeLens/hover: the summary cache follows the files', function () {
       const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 1, kernelSize: 1, name: 'c' }), tf.layers.flatten({ name: 'f' })] });
       const wrapped = wrapModel(model, { path: '/m/model.json', labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
       wrapped.dispose();
-      return wrapped.summary;
+      // As a code model reports it: a helper it imports lives in another folder.
+      return { ...wrapped.summary, sourceFiles: ['/m/net.model.ts', '/elsewhere/blocks.ts'] };
     })()) as ModelSummary;
     const cache = new ModelSummaryCache(async (_path, { reload }) => {
       loads.push(reload);
@@ -206,6 +207,14 @@ describe('CodeLens/hover: the summary cache follows the files', function () {
     clock.flush();
     assert.strictEqual(await cache.get('/m/model.json'), fake);
     assert.deepStrictEqual(loads, [false, true, true]);
+
+    // A file the model read outside its folder (reported in sourceFiles) invalidates it too.
+    fire('/elsewhere/other.ts');
+    clock.flush();
+    assert.strictEqual(changed.length, 2, 'an unrelated file there does not');
+    fire('/elsewhere/blocks.ts');
+    clock.flush();
+    assert.strictEqual(changed.length, 3);
     cache.dispose();
     hub.dispose();
   });

@@ -25,6 +25,8 @@ export function activate(context: vscode.ExtensionContext): void {
     wasmDir: dist.fsPath,
     backend: () => readSettings().backend,
     log: (line) => output.appendLine(`[engine] ${line}`),
+    // Models defined in code run only in a trusted workspace (src/codeModels/trust.ts).
+    allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
   });
   const registry = new PanelRegistry<LensPanel>();
   // Live refresh: one set of model-file watchers for every panel and CodeLens.
@@ -41,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // CodeLens and hover on model files: summaries from the engine, loaded when a model file is shown.
   const summaries = new ModelSummaryCache((modelPath, { reload }) => {
     const gate = codeModelGate(modelPath, vscode.workspace.isTrusted);
-    return gate.refusal ? Promise.reject(gate.refusal) : engine.loadModel(modelPath, { reload, allowCode: gate.allowCode });
+    return gate.refusal ? Promise.reject(gate.refusal) : engine.loadModel(modelPath, { reload });
   }, modelChanges.hub);
 
   context.subscriptions.push(

@@ -454,7 +454,7 @@ export class LensPanel {
           if (gate.refusal) {
             throw gate.refusal;
           }
-          const summary = await engine.loadModel(this.state.modelPath, { signal, reload, allowCode: gate.allowCode });
+          const summary = await engine.loadModel(this.state.modelPath, { signal, reload });
           if (stale()) {
             return;
           }

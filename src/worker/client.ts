@@ -44,6 +44,11 @@ export interface EngineClientOptions {
   timeouts?: Partial<Record<WorkerRequest['type'], number>>;
   /** Extra options for `new Worker` (tests run the TypeScript entry with tsx's loader). */
   workerOptions?: WorkerOptions;
+  /**
+   * Whether a model defined in code may run (the extension: only in a trusted workspace). Applied
+   * to every loadModel unless the call says otherwise, so every view loads code models alike.
+   */
+  allowCode?: (modelPath: string) => boolean;
 }
 
 export interface CallOptions {
@@ -88,7 +93,8 @@ export class EngineClient {
   }
 
   loadModel(modelPath: string, options: CallOptions & { reload?: boolean; allowCode?: boolean } = {}) {
-    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload, ...(options.allowCode ? { allowCode: true } : {}) };
+    const allowCode = options.allowCode ?? this.options.allowCode?.(modelPath) ?? false;
+    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload, ...(allowCode ? { allowCode: true } : {}) };
     return this.call<LoadModelRequest>(message, options);
   }
 

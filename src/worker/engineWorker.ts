@@ -24,6 +24,8 @@ const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>(
 port.on('message', (data: unknown) => endpoint.handle(data));
 
 let backend: BackendReport | undefined;
+/** Model code files a loadModel request allowed to run (see loadCode). */
+const codeAllowed = new Set<string>();
 /** dist/: the .wasm binaries, and esbuild-wasm's files for models defined in code. */
 let binariesDir: string | undefined;
 const models = new Map<string, Promise<LoadedModel>>();
@@ -110,7 +112,11 @@ async function modelFor(modelPath: string, preprocessing: Preprocessing | undefi
  * explain before any allowed load) is refused.
  */
 async function loadCode(modelPath: string, preprocessing: Preprocessing | undefined, allowCode: boolean): Promise<LoadedModel> {
-  if (!allowCode) {
+  // Once allowed, a file stays allowed for this worker (trust is not revoked without a reload), so
+  // a request that reloads it implicitly (after a dispose) does not need to repeat the flag.
+  if (allowCode) {
+    codeAllowed.add(modelPath);
+  } else if (!codeAllowed.has(modelPath)) {
     throw new EngineError(
       `${modelPath} is model code; CNN Lens runs it only when allowed (in VS Code: a trusted workspace). Load it with "allowCode".`,
       'unsupported',

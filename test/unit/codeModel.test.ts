@@ -192,26 +192,50 @@ describe('code models: only when allowed', function () {
     assert.ok(!isCodeModelName('/w/a/model.ts') && !isCodeModelName('/w/a/model.json'));
   });
 
-  it('the worker refuses to run code unless the request allows it, then runs it', async function () {
+  it('the worker refuses to run code unless allowed (by the request or the client\'s gate), then runs it', async function () {
+    let trusted = false;
     const engine = new EngineClient({
       workerPath: path.join(__dirname, 'fixtures', 'tsxWorker.cjs'),
       workerOptions: { workerData: { entry: path.join(ROOT, 'src', 'worker', 'engineWorker.ts') } },
       wasmDir: path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
-      backend: () => 'cpu',
+      backend: () => 'wasm',
       log: () => undefined,
+      // What the extension passes: the trust gate.
+      allowCode: (modelPath) => codeModelGate(modelPath, trusted).allowCode,
     });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-backend-'));
     try {
       await assert.rejects(engine.loadModel(SAMPLE_CODE), (error: unknown) => error instanceof ChannelError && /runs it only when allowed/.test(error.message));
       await assert.rejects(
         engine.explain({ modelPath: SAMPLE_CODE, imagePath: path.join(IMAGES, 'sample.png'), request: { method: 'gradcam' } }),
         /runs it only when allowed/,
       );
-      const summary = await engine.loadModel(SAMPLE_CODE, { allowCode: true });
+      trusted = true;
+      const summary = await engine.loadModel(SAMPLE_CODE);
       assert.strictEqual(summary.defaultCamLayer, 'conv4');
       const { result } = await engine.explain({ modelPath: SAMPLE_CODE, imagePath: path.join(IMAGES, 'sample.png'), request: { method: 'gradcam' } });
       assert.strictEqual(result.layer, 'conv4');
+      assert.strictEqual(result.backend, 'wasm');
+
+      // Model code must not move the engine to another backend.
+      const switcher = path.join(dir, 'switch.model.ts');
+      fs.writeFileSync(
+        switcher,
+        [
+          "import * as tf from '@tensorflow/tfjs';",
+          'export async function createModel() {',
+          "  await tf.setBackend('cpu');",
+          '  return tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 1, kernelSize: 1 }), tf.layers.flatten()] });',
+          '}',
+        ].join('\n'),
+      );
+      await assert.rejects(engine.loadModel(switcher), /switched the tfjs backend to "cpu"; remove tf\.setBackend\(\)/);
+      const again = await engine.explain({ modelPath: SAMPLE_CODE, imagePath: path.join(IMAGES, 'sample.png'), request: { method: 'gradcam' } });
+      assert.strictEqual(again.result.backend, 'wasm', 'the engine is back on its backend');
+      assert.ok(Math.abs(again.result.score - result.score) < 1e-4);
     } finally {
       engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -93,6 +93,7 @@ export async function runCodeModel(entry: string, bundle: CodeBundle, weightFile
   registerFileRouter();
   const lookup = new SourceMapLookup(bundle.map);
   const variablesBefore = new Set(Object.keys(tf.engine().registeredVariables));
+  const backendBefore = tf.getBackend();
   const nodeRequire = createRequire(entry);
   const requireForBundle = (id: string): unknown => {
     if ((TF_MODULES as readonly string[]).includes(id)) {
@@ -111,6 +112,17 @@ export async function runCodeModel(entry: string, bundle: CodeBundle, weightFile
         result = await factory();
       } catch (error) {
         throw userCodeError(entry, bundle, lookup, error, `${factory.displayName}() threw`);
+      }
+      if (tf.getBackend() !== backendBefore) {
+        const switched = tf.getBackend();
+        await tf.setBackend(backendBefore);
+        if (result instanceof tf.LayersModel) {
+          result.dispose();
+        }
+        throw new EngineError(
+          `${entry}: ${factory.displayName}() switched the tfjs backend to "${switched}"; remove tf.setBackend(): CNN Lens chooses the backend ("cnnLens.backend", --backend).`,
+          'bad-input',
+        );
       }
       if (!(result instanceof tf.LayersModel)) {
         throw new EngineError(

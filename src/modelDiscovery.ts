@@ -74,7 +74,7 @@ export class ModelDiscovery {
     type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
     const items: Item[] = candidates.map((uri) => ({
       label: vscode.workspace.asRelativePath(uri, true),
-      description: uri.fsPath === current ? '(current)' : undefined,
+      description: [isCodeModelName(uri.fsPath) ? 'model code (createModel)' : '', uri.fsPath === current ? '(current)' : ''].filter(Boolean).join(' ') || undefined,
       uri,
     }));
     const browse: Item = { label: '$(folder-opened) Browse…', description: 'a model.json outside the list' };

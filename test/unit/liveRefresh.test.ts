@@ -212,7 +212,7 @@ describe('live refresh: the engine worker follows the files', function () {
     throw new Error(`no weight ${name}`);
   }
 
-  it('reloads on change: an edited bias moves the logit by exactly the edit; broken JSON errors; fixing recovers', async function () {
+  it('reloads on change: an edited bias moves the logit by exactly the edit; broken JSON and a short shard error; fixing recovers', async function () {
     const clock = new FakeClock();
     const events = new FakeFileEvents();
     const hub = new ModelChangeHub(events, { settleMs: 400, clock });
@@ -268,6 +268,22 @@ describe('live refresh: the engine worker follows the files', function () {
     assert.ok(Math.abs(recovered.score - edited.score) < 1e-6);
     assert.strictEqual((await engine.memory()).numTensors, tensorsBefore, 'no tensors leaked across the failed reload');
 
+    // A shard cut short (a save still writing, a bad copy): the size error names the shard; restoring recovers.
+    fs.writeFileSync(shard, bytes.subarray(0, bytes.length - 40));
+    events.fire(shard);
+    clock.advance(400);
+    const sizeError = await runs[3].then(
+      () => assert.fail('a short shard must not load'),
+      (e: unknown) => e,
+    );
+    assert.ok(sizeError instanceof ChannelError);
+    assert.match(sizeError.message, /group1-shard1of1\.bin/);
+    assert.match(sizeError.message, /bytes/);
+    fs.writeFileSync(shard, bytes);
+    events.fire(shard);
+    clock.advance(400);
+    assert.ok(Math.abs((await runs[4]).score - edited.score) < 1e-6);
+
     // A weight that changes the map: conv4's kernel negated flips what the layer sees.
     const kernelAt = weightOffset('conv4/kernel');
     for (let i = 0; i < 3 * 3 * 48 * 96; i++) {
@@ -276,7 +292,7 @@ describe('live refresh: the engine worker follows the files', function () {
     fs.writeFileSync(shard, bytes);
     events.fire(shard);
     clock.advance(400);
-    const flipped = await runs[3];
+    const flipped = await runs[5];
     const changed = flipped.layerCam.some((v, i) => Math.abs(v - before.layerCam[i]) > 1e-4);
     assert.ok(changed, 'a new conv4 kernel must change the conv4 map');
     subscription.dispose();

@@ -4,7 +4,8 @@
 //   cli.js       (the `cnn-lens` command, Node)
 //   webview.js / webview.css (the panel UI, browser)
 // and copies the WebAssembly binaries the Node bundles load at run time next to them: tfjs-backend-wasm's
-// (found through setWasmPaths) and the WebP decoder's (src/engine/image.ts).
+// (found through setWasmPaths) and the WebP decoder's (src/engine/image.ts), and esbuild-wasm's two
+// run-time files for models defined in code (src/engine/codeModel/bundle.ts loads them from dist/).
 // `node esbuild.js --watch` rebuilds on change; otherwise bundles are minified with source maps.
 'use strict';
 const esbuild = require('esbuild');
@@ -70,8 +71,29 @@ function copyWasmBinaries() {
   }
 }
 
+/**
+ * esbuild-wasm's browser build (run in the engine worker's own thread; its Node API would spawn a
+ * `node` from the PATH) and its WebAssembly binary, under the names src/engine/codeModel/bundle.ts
+ * looks for. They are copied, not bundled: the API file is evaluated as it ships.
+ */
+function copyEsbuildWasm() {
+  const packageDir = path.join(root, 'node_modules', 'esbuild-wasm');
+  const files = [
+    [path.join(packageDir, 'lib', 'browser.js'), 'esbuild-wasm.js'],
+    [path.join(packageDir, 'esbuild.wasm'), 'esbuild.wasm'],
+  ];
+  fs.mkdirSync(dist, { recursive: true });
+  for (const [from, to] of files) {
+    if (!fs.existsSync(from)) {
+      throw new Error(`esbuild: ${path.relative(root, from)} is missing; run npm ci`);
+    }
+    fs.copyFileSync(from, path.join(dist, to));
+  }
+}
+
 async function main() {
   copyWasmBinaries();
+  copyEsbuildWasm();
   if (watch) {
     for (const t of targets) {
       const context = await esbuild.context(optionsFor(t));

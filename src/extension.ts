@@ -2,12 +2,18 @@
 // heavy happens here: the engine worker (tfjs, wasm) starts on the first request a panel makes.
 // VS Code activates this on a CNN Lens command or when restoring a CNN Lens panel.
 import * as vscode from 'vscode';
+import { codeModelGate } from './codeModels/trust';
 import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
+import { showGradCamAtLayer } from './commands/showGradCamAtLayer';
+import { GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
+import { codeModelKind, modelJsonKind, registerModelLenses } from './lens/register';
+import { ModelSummaryCache } from './lens/summaryCache';
 import { showGradCam } from './commands/showGradCam';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
+import { createModelChangeHub } from './panel/vscodeFileEvents';
 import { affects, readSettings } from './settings';
 import { EngineClient } from './worker/client';
 
@@ -19,8 +25,12 @@ export function activate(context: vscode.ExtensionContext): void {
     wasmDir: dist.fsPath,
     backend: () => readSettings().backend,
     log: (line) => output.appendLine(`[engine] ${line}`),
+    // Models defined in code run only in a trusted workspace (src/codeModels/trust.ts).
+    allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
   });
   const registry = new PanelRegistry<LensPanel>();
+  // Live refresh: one set of model-file watchers for every panel and CodeLens.
+  const modelChanges = createModelChangeHub();
   const services: PanelServices = {
     extensionUri: context.extensionUri,
     engine,
@@ -28,20 +38,32 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     registry,
     workspaceState: context.workspaceState,
+    modelChanges: modelChanges.hub,
   };
+  // CodeLens and hover on model files: summaries from the engine, loaded when a model file is shown.
+  const summaries = new ModelSummaryCache((modelPath, { reload }) => {
+    const gate = codeModelGate(modelPath, vscode.workspace.isTrusted);
+    return gate.refusal ? Promise.reject(gate.refusal) : engine.loadModel(modelPath, { reload });
+  }, modelChanges.hub);
 
   context.subscriptions.push(
     output,
     { dispose: () => engine.dispose() },
     registry,
+    modelChanges.disposable,
     vscode.commands.registerCommand('cnnLens.showGradCam', (target?: unknown) => showGradCam(services, target)),
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
+    vscode.commands.registerCommand(GRADCAM_AT_LAYER_COMMAND, (args: unknown) => showGradCamAtLayer(services, args)),
+    summaries,
+    registerModelLenses(summaries, [modelJsonKind, codeModelKind]),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         LensPanel.revive(services, panel, state);
       },
     }),
+    // A panel that refused to run model code runs it once the user trusts the workspace.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => registry.all().forEach((panel) => panel.refresh('the workspace is trusted now'))),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (affects(event, 'backend')) {
         // The backend is chosen once per worker: start a new one and show its result.

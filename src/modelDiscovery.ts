@@ -2,8 +2,11 @@
 // made before in this workspace (workspaceState); a model.json open in an editor; else the
 // workspace's TF.js model.json files in a quick pick (asked only when there is more than one).
 // The choice is remembered, and "CNN Lens: Select Model…" (also a panel button) changes it.
+// In a trusted workspace, models defined in code (`*.model.ts`, `*.model.js`, …: see
+// src/codeModels/trust.ts) are listed and picked up from the editor too.
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { CODE_MODEL_GLOB, isCodeModelName, isScriptFile } from './codeModels/trust';
 import { readSettings } from './settings';
 
 const REMEMBERED_KEY = 'cnnLens.modelPath';
@@ -71,14 +74,14 @@ export class ModelDiscovery {
     type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
     const items: Item[] = candidates.map((uri) => ({
       label: vscode.workspace.asRelativePath(uri, true),
-      description: uri.fsPath === current ? '(current)' : undefined,
+      description: [isCodeModelName(uri.fsPath) ? 'model code (createModel)' : '', uri.fsPath === current ? '(current)' : ''].filter(Boolean).join(' ') || undefined,
       uri,
     }));
     const browse: Item = { label: '$(folder-opened) Browse…', description: 'a model.json outside the list' };
     items.push(browse);
     const chosen = await vscode.window.showQuickPick(items, {
       title: 'CNN Lens: Select Model',
-      placeHolder: 'Select the TF.js model (model.json) that explains the image',
+      placeHolder: 'Select the TF.js model (model.json, or *.model.ts/js code) that explains the image',
       matchOnDescription: true,
     });
     if (!chosen) {
@@ -133,13 +136,15 @@ export class ModelDiscovery {
   }
 }
 
-/** model.json files in the workspace that are TF.js LayersModels, skipping node_modules. */
+/**
+ * model.json files in the workspace that are TF.js LayersModels, skipping node_modules; in a
+ * trusted workspace also the model code files (`*.model.ts|js`), which are recognised by name.
+ */
 export async function findModelFiles(): Promise<vscode.Uri[]> {
   const found = await vscode.workspace.findFiles(`**/${MODEL_FILE}`, '**/node_modules/**', MAX_CANDIDATES);
   const checked = await Promise.all(found.map(async (uri) => ((await isLayersModel(uri)) ? uri : undefined)));
-  return checked
-    .filter((uri): uri is vscode.Uri => uri !== undefined)
-    .sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  const code = vscode.workspace.isTrusted ? await vscode.workspace.findFiles(CODE_MODEL_GLOB, '**/node_modules/**', MAX_CANDIDATES) : [];
+  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...code].sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
 async function isLayersModel(uri: vscode.Uri): Promise<boolean> {
@@ -170,18 +175,24 @@ async function modelOpenInEditor(): Promise<vscode.Uri | undefined> {
     if (uri.scheme === 'file' && path.basename(uri.fsPath) === MODEL_FILE && (await isLayersModel(uri))) {
       return uri;
     }
+    if (uri.scheme === 'file' && vscode.workspace.isTrusted && isCodeModelName(uri.fsPath)) {
+      return uri;
+    }
   }
   return undefined;
 }
 
 async function browseForModel(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    title: 'CNN Lens: Select a TF.js model.json',
+    title: 'CNN Lens: Select a TF.js model.json or a model file in code',
     canSelectMany: false,
     openLabel: 'Use Model',
-    filters: { 'TF.js LayersModel': ['json'] },
+    filters: { 'TF.js LayersModel': ['json'], 'Model code (exports createModel)': ['ts', 'js', 'mts', 'mjs'] },
   });
   const uri = picked?.[0];
+  if (uri && isScriptFile(uri.fsPath)) {
+    return uri; // checked when it runs (trust, createModel export)
+  }
   if (uri && !(await isLayersModel(uri))) {
     throw new ModelNotFoundError(`${uri.fsPath} is not a TF.js LayersModel (no "modelTopology"). Choose the model.json that tfjs saved.`, 'select');
   }

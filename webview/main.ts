@@ -110,6 +110,10 @@ function onNotification(message: HostToWebview): void {
     case 'error':
       ui.error.textContent = message.message;
       ui.error.hidden = message.message === '';
+      // The last good result stays visible but dimmed: it no longer matches the files (live
+      // refresh of a model that stopped loading). The next result clears both.
+      ui.views?.classList.toggle('stale', message.message !== '' && result !== undefined);
+      document.body.classList.toggle('result-stale', message.message !== '' && result !== undefined);
       break;
     case 'status':
       note = message.message;
@@ -167,6 +171,7 @@ function fillModelPickers(): void {
 function showResult(next: PanelResult): void {
   result = next;
   ui.views?.classList.remove('stale');
+  document.body.classList.remove('result-stale');
   drawRgba(ui.image, next.image);
   drawViews(next.views);
   renderPredictions(ui.predictions, next.predictions, next.classIndex);

@@ -521,3 +521,48 @@ function errorMessage(error: unknown): string {
 function shorten(list: string, max = 120): string {
   return list.length > max ? `${list.slice(0, max)}…` : list;
 }
+
+// ---------------------------------------------------------------------------------------------
+// For models defined in code (src/engine/codeModel): the same safe reading, as parts.
+
+/**
+ * model.json and its weights as tfjs ModelArtifacts, for `tf.loadLayersModel('file://…')` inside a
+ * code model, plus the files read (so live refresh follows them).
+ */
+export async function readModelArtifactsFromDisk(modelPath: string): Promise<{ artifacts: tf.io.ModelArtifacts; files: string[] }> {
+  const modelJsonPath = await locateModelJson(modelPath);
+  const folder = path.dirname(modelJsonPath);
+  const realFolder = await fs.promises.realpath(folder);
+  const modelJson = await readModelJson(modelJsonPath);
+  const weights = await readWeights(modelJson, modelJsonPath, folder, realFolder);
+  const shardFiles = weights ? parseManifest(modelJson.weightsManifest, modelJsonPath).flatMap((group) => group.paths.map((p) => path.join(folder, p))) : [];
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: modelJson.modelTopology,
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy,
+    ...(weights ? { weightSpecs: weights.specs, weightData: weights.data } : {}),
+  };
+  return { artifacts, files: [modelJsonPath, ...shardFiles] };
+}
+
+/** The labels and cnn-lens.json sidecar in a folder, as loadLayersModelFromDisk reads them beside model.json. */
+export async function readModelCompanions(
+  folder: string,
+  overrides: Preprocessing = {},
+): Promise<{ labels: string[] | null; labelsSource: string | null; preprocessing: Preprocessing; sidecar: string | null }> {
+  const realFolder = await fs.promises.realpath(folder);
+  const sidecar = await readSidecar(folder, realFolder);
+  const labels = await readLabels(folder, realFolder, sidecar);
+  return {
+    labels: labels?.labels ?? null,
+    labelsSource: labels?.source ?? null,
+    preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
+    sidecar: sidecar?.path ?? null,
+  };
+}
+
+/** Checks mean/std against the model's channels, as loading a model.json does. */
+export function checkModelPreprocessing(model: tf.LayersModel, preprocessing: Preprocessing, source: string): void {
+  checkPreprocessing(preprocessing, inputChannels(model), source);
+}

@@ -16,12 +16,14 @@ import {
   type WebviewToHost,
 } from '../protocol/panel';
 import { COLORMAPS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
+import { codeModelGate } from '../codeModels/trust';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
 import { readSettings } from '../settings';
 import type { EngineClient } from '../worker/client';
 import { getPanelHtml, webviewOptions } from './html';
 import { describeTimings, downscaleForDisplay, fitToModel, renderViews, toModelInfo, withImage, withModel } from './panelState';
+import type { ModelChangeHub } from './modelWatcher';
 import type { PanelRegistry } from './registry';
 
 export interface PanelServices {
@@ -32,6 +34,21 @@ export interface PanelServices {
   registry: PanelRegistry<LensPanel>;
   /** Keeps the last panel's view state: the fallback when a restored webview brings none. */
   workspaceState: vscode.Memento;
+  /** Live refresh: tells the panel when its model's files changed (see ./modelWatcher). */
+  modelChanges: ModelChangeHub;
+}
+
+/**
+ * Why a run starts. `user`: the user asked (a command, a picker), so errors also pop up as a
+ * notification and progress shows as one. `refresh`: files changed under the user's hands while
+ * editing, so progress goes to the status bar and an error shows in the panel only (over the
+ * dimmed previous result) instead of a notification on every save.
+ */
+type RunOrigin = 'user' | 'refresh';
+
+/** What to show besides image and model (CodeLens "Grad-CAM here" passes the layer). */
+export interface ShowOptions {
+  layer?: string;
 }
 
 const LAST_STATE_KEY = 'cnnLens.lastPanelState';
@@ -65,15 +82,15 @@ export class LensPanel {
   private generation = 0;
   private reloadModelOnNextRun = false;
   private isDisposed = false;
-  /** Watches the model folder and the image, so a re-saved model or edited image shows at once. */
+  /** Live refresh: the model's files (through the shared hub) and the image. */
   private fileWatchers: vscode.Disposable[] = [];
-  private fileChangeTimer: ReturnType<typeof setTimeout> | undefined;
+  private imageChangeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Shows image + model: reuses the current panel, else opens one beside the model file. */
-  static async show(services: PanelServices, imageUri: vscode.Uri, modelUri: vscode.Uri): Promise<LensPanel> {
+  static async show(services: PanelServices, imageUri: vscode.Uri, modelUri: vscode.Uri, options: ShowOptions = {}): Promise<LensPanel> {
     const existing = services.registry.active;
     if (existing) {
-      await existing.showFiles(imageUri, modelUri);
+      await existing.showFiles(imageUri, modelUri, options);
       return existing;
     }
     const settings = readSettings(imageUri);
@@ -83,6 +100,7 @@ export class LensPanel {
       method: 'gradcam',
       colormap: settings.defaultColormap,
       opacity: settings.defaultOpacity,
+      ...(options.layer ? { layer: options.layer } : {}),
     };
     // The model definition in the first column, the panel beside it (and focused).
     await showModelFile(modelUri, vscode.ViewColumn.One);
@@ -179,9 +197,12 @@ export class LensPanel {
   }
 
   /** Another image and/or model in this panel; the class resets, the layer too if the model changed. */
-  async showFiles(imageUri: vscode.Uri, modelUri: vscode.Uri): Promise<void> {
+  async showFiles(imageUri: vscode.Uri, modelUri: vscode.Uri, options: ShowOptions = {}): Promise<void> {
     const modelChanged = modelUri.fsPath !== this.state.modelPath;
     this.state = withModel(withImage(this.state, imageUri.fsPath), modelUri.fsPath);
+    if (options.layer) {
+      this.state = { ...this.state, layer: options.layer };
+    }
     if (modelChanged) {
       this.model = undefined;
     }
@@ -210,6 +231,23 @@ export class LensPanel {
   rerun(options: { reloadModel?: boolean } = {}): void {
     this.reloadModelOnNextRun ||= options.reloadModel === true;
     this.run();
+  }
+
+  /**
+   * Live refresh's single entry point: re-runs whatever the panel currently shows, without asking
+   * the user anything. Every view re-renders through here, so a view added to `run()` follows its
+   * model for free. The model is loaded fresh when its files changed (the ModelChangeHub's
+   * `takeReload`, shared with the CodeLens cache so one save costs one load) or when `reloadModel`
+   * says so. A model that no longer loads leaves the previous result on screen, dimmed, under the
+   * error; the next change that fixes it recovers.
+   */
+  refresh(reason: string, options: { reloadModel?: boolean } = {}): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.services.output.appendLine(`[refresh] ${reason}; running ${this.state.method} again`);
+    this.reloadModelOnNextRun ||= options.reloadModel === true;
+    this.run('refresh');
   }
 
   async exportOverlay(): Promise<void> {
@@ -250,7 +288,7 @@ export class LensPanel {
     }
     this.isDisposed = true;
     this.running?.abort();
-    clearTimeout(this.fileChangeTimer);
+    clearTimeout(this.imageChangeTimer);
     this.fileWatchers.forEach((d) => d.dispose());
     this.endpoint.rejectAll(new Error('The CNN Lens panel was closed.'));
     this.disposed.fire();
@@ -346,43 +384,36 @@ export class LensPanel {
 
   private watchFiles(): void {
     this.fileWatchers.forEach((d) => d.dispose());
-    const model = vscode.Uri.file(this.state.modelPath);
+    const modelPath = this.state.modelPath;
     const image = vscode.Uri.file(this.state.imagePath);
-    // The whole model folder: weight shards, labels and cnn-lens.json change the result too.
-    const modelWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(model, '..'), '*'));
     const imageWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(image, '..'), baseName(image.fsPath)));
-    const onModel = () => this.onFileChanged(true);
-    const onImage = () => this.onFileChanged(false);
+    const onImage = () => {
+      // An image editor saving writes once; a short settle still merges change+create.
+      clearTimeout(this.imageChangeTimer);
+      this.imageChangeTimer = setTimeout(() => this.refresh(`${baseName(this.state.imagePath)} changed on disk`), 300);
+    };
     this.fileWatchers = [
-      modelWatcher,
+      this.services.modelChanges.watch(modelPath, (files) => {
+        if (modelPath === this.state.modelPath) {
+          this.refresh(`${files.map((file) => baseName(file)).join(', ')} changed`);
+        }
+      }),
       imageWatcher,
-      modelWatcher.onDidChange(onModel),
-      modelWatcher.onDidCreate(onModel),
       imageWatcher.onDidChange(onImage),
       imageWatcher.onDidCreate(onImage),
     ];
-  }
-
-  /** Saving a model writes several files in a burst: wait for it to settle, then run once. */
-  private onFileChanged(modelChanged: boolean): void {
-    this.reloadModelOnNextRun ||= modelChanged;
-    clearTimeout(this.fileChangeTimer);
-    this.fileChangeTimer = setTimeout(() => {
-      this.services.output.appendLine(`[panel] ${modelChanged ? 'model files' : 'image'} changed on disk; running again`);
-      this.run();
-    }, 700);
   }
 
   // ------------------------------------------------------------------------------------------
   // Engine runs
 
   /** Starts a run for the current state, cancelling the one in flight. Never throws. */
-  private run(): void {
+  private run(origin: RunOrigin = 'user'): void {
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;
     const generation = ++this.generation;
-    void this.runOnce(controller, generation).finally(() => {
+    void this.runOnce(controller, generation, origin).finally(() => {
       if (generation === this.generation) {
         this.running = undefined;
         this.setBusy(undefined);
@@ -390,14 +421,18 @@ export class LensPanel {
     });
   }
 
-  private async runOnce(controller: AbortController, generation: number): Promise<void> {
+  private async runOnce(controller: AbortController, generation: number, origin: RunOrigin): Promise<void> {
     const { engine, output } = this.services;
     const signal = controller.signal;
     const stale = () => generation !== this.generation || this.isDisposed;
     const imageName = baseName(this.state.imagePath);
     try {
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `CNN Lens: Grad-CAM of ${imageName}`, cancellable: true },
+        {
+          location: origin === 'refresh' ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
+          title: `CNN Lens: Grad-CAM of ${imageName}`,
+          cancellable: true,
+        },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
           let fraction = 0;
@@ -411,12 +446,23 @@ export class LensPanel {
           step(engine.currentBackend ? 'loading the model…' : 'starting the engine…');
           const backend = await engine.backendReport(signal);
           step('loading the model…');
-          const reload = this.reloadModelOnNextRun;
+          // takeReload first: it must be consumed even when this run reloads for its own reason.
+          const reload = this.services.modelChanges.takeReload(this.state.modelPath) || this.reloadModelOnNextRun;
           this.reloadModelOnNextRun = false;
+          // A model defined in code runs only in a trusted workspace (src/codeModels/trust.ts).
+          const gate = codeModelGate(this.state.modelPath, vscode.workspace.isTrusted);
+          if (gate.refusal) {
+            throw gate.refusal;
+          }
           const summary = await engine.loadModel(this.state.modelPath, { signal, reload });
           if (stale()) {
             return;
           }
+          // Follow what the model read besides its own folder (a labels file the sidecar names).
+          this.services.modelChanges.setExtraFiles(
+            this.state.modelPath,
+            [summary.labelsSource, summary.sidecar, ...(summary.sourceFiles ?? [])].filter((file): file is string => !!file),
+          );
           this.model = toModelInfo(summary, baseName(this.state.modelPath));
           this.state = fitToModel(this.state, this.model);
           this.notify({ type: 'model', model: this.model });
@@ -472,7 +518,7 @@ export class LensPanel {
         this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
         return;
       }
-      this.fail(`Grad-CAM of ${this.state.imagePath}`, error);
+      this.fail(`Grad-CAM of ${this.state.imagePath}`, error, origin);
     }
   }
 
@@ -491,10 +537,18 @@ export class LensPanel {
     this.notify({ type: 'busy', busy: message !== undefined, message });
   }
 
-  /** Shows the error in the panel (the previous result stays) and as a notification. */
-  private fail(context: string, error: unknown): void {
+  /**
+   * Shows the error in the panel, over the previous result (dimmed), and, when the user asked for
+   * the run, as a notification. After a live refresh it goes to the panel and the output channel
+   * only: the user is editing, and fixing the file clears it.
+   */
+  private fail(context: string, error: unknown, origin: RunOrigin = 'user'): void {
     this.lastError = { message: errorMessage(error), code: errorCode(error) };
     this.notify({ type: 'error', ...this.lastError });
+    if (origin === 'refresh') {
+      this.services.output.appendLine(`[refresh] ${context} failed: ${this.lastError.message}`);
+      return;
+    }
     // Not awaited: the notification stays up as long as the user likes; the panel must not wait.
     void reportError(context, error, { output: this.services.output, selectModel: () => this.selectModel() });
   }

@@ -74,6 +74,11 @@ export interface ModelSummary {
   outputSoftmax: boolean;
   totalParams: number;
   numClasses: number;
+  /**
+   * Files the model was built from besides model.json's folder, so live refresh can follow them:
+   * for a model defined in code, the bundled sources and the weight files it loaded.
+   */
+  sourceFiles?: string[];
 }
 
 export interface Prediction {

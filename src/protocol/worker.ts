@@ -34,6 +34,11 @@ export interface LoadModelRequest extends RequestBase<ModelSummary> {
   /** Overrides the sidecar's preprocessing (CLI flags / settings). */
   preprocessing?: Preprocessing;
   reload?: boolean;
+  /**
+   * A model defined in code (.ts/.js) executes that code: the worker loads one only when this is
+   * true (the extension sets it in trusted workspaces only; see src/codeModels/trust.ts).
+   */
+  allowCode?: boolean;
 }
 
 export interface ExplainImageResult {

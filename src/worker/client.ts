@@ -44,6 +44,11 @@ export interface EngineClientOptions {
   timeouts?: Partial<Record<WorkerRequest['type'], number>>;
   /** Extra options for `new Worker` (tests run the TypeScript entry with tsx's loader). */
   workerOptions?: WorkerOptions;
+  /**
+   * Whether a model defined in code may run (the extension: only in a trusted workspace). Applied
+   * to every loadModel unless the call says otherwise, so every view loads code models alike.
+   */
+  allowCode?: (modelPath: string) => boolean;
 }
 
 export interface CallOptions {
@@ -87,8 +92,9 @@ export class EngineClient {
     return this.sessions;
   }
 
-  loadModel(modelPath: string, options: CallOptions & { reload?: boolean } = {}) {
-    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload };
+  loadModel(modelPath: string, options: CallOptions & { reload?: boolean; allowCode?: boolean } = {}) {
+    const allowCode = options.allowCode ?? this.options.allowCode?.(modelPath) ?? false;
+    const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload, ...(allowCode ? { allowCode: true } : {}) };
     return this.call<LoadModelRequest>(message, options);
   }
 

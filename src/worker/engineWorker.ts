@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
 import { encodePng, explain, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
+import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
 import { EngineError } from '../engine/errors';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
@@ -23,7 +24,37 @@ const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>(
 port.on('message', (data: unknown) => endpoint.handle(data));
 
 let backend: BackendReport | undefined;
+/** Model code files a loadModel request allowed to run (see loadCode). */
+const codeAllowed = new Set<string>();
+/** dist/: the .wasm binaries, and esbuild-wasm's files for models defined in code. */
+let binariesDir: string | undefined;
 const models = new Map<string, Promise<LoadedModel>>();
+
+/**
+ * Models a request is computing with. Live refresh reloads a model while another request (a second
+ * panel, the CodeLens summary) may still be running on the old one: its weights are freed when the
+ * last such request finishes, not under it.
+ */
+const inUse = new Map<LoadedModel, number>();
+const disposeWhenIdle = new Set<LoadedModel>();
+
+/** Runs `work` with the model held, so a concurrent reload defers freeing it until `work` ends. */
+async function usingModel<T>(model: LoadedModel, work: (model: LoadedModel) => Promise<T>): Promise<T> {
+  inUse.set(model, (inUse.get(model) ?? 0) + 1);
+  try {
+    return await work(model);
+  } finally {
+    const users = (inUse.get(model) ?? 1) - 1;
+    if (users > 0) {
+      inUse.set(model, users);
+    } else {
+      inUse.delete(model);
+      if (disposeWhenIdle.delete(model)) {
+        model.dispose();
+      }
+    }
+  }
+}
 
 /** The last decoded image: re-running for another class or layer must not decode it again. */
 let lastImage: { key: string; image: RgbaImage } | undefined;
@@ -32,9 +63,10 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
   switch (message.type) {
     case 'init':
       backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
+      binariesDir = message.wasmDir;
       return backend; // the client logs it
     case 'loadModel':
-      return (await modelFor(message.modelPath, message.preprocessing, message.reload === true)).summary;
+      return (await modelFor(message.modelPath, message.preprocessing, message.reload === true, message.allowCode === true)).summary;
     case 'explain':
       return explainImage(message, context);
     case 'disposeModel':
@@ -55,7 +87,7 @@ function requireBackend(): void {
   }
 }
 
-async function modelFor(modelPath: string, preprocessing: Preprocessing | undefined, reload: boolean): Promise<LoadedModel> {
+async function modelFor(modelPath: string, preprocessing: Preprocessing | undefined, reload: boolean, allowCode = false): Promise<LoadedModel> {
   requireBackend();
   if (reload) {
     await disposeModel(modelPath);
@@ -63,7 +95,7 @@ async function modelFor(modelPath: string, preprocessing: Preprocessing | undefi
   let loading = models.get(modelPath);
   if (!loading) {
     const started = Date.now();
-    loading = loadModel(modelPath, preprocessing ? { preprocessing } : undefined);
+    loading = isCodeModelPath(modelPath) ? loadCode(modelPath, preprocessing, allowCode) : loadModel(modelPath, preprocessing ? { preprocessing } : undefined);
     models.set(modelPath, loading);
     // A failed load must not stay cached: the user fixes the file and tries again.
     loading.then(
@@ -74,14 +106,39 @@ async function modelFor(modelPath: string, preprocessing: Preprocessing | undefi
   return loading;
 }
 
+/**
+ * A model defined in code runs the user's code: only when the request says the user allowed it
+ * (a trusted workspace, or the CLI run by the user). A request that merely names the file (an
+ * explain before any allowed load) is refused.
+ */
+async function loadCode(modelPath: string, preprocessing: Preprocessing | undefined, allowCode: boolean): Promise<LoadedModel> {
+  // Once allowed, a file stays allowed for this worker (trust is not revoked without a reload), so
+  // a request that reloads it implicitly (after a dispose) does not need to repeat the flag.
+  if (allowCode) {
+    codeAllowed.add(modelPath);
+  } else if (!codeAllowed.has(modelPath)) {
+    throw new EngineError(
+      `${modelPath} is model code; CNN Lens runs it only when allowed (in VS Code: a trusted workspace). Load it with "allowCode".`,
+      'unsupported',
+    );
+  }
+  return loadCodeModel(modelPath, { esbuildDir: binariesDir, preprocessing });
+}
+
 async function disposeModel(modelPath: string): Promise<void> {
   const loading = models.get(modelPath);
   models.delete(modelPath);
   if (loading) {
+    let model: LoadedModel;
     try {
-      (await loading).dispose();
+      model = await loading;
     } catch {
-      // It never loaded: nothing to free.
+      return; // it never loaded: nothing to free
+    }
+    if (inUse.has(model)) {
+      disposeWhenIdle.add(model);
+    } else {
+      model.dispose();
     }
   }
 }
@@ -104,18 +161,21 @@ async function imageFor(imagePath: string): Promise<RgbaImage> {
 
 async function explainImage(message: ExplainImageRequest, context: HandlerContext): Promise<ExplainImageResult> {
   const t0 = Date.now();
-  const model = await modelFor(message.modelPath, message.preprocessing, false);
-  const t1 = Date.now();
-  const image = await imageFor(message.imagePath);
-  const t2 = Date.now();
-  const result = await explain(model, image, message.request, {
-    signal: context.signal,
-    onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+  const loaded = await modelFor(message.modelPath, message.preprocessing, false);
+  // Held from here on: decoding the image awaits, and a reload arriving meanwhile must not free it.
+  return usingModel(loaded, async (model) => {
+    const t1 = Date.now();
+    const image = await imageFor(message.imagePath);
+    const t2 = Date.now();
+    const result = await explain(model, image, message.request, {
+      signal: context.signal,
+      onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+    });
+    // The engine's own stages plus the worker's: model load (0 when cached), image decode, whole request.
+    result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
+    // The reply's buffers are transferred (detached here), so send a copy of the cached image.
+    return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
   });
-  // The engine's own stages plus the worker's: model load (0 when cached), image decode, whole request.
-  result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
-  // The reply's buffers are transferred (detached here), so send a copy of the cached image.
-  return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
 }
 
 function log(message: string): void {

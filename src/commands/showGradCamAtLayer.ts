@@ -1,0 +1,53 @@
+// "Grad-CAM here" (CodeLens above a layer of model.json or of a code model): Grad-CAM at that
+// layer, in the panel beside the model file. The image: the one the panel already shows, else the
+// image open in an editor (the active tab, then any visible one), else the user picks one.
+import * as vscode from 'vscode';
+import type { GradCamAtLayerArgs } from '../lens/layerLenses';
+import { LensPanel, type PanelServices } from '../panel/lensPanel';
+import { activeImage, isSupportedImage, pickImage } from './images';
+import { reportError } from './reportError';
+
+export function parseGradCamAtLayerArgs(value: unknown): GradCamAtLayerArgs | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  return typeof v.modelPath === 'string' && v.modelPath && typeof v.layer === 'string' && v.layer
+    ? { modelPath: v.modelPath, layer: v.layer }
+    : undefined;
+}
+
+export async function showGradCamAtLayer(services: PanelServices, value: unknown): Promise<void> {
+  try {
+    const args = parseGradCamAtLayerArgs(value);
+    if (!args) {
+      throw new Error('"CNN Lens: Grad-CAM at Layer" needs { modelPath, layer }; run it from the CodeLens above a layer of a model file.');
+    }
+    const imageUri = imageInPanel(services) ?? activeImage() ?? visibleImage() ?? (await pickImage());
+    if (!imageUri) {
+      return;
+    }
+    const modelUri = vscode.Uri.file(args.modelPath);
+    services.output.appendLine(`[command] Grad-CAM at ${args.layer}: ${imageUri.fsPath} with ${modelUri.fsPath}`);
+    await services.discovery.remember(modelUri);
+    await LensPanel.show(services, imageUri, modelUri, { layer: args.layer });
+  } catch (error) {
+    await reportError('Grad-CAM at a layer', error, { output: services.output });
+  }
+}
+
+function imageInPanel(services: PanelServices): vscode.Uri | undefined {
+  const state = services.registry.active?.viewState;
+  return state ? vscode.Uri.file(state.imagePath) : undefined;
+}
+
+/** An image preview that is the active tab of any editor group (the CodeLens click focuses the model file). */
+function visibleImage(): vscode.Uri | undefined {
+  for (const group of vscode.window.tabGroups.all) {
+    const input = group.activeTab?.input;
+    if (input instanceof vscode.TabInputCustom && input.viewType === 'imagePreview.previewEditor' && isSupportedImage(input.uri)) {
+      return input.uri;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,123 @@
+// What the CodeLens above a layer offers and what the hover on its name says, from where the layer
+// is written (model.json entry or tf.layers call) and, once the engine has loaded the model, its
+// ModelSummary. Pure data in, pure data out: src/lens/register.ts turns it into VS Code objects.
+import type { LayerInfo, ModelSummary } from '../protocol/types';
+
+/** The argument of `cnnLens.visualizeLayer` (implemented with the layer views). */
+export interface VisualizeLayerArgs {
+  modelPath: string;
+  layer: string;
+  view: 'activations' | 'filters';
+}
+
+/** The argument of `cnnLens.showGradCamAtLayer`. */
+export interface GradCamAtLayerArgs {
+  modelPath: string;
+  layer: string;
+}
+
+export const VISUALIZE_LAYER_COMMAND = 'cnnLens.visualizeLayer';
+export const GRADCAM_AT_LAYER_COMMAND = 'cnnLens.showGradCamAtLayer';
+
+export interface LensSpec {
+  /** Offset in the document of the line the lens sits above. */
+  offset: number;
+  title: string;
+  tooltip: string;
+  command?: string;
+  arguments?: unknown[];
+}
+
+/** A layer as written in a file: its name and where it is. */
+export interface WrittenLayer {
+  name: string;
+  className: string;
+  offset: number;
+}
+
+/** Layers whose weights are images of something: convolution kernels, drawn as filter grids. */
+const FILTER_CLASSES = new Set(['conv2d', 'depthwiseconv2d', 'separableconv2d', 'conv2dtranspose']);
+
+/** By Keras class name, or by tf.layers factory name before a code model has loaded (`conv2d`). */
+export function hasDrawableWeights(className: string, params?: number): boolean {
+  return FILTER_CLASSES.has(className.toLowerCase()) && (params === undefined || params > 0);
+}
+
+/**
+ * Lenses per layer: "Activations" for every layer with an output of its own (not the input);
+ * "Filters" where the weights can be drawn; "Grad-CAM here" where the output is 4-D. Before the
+ * summary is known (or when the model does not load) only what the file itself tells is offered,
+ * and Grad-CAM, which needs the output shape, waits. Layers the loaded model does not have (a name
+ * typed but not saved yet) get no lens.
+ */
+export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], summary: ModelSummary | undefined): LensSpec[] {
+  const lenses: LensSpec[] = [];
+  const byName = new Map(summary?.layers.map((layer) => [layer.name, layer]));
+  for (const written of layers) {
+    const info = byName.get(written.name);
+    if (summary && !info) {
+      continue;
+    }
+    const className = info?.className ?? written.className;
+    if (className === 'InputLayer') {
+      continue;
+    }
+    const visualize = (view: VisualizeLayerArgs['view']): unknown[] => [{ modelPath, layer: written.name, view } satisfies VisualizeLayerArgs];
+    lenses.push({
+      offset: written.offset,
+      title: 'Activations',
+      tooltip: `Show every channel of ${written.name}'s output for an image`,
+      command: VISUALIZE_LAYER_COMMAND,
+      arguments: visualize('activations'),
+    });
+    if (hasDrawableWeights(className, info?.params)) {
+      lenses.push({
+        offset: written.offset,
+        title: 'Filters',
+        tooltip: `Show ${written.name}'s kernels as a filter grid`,
+        command: VISUALIZE_LAYER_COMMAND,
+        arguments: visualize('filters'),
+      });
+    }
+    if (info?.spatial) {
+      lenses.push({
+        offset: written.offset,
+        title: info.name === summary?.defaultCamLayer ? 'Grad-CAM here (default layer)' : 'Grad-CAM here',
+        tooltip: `Explain an image with Grad-CAM at ${written.name}`,
+        command: GRADCAM_AT_LAYER_COMMAND,
+        arguments: [{ modelPath, layer: written.name } satisfies GradCamAtLayerArgs],
+      });
+    }
+  }
+  return lenses;
+}
+
+/** A lens above the first layer saying why the model does not load (no command: it is a label). */
+export function loadErrorLens(offset: number, message: string): LensSpec {
+  const firstLine = message.split('\n')[0];
+  const short = firstLine.length > 140 ? `${firstLine.slice(0, 137)}…` : firstLine;
+  return { offset, title: `CNN Lens: the model does not load: ${short}`, tooltip: message };
+}
+
+/** "64×64×8" for [null, 64, 64, 8]; the batch dimension is left out. */
+export function formatShape(shape: readonly (number | null)[]): string {
+  if (shape.length === 0) {
+    return 'unknown';
+  }
+  return shape
+    .slice(1)
+    .map((d) => (d === null ? '?' : String(d)))
+    .join('×');
+}
+
+/** The hover on a layer's name, as Markdown. */
+export function layerHoverMarkdown(info: LayerInfo, summary: ModelSummary): string {
+  const lines = [`**${info.name}** · \`${info.className}\``, ''];
+  lines.push(`Output shape: \`[${info.outputShape.map((d) => (d === null ? 'null' : d)).join(', ')}]\` (${formatShape(info.outputShape)})  `);
+  lines.push(`Parameters: ${info.params.toLocaleString('en-US')}${info.params > 0 ? (info.trainable ? ' (trainable)' : ' (frozen)') : ''}  `);
+  if (info.name === summary.defaultCamLayer) {
+    lines.push('Default Grad-CAM layer  ');
+  }
+  lines.push('', `_${summary.name}: ${summary.totalParams.toLocaleString('en-US')} parameters in all_`);
+  return lines.join('\n');
+}

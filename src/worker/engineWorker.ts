@@ -9,6 +9,7 @@ import { EngineError } from '../engine/errors';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
 import type { Preprocessing, RgbaImage } from '../protocol/types';
+import { LayerInspection } from './inspection';
 import type { BackendReport, ExplainImageRequest, ExplainImageResult, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
 if (!parentPort) {
@@ -28,6 +29,13 @@ const models = new Map<string, Promise<LoadedModel>>();
 /** The last decoded image: re-running for another class or layer must not decode it again. */
 let lastImage: { key: string; image: RgbaImage } | undefined;
 
+/** Activation maps and filter grids (issue 3); models and images come from the caches above. */
+const inspection = new LayerInspection({
+  model: (modelPath) => modelFor(modelPath, undefined, false),
+  image: (imagePath) => imageFor(imagePath),
+  progress: (requestId, progress) => endpoint.emit({ type: 'progress', requestId, progress }),
+});
+
 async function handle(message: WorkerRequest, context: HandlerContext): Promise<unknown> {
   switch (message.type) {
     case 'init':
@@ -46,6 +54,12 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
     }
     case 'encodePng':
       return encodePng(message.image);
+    case 'layerViews':
+    case 'activationPage':
+    case 'activationChannel':
+    case 'filterPage':
+      requireBackend();
+      return inspection.handle(message, context);
   }
 }
 

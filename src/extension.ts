@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
 import { showGradCam } from './commands/showGradCam';
+import { visualizeLayer } from './commands/visualizeLayer';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
@@ -37,6 +38,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.showGradCam', (target?: unknown) => showGradCam(services, target)),
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
+    // Args: { modelPath?, layer?, view?: 'activations' | 'filters' | 'summary' } (CodeLens and other callers).
+    vscode.commands.registerCommand('cnnLens.visualizeLayer', (args?: unknown) => visualizeLayer(services, args)),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         LensPanel.revive(services, panel, state);

@@ -73,14 +73,19 @@ export class Pager {
   }
 }
 
-/** A busy ring with a message, and an error line, for one view. */
+/** A busy ring with a message and a Cancel button, and an error line, for one view. */
 export class Status {
   readonly busy = element('div', 'view-busy');
   readonly error = element('div', 'view-error');
   private readonly message = element('span');
+  private readonly cancel = element('button', 'pager-button', 'Cancel');
+  /** Set by Latest while a request runs. */
+  onCancel: (() => void) | undefined;
 
   constructor(testid: string) {
-    this.busy.append(document.createElement('vscode-progress-ring'), this.message);
+    this.cancel.type = 'button';
+    this.cancel.addEventListener('click', () => this.onCancel?.());
+    this.busy.append(document.createElement('vscode-progress-ring'), this.message, this.cancel);
     this.busy.hidden = true;
     this.error.hidden = true;
     this.error.setAttribute('role', 'alert');
@@ -107,6 +112,11 @@ export class Latest {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
+    status.onCancel = () => {
+      controller.abort();
+      status.working(undefined);
+      status.fail('Cancelled.');
+    };
     // Only show the ring when it takes a moment: a cached page answers at once and must not flicker.
     const timer = setTimeout(() => status.working(message), 150);
     try {
@@ -125,6 +135,7 @@ export class Latest {
       clearTimeout(timer);
       if (this.controller === controller) {
         status.working(undefined);
+        status.onCancel = undefined;
         this.controller = undefined;
       }
     }

@@ -55,9 +55,9 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
     let view = args.view;
     let layer = args.layer;
     if (view !== 'summary') {
-      const { layers, views } = await describeModel(services, modelUri);
+      const { layers, views, defaultCamLayer } = await describeModel(services, modelUri);
       if (layer === undefined) {
-        layer = await pickLayer(layers, views, modelUri);
+        layer = await pickLayer(layers, views, modelUri, defaultCamLayer);
         if (layer === undefined) {
           return;
         }
@@ -101,13 +101,13 @@ function workspaceRoot(): string {
   return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
 }
 
-async function describeModel(services: PanelServices, modelUri: vscode.Uri): Promise<{ layers: LayerInfo[]; views: LayerViews[] }> {
+async function describeModel(services: PanelServices, modelUri: vscode.Uri): Promise<{ layers: LayerInfo[]; views: LayerViews[]; defaultCamLayer: string }> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: `CNN Lens: reading ${path.basename(path.dirname(modelUri.fsPath))}/${path.basename(modelUri.fsPath)}` },
     async () => {
       const summary = await services.engine.loadModel(modelUri.fsPath);
       const views = await services.engine.layerViews(modelUri.fsPath);
-      return { layers: summary.layers, views };
+      return { layers: summary.layers, views, defaultCamLayer: summary.defaultCamLayer };
     },
   );
 }
@@ -118,7 +118,7 @@ export function formatShape(shape: (number | null)[]): string {
 }
 
 /** Name, type, output shape, params; nested layers indented under their model. */
-async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vscode.Uri): Promise<string | undefined> {
+async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vscode.Uri, defaultCamLayer: string): Promise<string | undefined> {
   type Item = vscode.QuickPickItem & { layer: string };
   const items: Item[] = [];
   for (const info of layers) {
@@ -126,7 +126,9 @@ async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vsc
     if (!offers || (!offers.activations && !offers.filters)) {
       continue; // the input, a Flatten of odd rank...: nothing to draw
     }
-    const what = [offers.activations ? 'activations' : '', offers.filters ? 'filters' : ''].filter(Boolean).join(' · ');
+    const what = [offers.activations ? 'activations' : '', offers.filters ? 'filters' : '', info.name === defaultCamLayer ? 'Grad-CAM default layer' : '']
+      .filter(Boolean)
+      .join(' · ');
     items.push({
       // Em spaces survive the quick pick's whitespace collapsing; the name stays searchable.
       label: `${'\u2003'.repeat(info.depth)}${info.depth > 0 ? '↳ ' : ''}${info.name}`,

@@ -1,8 +1,8 @@
 // End to end in a real VS Code (code-server + chromium, as gradcam.e2e.test.ts): "CNN Lens: Visualize
 // Layer…" from the palette → pick a layer → Activations: the grid shows one tile per channel of that
 // layer; again for conv1 → Filters: one RGB patch per filter; the Model tab lists every layer with
-// the Grad-CAM default marked and opens a layer's activations; clicking a tile shows the channel
-// over the image; a window reload restores the open tab. Screenshots go to test-artifacts/e2e/.
+// the Grad-CAM default marked and opens a layer's activations or filters (conv2 per input channel);
+// clicking a tile shows the channel over the image; a window reload restores tab, layer and mode. Screenshots go to test-artifacts/e2e/.
 //
 // Env: CNN_LENS_UPDATE_SCREENSHOT=1  also write media/screenshot-activations.png and
 //                                    media/screenshot-filters.png (dark theme; the README's pictures)
@@ -114,7 +114,7 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
   });
 
   it('palette: Visualize Layer… → conv3 → Activations shows one tile per channel', async function () {
-    await runCommandFromPalette(page!, COMMAND);
+    await runVisualizeLayer(page!);
     await answer(page!, [
       [/layer/i, 'conv3', () => screenshot(page!, path.join(ARTIFACTS, '10-layers-pick.png'))],
       [/what to show/i, 'Activations'],
@@ -150,7 +150,7 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
   });
 
   it('palette: Visualize Layer… → conv1 → Filters shows one RGB patch per filter', async function () {
-    await runCommandFromPalette(page!, COMMAND);
+    await runVisualizeLayer(page!);
     // The panel has an image now: no image question.
     await answer(page!, [
       [/layer/i, 'conv1'],
@@ -189,17 +189,62 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
     assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a), 'dense units are listed top first');
   });
 
-  it('a window reload restores the panel on the tab it showed', async function () {
-    const frame = await findWebviewFrame(page!, '[data-testid="tab-filters"]');
-    await frame.locator('[data-testid="tab-filters"]').click();
-    await waitForTiles(frame, 'filter-tile', layerChannels.conv1);
-    await page!.waitForTimeout(1_000); // let the workbench store the webview state
+  it('Model tab → Filters of conv2, per input channel: a row per filter, a tile per input', async function () {
+    const frame = await findWebviewFrame(page!, '[data-testid="tab-model"]');
+    await frame.locator('[data-testid="tab-model"]').click();
+    await frame.locator('[data-testid="layer-row"][data-layer="conv2"] [data-testid="open-filters"]').click();
+    await waitForTiles(frame, 'filter-tile', layerChannels.conv2);
+    assert.match(await text(frame, '[data-testid="filter-summary"]'), /conv2 · Conv2D · 16 filters of 3×3×8 · mean over inputs/);
+    // Choose "Per input channel" in the Show picker (a vscode-single-select: set its value as a pick does).
+    await frame.evaluate(() => {
+      const { document, Event } = globalThis as unknown as {
+        document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): boolean } | null };
+        Event: new (type: string) => unknown;
+      };
+      const select = document.querySelector('#filter-mode');
+      if (select) {
+        select.value = 'channels';
+        select.dispatchEvent(new Event('change'));
+      }
+    });
+    await waitForTiles(frame, 'filter-row', layerChannels.conv2);
+    assert.equal(await frame.locator('[data-testid="filter-input-tile"]').count(), layerChannels.conv2 * layerChannels.conv1, '16 filters × 8 input channels');
+    assert.match(await text(frame, '[data-testid="filter-summary"]'), /per input channel/);
+    await settle(page!);
+    await screenshot(page!, path.join(ARTIFACTS, '15-filters-per-input.png'));
+  });
+
+  it('a window reload restores the panel on the tab, layer and mode it showed', async function () {
+    const frame = await findWebviewFrame(page!, '[data-testid="filter-rows"]');
+    assert.equal(await selectedTab(frame), 'filters');
+    await page!.waitForTimeout(1_000);
     await page!.reload();
-    const restored = await findWebviewFrame(page!, '[data-testid="filter-grid"]', VIEW_TIMEOUT_MS);
-    await waitForTiles(restored, 'filter-tile', layerChannels.conv1);
+    const restored = await findWebviewFrame(page!, '[data-testid="filter-rows"]', VIEW_TIMEOUT_MS);
+    await waitForTiles(restored, 'filter-row', layerChannels.conv2);
     assert.equal(await selectedTab(restored), 'filters');
+    assert.match(await text(restored, '[data-testid="filter-summary"]'), /conv2 .* per input channel/);
   });
 });
+
+/**
+ * Runs the command from the palette and waits for its first question. Focus is first moved to the
+ * model editor: after a click inside the panel the keyboard belongs to the webview's iframe, and
+ * F1 may not reach the workbench on the first try.
+ */
+async function runVisualizeLayer(page: Page): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.part.editor .monaco-editor .view-lines').first().click().catch(() => undefined);
+    await runCommandFromPalette(page, COMMAND);
+    try {
+      await waitUntil(async () => (await isQuickInputVisible(page)) && /layer/i.test(await quickInputPrompt(page)), 15_000, 'the layer quick pick');
+      return;
+    } catch (error) {
+      if (attempt === 3) {
+        throw error;
+      }
+    }
+  }
+}
 
 /** Answers the quick picks in order: each prompt must match, then the item with that text is picked. */
 async function answer(page: Page, steps: Array<[RegExp, string, (() => Promise<unknown>)?]>): Promise<void> {

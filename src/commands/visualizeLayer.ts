@@ -90,7 +90,9 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
       return;
     }
     services.output.appendLine(`[command] Visualize Layer: ${view}${layer ? ` of ${layer}` : ''} in ${modelUri.fsPath} (image ${imageUri.fsPath})`);
-    const lens = await LensPanel.show(services, imageUri, modelUri);
+    // The panel already shows these files: switch its tab only (showing files again reruns Grad-CAM).
+    const same = panel && panel.viewState.modelPath === modelUri.fsPath && panel.viewState.imagePath === imageUri.fsPath;
+    const lens = same ? panel : await LensPanel.show(services, imageUri, modelUri);
     lens.showInspect(view as InspectView, layer);
   } catch (error) {
     await reportError('Visualize Layer', error, { output: services.output, selectModel: () => selectModelCommand(services) });

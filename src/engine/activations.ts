@@ -122,38 +122,88 @@ export function fromChannelsLast(
   return { layer, className, kind, height, width, channels, data, min, mean, max, dead };
 }
 
+/** One layer's computation, shared by every request that waits for it. */
+interface CacheEntry {
+  readonly promise: Promise<LayerActivations>;
+  readonly controller: AbortController;
+  /** Requests waiting for it that have not given up. */
+  waiters: number;
+  settled: boolean;
+  /** Progress goes to the most recent waiter. */
+  onProgress?: RunContext['onProgress'];
+}
+
 /**
  * Keeps the last image's activations, per model and layer, so paging, re-sorting and clicking a
- * channel never run the model again. A new image (or a reloaded model) starts afresh.
+ * channel never run the model again. A new image (or a reloaded model) starts afresh. Requests for
+ * a layer being computed share the computation; one request's cancel ends only its own wait, and
+ * the computation stops only when every request waiting for it has cancelled.
  */
 export class ActivationCache {
   private model: tf.LayersModel | undefined;
   private imageKey: string | undefined;
-  private readonly layers = new Map<string, Promise<LayerActivations>>();
+  private readonly layers = new Map<string, CacheEntry>();
 
   constructor(private readonly maxLayers = 8) {}
 
-  async get(model: LoadedModel, imageKey: string, image: () => Promise<RgbaImage>, layer: string, context: RunContext = {}): Promise<LayerActivations> {
+  get(model: LoadedModel, imageKey: string, image: () => Promise<RgbaImage>, layer: string, context: RunContext = {}): Promise<LayerActivations> {
+    if (context.signal?.aborted) {
+      return Promise.reject(new EngineError('Cancelled', 'cancelled'));
+    }
     if (this.model !== model.model || this.imageKey !== imageKey) {
       this.clear();
       this.model = model.model;
       this.imageKey = imageKey;
     }
-    let pending = this.layers.get(layer);
-    if (!pending) {
-      pending = image().then((pixels) => computeActivations(model, pixels, layer, context));
-      this.layers.set(layer, pending);
-      // A failed or cancelled run must not stay cached.
-      pending.catch(() => {
-        if (this.layers.get(layer) === pending) {
+    const entry = this.layers.get(layer) ?? this.start(model, image, layer);
+    entry.waiters++;
+    entry.onProgress = context.onProgress ?? entry.onProgress;
+    return new Promise<LayerActivations>((resolve, reject) => {
+      const onAbort = () => {
+        reject(new EngineError('Cancelled', 'cancelled'));
+        if (--entry.waiters === 0 && !entry.settled) {
+          entry.controller.abort();
+        }
+      };
+      context.signal?.addEventListener('abort', onAbort, { once: true });
+      entry.promise.then(
+        (acts) => {
+          context.signal?.removeEventListener('abort', onAbort);
+          resolve(acts);
+        },
+        (error: unknown) => {
+          context.signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private start(model: LoadedModel, image: () => Promise<RgbaImage>, layer: string): CacheEntry {
+    const controller = new AbortController();
+    const entry: CacheEntry = {
+      controller,
+      waiters: 0,
+      settled: false,
+      promise: image().then((pixels) =>
+        computeActivations(model, pixels, layer, { signal: controller.signal, onProgress: (p) => entry.onProgress?.(p) }),
+      ),
+    };
+    this.layers.set(layer, entry);
+    entry.promise.then(
+      () => (entry.settled = true),
+      () => {
+        entry.settled = true;
+        // A failed or cancelled run must not stay cached.
+        if (this.layers.get(layer) === entry) {
           this.layers.delete(layer);
         }
-      });
-      while (this.layers.size > this.maxLayers) {
-        this.layers.delete(this.layers.keys().next().value as string);
-      }
+      },
+    );
+    while (this.layers.size > this.maxLayers) {
+      this.layers.delete(this.layers.keys().next().value as string);
     }
-    return pending;
+    return entry;
   }
 
   /** Whether a layer's activations for this model and image are ready without a forward pass. */

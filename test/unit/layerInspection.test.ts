@@ -138,13 +138,30 @@ describe('layer inspection: activations', function () {
       decodes++;
       return image;
     };
-    const first = await cache.get(sample, 'img-a', decode, 'conv2');
+    const computed = await cache.get(sample, 'img-a', decode, 'conv2');
     const again = await cache.get(sample, 'img-a', decode, 'conv2');
-    assert.equal(again, first, 'paging the same layer reuses the activations');
+    assert.equal(again, computed, 'paging the same layer reuses the activations');
     assert.equal(decodes, 1);
     await cache.get(sample, 'img-b', decode, 'conv2');
     assert.equal(decodes, 2, 'a new image runs again');
     assert.ok(!cache.has(sample, 'img-a', 'conv2'), 'only the last image is kept');
+
+    // Two requests for a layer being computed share it; cancelling the first ends only its wait.
+    const first = new AbortController();
+    const a = cache.get(sample, 'img-b', decode, 'conv4', { signal: first.signal });
+    const b = cache.get(sample, 'img-b', decode, 'conv4');
+    first.abort();
+    await assert.rejects(a, /Cancelled/);
+    assert.equal((await b).channels, 96, 'the second request still gets the activations');
+    assert.equal(decodes, 3, 'one computation (one image read) for both');
+    // When every waiter cancels, the computation stops and is not cached.
+    const only = new AbortController();
+    const c = cache.get(sample, 'img-b', decode, 'conv3', { signal: only.signal });
+    only.abort();
+    await assert.rejects(c, /Cancelled/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(!cache.has(sample, 'img-b', 'conv3'), 'a cancelled computation is dropped');
+    assert.equal(tf.memory().numTensors, before, 'cancelled computations leak no tensors');
   });
 
   it('finds dead channels, sorts by mean and max, hides dead ones, and scales per channel or shared', async () => {

@@ -103,10 +103,18 @@ export async function runActivations(positionals: string[], values: InspectValue
     }
     if (values.out || acts.kind === 'maps') {
       const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${layer.replace(/[\\/]/g, '_')}.activations.png`);
-      const tiles = acts.kind === 'maps' ? pages.flatMap((p) => mapTiles(p)) : unitTiles(pages);
-      const grid = engine.renderGrid(tiles, { lut: engine.colormapLut(colormap), tileTarget: 64 });
-      io.writeFile(outPath, await engine.encodePng(grid));
-      lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}) written to ${outPath}`);
+      if (acts.kind === 'maps') {
+        const tiles = pages.flatMap((p) => mapTiles(p));
+        const grid = engine.renderGrid(tiles, { lut: engine.colormapLut(colormap), tileTarget: 64 });
+        io.writeFile(outPath, await engine.encodePng(grid));
+        lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}) written to ${outPath}`);
+      } else {
+        // Units: a bar chart in the listed order (top first unless --sort index).
+        const bars = pages.flatMap((p) => Array.from(p.channels, (c, i) => ({ label: String(c), value: p.max[i] })));
+        const chart = engine.renderBars(bars, engine.colormapLut(colormap));
+        io.writeFile(outPath, await engine.encodePng(chart));
+        lines.push(`Bar chart (${bars.length} units, ${chart.width}×${chart.height}) written to ${outPath}`);
+      }
     }
     if (values.json) {
       const area = acts.height * acts.width;
@@ -152,17 +160,6 @@ function mapTiles(page: import('../protocol/types').ActivationPage) {
     channels: 1 as const,
     data: page.maps.subarray(i * bytes, (i + 1) * bytes),
   }));
-}
-
-/** Units as 1×1 tiles would say little; draw each as a swatch of its value on the layer's scale. */
-function unitTiles(pages: import('../protocol/types').ActivationPage[]) {
-  return pages.flatMap((p) =>
-    Array.from(p.channels, (c, i) => {
-      const range = p.layerMax - p.layerMin;
-      const byte = range > 0 ? Math.round(((p.max[i] - p.layerMin) / range) * 255) : 0;
-      return { label: String(c), width: 1, height: 1, channels: 1 as const, data: Uint8Array.of(byte) };
-    }),
-  );
 }
 
 export async function runFilters(positionals: string[], values: InspectValues, io: InspectIo): Promise<number> {

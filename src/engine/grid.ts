@@ -127,3 +127,65 @@ function drawLabel(image: RgbaImage, label: string, left: number, top: number): 
     x0 += (GLYPH_W + 1) * FONT_SCALE;
   }
 }
+
+export interface BarEntry {
+  /** Drawn left of the bar: digits and ": . -" only. */
+  label: string;
+  value: number;
+}
+
+const BAR_HEIGHT = 10;
+const ROW_HEIGHT = 16;
+const BAR_WIDTH = 320;
+
+/**
+ * A horizontal bar chart, one row per entry in the given order (the CLI's picture of a 2-D layer's
+ * units, top first): the label, a bar of length |value| / max|value| from the zero axis (negative
+ * values to its left when there are any), coloured through the LUT by the value's place between the
+ * smallest and largest, and the value itself.
+ */
+export function renderBars(entries: readonly BarEntry[], lut: Uint8Array): RgbaImage {
+  const labelW = Math.max(0, ...entries.map((e) => labelWidth(e.label)));
+  const texts = entries.map((e) => formatBarValue(e.value));
+  const valueW = Math.max(0, ...texts.map((t) => labelWidth(t)));
+  const low = Math.min(0, ...entries.map((e) => e.value));
+  const high = Math.max(0, ...entries.map((e) => e.value));
+  const extent = Math.max(Math.abs(low), Math.abs(high)) || 1;
+  const negative = low < 0 ? Math.round((BAR_WIDTH * Math.abs(low)) / (Math.abs(low) + high || 1)) : 0;
+  const axis = GAP + labelW + GAP + negative;
+  const width = GAP + labelW + GAP + BAR_WIDTH + GAP + valueW + GAP;
+  const height = GAP + entries.length * ROW_HEIGHT + GAP;
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    data.set(BACKGROUND, i * 4);
+    data[i * 4 + 3] = 255;
+  }
+  const image = { width, height, data };
+  const scale = (BAR_WIDTH - negative) / extent;
+  const span = high - low || 1;
+  entries.forEach((entry, row) => {
+    const top = GAP + row * ROW_HEIGHT;
+    drawLabel(image, entry.label, GAP + labelW - labelWidth(entry.label), top + 2);
+    const length = Math.round(Math.abs(entry.value) * (entry.value < 0 ? negative / (Math.abs(low) || 1) : scale));
+    const x0 = entry.value < 0 ? axis - length : axis;
+    const entryIndex = Math.round(((entry.value - low) / span) * 255) * 3;
+    const colour = [lut[entryIndex], lut[entryIndex + 1], lut[entryIndex + 2]];
+    for (let y = top + 2; y < top + 2 + BAR_HEIGHT; y++) {
+      for (let x = x0; x < x0 + length; x++) {
+        image.data.set(colour, (y * width + x) * 4);
+      }
+      image.data.set(LABEL, (y * width + axis) * 4); // the zero axis
+    }
+    drawLabel(image, texts[row], GAP + labelW + GAP + BAR_WIDTH + GAP, top + 2);
+  });
+  return image;
+}
+
+/** Four significant digits in the digits-only font (no exponent letters: tiny values print as 0). */
+function formatBarValue(value: number): string {
+  if (Math.abs(value) < 5e-5) {
+    return '0';
+  }
+  const text = value.toFixed(Math.max(0, 3 - Math.floor(Math.log10(Math.abs(value)))));
+  return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+}

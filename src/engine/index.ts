@@ -138,5 +138,5 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
 export { ActivationCache, activationChannel, activationPage, computeActivations, type LayerActivations } from './activations';
 export { filterPage, filterWeights, readFilterBank, type FilterBank } from './filters';
 export { describeLayerViews } from './layerViews';
-export { renderGrid, type GridTile } from './grid';
+export { renderBars, renderGrid, type BarEntry, type GridTile } from './grid';
 export { colormapLut, divergingLut } from './colormap';

@@ -9,7 +9,7 @@ import * as tf from '../../src/engine/tf';
 import { ActivationCache, activationChannel, activationPage, computeActivations, fromChannelsLast, quantize } from '../../src/engine/activations';
 import { divergingLut } from '../../src/engine/colormap';
 import { filterPage, filterWeights, readFilterBank, quantizeSigned } from '../../src/engine/filters';
-import { renderGrid } from '../../src/engine/grid';
+import { renderBars, renderGrid } from '../../src/engine/grid';
 import { loadModel, wrapModel, type LoadedModel } from '../../src/engine/index';
 import { describeLayerViews } from '../../src/engine/layerViews';
 import { MAX_INSPECTION_PAGE_BYTES, type RgbaImage } from '../../src/protocol/types';
@@ -415,6 +415,37 @@ describe('layer inspection: filters', function () {
 });
 
 describe('layer inspection: colormap and grid', () => {
+  it('draws unit values as bars proportional to the value, negative ones left of the zero axis', () => {
+    const lut = new Uint8Array(768).map((_, i) => Math.floor(i / 3));
+    const chart = renderBars(
+      [
+        { label: '3', value: 4 },
+        { label: '0', value: 1 },
+        { label: '1', value: -2 },
+      ],
+      lut,
+    );
+    const rowLength = (row: number, colour?: number) => {
+      const y = 6 + row * 16 + 6;
+      let count = 0;
+      for (let x = 0; x < chart.width; x++) {
+        const o = (y * chart.width + x) * 4;
+        const grey = chart.data[o] === chart.data[o + 1] && chart.data[o + 1] === chart.data[o + 2];
+        if (grey && chart.data[o] === (colour ?? chart.data[o]) && chart.data[o] !== 30 && chart.data[o] !== 204) {
+          count++;
+        }
+      }
+      return count;
+    };
+    // Colours: index by (v - min) / (max - min): 4 → 255, 1 → 128, -2 → 0.
+    const four = rowLength(0, 255);
+    const one = rowLength(1, 128);
+    const minusTwo = rowLength(2, 0);
+    assert.ok(four > 100, `the largest bar is long (${four} px)`);
+    assert.ok(Math.abs(one / four - 0.25) < 0.02, `1 is a quarter of 4: ${one} vs ${four}`);
+    assert.ok(Math.abs(minusTwo / four - 0.5) < 0.02, `|-2| is half of 4: ${minusTwo} vs ${four}`);
+  });
+
   it('coolwarm matches the colours Moreland published (blue, grey, red)', () => {
     const lut = divergingLut('coolwarm');
     assert.equal(lut.length, 768);

@@ -171,6 +171,11 @@ export class ActivationsView {
       tile.addEventListener('click', () => void this.openDetail(channel));
       return tile;
     });
+    if (tiles.length === 0) {
+      const empty = element('p', 'view-summary', `All ${page.channelCount} channels are dead (zero everywhere) for this image. Clear “Hide dead channels” to see them.`);
+      this.grid.replaceChildren(empty);
+      return;
+    }
     this.grid.replaceChildren(...tiles);
   }
 

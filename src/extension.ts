@@ -10,6 +10,7 @@ import { GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
 import { codeModelKind, modelJsonKind, registerModelLenses } from './lens/register';
 import { ModelSummaryCache } from './lens/summaryCache';
 import { showGradCam } from './commands/showGradCam';
+import { visualizeLayer } from './commands/visualizeLayer';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
@@ -55,6 +56,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
     vscode.commands.registerCommand(GRADCAM_AT_LAYER_COMMAND, (args: unknown) => showGradCamAtLayer(services, args)),
+    // Args: { modelPath?, layer?, view?: 'activations' | 'filters' | 'summary' } (CodeLens and other callers).
+    vscode.commands.registerCommand('cnnLens.visualizeLayer', (args?: unknown) => visualizeLayer(services, args)),
     summaries,
     registerModelLenses(summaries, [modelJsonKind, codeModelKind]),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {

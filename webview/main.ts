@@ -22,8 +22,10 @@ import type { VscodeButton, VscodeSingleSelect } from './components';
 import { setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
 import { vscodeApi } from './vscodeApi';
+import { createInspection } from './inspect';
+import type { InspectViewState } from '../src/protocol/inspectPanel';
 
-const api = vscodeApi<PanelViewState>();
+const api = vscodeApi<PanelViewState & { inspect?: unknown }>();
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id);
@@ -72,9 +74,28 @@ function send(message: WebviewToHost): void {
 
 function saveState(): void {
   if (view) {
-    api.setState(view);
+    api.setState(inspectState ? { ...view, inspect: inspectState } : view);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Inspection tabs (Activations, Filters, Model): see inspect.ts. Their state is saved with the view
+// state and copied to the host, which restores it after a reload when the page has none.
+
+let inspectState: InspectViewState | undefined;
+const inspection = createInspection(
+  {
+    request: (message, signal) => endpoint.request(message, { signal, timeoutMs: 300_000 }),
+    saveState: (state) => {
+      inspectState = state;
+      saveState();
+      send({ type: 'inspectState', state });
+    },
+    image: () => result?.image,
+  },
+  api.getState()?.inspect,
+  byId<HTMLElement>('panel-gradcam'),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Host -> page
@@ -118,6 +139,12 @@ function onNotification(message: HostToWebview): void {
     case 'status':
       note = message.message;
       renderStatus();
+      break;
+    case 'showInspect':
+      inspection.show(message.state, message.reveal);
+      break;
+    case 'inspectInvalidate':
+      inspection.invalidate();
       break;
   }
 }

@@ -7,15 +7,20 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { BACKEND_CHOICES, COLORMAPS, METHOD_NAMES } from '../protocol/types';
 import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing } from '../protocol/types';
+import { runActivations, runFilters, type InspectIo } from './inspect';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson } from './format';
 
 const USAGE = `Usage:
   cnn-lens gradcam IMAGE --model PATH [options]
   cnn-lens layers --model PATH [--json FILE]
+  cnn-lens activations IMAGE --model PATH --layer NAME [--out grid.png] [--json out.json]
+  cnn-lens filters --model PATH --layer NAME [--out grid.png] [--json out.json]
 
 Commands:
   gradcam   Explain IMAGE with Grad-CAM and write the overlay as a PNG.
   layers    List the model's layers (name, type, output shape, params); * marks the default CAM layer.
+  activations  Every channel of a layer's output for IMAGE as a labelled grid PNG (2-D layers: unit values).
+  filters      A layer's kernels as a labelled grid PNG (blue negative, grey zero, red positive).
 
 Options:
   --model PATH         TF.js LayersModel model.json (labels.txt / cnn-lens.json beside it are read)
@@ -32,6 +37,14 @@ Options:
   --heatmap FILE       also write the colourised heatmap PNG at the image's resolution
   --json FILE          write the result as JSON ("-" for standard output)
   --verbose            print stack traces on errors
+
+Options of activations and filters:
+  --scale channel|shared | filter|shared   one colour scale per channel/filter (default) or one for the layer
+  --sort index|mean|max                   activations: channel order (default index; units top first)
+  --hide-dead                             activations: leave out channels that are zero everywhere
+  --mode rgb|mean|channels                filters: RGB patch (3 inputs, default there), mean over
+                                          inputs (default elsewhere), or a tile per input channel
+  --colormap NAME                         activations: ${COLORMAPS.join(' | ')} (default: viridis)
   -h, --help           show this help
 `;
 
@@ -40,7 +53,7 @@ const OPTIONS = {
   layer: { type: 'string' },
   class: { type: 'string' },
   method: { type: 'string', default: 'gradcam' },
-  colormap: { type: 'string', default: 'jet' },
+  colormap: { type: 'string' },
   alpha: { type: 'string', default: '0.5' },
   mean: { type: 'string' },
   std: { type: 'string' },
@@ -50,6 +63,11 @@ const OPTIONS = {
   heatmap: { type: 'string' },
   json: { type: 'string' },
   verbose: { type: 'boolean', default: false },
+  // activations / filters (src/cli/inspect.ts)
+  scale: { type: 'string' },
+  sort: { type: 'string' },
+  'hide-dead': { type: 'boolean', default: false },
+  mode: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -74,6 +92,10 @@ export async function main(argv: string[]): Promise<number> {
         return await runExplain(rest, values);
       case 'layers':
         return await runLayers(rest, values);
+      case 'activations':
+        return await runActivations(rest, values, inspectIo(values));
+      case 'filters':
+        return await runFilters(rest, values, inspectIo(values));
       case undefined:
         throw new UsageError('No command given.');
       default:
@@ -138,7 +160,7 @@ async function runExplain(positionals: string[], values: Values): Promise<number
   if (!(METHOD_NAMES as readonly string[]).includes(method)) {
     throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')}, not "${values.method}".`);
   }
-  const colormap = values.colormap as ColormapName;
+  const colormap = (values.colormap ?? 'jet') as ColormapName;
   if (!(COLORMAPS as readonly string[]).includes(colormap)) {
     throw new UsageError(`--colormap must be one of ${COLORMAPS.join(', ')}, not "${values.colormap}".`);
   }
@@ -237,6 +259,11 @@ function describeResult(
     lines.push(`JSON written to ${path.resolve(jsonPath)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** What the inspection commands (src/cli/inspect.ts) need from this file. */
+function inspectIo(values: Values): InspectIo {
+  return { ...commonOptions(values), writeFile, stdout: (text) => process.stdout.write(text) };
 }
 
 function writeFile(filePath: string, data: Uint8Array | string): void {

@@ -24,7 +24,7 @@ export function activeImage(): vscode.Uri | undefined {
 }
 
 /** Asks for an image: a quick pick of the workspace's images plus "Browse…". */
-export async function pickImage(): Promise<vscode.Uri | undefined> {
+export async function pickImage(prompt: { title?: string; placeHolder?: string } = {}): Promise<vscode.Uri | undefined> {
   const pattern = `**/*.{${IMAGE_EXTENSIONS.flatMap((e) => [e, e.toUpperCase()]).join(',')}}`;
   const found = await vscode.workspace.findFiles(pattern, '**/node_modules/**', MAX_IMAGES);
   const current = activeImage();
@@ -42,8 +42,8 @@ export async function pickImage(): Promise<vscode.Uri | undefined> {
     { label: '$(folder-opened) Browse…', description: 'an image outside the workspace' },
   ];
   const chosen = await vscode.window.showQuickPick(items, {
-    title: 'CNN Lens: Show Grad-CAM',
-    placeHolder: `Select an image to explain (${IMAGE_EXTENSIONS.join(', ')})`,
+    title: prompt.title ?? 'CNN Lens: Show Grad-CAM',
+    placeHolder: prompt.placeHolder ?? `Select an image to explain (${IMAGE_EXTENSIONS.join(', ')})`,
     matchOnDescription: true,
   });
   if (!chosen) {

@@ -4,6 +4,7 @@
 import type { ColormapName, Map2D, RgbaImage } from '../protocol/types';
 import { COLORMAPS } from '../protocol/types';
 import { COLORMAP_TABLES } from './colormapTables';
+import { DIVERGING_COLORMAP_TABLES } from './divergingColormapTables';
 
 /** The colormap's 256 RGB triples (768 bytes), index 0 for value 0. Shared: do not modify. */
 export function colormapLut(name: ColormapName): Uint8Array {
@@ -44,4 +45,19 @@ export function applyColormap(map: Map2D, name: ColormapName): RgbaImage {
     data[i * 4 + 3] = 255;
   }
   return { width: map.width, height: map.height, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diverging colormaps, for signed values quantised with 128 as zero (filter weights).
+
+export const DIVERGING_COLORMAPS = ['coolwarm'] as const;
+export type DivergingColormapName = (typeof DIVERGING_COLORMAPS)[number];
+
+/** The diverging colormap's 256 RGB triples, index 128 for zero. Shared: do not modify. */
+export function divergingLut(name: DivergingColormapName = 'coolwarm'): Uint8Array {
+  const table = DIVERGING_COLORMAP_TABLES[name];
+  if (!table) {
+    throw new Error(`Unknown diverging colormap "${String(name)}": use one of ${DIVERGING_COLORMAPS.join(', ')}.`);
+  }
+  return table;
 }

@@ -133,3 +133,10 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
     input.dispose();
   }
 }
+
+// Layer inspection (issue 3): activation maps, filter grids, and which layers offer them.
+export { ActivationCache, activationChannel, activationPage, computeActivations, type LayerActivations } from './activations';
+export { filterPage, filterWeights, readFilterBank, type FilterBank } from './filters';
+export { describeLayerViews } from './layerViews';
+export { renderBars, renderGrid, type BarEntry, type GridTile } from './grid';
+export { colormapLut, divergingLut } from './colormap';

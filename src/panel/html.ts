@@ -58,6 +58,9 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
     <vscode-button id="export" data-testid="export" title="Save the overlay at the image's resolution as a PNG" disabled>Export PNG…</vscode-button>
   </span>
 </header>
+<nav id="tabs" class="tabs" data-testid="tabs" aria-label="Views"></nav>
+<div id="tab-panels">
+<section id="panel-gradcam" data-testid="panel-gradcam">
 <section class="controls" aria-label="Grad-CAM settings">
   <div class="control"><span class="caption" id="class-caption">Class</span><vscode-single-select id="class-select" data-testid="class-select" aria-labelledby="class-caption" combobox filter="contains"></vscode-single-select></div>
   <div class="control"><span class="caption" id="layer-caption">Layer</span><vscode-single-select id="layer-select" data-testid="layer-select" aria-labelledby="layer-caption"></vscode-single-select></div>
@@ -76,6 +79,8 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
   <h2 id="predictions-title">Top predictions</h2>
   <ol id="predictions" data-testid="predictions"></ol>
 </section>
+</section>
+</div>
 <footer id="status" data-testid="status" role="status"></footer>
 <script nonce="${nonce}" src="${script}"></script>
 </body>

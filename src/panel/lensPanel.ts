@@ -4,7 +4,8 @@
 // `revive` restores one after a window reload, and every listener is disposed with the panel.
 import * as vscode from 'vscode';
 import { renderOverlay } from '../engine/overlay';
-import { MessageChannelEndpoint, isCancelled } from '../protocol/messaging';
+import { MessageChannelEndpoint, isCancelled, type HandlerContext } from '../protocol/messaging';
+import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../protocol/inspectPanel';
 import {
   baseName,
   parseViewState,
@@ -22,6 +23,7 @@ import type { ModelDiscovery } from '../modelDiscovery';
 import { readSettings } from '../settings';
 import type { EngineClient } from '../worker/client';
 import { getPanelHtml, webviewOptions } from './html';
+import { InspectHost } from './inspectHost';
 import { describeTimings, downscaleForDisplay, fitToModel, renderViews, toModelInfo, withImage, withModel } from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
 import type { PanelRegistry } from './registry';
@@ -52,6 +54,8 @@ export interface ShowOptions {
 }
 
 const LAST_STATE_KEY = 'cnnLens.lastPanelState';
+/** The inspection tabs' state (open tab, layers, toggles): the host's copy, as LAST_STATE_KEY. */
+const LAST_INSPECT_KEY = 'cnnLens.lastInspectState';
 
 /** What the last successful run produced, kept to re-render and export without the engine. */
 interface LastRun {
@@ -85,6 +89,11 @@ export class LensPanel {
   /** Live refresh: the model's files (through the shared hub) and the image. */
   private fileWatchers: vscode.Disposable[] = [];
   private imageChangeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Activations, Filters and Model tabs: requests answered from the engine (see inspectHost.ts). */
+  private readonly inspect: InspectHost;
+  private inspectState: InspectViewState;
+  /** A command asked for a tab while the page was not listening: switch to it on `ready`. */
+  private revealInspectOnReady = false;
 
   /** Shows image + model: reuses the current panel, else opens one beside the model file. */
   static async show(services: PanelServices, imageUri: vscode.Uri, modelUri: vscode.Uri, options: ShowOptions = {}): Promise<LensPanel> {
@@ -140,11 +149,17 @@ export class LensPanel {
     state: PanelViewState,
   ) {
     this.state = state;
+    this.inspectState = parseInspectState(services.workspaceState.get(LAST_INSPECT_KEY));
+    this.inspect = new InspectHost({
+      engine: services.engine,
+      files: () => ({ modelPath: this.state.modelPath, imagePath: this.state.imagePath }),
+      log: (line) => services.output.appendLine(line),
+    });
     this.endpoint = new MessageChannelEndpoint<HostToWebview, WebviewToHost>(
       // The webview channel takes no transfer list: VS Code moves typed arrays efficiently on its own.
       (envelope) => void this.panel.webview.postMessage(envelope),
       {
-        onRequest: (message) => this.onRequest(message),
+        onRequest: (message, context) => this.onRequest(message, context),
         onEvent: (message) => this.onCommand(message),
       },
     );
@@ -282,6 +297,26 @@ export class LensPanel {
     }
   }
 
+  /** "Visualize Layer…": open the Activations, Filters or Model tab (at a layer) in this panel. */
+  showInspect(view: InspectView, layer?: string): void {
+    const next: InspectViewState = { ...this.inspectState, tab: tabOfView(view) };
+    if (layer !== undefined && view === 'activations') {
+      next.activationLayer = layer;
+    } else if (layer !== undefined && view === 'filters') {
+      next.filterLayer = layer;
+      delete next.filterMode; // the new layer's own default (RGB only where it has 3 inputs)
+    }
+    this.saveInspectState(next);
+    this.revealInspectOnReady = !this.webviewReady;
+    this.panel.reveal(this.panel.viewColumn, false);
+    this.notify({ type: 'showInspect', state: next, reveal: true });
+  }
+
+  private saveInspectState(state: InspectViewState): void {
+    this.inspectState = state;
+    void this.services.workspaceState.update(LAST_INSPECT_KEY, state);
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -299,7 +334,10 @@ export class LensPanel {
   // ------------------------------------------------------------------------------------------
   // Webview messages
 
-  private onRequest(message: WebviewToHost): Bootstrap | undefined {
+  private onRequest(message: WebviewToHost, context: HandlerContext): Bootstrap | Promise<unknown> | undefined {
+    if (isInspectRequest(message)) {
+      return this.inspect.handle(message, context.signal);
+    }
     if (message.type !== 'ready') {
       throw new Error(`"${message.type}" is a command, not a request.`);
     }
@@ -319,7 +357,14 @@ export class LensPanel {
   private onCommand(message: WebviewToHost): void {
     switch (message.type) {
       case 'ready':
-        break; // a request, answered by onRequest
+      case 'inspectModel':
+      case 'inspectActivations':
+      case 'inspectChannel':
+      case 'inspectFilters':
+        break; // requests, answered by onRequest
+      case 'inspectState':
+        this.saveInspectState(parseInspectState(message.state));
+        break;
       case 'changeTarget':
         this.state = { ...this.state, classIndex: message.classIndex, layer: message.layer, method: message.method };
         this.run();
@@ -360,6 +405,10 @@ export class LensPanel {
     if (this.lastError) {
       this.notify({ type: 'error', ...this.lastError });
     }
+    // The page restores its own tab from getState at once; the host's copy (updated on every change)
+    // then wins, as a browser may restore a page state older than the last change.
+    this.notify({ type: 'showInspect', state: this.inspectState, reveal: this.revealInspectOnReady });
+    this.revealInspectOnReady = false;
   }
 
   private announceFiles(): void {
@@ -466,6 +515,8 @@ export class LensPanel {
           this.model = toModelInfo(summary, baseName(this.state.modelPath));
           this.state = fitToModel(this.state, this.model);
           this.notify({ type: 'model', model: this.model });
+          // The inspection tabs ask again (answered from the worker's cache unless the model or image changed).
+          this.notify({ type: 'inspectInvalidate' });
 
           const state = this.state;
           const layer = state.layer ?? summary.defaultCamLayer;

@@ -4,6 +4,7 @@
 // command (webview -> host, no answer) or a notification (host -> webview). Pictures travel as
 // Uint8Array RGBA, never as JSON number arrays. No vscode, no DOM: both tsconfigs compile this file.
 
+import type { InspectHostToWebview, InspectWebviewToHost } from './inspectPanel';
 import type { RequestBase } from './messaging';
 import type { ColormapName, MethodName, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
@@ -123,6 +124,7 @@ export interface CancelCommand {
 }
 
 export type WebviewToHost =
+  | InspectWebviewToHost
   | ReadyRequest
   | ChangeTargetCommand
   | ChangeAppearanceCommand
@@ -177,6 +179,7 @@ export interface StatusNotification {
 }
 
 export type HostToWebview =
+  | InspectHostToWebview
   | FilesNotification
   | ModelNotification
   | BusyNotification

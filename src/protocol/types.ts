@@ -122,3 +122,156 @@ export interface Progress {
   message: string;
   fraction?: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Layer inspection: activation maps and filter grids (issue 3). Pictures travel as 8-bit maps
+// (Uint8Array) that the receiver colours through a 256-entry lookup table; statistics as
+// Float32Array. A page never carries more than MAX_INSPECTION_PAGE_BYTES of pixels, so a
+// 2048-channel layer costs the same per page as a 16-channel one.
+
+/** Upper bound of the pixel bytes (maps or tiles) of one activation or filter page. */
+export const MAX_INSPECTION_PAGE_BYTES = 512 * 1024;
+
+/** How a layer's output can be drawn: one h×w map per channel, or one value per unit (2-D outputs). */
+export type ActivationKind = 'maps' | 'units';
+export const ACTIVATION_SORTS = ['index', 'mean', 'max'] as const;
+export type ActivationSort = (typeof ACTIVATION_SORTS)[number];
+/** `channel`: each map spans its own min..max; `shared`: all maps span the layer's min..max. */
+export const ACTIVATION_SCALES = ['channel', 'shared'] as const;
+export type ActivationScale = (typeof ACTIVATION_SCALES)[number];
+
+export interface ActivationPageRequest {
+  /** Listed layer name (LayerInfo.name; `outer/inner` inside nested models). */
+  layer: string;
+  /** 0-based page of the listed (sorted, filtered) channels; clamped to the last page. */
+  page?: number;
+  /** Channels per page; lowered when the page would exceed MAX_INSPECTION_PAGE_BYTES. */
+  pageSize?: number;
+  /** Default `index` for maps; units are always listed top first unless `index` is asked for. */
+  sort?: ActivationSort;
+  hideDead?: boolean;
+  scale?: ActivationScale;
+}
+
+export interface ActivationPage {
+  layer: string;
+  className: string;
+  kind: ActivationKind;
+  /** The layer output's spatial size (1×1 for units). */
+  height: number;
+  width: number;
+  channelCount: number;
+  /** Channels whose output is exactly zero everywhere (a dead ReLU). */
+  deadCount: number;
+  /** Channels listed after hiding dead ones (channelCount when they are shown). */
+  listedCount: number;
+  page: number;
+  pageSize: number;
+  pageCount: number;
+  sort: ActivationSort;
+  scale: ActivationScale;
+  hideDead: boolean;
+  /** The layer's overall minimum and maximum. */
+  layerMin: number;
+  layerMax: number;
+  /** Channel (unit) indices on this page, in display order. */
+  channels: Int32Array;
+  /** Per channel on this page: min, mean, max of its map (for units all three are its value). */
+  min: Float32Array;
+  mean: Float32Array;
+  max: Float32Array;
+  /** Per channel on this page: the values drawn as 0 and 255. */
+  low: Float32Array;
+  high: Float32Array;
+  /** Tile size: the map size, or smaller (area-averaged) when the map is larger than a grid tile needs. */
+  tileHeight: number;
+  tileWidth: number;
+  /** channels.length tiles of tileHeight × tileWidth bytes, row-major; empty for units. */
+  maps: Uint8Array;
+}
+
+export interface ActivationChannelRequest {
+  layer: string;
+  channel: number;
+}
+
+/** One channel at the layer's full resolution, for the large view over the image. */
+export interface ActivationChannel {
+  layer: string;
+  channel: number;
+  height: number;
+  width: number;
+  min: number;
+  mean: number;
+  max: number;
+  /** height × width bytes: the channel's min..max as 0..255. */
+  map: Uint8Array;
+}
+
+/** What a layer's weights are drawn as. `dense-image`: a first Dense layer over a flattened image input. */
+export type FilterKind = 'conv2d' | 'depthwise' | 'separable' | 'dense-image';
+/** `rgb`: one colour patch per filter (3 input channels); `mean`: the mean over input channels; `channels`: a tile per input channel. */
+export const FILTER_MODES = ['rgb', 'mean', 'channels'] as const;
+export type FilterMode = (typeof FILTER_MODES)[number];
+/** `filter`: each filter spans its own ±max|w|; `shared`: all filters span the layer's. */
+export const FILTER_SCALES = ['filter', 'shared'] as const;
+export type FilterScale = (typeof FILTER_SCALES)[number];
+
+export interface FilterPageRequest {
+  layer: string;
+  /** Default: `rgb` where the layer's input has 3 channels, else `mean`. */
+  mode?: FilterMode;
+  scale?: FilterScale;
+  page?: number;
+  /** Filters per page; lowered when the page would exceed MAX_INSPECTION_PAGE_BYTES. */
+  pageSize?: number;
+  /** `channels` mode: which page of input channels. */
+  inputPage?: number;
+  /** `channels` mode: input channels per filter shown at once (default 16). */
+  inputsPerPage?: number;
+}
+
+export interface FilterPage {
+  layer: string;
+  className: string;
+  kind: FilterKind;
+  kernelHeight: number;
+  kernelWidth: number;
+  /** Input channels each filter sees (1 for depthwise kernels, drawn per channel). */
+  inputChannels: number;
+  filterCount: number;
+  /** Modes this layer can be drawn in. */
+  modes: FilterMode[];
+  mode: FilterMode;
+  scale: FilterScale;
+  page: number;
+  pageSize: number;
+  pageCount: number;
+  inputPage: number;
+  inputPageCount: number;
+  /** `channels` mode: the input channels drawn for every filter on this page; else empty. */
+  inputs: Int32Array;
+  /** Filter indices on this page. */
+  filters: Int32Array;
+  /** Tiles per filter: 1, or inputs.length in `channels` mode. */
+  tilesPerFilter: number;
+  /** 3 in `rgb` mode (RGB triples), else 1. */
+  tileChannels: 1 | 3;
+  /**
+   * filters.length × tilesPerFilter tiles of kernelHeight × kernelWidth × tileChannels bytes,
+   * row-major. Signed: byte = round(127.5 + 127.5 · w / bound), so 128 is zero.
+   */
+  tiles: Uint8Array;
+  /** Per filter on this page: min and max of the values this mode draws. */
+  min: Float32Array;
+  max: Float32Array;
+  /** Per filter on this page: the |w| drawn as 0 and 255. */
+  bound: Float32Array;
+}
+
+/** Which views a layer offers: activations (by output rank) and filters (by weights). */
+export interface LayerViews {
+  name: string;
+  activations: ActivationKind | null;
+  filters: FilterKind | null;
+}

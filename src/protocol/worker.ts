@@ -3,6 +3,13 @@
 
 import type { RequestBase } from './messaging';
 import type {
+  ActivationChannel,
+  ActivationChannelRequest,
+  ActivationPage,
+  ActivationPageRequest,
+  FilterPage,
+  FilterPageRequest,
+  LayerViews,
   BackendChoice,
   BackendName,
   CamResult,
@@ -75,13 +82,45 @@ export interface EncodePngRequest extends RequestBase<Uint8Array> {
   image: RgbaImage;
 }
 
+// Layer inspection (issue 3): src/worker/inspection.ts answers these. Activations are computed once
+// per (model, image, layer) and kept, so paging, sorting and clicking a channel cost no forward pass.
+
+/** Which views (activations, filters) each layer of the model offers. */
+export interface LayerViewsRequest extends RequestBase<LayerViews[]> {
+  type: 'layerViews';
+  modelPath: string;
+}
+
+export interface ActivationPageWorkerRequest extends RequestBase<ActivationPage> {
+  type: 'activationPage';
+  modelPath: string;
+  imagePath: string;
+  request: ActivationPageRequest;
+}
+
+export interface ActivationChannelWorkerRequest extends RequestBase<ActivationChannel> {
+  type: 'activationChannel';
+  modelPath: string;
+  imagePath: string;
+  request: ActivationChannelRequest;
+}
+
+export interface FilterPageWorkerRequest extends RequestBase<FilterPage> {
+  type: 'filterPage';
+  modelPath: string;
+  request: FilterPageRequest;
+}
+
+export type LayerInspectionRequest = LayerViewsRequest | ActivationPageWorkerRequest | ActivationChannelWorkerRequest | FilterPageWorkerRequest;
+
 export type WorkerRequest =
   | InitRequest
   | LoadModelRequest
   | ExplainImageRequest
   | DisposeModelRequest
   | MemoryRequest
-  | EncodePngRequest;
+  | EncodePngRequest
+  | LayerInspectionRequest;
 
 /** Events the worker pushes to the host. */
 export interface ProgressEvent {

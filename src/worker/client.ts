@@ -15,8 +15,12 @@ import {
   type Envelope,
   type ReplyOf,
 } from '../protocol/messaging';
-import type { BackendChoice, Progress, RgbaImage } from '../protocol/types';
+import type { ActivationChannel, ActivationPage, BackendChoice, FilterPage, LayerViews, Progress, RgbaImage } from '../protocol/types';
 import type {
+  ActivationChannelWorkerRequest,
+  ActivationPageWorkerRequest,
+  FilterPageWorkerRequest,
+  LayerViewsRequest,
   BackendReport,
   DisposeModelRequest,
   EncodePngRequest,
@@ -65,6 +69,10 @@ const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
   disposeModel: 30_000,
   memory: 10_000,
   encodePng: 60_000,
+  layerViews: 120_000,
+  activationPage: 300_000,
+  activationChannel: 300_000,
+  filterPage: 120_000,
 };
 
 export const WORKER_CRASHED = 'worker-crashed';
@@ -112,6 +120,24 @@ export class EngineClient {
 
   encodePng(image: RgbaImage, options: CallOptions = {}): Promise<Uint8Array> {
     return this.call<EncodePngRequest>({ type: 'encodePng', image }, options);
+  }
+
+  // Layer inspection (issue 3)
+
+  layerViews(modelPath: string, options: CallOptions = {}): Promise<LayerViews[]> {
+    return this.call<LayerViewsRequest>({ type: 'layerViews', modelPath }, options);
+  }
+
+  activationPage(request: Omit<ActivationPageWorkerRequest, 'type'>, options: CallOptions = {}): Promise<ActivationPage> {
+    return this.call<ActivationPageWorkerRequest>({ type: 'activationPage', ...request }, options);
+  }
+
+  activationChannel(request: Omit<ActivationChannelWorkerRequest, 'type'>, options: CallOptions = {}): Promise<ActivationChannel> {
+    return this.call<ActivationChannelWorkerRequest>({ type: 'activationChannel', ...request }, options);
+  }
+
+  filterPage(request: Omit<FilterPageWorkerRequest, 'type'>, options: CallOptions = {}): Promise<FilterPage> {
+    return this.call<FilterPageWorkerRequest>({ type: 'filterPage', ...request }, options);
   }
 
   /** Stops the worker (e.g. the backend setting changed); the next request starts a new one. */

@@ -10,6 +10,7 @@ import { EngineError } from '../engine/errors';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
 import type { Preprocessing, RgbaImage } from '../protocol/types';
+import { LayerInspection } from './inspection';
 import type { BackendReport, ExplainImageRequest, ExplainImageResult, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
 if (!parentPort) {
@@ -59,6 +60,13 @@ async function usingModel<T>(model: LoadedModel, work: (model: LoadedModel) => P
 /** The last decoded image: re-running for another class or layer must not decode it again. */
 let lastImage: { key: string; image: RgbaImage } | undefined;
 
+/** Activation maps and filter grids (issue 3); models and images come from the caches above. */
+const inspection = new LayerInspection({
+  withModel: async (modelPath, work) => usingModel(await modelFor(modelPath, undefined, false), work),
+  image: (imagePath) => imageFor(imagePath),
+  progress: (requestId, progress) => endpoint.emit({ type: 'progress', requestId, progress }),
+});
+
 async function handle(message: WorkerRequest, context: HandlerContext): Promise<unknown> {
   switch (message.type) {
     case 'init':
@@ -78,6 +86,12 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
     }
     case 'encodePng':
       return encodePng(message.image);
+    case 'layerViews':
+    case 'activationPage':
+    case 'activationChannel':
+    case 'filterPage':
+      requireBackend();
+      return inspection.handle(message, context);
   }
 }
 

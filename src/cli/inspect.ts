@@ -1,0 +1,249 @@
+// `cnn-lens activations` and `cnn-lens filters`: the layer inspection views without VS Code. The
+// grid PNG draws every channel (or filter) with its index above it; the JSON carries the raw numbers
+// (shape plus row-major data per channel or filter) so results can be checked outside the tool.
+import * as path from 'path';
+import {
+  ACTIVATION_SCALES,
+  ACTIVATION_SORTS,
+  COLORMAPS,
+  FILTER_MODES,
+  FILTER_SCALES,
+  type ActivationScale,
+  type ActivationSort,
+  type ColormapName,
+  type FilterMode,
+  type FilterScale,
+} from '../protocol/types';
+import { UsageError, shortestFloat32 } from './format';
+
+export interface InspectValues {
+  layer?: string;
+  colormap?: string;
+  scale?: string;
+  sort?: string;
+  'hide-dead'?: boolean;
+  mode?: string;
+  out?: string;
+  json?: string;
+}
+
+export interface InspectIo {
+  modelPath: string;
+  backend: import('../protocol/types').BackendChoice;
+  preprocessing: import('../protocol/types').Preprocessing | undefined;
+  writeFile(filePath: string, data: Uint8Array | string): void;
+  stdout(text: string): void;
+}
+
+/** Pages the engine hands out are bounded; the CLI walks all of them for one picture. */
+const ALL = 512;
+
+function oneOf<T extends string>(flag: string, value: string | undefined, choices: readonly T[], fallback: T): T {
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${choices.join(', ')}, not "${value}".`);
+  }
+  return value as T;
+}
+
+function requireLayer(values: InspectValues): string {
+  if (!values.layer) {
+    throw new UsageError('--layer NAME is required (list them with: cnn-lens layers --model PATH).');
+  }
+  return values.layer;
+}
+
+function floats(values: ArrayLike<number>): number[] {
+  return Array.from(values, shortestFloat32);
+}
+
+function writeJson(io: InspectIo, target: string, json: unknown): void {
+  const text = JSON.stringify(json) + '\n';
+  if (target === '-') {
+    io.stdout(text);
+  } else {
+    io.writeFile(path.resolve(target), text);
+  }
+}
+
+export async function runActivations(positionals: string[], values: InspectValues, io: InspectIo): Promise<number> {
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'IMAGE is required.' : `Expected one IMAGE, got ${positionals.length}.`);
+  }
+  const imagePath = path.resolve(positionals[0]);
+  const layer = requireLayer(values);
+  const colormap = oneOf<ColormapName>('--colormap', values.colormap, COLORMAPS, 'viridis');
+  const scale = oneOf<ActivationScale>('--scale', values.scale, ACTIVATION_SCALES, 'channel');
+  const sort = values.sort === undefined ? undefined : oneOf<ActivationSort>('--sort', values.sort, ACTIVATION_SORTS, 'index');
+  const hideDead = values['hide-dead'] === true;
+
+  const engine = await import('../engine/index');
+  const backend = await engine.initBackend(io.backend);
+  const model = await engine.loadModel(io.modelPath, { preprocessing: io.preprocessing });
+  try {
+    const image = await engine.readImage(imagePath);
+    const acts = await engine.computeActivations(model, image, layer);
+    const pages = [];
+    for (let page = 0, count = 1; page < count; page++) {
+      const next = engine.activationPage(acts, { layer, page, pageSize: ALL, sort, scale, hideDead });
+      count = next.pageCount;
+      pages.push(next);
+    }
+    const first = pages[0];
+    const lines = [
+      `Backend: ${backend.detail}`,
+      `Layer "${layer}" (${acts.className}): ${acts.kind === 'maps' ? `${acts.channels} channels of ${acts.height}×${acts.width}` : `${acts.channels} units`}, ` +
+        `values ${first.layerMin.toPrecision(4)} to ${first.layerMax.toPrecision(4)}, ${first.deadCount} dead (all zero)`,
+    ];
+    if (acts.kind === 'units') {
+      const top = pages.flatMap((p) => Array.from(p.channels, (c, i) => ({ c, v: p.max[i] }))).slice(0, 10);
+      lines.push(`Top units: ${top.map(({ c, v }) => `${c} (${v.toPrecision(4)})`).join(', ')}`);
+    }
+    if (values.out || acts.kind === 'maps') {
+      const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${layer.replace(/[\\/]/g, '_')}.activations.png`);
+      if (acts.kind === 'maps') {
+        const tiles = pages.flatMap((p) => mapTiles(p));
+        const grid = engine.renderGrid(tiles, { lut: engine.colormapLut(colormap), tileTarget: 64 });
+        io.writeFile(outPath, await engine.encodePng(grid));
+        lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}) written to ${outPath}`);
+      } else {
+        // Units: a bar chart in the listed order (top first unless --sort index).
+        const bars = pages.flatMap((p) => Array.from(p.channels, (c, i) => ({ label: String(c), value: p.max[i] })));
+        const chart = engine.renderBars(bars, engine.colormapLut(colormap));
+        io.writeFile(outPath, await engine.encodePng(chart));
+        lines.push(`Bar chart (${bars.length} units, ${chart.width}×${chart.height}) written to ${outPath}`);
+      }
+    }
+    if (values.json) {
+      const area = acts.height * acts.width;
+      writeJson(io, values.json, {
+        kind: 'activations',
+        model: model.summary.path,
+        image: imagePath,
+        backend: backend.backend,
+        layer,
+        className: acts.className,
+        activation: acts.kind,
+        shape: acts.kind === 'maps' ? [acts.height, acts.width, acts.channels] : [acts.channels],
+        layout: acts.kind === 'maps' ? 'channels[c].data is the h×w map of channel c, row-major' : 'channels[c].data is [value of unit c]',
+        deadChannels: Array.from({ length: acts.channels }, (_, c) => c).filter((c) => acts.dead[c] === 1),
+        channels: Array.from({ length: acts.channels }, (_, c) => ({
+          index: c,
+          min: shortestFloat32(acts.min[c]),
+          mean: shortestFloat32(acts.mean[c]),
+          max: shortestFloat32(acts.max[c]),
+          dead: acts.dead[c] === 1,
+          data: floats(acts.data.subarray(c * area, (c + 1) * area)),
+        })),
+      });
+      if (values.json !== '-') {
+        lines.push(`JSON written to ${path.resolve(values.json)}`);
+      }
+    }
+    if (values.json !== '-') {
+      io.stdout(lines.join('\n') + '\n');
+    }
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+function mapTiles(page: import('../protocol/types').ActivationPage) {
+  const bytes = page.tileWidth * page.tileHeight;
+  return Array.from(page.channels, (c, i) => ({
+    label: String(c),
+    width: page.tileWidth,
+    height: page.tileHeight,
+    channels: 1 as const,
+    data: page.maps.subarray(i * bytes, (i + 1) * bytes),
+  }));
+}
+
+export async function runFilters(positionals: string[], values: InspectValues, io: InspectIo): Promise<number> {
+  if (positionals.length !== 0) {
+    throw new UsageError(`"filters" takes no positional arguments (got ${positionals.join(' ')}).`);
+  }
+  const layer = requireLayer(values);
+  const scale = oneOf<FilterScale>('--scale', values.scale, FILTER_SCALES, 'filter');
+  const mode = values.mode === undefined ? undefined : oneOf<FilterMode>('--mode', values.mode, FILTER_MODES, 'mean');
+
+  const engine = await import('../engine/index');
+  const backend = await engine.initBackend(io.backend);
+  const model = await engine.loadModel(io.modelPath, { preprocessing: io.preprocessing });
+  try {
+    const bank = engine.readFilterBank(model.model, layer);
+    const pages = [];
+    let inputPageCount = 1;
+    for (let inputPage = 0; inputPage < inputPageCount; inputPage++) {
+      for (let page = 0, count = 1; page < count; page++) {
+        const next = engine.filterPage(bank, { mode, scale, page, pageSize: ALL, inputPage, inputsPerPage: 64 });
+        count = next.pageCount;
+        inputPageCount = next.inputPageCount;
+        pages.push(next);
+      }
+    }
+    const first = pages[0];
+    const describe =
+      bank.kind === 'dense-image'
+        ? `${bank.count} units, each a ${bank.kernelHeight}×${bank.kernelWidth}×${bank.inputs} weight image`
+        : `${bank.count} filters of ${bank.kernelHeight}×${bank.kernelWidth}×${bank.inputs}`;
+    const lines = [`Backend: ${backend.detail}`, `Layer "${layer}" (${bank.className}, ${bank.kind}): ${describe}; drawn as ${first.mode}, ${first.scale} scale`];
+    const outPath = path.resolve(values.out ?? `${path.parse(io.modelPath).name}.${layer.replace(/[\\/]/g, '_')}.filters.png`);
+    const tiles = pages.flatMap((p) => filterTiles(p));
+    const grid = engine.renderGrid(tiles, {
+      lut: engine.divergingLut('coolwarm'),
+      tileTarget: 48,
+      columns: first.mode === 'channels' ? Math.min(first.inputChannels, 16) : undefined,
+    });
+    io.writeFile(outPath, await engine.encodePng(grid));
+    lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}; blue negative, grey zero, red positive) written to ${outPath}`);
+    if (values.json) {
+      writeJson(io, values.json, {
+        kind: 'filters',
+        model: model.summary.path,
+        backend: backend.backend,
+        layer,
+        className: bank.className,
+        filterKind: bank.kind,
+        shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs, bank.count],
+        layout: 'filters[f].data is filter f as [kernelHeight, kernelWidth, inputs], row-major',
+        filters: Array.from({ length: bank.count }, (_, f) => {
+          const weights = engine.filterWeights(bank, f);
+          return {
+            index: f,
+            shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs],
+            min: shortestFloat32(Math.min(...weights)),
+            max: shortestFloat32(Math.max(...weights)),
+            data: floats(weights),
+          };
+        }),
+      });
+      if (values.json !== '-') {
+        lines.push(`JSON written to ${path.resolve(values.json)}`);
+      }
+    }
+    if (values.json !== '-') {
+      io.stdout(lines.join('\n') + '\n');
+    }
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** One tile per filter, or (per input channel) one per filter and input labelled "filter:input". */
+function filterTiles(page: import('../protocol/types').FilterPage) {
+  const bytes = page.kernelHeight * page.kernelWidth * page.tileChannels;
+  return Array.from(page.filters).flatMap((f, i) =>
+    Array.from({ length: page.tilesPerFilter }, (_, t) => ({
+      label: page.mode === 'channels' ? `${f}:${page.inputs[t]}` : String(f),
+      width: page.kernelWidth,
+      height: page.kernelHeight,
+      channels: page.tileChannels,
+      data: page.tiles.subarray((i * page.tilesPerFilter + t) * bytes, (i * page.tilesPerFilter + t + 1) * bytes),
+    })),
+  );
+}

@@ -1,0 +1,251 @@
+// The Activations tab: every channel of a layer's output for the panel's image, as a grid of small
+// heatmaps (8-bit maps from the host, coloured with the host's LUT), one page at a time. Toggles:
+// colour scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
+// shows the channel large over the image with its min/mean/max. 2-D layers: a bar chart, top first.
+import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
+import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/protocol/types';
+import { drawRgba } from './canvas';
+import type { InspectContext } from './inspect';
+import { element, formatValue, paintIndexed, paintLegend } from './lut';
+import { checkbox, Latest, Pager, picker, shapeText, Status } from './viewParts';
+
+const MAPS_PER_PAGE = 64;
+const UNITS_PER_PAGE = 40;
+
+export class ActivationsView {
+  readonly element = element('section', 'inspect-view activations-view');
+  private readonly layer = picker('activation-layer', 'Layer', (name) => this.changeLayer(name));
+  private readonly scale = picker('activation-scale', 'Colour scale', (value) => this.changeSettings({ scale: value as ActivationScale }));
+  private readonly sort = picker('activation-sort', 'Sort', (value) => this.changeSettings({ sort: value as ActivationSort }));
+  private readonly hideDead = checkbox('activation-hide-dead', (checked) => this.changeSettings({ hideDead: checked }));
+  private readonly summary = element('p', 'view-summary');
+  private readonly legend = element('div', 'legend');
+  private readonly legendBar = element('canvas', 'legend-bar');
+  private readonly legendLow = element('span', 'legend-value');
+  private readonly legendHigh = element('span', 'legend-value');
+  private readonly grid = element('div', 'tile-grid');
+  private readonly bars = element('ol', 'unit-bars');
+  private readonly pager = new Pager('activation-pager', (page) => this.load(page));
+  private readonly status = new Status('activations');
+  private readonly detail = element('section', 'channel-detail');
+  private readonly latest = new Latest();
+  private readonly detailRequest = new Latest();
+  private info: InspectModelInfo | undefined;
+  private page = 0;
+  private shown: ActivationPage | undefined;
+
+  constructor(private readonly context: InspectContext) {
+    const controls = element('div', 'controls');
+    controls.append(this.layer.wrap, this.scale.wrap, this.sort.wrap, this.hideDead.wrap);
+    this.scale.set(
+      [
+        { value: 'channel', label: 'Per channel' },
+        { value: 'shared', label: 'Shared (whole layer)' },
+      ],
+      context.state.scale,
+    );
+    this.sort.set(
+      [
+        { value: 'index', label: 'Channel index' },
+        { value: 'mean', label: 'Mean activation' },
+        { value: 'max', label: 'Max activation' },
+      ],
+      context.state.sort,
+    );
+    this.hideDead.input.checked = context.state.hideDead;
+    this.hideDead.text.textContent = 'Hide dead channels';
+    this.legend.append(this.legendLow, this.legendBar, this.legendHigh);
+    this.legend.hidden = true;
+    this.grid.dataset.testid = 'activation-grid';
+    this.grid.setAttribute('role', 'list');
+    this.bars.dataset.testid = 'activation-bars';
+    this.bars.hidden = true;
+    this.detail.dataset.testid = 'channel-detail';
+    this.detail.hidden = true;
+    this.summary.dataset.testid = 'activation-summary';
+    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend, this.detail, this.grid, this.bars, this.pager.element);
+  }
+
+  show(): void {
+    void this.load(this.page);
+  }
+
+  refresh(): void {
+    void this.load(this.page);
+  }
+
+  private changeLayer(name: string): void {
+    if (name !== this.context.state.activationLayer) {
+      this.context.update({ activationLayer: name });
+      this.closeDetail();
+      void this.load(0);
+    }
+  }
+
+  private changeSettings(patch: { scale?: ActivationScale; sort?: ActivationSort; hideDead?: boolean }): void {
+    this.context.update(patch);
+    void this.load(patch.scale !== undefined ? this.page : 0);
+  }
+
+  private async load(page: number): Promise<void> {
+    const layerName = this.context.state.activationLayer ?? 'the layer';
+    const result = await this.latest.run(this.status, `Activations of ${layerName}…`, async (signal) => {
+      const info = await this.context.model();
+      this.info = info;
+      const layers = info.layers.filter((l) => info.views.find((v) => v.name === l.name)?.activations);
+      const state = this.context.state;
+      const name = layers.some((l) => l.name === state.activationLayer) ? (state.activationLayer as string) : info.defaultCamLayer;
+      this.layer.set(
+        layers.map((l) => ({
+          value: l.name,
+          label: `${'\u2003'.repeat(l.depth)}${l.name}${l.name === info.defaultCamLayer ? ' (Grad-CAM default)' : ''}`,
+          description: `${l.className} ${shapeText(l.outputShape)}`,
+        })),
+        name,
+      );
+      const kind = info.views.find((v) => v.name === name)?.activations;
+      return this.context.request<InspectActivationsRequest>(
+        {
+          type: 'inspectActivations',
+          request: {
+            layer: name,
+            page,
+            pageSize: kind === 'units' ? UNITS_PER_PAGE : MAPS_PER_PAGE,
+            // Units are a ranking: always top first.
+            sort: kind === 'units' ? 'max' : state.sort,
+            scale: state.scale,
+            hideDead: state.hideDead,
+          },
+        },
+        signal,
+      );
+    });
+    if (result) {
+      this.page = result.page;
+      this.render(result);
+    }
+  }
+
+  private render(page: ActivationPage): void {
+    const info = this.info as InspectModelInfo;
+    this.shown = page;
+    const maps = page.kind === 'maps';
+    this.sort.wrap.hidden = !maps;
+    this.scale.wrap.hidden = !maps;
+    this.hideDead.text.textContent = `Hide dead channels (${page.deadCount})`;
+    const what = maps ? `${page.channelCount} channels of ${page.height}×${page.width}` : `${page.channelCount} units`;
+    this.summary.textContent =
+      `${page.layer} · ${page.className} · ${what} · ${page.deadCount} dead (all zero) · values ${formatValue(page.layerMin)} to ${formatValue(page.layerMax)}` +
+      (maps ? ` · ${page.scale === 'shared' ? 'one colour scale for the layer' : 'each map on its own min..max'}` : ' · top units first');
+    const first = page.page * page.pageSize;
+    const noun = maps ? 'channels' : 'units';
+    this.pager.update(page.page, page.pageCount, `Page ${page.page + 1} of ${page.pageCount} · ${noun} ${first + 1}–${first + page.channels.length} of ${page.listedCount}`);
+
+    this.legend.hidden = !maps;
+    this.grid.hidden = !maps;
+    this.bars.hidden = maps;
+    if (maps) {
+      paintLegend(this.legendBar, info.activationLut);
+      this.legendLow.textContent = page.scale === 'shared' ? formatValue(page.layerMin) : 'channel min';
+      this.legendHigh.textContent = page.scale === 'shared' ? formatValue(page.layerMax) : 'channel max';
+      this.renderTiles(page, info.activationLut);
+    } else {
+      this.renderBars(page);
+    }
+  }
+
+  private renderTiles(page: ActivationPage, lut: Uint8Array): void {
+    const bytes = page.tileWidth * page.tileHeight;
+    const tiles = Array.from(page.channels, (channel, i) => {
+      const tile = element('button', 'tile');
+      tile.type = 'button';
+      tile.dataset.testid = 'activation-tile';
+      tile.dataset.channel = String(channel);
+      tile.setAttribute('role', 'listitem');
+      const dead = page.max[i] === 0 && page.min[i] === 0;
+      tile.classList.toggle('dead', dead);
+      tile.title = `Channel ${channel}${dead ? ' (dead: zero everywhere)' : ''}\nmin ${formatValue(page.min[i])} · mean ${formatValue(page.mean[i])} · max ${formatValue(page.max[i])}\nClick to show it over the image`;
+      const canvas = element('canvas');
+      paintIndexed(canvas, page.maps.subarray(i * bytes, (i + 1) * bytes), page.tileWidth, page.tileHeight, lut);
+      tile.append(canvas, element('span', 'tile-label', String(channel)));
+      tile.addEventListener('click', () => void this.openDetail(channel));
+      return tile;
+    });
+    if (tiles.length === 0) {
+      const empty = element('p', 'view-summary', `All ${page.channelCount} channels are dead (zero everywhere) for this image. Clear “Hide dead channels” to see them.`);
+      this.grid.replaceChildren(empty);
+      return;
+    }
+    this.grid.replaceChildren(...tiles);
+  }
+
+  private renderBars(page: ActivationPage): void {
+    const extent = Math.max(Math.abs(page.layerMin), Math.abs(page.layerMax)) || 1;
+    const rows = Array.from(page.channels, (unit, i) => {
+      const row = element('li', 'unit-bar');
+      row.dataset.testid = 'activation-unit';
+      row.dataset.unit = String(unit);
+      const value = page.max[i];
+      const track = element('span', 'bar');
+      const fill = element('span', value < 0 ? 'fill negative' : 'fill');
+      // CSSOM assignment, not a style attribute: allowed under the CSP.
+      fill.style.width = `${(Math.abs(value) / extent) * 100}%`;
+      track.append(fill);
+      row.append(element('span', 'unit-name', `unit ${unit}`), track, element('span', 'unit-value', formatValue(value)));
+      row.classList.toggle('dead', value === 0);
+      return row;
+    });
+    this.bars.replaceChildren(...rows);
+  }
+
+  private async openDetail(channel: number): Promise<void> {
+    const layer = this.shown?.layer;
+    if (!layer) {
+      return;
+    }
+    const result = await this.detailRequest.run(this.status, `Channel ${channel}…`, (signal) =>
+      this.context.request<InspectChannelRequest>({ type: 'inspectChannel', request: { layer, channel } }, signal),
+    );
+    if (result && this.info) {
+      this.renderDetail(result, this.info.activationLut);
+    }
+  }
+
+  private renderDetail(channel: ActivationChannel, lut: Uint8Array): void {
+    const header = element('header', 'detail-header');
+    const title = element('h3', undefined, `Channel ${channel.channel} of ${channel.layer}`);
+    const stats = element('span', 'detail-stats', `min ${formatValue(channel.min)} · mean ${formatValue(channel.mean)} · max ${formatValue(channel.max)} · ${channel.width}×${channel.height}`);
+    stats.dataset.testid = 'channel-stats';
+    const close = element('button', 'pager-button', 'Close');
+    close.type = 'button';
+    close.addEventListener('click', () => this.closeDetail());
+    header.append(title, stats, close);
+
+    const figures = element('div', 'detail-figures');
+    const image = this.context.image();
+    if (image) {
+      const overlay = element('figure');
+      const stack = element('div', 'overlay-stack');
+      const base = element('canvas');
+      drawRgba(base, image);
+      const heat = element('canvas', 'heat');
+      paintIndexed(heat, channel.map, channel.width, channel.height, lut);
+      stack.append(base, heat);
+      overlay.append(stack, element('figcaption', undefined, 'Over the image'));
+      figures.append(overlay);
+    }
+    const alone = element('figure');
+    const map = element('canvas');
+    paintIndexed(map, channel.map, channel.width, channel.height, lut);
+    alone.append(map, element('figcaption', undefined, 'Map (its own min..max)'));
+    figures.append(alone);
+    this.detail.replaceChildren(header, figures);
+    this.detail.hidden = false;
+    this.detail.scrollIntoView({ block: 'nearest' });
+  }
+
+  private closeDetail(): void {
+    this.detail.hidden = true;
+    this.detail.replaceChildren();
+  }
+}

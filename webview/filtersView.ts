@@ -1,0 +1,211 @@
+// The Filters tab: a layer's kernels as tiles (signed 8-bit from the host, 128 = zero, coloured with
+// the host's diverging LUT; RGB patches drawn as they are). Toggles: per-filter or shared scale; for
+// kernels over several inputs, the mean over inputs or one tile per input channel (paged).
+import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
+import type { FilterMode, FilterPage, FilterScale } from '../src/protocol/types';
+import type { InspectContext } from './inspect';
+import { element, formatValue, paintIndexed, paintLegend, paintRgb } from './lut';
+import { Latest, Pager, picker, shapeText, Status } from './viewParts';
+
+const FILTERS_PER_PAGE = 64;
+/** Per input channel, rows of this many filters a page (each row up to 16 inputs). */
+const FILTER_ROWS_PER_PAGE = 16;
+const INPUTS_PER_PAGE = 16;
+
+const MODE_LABELS: Record<FilterMode, string> = {
+  rgb: 'RGB patch',
+  mean: 'Mean over inputs',
+  channels: 'Per input channel',
+};
+
+export class FiltersView {
+  readonly element = element('section', 'inspect-view filters-view');
+  private readonly layer = picker('filter-layer', 'Layer', (name) => this.changeLayer(name));
+  private readonly mode = picker('filter-mode', 'Show', (value) => this.change({ filterMode: value as FilterMode }, true));
+  private readonly scale = picker('filter-scale', 'Colour scale', (value) => this.change({ filterScale: value as FilterScale }, false));
+  private readonly summary = element('p', 'view-summary');
+  private readonly legend = element('div', 'legend');
+  private readonly legendBar = element('canvas', 'legend-bar');
+  private readonly legendLow = element('span', 'legend-value');
+  private readonly legendHigh = element('span', 'legend-value');
+  private readonly grid = element('div', 'tile-grid');
+  private readonly rows = element('div', 'filter-rows');
+  private readonly pager = new Pager('filter-pager', (page) => void this.load(page, this.inputPage));
+  private readonly inputPager = new Pager('filter-input-pager', (inputPage) => void this.load(this.page, inputPage));
+  private readonly status = new Status('filters');
+  private readonly latest = new Latest();
+  private info: InspectModelInfo | undefined;
+  private page = 0;
+  private inputPage = 0;
+
+  constructor(private readonly context: InspectContext) {
+    const controls = element('div', 'controls');
+    controls.append(this.layer.wrap, this.mode.wrap, this.scale.wrap);
+    this.scale.set(
+      [
+        { value: 'filter', label: 'Per filter' },
+        { value: 'shared', label: 'Shared (whole layer)' },
+      ],
+      context.state.filterScale,
+    );
+    this.legend.append(this.legendLow, this.legendBar, this.legendHigh);
+    this.grid.dataset.testid = 'filter-grid';
+    this.grid.setAttribute('role', 'list');
+    this.rows.dataset.testid = 'filter-rows';
+    this.summary.dataset.testid = 'filter-summary';
+    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend, this.inputPager.element, this.grid, this.rows, this.pager.element);
+  }
+
+  show(): void {
+    void this.load(this.page, this.inputPage);
+  }
+
+  refresh(): void {
+    void this.load(this.page, this.inputPage);
+  }
+
+  private changeLayer(name: string): void {
+    if (name !== this.context.state.filterLayer) {
+      // Another layer: its own default mode (RGB where it has 3 inputs).
+      this.context.update({ filterLayer: name, filterMode: undefined });
+      void this.load(0, 0);
+    }
+  }
+
+  private change(patch: { filterMode?: FilterMode; filterScale?: FilterScale }, resetPages: boolean): void {
+    this.context.update(patch);
+    void this.load(resetPages ? 0 : this.page, resetPages ? 0 : this.inputPage);
+  }
+
+  private async load(page: number, inputPage: number): Promise<void> {
+    const result = await this.latest.run(this.status, 'Reading the weights…', async (signal) => {
+      const info = await this.context.model();
+      this.info = info;
+      const layers = info.layers.filter((l) => info.views.find((v) => v.name === l.name)?.filters);
+      if (layers.length === 0) {
+        throw new Error(`${info.name} has no layer with drawable filters (Conv2D, DepthwiseConv2D, SeparableConv2D, or a first Dense layer over the image).`);
+      }
+      const state = this.context.state;
+      const name = layers.some((l) => l.name === state.filterLayer) ? (state.filterLayer as string) : layers[0].name;
+      this.layer.set(
+        layers.map((l) => ({
+          value: l.name,
+          label: `${'\u2003'.repeat(l.depth)}${l.name}`,
+          description: `${l.className} ${shapeText(l.outputShape)}`,
+        })),
+        name,
+      );
+      const first = await this.context.request<InspectFiltersRequest>({ type: 'inspectFilters', request: this.request(name, page, inputPage) }, signal);
+      return first;
+    });
+    if (result) {
+      this.page = result.page;
+      this.inputPage = result.inputPage;
+      this.render(result);
+    }
+  }
+
+  private request(layer: string, page: number, inputPage: number) {
+    const state = this.context.state;
+    const mode = state.filterMode;
+    return {
+      layer,
+      mode,
+      scale: state.filterScale,
+      page,
+      pageSize: mode === 'channels' ? FILTER_ROWS_PER_PAGE : FILTERS_PER_PAGE,
+      inputPage,
+      inputsPerPage: INPUTS_PER_PAGE,
+    };
+  }
+
+  private render(page: FilterPage): void {
+    const info = this.info as InspectModelInfo;
+    this.mode.set(
+      page.modes.map((m) => ({ value: m, label: MODE_LABELS[m] })),
+      page.mode,
+    );
+    this.mode.wrap.hidden = page.modes.length < 2;
+    const unit = page.kind === 'dense-image' ? 'units (weight images)' : page.kind === 'conv2d' ? 'filters' : 'channel kernels';
+    this.summary.textContent =
+      `${page.layer} · ${page.className} · ${page.filterCount} ${unit} of ${page.kernelHeight}×${page.kernelWidth}` +
+      (page.kind === 'conv2d' || page.kind === 'dense-image' ? `×${page.inputChannels}` : ' (per channel)') +
+      ` · ${MODE_LABELS[page.mode].toLowerCase()} · ${page.scale === 'shared' ? 'one scale for the layer' : 'each filter on its own ±max|w|'}`;
+    paintLegend(this.legendBar, info.filterLut);
+    const shared = page.scale === 'shared' && page.bound.length > 0;
+    this.legendLow.textContent = shared ? formatValue(-page.bound[0]) : '−max|w|';
+    this.legendHigh.textContent = shared ? `${formatValue(page.bound[0])} (0 = grey)` : '+max|w| (0 = grey)';
+    if (page.mode === 'rgb') {
+      this.legend.hidden = true; // colours are the RGB weights themselves: grey = zero in every channel
+    } else {
+      this.legend.hidden = false;
+    }
+    const first = page.page * page.pageSize;
+    this.pager.update(page.page, page.pageCount, `Page ${page.page + 1} of ${page.pageCount} · filters ${first + 1}–${first + page.filters.length} of ${page.filterCount}`);
+    const lastInput = page.inputs.length ? page.inputs[page.inputs.length - 1] : 0;
+    this.inputPager.update(
+      page.inputPage,
+      page.inputPageCount,
+      `Input channels ${page.inputs.length ? page.inputs[0] : 0}–${lastInput} of ${page.inputChannels}`,
+    );
+    if (page.mode === 'channels') {
+      this.grid.hidden = true;
+      this.rows.hidden = false;
+      this.renderRows(page, info.filterLut);
+    } else {
+      this.rows.hidden = true;
+      this.grid.hidden = false;
+      this.renderGrid(page, info.filterLut);
+    }
+  }
+
+  private tileCanvas(page: FilterPage, filterIndex: number, tile: number, lut: Uint8Array): HTMLCanvasElement {
+    const bytes = page.kernelHeight * page.kernelWidth * page.tileChannels;
+    const offset = (filterIndex * page.tilesPerFilter + tile) * bytes;
+    const data = page.tiles.subarray(offset, offset + bytes);
+    const canvas = element('canvas');
+    if (page.tileChannels === 3) {
+      paintRgb(canvas, data, page.kernelWidth, page.kernelHeight);
+    } else {
+      paintIndexed(canvas, data, page.kernelWidth, page.kernelHeight, lut);
+    }
+    return canvas;
+  }
+
+  private renderGrid(page: FilterPage, lut: Uint8Array): void {
+    const tiles = Array.from(page.filters, (filter, i) => {
+      const tile = element('figure', 'tile filter-tile');
+      tile.dataset.testid = 'filter-tile';
+      tile.dataset.filter = String(filter);
+      tile.setAttribute('role', 'listitem');
+      tile.title = `Filter ${filter}: min ${formatValue(page.min[i])}, max ${formatValue(page.max[i])} (drawn on ±${formatValue(page.bound[i])})`;
+      const caption = element('figcaption');
+      caption.append(element('span', 'tile-label', String(filter)), element('span', 'tile-range', `${formatValue(page.min[i], 2)} … ${formatValue(page.max[i], 2)}`));
+      tile.append(this.tileCanvas(page, i, 0, lut), caption);
+      return tile;
+    });
+    this.grid.replaceChildren(...tiles);
+  }
+
+  /** One row per filter: its kernel for each input channel on this input page. */
+  private renderRows(page: FilterPage, lut: Uint8Array): void {
+    const header = element('div', 'filter-row header');
+    header.append(element('span', 'row-label', 'filter \\ input'), ...Array.from(page.inputs, (input) => element('span', 'input-label', String(input))));
+    const rows = Array.from(page.filters, (filter, i) => {
+      const row = element('div', 'filter-row');
+      row.dataset.testid = 'filter-row';
+      row.dataset.filter = String(filter);
+      const label = element('span', 'row-label');
+      label.append(element('span', 'tile-label', String(filter)), element('span', 'tile-range', `${formatValue(page.min[i], 2)} … ${formatValue(page.max[i], 2)}`));
+      row.append(label);
+      for (let t = 0; t < page.tilesPerFilter; t++) {
+        const canvas = this.tileCanvas(page, i, t, lut);
+        canvas.title = `Filter ${filter}, input channel ${page.inputs[t]}`;
+        canvas.dataset.testid = 'filter-input-tile';
+        row.append(canvas);
+      }
+      return row;
+    });
+    this.rows.replaceChildren(header, ...rows);
+  }
+}

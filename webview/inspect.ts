@@ -1,0 +1,117 @@
+// Wires the inspection tabs (Activations, Filters, Model) into the panel page: their shared state
+// (saved with setState through main.ts, copied to the host), the model info they all read, and the
+// requests they send. Each view lives in its own file and only displays what the host answers.
+import type { ReplyOf } from '../src/protocol/messaging';
+import { parseInspectState, type InspectModelInfo, type InspectModelRequest, type InspectRequest, type InspectViewState } from '../src/protocol/inspectPanel';
+import type { RgbaImage } from '../src/protocol/types';
+import { ActivationsView } from './activationsView';
+import { FiltersView } from './filtersView';
+import { SummaryView } from './summaryView';
+import { panelTabs, registerTab } from './tabs';
+
+export interface InspectDeps {
+  request<M extends InspectRequest>(message: M, signal?: AbortSignal): Promise<ReplyOf<M>>;
+  /** Tell the host the state changed (it keeps a copy) and save it with the page state. */
+  saveState(state: InspectViewState): void;
+  /** The panel's image at display size (from the Grad-CAM result), for the channel overlay. */
+  image(): RgbaImage | undefined;
+}
+
+/** What every view gets: the state, the model info (fetched once per model/image) and navigation. */
+export class InspectContext {
+  private info: Promise<InspectModelInfo> | undefined;
+  private current: InspectViewState;
+
+  constructor(
+    private readonly deps: InspectDeps,
+    saved: InspectViewState,
+  ) {
+    this.current = saved;
+  }
+
+  get state(): InspectViewState {
+    return this.current;
+  }
+
+  update(patch: Partial<InspectViewState>): void {
+    this.current = { ...this.current, ...patch };
+    this.deps.saveState(this.current);
+  }
+
+  request<M extends InspectRequest>(message: M, signal?: AbortSignal): Promise<ReplyOf<M>> {
+    return this.deps.request(message, signal);
+  }
+
+  model(): Promise<InspectModelInfo> {
+    if (!this.info) {
+      const pending = this.deps.request<InspectModelRequest>({ type: 'inspectModel' });
+      pending.catch(() => {
+        if (this.info === pending) {
+          this.info = undefined; // ask again next time (the user may fix the model)
+        }
+      });
+      this.info = pending;
+    }
+    return this.info as Promise<InspectModelInfo>;
+  }
+
+  image(): RgbaImage | undefined {
+    return this.deps.image();
+  }
+
+  /** Opens a tab at a layer (the Model table's rows). */
+  open(tab: 'activations' | 'filters', layer: string): void {
+    this.update(tab === 'activations' ? { activationLayer: layer } : { filterLayer: layer, filterMode: undefined });
+    panelTabs().show(tab);
+  }
+
+  forgetModel(): void {
+    this.info = undefined;
+  }
+}
+
+export interface Inspection {
+  /** Host: open this state's tab (a command, or the host's copy after the page was rebuilt). */
+  show(state: InspectViewState, reveal: boolean): void;
+  /** Host: model or image changed; visible views ask again. */
+  invalidate(): void;
+  readonly context: InspectContext;
+}
+
+export function createInspection(deps: InspectDeps, saved: unknown, gradcamPanel: HTMLElement): Inspection {
+  const context = new InspectContext(deps, parseInspectState(saved));
+  const tabs = panelTabs();
+  const activations = new ActivationsView(context);
+  const filters = new FiltersView(context);
+  const summary = new SummaryView(context);
+  registerTab({ id: 'gradcam', label: 'Grad-CAM', panel: gradcamPanel, order: 10 });
+  registerTab({ id: 'activations', label: 'Activations', panel: activations.element, order: 20, onShow: () => activations.show() });
+  registerTab({ id: 'filters', label: 'Filters', panel: filters.element, order: 30, onShow: () => filters.show() });
+  registerTab({ id: 'model', label: 'Model', panel: summary.element, order: 40, onShow: () => summary.show() });
+  // Show the saved tab before listening: restoring is not a change to report to the host (it would
+  // overwrite a tab a command asked for while this page was loading).
+  tabs.show(context.state.tab);
+  tabs.onDidChange((id) => context.update({ tab: id }));
+
+  const views: Record<string, { refresh(): void }> = { activations, filters, model: summary };
+  return {
+    context,
+    show(state) {
+      // The host's copy is the freshest: every change is sent to it at once, while a browser
+      // (code-server) may restore a page state saved some time before the reload.
+      context.update({ ...state });
+      if (tabs.active === state.tab) {
+        views[state.tab]?.refresh();
+      } else {
+        tabs.show(state.tab);
+      }
+    },
+    invalidate() {
+      context.forgetModel();
+      const active = tabs.active;
+      if (active && views[active]) {
+        views[active].refresh();
+      }
+    },
+  };
+}

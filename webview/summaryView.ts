@@ -1,0 +1,121 @@
+// The Model tab: every layer (name, type, output shape, params, trainable) with totals, input shape
+// and backend; the default Grad-CAM layer is marked; a row opens its activations (or filters).
+import type { InspectModelInfo } from '../src/protocol/inspectPanel';
+import type { InspectContext } from './inspect';
+import { element } from './lut';
+import { Latest, shapeText, Status } from './viewParts';
+
+export class SummaryView {
+  readonly element = element('section', 'inspect-view summary-view');
+  private readonly totals = element('p', 'view-summary');
+  private readonly table = element('table', 'layer-table');
+  private readonly status = new Status('summary');
+  private readonly latest = new Latest();
+
+  constructor(private readonly context: InspectContext) {
+    this.table.dataset.testid = 'layer-table';
+    this.totals.dataset.testid = 'model-totals';
+    this.element.append(this.status.busy, this.status.error, this.totals, this.table);
+  }
+
+  show(): void {
+    void this.load();
+  }
+
+  refresh(): void {
+    void this.load();
+  }
+
+  private async load(): Promise<void> {
+    const info = await this.latest.run(this.status, 'Reading the model…', () => this.context.model());
+    if (info) {
+      this.render(info);
+    }
+  }
+
+  private render(info: InspectModelInfo): void {
+    const top = info.layers.filter((l) => l.depth === 0);
+    const trainable = top.filter((l) => l.trainable).reduce((sum, l) => sum + l.params, 0);
+    this.totals.textContent =
+      `${info.name} · ${info.layers.length} layers · ${info.totalParams.toLocaleString('en-US')} parameters` +
+      (trainable !== info.totalParams ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
+      ` · input ${info.inputShape.join('×')} · ${info.numClasses} classes · backend ${info.backend}`;
+
+    const head = element('thead');
+    const headRow = element('tr');
+    for (const [text, className] of [
+      ['Layer', ''],
+      ['Type', ''],
+      ['Output shape', ''],
+      ['Params', 'number'],
+      ['Trainable', ''],
+      ['Show', ''],
+    ]) {
+      const th = element('th', className, text);
+      th.scope = 'col';
+      headRow.append(th);
+    }
+    head.append(headRow);
+    const body = element('tbody');
+    for (const layer of info.layers) {
+      const views = info.views.find((v) => v.name === layer.name);
+      const row = element('tr');
+      row.dataset.testid = 'layer-row';
+      row.dataset.layer = layer.name;
+      const name = element('td', 'layer-name');
+      name.append(element('span', 'indent', '\u2003'.repeat(layer.depth) + (layer.depth > 0 ? '↳ ' : '')), element('span', undefined, layer.name));
+      if (layer.name === info.defaultCamLayer) {
+        const badge = element('span', 'badge', 'Grad-CAM default');
+        badge.title = 'Grad-CAM explains this layer unless another is chosen: the last layer with a spatial (4-D) output before the head.';
+        name.append(badge);
+        row.classList.add('default-layer');
+      }
+      const actions = element('td', 'layer-actions');
+      const link = (label: string, tab: 'activations' | 'filters') => {
+        const a = element('a', undefined, label);
+        a.href = '#';
+        a.dataset.testid = `open-${tab}`;
+        a.addEventListener('click', (event) => {
+          event.preventDefault();
+          event.stopPropagation();
+          this.context.open(tab, layer.name);
+        });
+        return a;
+      };
+      if (views?.activations) {
+        actions.append(link('Activations', 'activations'));
+      }
+      if (views?.filters) {
+        actions.append(link('Filters', 'filters'));
+      }
+      if (views?.activations || views?.filters) {
+        row.classList.add('openable');
+        row.tabIndex = 0;
+        const open = () => this.context.open(views.activations ? 'activations' : 'filters', layer.name);
+        row.addEventListener('click', open);
+        row.addEventListener('keydown', (event) => {
+          if (event.key === 'Enter') {
+            open();
+          }
+        });
+      }
+      row.append(
+        name,
+        element('td', undefined, layer.className),
+        element('td', 'shape', shapeText(layer.outputShape)),
+        element('td', 'number', layer.params.toLocaleString('en-US')),
+        element('td', undefined, layer.trainable ? 'yes' : 'no'),
+        actions,
+      );
+      body.append(row);
+    }
+    const foot = element('tfoot');
+    const footRow = element('tr');
+    const total = element('td', undefined, 'Total');
+    total.colSpan = 3;
+    const params = element('td', 'number', info.totalParams.toLocaleString('en-US'));
+    footRow.append(total, params, element('td'), element('td'));
+    foot.append(footRow);
+    this.table.replaceChildren(head, body, foot);
+  }
+}

@@ -321,6 +321,31 @@ function inputChannels(model: tf.LayersModel): number | undefined {
   return typeof channels === 'number' ? channels : undefined;
 }
 
+/** What travels beside a model file of any format: labels and the cnn-lens.json sidecar. */
+export type ModelCompanions = Omit<ModelFiles, 'model' | 'modelPath'>;
+
+/**
+ * Reads the labels and sidecar beside a model file (ONNX, Keras...) exactly as for model.json, and
+ * checks mean/std against the model's input channels. Used by the loaders in formats.ts.
+ */
+export async function readModelCompanions(modelFile: string, model: tf.LayersModel, overrides: Preprocessing = {}): Promise<ModelCompanions> {
+  const folder = path.dirname(modelFile);
+  const realFolder = await fs.promises.realpath(folder);
+  const sidecar = await readSidecar(folder, realFolder);
+  const labels = await readLabels(folder, realFolder, sidecar);
+  const channels = inputChannels(model);
+  if (sidecar) {
+    checkPreprocessing(sidecar.preprocessing, channels, sidecar.path);
+  }
+  checkPreprocessing(overrides, channels, 'mean/std settings (--mean/--std)');
+  return {
+    labels: labels?.labels ?? null,
+    labelsSource: labels?.source ?? null,
+    preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
+    sidecar: sidecar?.path ?? null,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sidecar and labels
 

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { BACKEND_CHOICES, COLORMAPS, METHOD_NAMES } from '../protocol/types';
 import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing } from '../protocol/types';
+import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson } from './format';
 
 const USAGE = `Usage:
@@ -18,7 +19,8 @@ Commands:
   layers    List the model's layers (name, type, output shape, params); * marks the default CAM layer.
 
 Options:
-  --model PATH         TF.js LayersModel model.json (labels.txt / cnn-lens.json beside it are read)
+  --model PATH         model file: TF.js LayersModel model.json, or .onnx (NCHW, e.g. from
+                       torch.onnx.export); labels.txt / cnn-lens.json beside it are read
   --layer NAME         target layer (default: last 4-D layer before the head)
   --class INDEX|LABEL  class to explain (default: the top-1 prediction)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default: gradcam)
@@ -211,6 +213,7 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
       `\n${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters, ` +
         `input ${summary.inputShape.join('×')}, ${summary.numClasses} classes\n`,
     );
+    process.stdout.write(`Format: ${FORMAT_NAMES[summary.format]}${summary.formatDetail ? ` (${summary.formatDetail})` : ''}\n`);
     return 0;
   } finally {
     model.dispose();

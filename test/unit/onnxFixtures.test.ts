@@ -85,7 +85,7 @@ describe('ONNX models exported by PyTorch, against PyTorch', () => {
           it('summarises the graph: input from the graph input, sidecar, every node a layer named as in ONNX', () => {
             const s = model.summary;
             assert.strictEqual(s.format, 'onnx');
-            assert.match(s.formatDetail ?? '', /ONNX opset 1[34], pytorch 1\.13/);
+            assert.match(s.formatDetail ?? '', /^opset 1[34], pytorch 1\.13/);
             assert.deepStrictEqual(s.inputShape, [ref.inputSize[0], ref.inputSize[1], 3]);
             assert.strictEqual(s.numClasses, ref.logits.length);
             assert.deepStrictEqual(s.preprocessing, ref.sidecar ?? {});

@@ -7,7 +7,7 @@ import { readModelCompanions, type ModelFiles } from '../modelLoader';
 import { buildOnnxModel } from './onnxModel';
 
 export interface OnnxFiles extends ModelFiles {
-  /** "ONNX opset 13, pytorch 1.13.0, input [1, 3, 224, 224]" */
+  /** "opset 13, pytorch 1.13.0, input [1, 3, 224, 224] NCHW (run as NHWC)" */
   formatDetail: string;
 }
 
@@ -29,7 +29,7 @@ export async function loadOnnxModelFromDisk(modelPath: string, overrides: Prepro
       model: info.model,
       modelPath: file,
       ...companions,
-      formatDetail: `ONNX opset ${info.opset}${producer}, input [${info.onnxInputShape.join(', ')}] (NCHW, run as NHWC)`,
+      formatDetail: `opset ${info.opset}${producer}, input [${info.onnxInputShape.join(', ')}] NCHW (run as NHWC)`,
     };
   } catch (error) {
     info.model.dispose();

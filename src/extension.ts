@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
 import { showGradCam } from './commands/showGradCam';
+import { ModelViewerProvider } from './editors/modelViewer';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.showGradCam', (target?: unknown) => showGradCam(services, target)),
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
+    ModelViewerProvider.register(services),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         LensPanel.revive(services, panel, state);

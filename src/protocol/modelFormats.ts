@@ -8,6 +8,9 @@ export const MODEL_JSON = 'model.json';
 /** Binary model formats by file extension (lower case, with the dot). */
 export const BINARY_MODEL_EXTENSIONS: Readonly<Record<string, ModelFormat>> = {
   '.onnx': 'onnx',
+  '.keras': 'keras',
+  '.h5': 'keras-h5',
+  '.hdf5': 'keras-h5',
 };
 
 /** What users call each format, for messages, the quick pick and the model summary. */
@@ -29,7 +32,7 @@ export function binaryFormatOf(fileName: string): ModelFormat | null {
   return BINARY_MODEL_EXTENSIONS[fileName.slice(dot).toLowerCase()] ?? null;
 }
 
-/** Glob of the binary model files, for workspace.findFiles: `**\/*.{onnx}`. */
+/** Glob of the binary model files, for workspace.findFiles: `**\/*.{onnx,keras,h5,hdf5}`. */
 export function binaryModelGlob(): string {
   return `**/*.{${Object.keys(BINARY_MODEL_EXTENSIONS).map((e) => e.slice(1)).join(',')}}`;
 }

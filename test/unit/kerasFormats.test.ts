@@ -103,7 +103,7 @@ describe('Keras .h5 and .keras files', () => {
   it('names an unsupported layer by name and type', async () => {
     const entries = unzipSync(fs.readFileSync(path.join(KERAS_DIR, 'sample_cnn.keras')));
     const config = JSON.parse(new TextDecoder().decode(entries['config.json']));
-    config.config.layers[3].class_name = 'MyAttention';
+    config.config.layers[4].class_name = 'MyAttention'; // [0] is the InputLayer: conv1, pool1, conv2, bn2
     const custom = path.join(tmp, 'custom.keras');
     fs.writeFileSync(custom, zipSync({ ...entries, 'config.json': new TextEncoder().encode(JSON.stringify(config)) }));
     const error = await loadError(custom);

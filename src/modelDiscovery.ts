@@ -1,7 +1,8 @@
 // Which model explains an image. In order: the `cnnLens.modelPath` setting; the choice the user
 // made before in this workspace (workspaceState); a model file open in an editor (model.json, or
-// an .onnx file in CNN Lens's model viewer); else the workspace's model files (TF.js model.json,
-// .onnx) in a quick pick (asked only when there is more than one).
+// an .onnx/.keras/.h5 file in CNN Lens's model viewer); else the workspace's model files (TF.js
+// model.json and the binary formats of protocol/modelFormats.ts) in a quick pick (asked only when
+// there is more than one).
 // The choice is remembered, and "CNN Lens: Select Model…" (also a panel button) changes it.
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -138,7 +139,7 @@ export class ModelDiscovery {
   }
 }
 
-/** Model files in the workspace (TF.js LayersModel model.json, .onnx), skipping node_modules. */
+/** Model files in the workspace (TF.js LayersModel model.json, .onnx, .keras, .h5), skipping node_modules. */
 export async function findModelFiles(): Promise<vscode.Uri[]> {
   const [jsonFiles, binaryFiles] = await Promise.all([
     vscode.workspace.findFiles(`**/${MODEL_FILE}`, '**/node_modules/**', MAX_CANDIDATES),
@@ -148,7 +149,7 @@ export async function findModelFiles(): Promise<vscode.Uri[]> {
   return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...binaryFiles].sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
-/** ".onnx" (the binary formats CNN Lens reads), for messages. */
+/** ".onnx, .keras, .h5, .hdf5" (the binary formats CNN Lens reads), for messages. */
 function binaryExtensionList(): string {
   return Object.keys(BINARY_MODEL_EXTENSIONS).join(', ');
 }

@@ -19,8 +19,8 @@ Commands:
   layers    List the model's layers (name, type, output shape, params); * marks the default CAM layer.
 
 Options:
-  --model PATH         model file: TF.js LayersModel model.json, or .onnx (NCHW, e.g. from
-                       torch.onnx.export); labels.txt / cnn-lens.json beside it are read
+  --model PATH         model file: TF.js model.json, .onnx (e.g. from torch.onnx.export),
+                       Keras .keras or .h5; labels.txt / cnn-lens.json beside it are read
   --layer NAME         target layer (default: last 4-D layer before the head)
   --class INDEX|LABEL  class to explain (default: the top-1 prediction)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default: gradcam)

@@ -1,4 +1,4 @@
-// A read-only custom editor for model files: opening an .onnx file (or, on request, a TF.js
+// A read-only custom editor for model files: opening an .onnx, .keras or .h5 file (or, on request, a TF.js
 // model.json) shows the model's summary from the engine instead of binary bytes, and a button that
 // explains an image with this model in the CNN Lens panel. The document is only the file's URI:
 // the model itself lives in the engine worker, which caches it for the panel too.
@@ -18,7 +18,7 @@ class ModelDocument implements vscode.CustomDocument {
 }
 
 export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
-  /** Binary model files (.onnx): the default editor. */
+  /** Binary model files (.onnx, .keras, .h5): the default editor. */
   static readonly viewType = 'cnnLens.modelViewer';
   /** TF.js model.json: offered through "Open With…" (JSON stays in the text editor by default). */
   static readonly jsonViewType = 'cnnLens.modelJsonViewer';

@@ -513,7 +513,7 @@ function besideColumn(panelColumn: vscode.ViewColumn | undefined): vscode.ViewCo
 async function showModelFile(uri: vscode.Uri, column: vscode.ViewColumn, preserveFocus = true): Promise<void> {
   try {
     if (binaryFormatOf(uri.fsPath)) {
-      // A binary model (.onnx) opens in its default editor, CNN Lens's model viewer, not as text.
+      // A binary model (.onnx, .keras, .h5) opens in its default editor, CNN Lens's model viewer, not as text.
       await vscode.commands.executeCommand('vscode.open', uri, { viewColumn: column, preserveFocus, preview: true });
       return;
     }

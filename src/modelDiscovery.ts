@@ -73,7 +73,8 @@ export class ModelDiscovery {
     const current = this.workspaceState.get<string>(REMEMBERED_KEY);
     type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
     const items: Item[] = candidates.map((uri) => {
-      const format = FORMAT_NAMES[binaryFormatOf(uri.fsPath) ?? 'layers-model'];
+      const binary = binaryFormatOf(uri.fsPath);
+      const format = binary ? FORMAT_NAMES[binary] : 'TF.js model.json';
       return {
         label: vscode.workspace.asRelativePath(uri, true),
         description: uri.fsPath === current ? `${format} (current)` : format,

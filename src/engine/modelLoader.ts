@@ -81,7 +81,7 @@ interface ModelJson {
   userDefinedMetadata?: Record<string, object>;
 }
 
-async function locateModelJson(modelPath: string): Promise<string> {
+export async function locateModelJson(modelPath: string): Promise<string> {
   const absolute = path.resolve(modelPath);
   const stat = await statOrExplain(absolute, 'Model file');
   if (stat.isDirectory()) {
@@ -127,6 +127,18 @@ async function readModelJson(file: string): Promise<ModelJson> {
 
 // ---------------------------------------------------------------------------------------------
 // Weights
+
+/**
+ * The weights of any TF.js model.json (a graph model's too) by name, read from shards inside the
+ * model's folder and size-checked exactly as a LayersModel's. The caller disposes the tensors.
+ */
+export async function readModelJsonWeights(modelJsonPath: string, weightsManifest: unknown): Promise<tf.NamedTensorMap> {
+  const folder = path.dirname(modelJsonPath);
+  const realFolder = await fs.promises.realpath(folder);
+  const weights = await readWeights({ modelTopology: {}, weightsManifest }, modelJsonPath, folder, realFolder);
+  return weights ? tf.io.decodeWeights(weights.data, weights.specs) : {};
+}
+
 
 interface LoadedWeights {
   specs: tf.io.WeightsManifestEntry[];

@@ -1,6 +1,7 @@
-// `cnn-lens --model x.onnx` as users run it (the bundle dist/cli.js in a child process): the
-// PyTorch-exported ResNet-18-style fixture explains the sample image with PyTorch's Grad-CAM, its
-// layers are the ONNX node names, and a bad .onnx file fails with one line naming the file.
+// `cnn-lens --model x.onnx|.keras|.h5|model.json` as users run it (the bundle dist/cli.js in a
+// child process): the PyTorch-exported ResNet-18-style fixture explains the sample image with
+// PyTorch's Grad-CAM and its layers are the ONNX node names; Keras and graph-model files load and
+// name their format; a bad .onnx file fails with one line naming the file.
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -18,7 +19,7 @@ function runCli(args: string[]): { status: number | null; stdout: string; stderr
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('cnn-lens CLI with an ONNX model (dist/cli.js)', function () {
+describe('cnn-lens CLI with ONNX, Keras and graph models (dist/cli.js)', function () {
   let tmp: string;
 
   before(function () {
@@ -58,6 +59,19 @@ describe('cnn-lens CLI with an ONNX model (dist/cli.js)', function () {
     assert.match(run.stdout, /\* ?\/layer4\/layer4\.1\/relu_1\/Relu|\/layer4\/layer4\.1\/relu_1\/Relu.*\*/);
     assert.match(run.stdout, /\/fc\/Gemm\s+Gemm/);
   });
+
+  for (const [file, format] of [
+    ['test/fixtures/keras/sample_cnn.keras', 'Keras 3 (.keras)'],
+    ['test/fixtures/keras/sample_cnn.h5', 'Keras 2 HDF5 (.h5)'],
+    ['test/fixtures/graph-model/model.json', 'TF.js graph model'],
+  ]) {
+    it(`layers --model ${path.basename(file)} names the format ${format}`, function () {
+      const run = runCli(['layers', '--model', path.join(root, file)]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /conv4/);
+      assert.ok(run.stdout.includes(`Format: ${format}`), run.stdout);
+    });
+  }
 
   it('a truncated .onnx file fails with one line naming it', function () {
     const bad = path.join(tmp, 'cut.onnx');

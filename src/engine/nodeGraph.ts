@@ -7,8 +7,8 @@
 // unchanged, gradients included.
 //
 // tfjs needs every layer's output shape when the graph is wired. Source files seldom carry shapes
-// for intermediate values, so the nodes run once on zeros at batch 1 and batch 2 first: a dim that
-// changes with the batch is the batch dim (null), the others are fixed.
+// for intermediate values, so the nodes run once on zeros (batch 1) first; a float value of rank 2
+// or more leads with the batch dim (shown as null), integer values are shape arithmetic.
 import { EngineError } from './errors';
 import * as tf from './tf';
 
@@ -135,26 +135,20 @@ export function buildNodeGraphModel(
 }
 
 function inferShapes(plans: readonly GraphNodePlan[], inputName: string, hwc: [number, number, number]): Map<string, (number | null)[]> {
-  const run = (batch: number): Map<string, number[]> => {
-    const shapes = new Map<string, number[]>();
-    tf.tidy(() => {
-      const values = new Map<string, tf.Tensor>([[inputName, tf.zeros([batch, ...hwc])]]);
-      for (const plan of plans) {
-        const outputs = plan.run(argsOf(plan, (i) => values.get(plan.runtimeInputs[i] as string)));
-        plan.outputs.forEach((name, i) => {
-          values.set(name, outputs[i] as tf.Tensor);
-          shapes.set(name, (outputs[i] as tf.Tensor).shape);
-        });
-      }
-    });
-    return shapes;
-  };
-  const one = run(1);
-  const two = run(2);
   const shapes = new Map<string, (number | null)[]>();
-  one.forEach((shape, name) => {
-    const other = two.get(name) ?? shape;
-    shapes.set(name, shape.map((d, i) => (other[i] === d ? d : null)));
+  tf.tidy(() => {
+    const values = new Map<string, tf.Tensor>([[inputName, tf.zeros([1, ...hwc])]]);
+    for (const plan of plans) {
+      const outputs = plan.run(argsOf(plan, (i) => values.get(plan.runtimeInputs[i] as string)));
+      plan.outputs.forEach((name, i) => {
+        const value = outputs[i] as tf.Tensor;
+        values.set(name, value);
+        // Feature maps and scores lead with the batch dim; integer values (Shape, Gather, axes)
+        // are shape arithmetic without one.
+        const batched = value.dtype === 'float32' && value.rank >= 2 && value.shape[0] === 1;
+        shapes.set(name, value.shape.map((d, axis) => (axis === 0 && batched ? null : d)));
+      });
+    }
   });
   return shapes;
 }

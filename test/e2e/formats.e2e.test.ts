@@ -1,6 +1,6 @@
 // End to end with a PyTorch model: the packaged VSIX in code-server, a copy of the sample workspace
-// whose `cnnLens.modelPath` names an ONNX file exported by torch.onnx.export (the ResNet-18-style
-// fixture, with its ImageNet cnn-lens.json and the sample's labels beside it). Right-click an image
+// whose `cnnLens.modelPath` names an ONNX file exported by torch.onnx.export (the trained sample CNN
+// from its PyTorch definition, test/fixtures/onnx/sample_cnn, with its labels.txt beside it). Right-click an image
 // → Show Grad-CAM must show the label the CLI predicts for the same files and a heatmap; the .onnx
 // file beside the panel must open in CNN Lens's model viewer (its summary, not binary bytes).
 // Screenshots go to test-artifacts/e2e-formats/.
@@ -30,9 +30,9 @@ import type { BrowserGlobals } from './dom';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-formats');
 const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
 const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
-const ONNX_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'resnet18');
+const ONNX_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'sample_cnn');
 const IMAGE = 'images/sample.png';
-const MODEL = 'pytorch/resnet18.onnx';
+const MODEL = 'pytorch/sample_cnn.onnx';
 const PANEL_TIMEOUT_MS = 90_000;
 
 describe('CNN Lens with an ONNX model in code-server (end to end)', function () {
@@ -54,6 +54,8 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     sandbox = createSandbox('cnn-lens-e2e-onnx-');
     workspace = copyWorkspace(sandbox);
     expectedLabel = labelFromCli(sandbox, workspace);
+    // The trained sample sees the ankle boot in sample.png (scripts/sample/sample-images.json).
+    assert.strictEqual(expectedLabel, 'Ankle boot', `the CLI's top-1 for ${IMAGE} with the ONNX sample`);
     installExtension(sandbox, VSIX);
     writeUserSettings(sandbox, {
       'workbench.colorTheme': 'Default Dark Modern',
@@ -102,7 +104,7 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     }
     assert.ok(predictions.includes(expectedLabel), `#predictions shows ${JSON.stringify(predictions)}, expected the CLI's top-1 "${expectedLabel}"`);
     const layer = await visibleText(panel, 'body');
-    assert.match(layer, /\/layer4\/layer4\.1\/relu_1\/Relu/, 'the panel names the ONNX node it explains');
+    assert.match(layer, /\/conv4\/Relu/, 'the panel names the ONNX node it explains');
     const heatmap = await readCanvasStats(panel, 'canvas#heatmap');
     assert.ok(heatmap.opaqueFraction > 0.5 && heatmap.distinctColors >= 8 && heatmap.lumaRange >= 40, `the heatmap is empty or uniform: ${JSON.stringify(heatmap)}`);
     await page.waitForTimeout(500);
@@ -113,10 +115,10 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     const viewer = await findWebviewFrame(page!, '#format', 30_000);
     const format = await visibleText(viewer, '#format');
     assert.match(format, /^ONNX · opset 13, pytorch 1\.13/);
-    assert.match(await visibleText(viewer, '#input'), /128 × 128 × 3/);
+    assert.match(await visibleText(viewer, '#input'), /64 × 64 × 3/);
     const layers = await visibleText(viewer, '#layers');
     assert.match(layers, /\/conv1\/Conv\s+Conv/);
-    assert.match(layers, /\/layer4\/layer4\.1\/relu_1\/Relu ★/);
+    assert.match(layers, /\/conv4\/Relu ★/);
     await screenshot(page!, path.join(ARTIFACTS, '02-onnx-model-viewer.png'));
   });
 });
@@ -132,15 +134,14 @@ async function visibleText(frame: Frame, selector: string): Promise<string> {
   }, selector);
 }
 
-/** The sample workspace plus the ONNX fixture (its sidecar, the sample's labels) as its model. */
+/** The sample workspace plus the ONNX fixture (with its labels) as its model. */
 function copyWorkspace(sandbox: Sandbox): string {
   const target = path.join(sandbox.root, 'workspace');
   fs.cpSync(SAMPLE_WORKSPACE, target, { recursive: true });
   const modelFolder = path.join(target, path.dirname(MODEL));
   fs.mkdirSync(modelFolder, { recursive: true });
-  fs.copyFileSync(path.join(ONNX_FIXTURE, 'resnet18.onnx'), path.join(target, MODEL));
-  fs.copyFileSync(path.join(ONNX_FIXTURE, 'cnn-lens.json'), path.join(modelFolder, 'cnn-lens.json'));
-  fs.copyFileSync(path.join(SAMPLE_WORKSPACE, 'model', 'labels.txt'), path.join(modelFolder, 'labels.txt'));
+  fs.copyFileSync(path.join(ONNX_FIXTURE, 'sample_cnn.onnx'), path.join(target, MODEL));
+  fs.copyFileSync(path.join(ONNX_FIXTURE, 'labels.txt'), path.join(modelFolder, 'labels.txt'));
   const settingsFile = path.join(target, '.vscode', 'settings.json');
   const settings = fs.existsSync(settingsFile) ? (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>) : {};
   settings['cnnLens.modelPath'] = MODEL;

@@ -38,6 +38,8 @@ const NETWORKS = [
   { name: 'tiny_cnn', layers: 42, defaultLayer: '/ReduceMean', softmax: false },
   // Same network, opset 14, no constant folding or eval fusion: BatchNormalization and HardSwish nodes.
   { name: 'tiny_cnn_unfolded', layers: 42, defaultLayer: '/ReduceMean', softmax: false },
+  // The trained sample CNN (samples/workspace) exported from its PyTorch definition: a real model.
+  { name: 'sample_cnn', layers: 14, defaultLayer: '/conv4/Relu', softmax: false },
   { name: 'resnet18', layers: 50, defaultLayer: '/layer4/layer4.1/relu_1/Relu', softmax: false },
   { name: 'mobilenet_v2', layers: 103, defaultLayer: '/features/features.18/features.18.2/Clip', softmax: true },
 ];

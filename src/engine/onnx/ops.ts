@@ -94,14 +94,16 @@ export class Attributes {
     return this.byName.has(name);
   }
 
+  // An attribute that is present but decodes without its value holds 0: protobuf leaves zero
+  // scalars out of the decoded object (keepdims=0, transA=0, alpha=0 are real values).
   int(name: string, fallback: number): number {
     const a = this.byName.get(name);
-    return a?.i !== undefined ? Number(a.i) : fallback;
+    return a === undefined ? fallback : Number(a.i ?? 0);
   }
 
   float(name: string, fallback: number): number {
     const a = this.byName.get(name);
-    return a?.f !== undefined ? a.f : fallback;
+    return a === undefined ? fallback : (a.f ?? 0);
   }
 
   ints(name: string): number[] | undefined {

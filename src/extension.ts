@@ -11,6 +11,7 @@ import { codeModelKind, modelJsonKind, registerModelLenses } from './lens/regist
 import { ModelSummaryCache } from './lens/summaryCache';
 import { showGradCam } from './commands/showGradCam';
 import { visualizeLayer } from './commands/visualizeLayer';
+import { ModelViewerProvider } from './editors/modelViewer';
 import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.visualizeLayer', (args?: unknown) => visualizeLayer(services, args)),
     summaries,
     registerModelLenses(summaries, [modelJsonKind, codeModelKind]),
+    ModelViewerProvider.register(services),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         LensPanel.revive(services, panel, state);

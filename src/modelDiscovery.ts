@@ -1,12 +1,15 @@
 // Which model explains an image. In order: the `cnnLens.modelPath` setting; the choice the user
-// made before in this workspace (workspaceState); a model.json open in an editor; else the
-// workspace's TF.js model.json files in a quick pick (asked only when there is more than one).
+// made before in this workspace (workspaceState); a model file open in an editor (model.json, or
+// an .onnx/.keras/.h5 file in CNN Lens's model viewer); else the workspace's model files (TF.js
+// model.json and the binary formats of protocol/modelFormats.ts) in a quick pick (asked only when
+// there is more than one).
 // The choice is remembered, and "CNN Lens: Select Model…" (also a panel button) changes it.
 // In a trusted workspace, models defined in code (`*.model.ts`, `*.model.js`, …: see
 // src/codeModels/trust.ts) are listed and picked up from the editor too.
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { CODE_MODEL_GLOB, isCodeModelName, isScriptFile } from './codeModels/trust';
+import { BINARY_MODEL_EXTENSIONS, FORMAT_NAMES, binaryFormatOf, binaryModelGlob } from './protocol/modelFormats';
 import { readSettings } from './settings';
 
 const REMEMBERED_KEY = 'cnnLens.modelPath';
@@ -49,7 +52,7 @@ export class ModelDiscovery {
     const candidates = await findModelFiles();
     if (candidates.length === 0) {
       throw new ModelNotFoundError(
-        `No TF.js model found: the workspace has no model.json with "modelTopology" (node_modules is skipped). Open a folder with a LayersModel, or set "cnnLens.modelPath".`,
+        `No model found: the workspace has no TF.js model.json with "modelTopology" and no ${binaryExtensionList()} file (node_modules is skipped). Open a folder with a model, or set "cnnLens.modelPath".`,
         'setting',
       );
     }
@@ -72,16 +75,20 @@ export class ModelDiscovery {
   private async pick(candidates: vscode.Uri[]): Promise<vscode.Uri | undefined> {
     const current = this.workspaceState.get<string>(REMEMBERED_KEY);
     type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
-    const items: Item[] = candidates.map((uri) => ({
-      label: vscode.workspace.asRelativePath(uri, true),
-      description: [isCodeModelName(uri.fsPath) ? 'model code (createModel)' : '', uri.fsPath === current ? '(current)' : ''].filter(Boolean).join(' ') || undefined,
-      uri,
-    }));
-    const browse: Item = { label: '$(folder-opened) Browse…', description: 'a model.json outside the list' };
+    const items: Item[] = candidates.map((uri) => {
+      const binary = binaryFormatOf(uri.fsPath);
+      const format = binary ? FORMAT_NAMES[binary] : isCodeModelName(uri.fsPath) ? 'model code (createModel)' : 'TF.js model.json';
+      return {
+        label: vscode.workspace.asRelativePath(uri, true),
+        description: uri.fsPath === current ? `${format} (current)` : format,
+        uri,
+      };
+    });
+    const browse: Item = { label: '$(folder-opened) Browse…', description: `a model.json or ${binaryExtensionList()} file outside the list` };
     items.push(browse);
     const chosen = await vscode.window.showQuickPick(items, {
       title: 'CNN Lens: Select Model',
-      placeHolder: 'Select the TF.js model (model.json, or *.model.ts/js code) that explains the image',
+      placeHolder: `Select the model (TF.js model.json, ${binaryExtensionList()}, or *.model.ts/js code) that explains the image`,
       matchOnDescription: true,
     });
     if (!chosen) {
@@ -137,14 +144,27 @@ export class ModelDiscovery {
 }
 
 /**
- * model.json files in the workspace that are TF.js LayersModels, skipping node_modules; in a
- * trusted workspace also the model code files (`*.model.ts|js`), which are recognised by name.
+ * Model files in the workspace (TF.js LayersModel model.json, .onnx, .keras, .h5), skipping
+ * node_modules; in a trusted workspace also the model code files (`*.model.ts|js`), recognised by name.
  */
 export async function findModelFiles(): Promise<vscode.Uri[]> {
-  const found = await vscode.workspace.findFiles(`**/${MODEL_FILE}`, '**/node_modules/**', MAX_CANDIDATES);
-  const checked = await Promise.all(found.map(async (uri) => ((await isLayersModel(uri)) ? uri : undefined)));
-  const code = vscode.workspace.isTrusted ? await vscode.workspace.findFiles(CODE_MODEL_GLOB, '**/node_modules/**', MAX_CANDIDATES) : [];
-  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...code].sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  const [jsonFiles, binaryFiles, codeFiles] = await Promise.all([
+    vscode.workspace.findFiles(`**/${MODEL_FILE}`, '**/node_modules/**', MAX_CANDIDATES),
+    vscode.workspace.findFiles(binaryModelGlob(), '**/node_modules/**', MAX_CANDIDATES),
+    vscode.workspace.isTrusted ? vscode.workspace.findFiles(CODE_MODEL_GLOB, '**/node_modules/**', MAX_CANDIDATES) : Promise.resolve([]),
+  ]);
+  const checked = await Promise.all(jsonFiles.map(async (uri) => ((await isLayersModel(uri)) ? uri : undefined)));
+  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...binaryFiles, ...codeFiles].sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+}
+
+/** ".onnx, .keras, .h5, .hdf5" (the binary formats CNN Lens reads), for messages. */
+function binaryExtensionList(): string {
+  return Object.keys(BINARY_MODEL_EXTENSIONS).join(', ');
+}
+
+/** A file CNN Lens can load: a binary model by its extension, or a JSON file holding a LayersModel. */
+async function isModelFile(uri: vscode.Uri): Promise<boolean> {
+  return binaryFormatOf(uri.fsPath) !== null || (await isLayersModel(uri));
 }
 
 async function isLayersModel(uri: vscode.Uri): Promise<boolean> {
@@ -156,7 +176,7 @@ async function isLayersModel(uri: vscode.Uri): Promise<boolean> {
   }
 }
 
-/** A model.json shown in an editor: the active one first, then visible ones, then any tab. */
+/** A model file shown in an editor: the active one first, then visible ones, then any tab (text or model viewer). */
 async function modelOpenInEditor(): Promise<vscode.Uri | undefined> {
   const uris: vscode.Uri[] = [];
   const active = vscode.window.activeTextEditor?.document.uri;
@@ -166,13 +186,14 @@ async function modelOpenInEditor(): Promise<vscode.Uri | undefined> {
   uris.push(...vscode.window.visibleTextEditors.map((editor) => editor.document.uri));
   for (const group of vscode.window.tabGroups.all) {
     for (const tab of group.tabs) {
-      if (tab.input instanceof vscode.TabInputText) {
+      if (tab.input instanceof vscode.TabInputText || tab.input instanceof vscode.TabInputCustom) {
         uris.push(tab.input.uri);
       }
     }
   }
   for (const uri of uris) {
-    if (uri.scheme === 'file' && path.basename(uri.fsPath) === MODEL_FILE && (await isLayersModel(uri))) {
+    const candidate = binaryFormatOf(uri.fsPath) !== null || path.basename(uri.fsPath) === MODEL_FILE;
+    if (uri.scheme === 'file' && candidate && (await isModelFile(uri))) {
       return uri;
     }
     if (uri.scheme === 'file' && vscode.workspace.isTrusted && isCodeModelName(uri.fsPath)) {
@@ -184,17 +205,23 @@ async function modelOpenInEditor(): Promise<vscode.Uri | undefined> {
 
 async function browseForModel(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    title: 'CNN Lens: Select a TF.js model.json or a model file in code',
+    title: 'CNN Lens: Select a model file',
     canSelectMany: false,
     openLabel: 'Use Model',
-    filters: { 'TF.js LayersModel': ['json'], 'Model code (exports createModel)': ['ts', 'js', 'mts', 'mjs'] },
+    filters: {
+      'Model files': ['json', ...Object.keys(BINARY_MODEL_EXTENSIONS).map((e) => e.slice(1))],
+      'Model code (exports createModel)': ['ts', 'js', 'mts', 'mjs'],
+    },
   });
   const uri = picked?.[0];
   if (uri && isScriptFile(uri.fsPath)) {
     return uri; // checked when it runs (trust, createModel export)
   }
-  if (uri && !(await isLayersModel(uri))) {
-    throw new ModelNotFoundError(`${uri.fsPath} is not a TF.js LayersModel (no "modelTopology"). Choose the model.json that tfjs saved.`, 'select');
+  if (uri && !(await isModelFile(uri))) {
+    throw new ModelNotFoundError(
+      `${uri.fsPath} is not a model CNN Lens reads: choose a TF.js model.json (with "modelTopology"), a ${binaryExtensionList()} file, or a *.model.ts/js file exporting createModel().`,
+      'select',
+    );
   }
   return uri;
 }

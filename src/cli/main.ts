@@ -8,6 +8,7 @@ import { parseArgs } from 'util';
 import { BACKEND_CHOICES, COLORMAPS, METHOD_NAMES } from '../protocol/types';
 import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing } from '../protocol/types';
 import { runActivations, runFilters, type InspectIo } from './inspect';
+import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson } from './format';
 
 const USAGE = `Usage:
@@ -23,7 +24,8 @@ Commands:
   filters      A layer's kernels as a labelled grid PNG (blue negative, grey zero, red positive).
 
 Options:
-  --model PATH         TF.js LayersModel model.json (labels.txt / cnn-lens.json beside it are read)
+  --model PATH         model file: TF.js model.json, .onnx (e.g. from torch.onnx.export),
+                       Keras .keras or .h5; labels.txt / cnn-lens.json beside it are read
   --layer NAME         target layer (default: last 4-D layer before the head)
   --class INDEX|LABEL  class to explain (default: the top-1 prediction)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default: gradcam)
@@ -233,6 +235,7 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
       `\n${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters, ` +
         `input ${summary.inputShape.join('×')}, ${summary.numClasses} classes\n`,
     );
+    process.stdout.write(`Format: ${FORMAT_NAMES[summary.format]}${summary.formatDetail ? ` (${summary.formatDetail})` : ''}\n`);
     return 0;
   } finally {
     model.dispose();

@@ -1,13 +1,13 @@
 // The engine facade: what the worker and the CLI call. Everything here takes files, images and
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
-import type { CamResult, ExplainRequest, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
+import type { CamResult, ExplainRequest, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
 import { EngineError, throwIfCancelled } from './errors';
 import { outputAppliesSoftmax } from './graph';
 import { readImageFile, toModelInput } from './image';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
 import { getMethod } from './methods';
-import { loadLayersModelFromDisk } from './modelLoader';
+import { loadModelFromDisk } from './formats';
 import { checkClassIndex, computeCam, type RunContext } from './pipeline';
 import { labelsFor } from './predict';
 import type * as tf from './tf';
@@ -32,13 +32,16 @@ export interface ModelSource {
   labelsSource: string | null;
   preprocessing: Preprocessing;
   sidecar: string | null;
+  /** Default 'layers-model'. */
+  format?: ModelFormat;
+  formatDetail?: string;
 }
 
 const DEFAULT_TOP_K = 5;
 
-/** Loads model.json (or its folder) with labels and the cnn-lens.json sidecar. */
+/** Loads model.json (or its folder), .onnx, ... (see formats.ts) with labels and the cnn-lens.json sidecar. */
 export async function loadModel(modelPath: string, options: { preprocessing?: Preprocessing } = {}): Promise<LoadedModel> {
-  const files = await loadLayersModelFromDisk(modelPath, options.preprocessing);
+  const files = await loadModelFromDisk(modelPath, options.preprocessing);
   try {
     return wrapModel(files.model, {
       path: files.modelPath,
@@ -46,6 +49,8 @@ export async function loadModel(modelPath: string, options: { preprocessing?: Pr
       labelsSource: files.labelsSource,
       preprocessing: files.preprocessing,
       sidecar: files.sidecar,
+      format: files.format,
+      ...(files.formatDetail ? { formatDetail: files.formatDetail } : {}),
     });
   } catch (error) {
     files.model.dispose();
@@ -80,7 +85,8 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
   const labelsMatch = source.labels !== null && source.labels.length === numClasses;
   const summary: ModelSummary = {
     path: source.path,
-    format: 'layers-model',
+    format: source.format ?? 'layers-model',
+    ...(source.formatDetail ? { formatDetail: source.formatDetail } : {}),
     name: model.name,
     inputShape: [height, width, channels],
     layers: describeLayers(model),

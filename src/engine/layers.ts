@@ -97,9 +97,15 @@ function paramsOf(layer: DescribableLayer): number {
   }
 }
 
-/** The last layer with a 4-D output: the layer just before the head (pooling, flatten, dense). */
+/**
+ * The last layer with a 4-D output: the layer just before the head (pooling, flatten, dense).
+ * A 1x1 map (an ONNX GlobalAveragePool, a keepdims mean) has nothing to localise, so the last
+ * larger one wins when there is one.
+ */
 export function defaultCamLayer(model: tf.LayersModel): string {
-  const spatial = layerEntries(model).filter((e) => e.info.spatial);
+  const all = layerEntries(model).filter((e) => e.info.spatial);
+  const withArea = all.filter((e) => (e.info.outputShape[1] ?? 2) * (e.info.outputShape[2] ?? 2) > 1);
+  const spatial = withArea.length > 0 ? withArea : all;
   if (spatial.length === 0) {
     throw new EngineError(
       `Model "${model.name}" has no layer with a 4-D (batch, height, width, channels) output, so there is no ` +

@@ -81,7 +81,7 @@ interface ModelJson {
   userDefinedMetadata?: Record<string, object>;
 }
 
-async function locateModelJson(modelPath: string): Promise<string> {
+export async function locateModelJson(modelPath: string): Promise<string> {
   const absolute = path.resolve(modelPath);
   const stat = await statOrExplain(absolute, 'Model file');
   if (stat.isDirectory()) {
@@ -127,6 +127,18 @@ async function readModelJson(file: string): Promise<ModelJson> {
 
 // ---------------------------------------------------------------------------------------------
 // Weights
+
+/**
+ * The weights of any TF.js model.json (a graph model's too) by name, read from shards inside the
+ * model's folder and size-checked exactly as a LayersModel's. The caller disposes the tensors.
+ */
+export async function readModelJsonWeights(modelJsonPath: string, weightsManifest: unknown): Promise<tf.NamedTensorMap> {
+  const folder = path.dirname(modelJsonPath);
+  const realFolder = await fs.promises.realpath(folder);
+  const weights = await readWeights({ modelTopology: {}, weightsManifest }, modelJsonPath, folder, realFolder);
+  return weights ? tf.io.decodeWeights(weights.data, weights.specs) : {};
+}
+
 
 interface LoadedWeights {
   specs: tf.io.WeightsManifestEntry[];
@@ -319,6 +331,31 @@ function inputChannels(model: tf.LayersModel): number | undefined {
   const shape = model.inputs.length === 1 ? model.inputs[0].shape : undefined;
   const channels = shape && shape.length === 4 ? shape[3] : undefined;
   return typeof channels === 'number' ? channels : undefined;
+}
+
+/** What travels beside a model file of any format: labels and the cnn-lens.json sidecar. */
+export type ModelCompanions = Omit<ModelFiles, 'model' | 'modelPath'>;
+
+/**
+ * Reads the labels and sidecar beside a model file (ONNX, Keras...) exactly as for model.json, and
+ * checks mean/std against the model's input channels. Used by the loaders in formats.ts.
+ */
+export async function readModelCompanions(modelFile: string, model: tf.LayersModel, overrides: Preprocessing = {}): Promise<ModelCompanions> {
+  const folder = path.dirname(modelFile);
+  const realFolder = await fs.promises.realpath(folder);
+  const sidecar = await readSidecar(folder, realFolder);
+  const labels = await readLabels(folder, realFolder, sidecar);
+  const channels = inputChannels(model);
+  if (sidecar) {
+    checkPreprocessing(sidecar.preprocessing, channels, sidecar.path);
+  }
+  checkPreprocessing(overrides, channels, 'mean/std settings (--mean/--std)');
+  return {
+    labels: labels?.labels ?? null,
+    labelsSource: labels?.source ?? null,
+    preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
+    sidecar: sidecar?.path ?? null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,23 +583,3 @@ export async function readModelArtifactsFromDisk(modelPath: string): Promise<{ a
   return { artifacts, files: [modelJsonPath, ...shardFiles] };
 }
 
-/** The labels and cnn-lens.json sidecar in a folder, as loadLayersModelFromDisk reads them beside model.json. */
-export async function readModelCompanions(
-  folder: string,
-  overrides: Preprocessing = {},
-): Promise<{ labels: string[] | null; labelsSource: string | null; preprocessing: Preprocessing; sidecar: string | null }> {
-  const realFolder = await fs.promises.realpath(folder);
-  const sidecar = await readSidecar(folder, realFolder);
-  const labels = await readLabels(folder, realFolder, sidecar);
-  return {
-    labels: labels?.labels ?? null,
-    labelsSource: labels?.source ?? null,
-    preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
-    sidecar: sidecar?.path ?? null,
-  };
-}
-
-/** Checks mean/std against the model's channels, as loading a model.json does. */
-export function checkModelPreprocessing(model: tf.LayersModel, preprocessing: Preprocessing, source: string): void {
-  checkPreprocessing(preprocessing, inputChannels(model), source);
-}

@@ -3,6 +3,7 @@
 // sends the user's changes. Lifecycle follows webview-sample: `show` creates or reuses a panel,
 // `revive` restores one after a window reload, and every listener is disposed with the panel.
 import * as vscode from 'vscode';
+import { binaryFormatOf } from '../protocol/modelFormats';
 import { renderOverlay } from '../engine/overlay';
 import { MessageChannelEndpoint, isCancelled, type HandlerContext } from '../protocol/messaging';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../protocol/inspectPanel';
@@ -616,6 +617,11 @@ function besideColumn(panelColumn: vscode.ViewColumn | undefined): vscode.ViewCo
 
 async function showModelFile(uri: vscode.Uri, column: vscode.ViewColumn, preserveFocus = true): Promise<void> {
   try {
+    if (binaryFormatOf(uri.fsPath)) {
+      // A binary model (.onnx, .keras, .h5) opens in its default editor, CNN Lens's model viewer, not as text.
+      await vscode.commands.executeCommand('vscode.open', uri, { viewColumn: column, preserveFocus, preview: true });
+      return;
+    }
     await vscode.window.showTextDocument(uri, { viewColumn: column, preserveFocus, preview: true });
   } catch {
     // A model.json too large for the text editor still explains fine; the panel matters more.

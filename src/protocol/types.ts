@@ -54,10 +54,18 @@ export interface Preprocessing {
   std?: number[];
 }
 
+/**
+ * Model file formats: a TF.js LayersModel or graph model (model.json), ONNX (.onnx, e.g. from
+ * torch.onnx.export), Keras 3 (.keras zip) and Keras 2 HDF5 (.h5).
+ */
+export type ModelFormat = 'layers-model' | 'graph-model' | 'onnx' | 'keras' | 'keras-h5';
+
 export interface ModelSummary {
-  /** Absolute path of model.json. */
+  /** Absolute path of the model file (model.json, .onnx, .keras, .h5). */
   path: string;
-  format: 'layers-model';
+  format: ModelFormat;
+  /** One line about the file beyond this summary (e.g. ONNX opset, producer, layout), if any. */
+  formatDetail?: string;
   name: string;
   /** Model input as [height, width, channels]. */
   inputShape: [number, number, number];

@@ -37,6 +37,7 @@ export interface InitRequest extends RequestBase<BackendReport> {
 /** Loads (or returns the cached) model; `reload` forces a fresh read from disk. */
 export interface LoadModelRequest extends RequestBase<ModelSummary> {
   type: 'loadModel';
+  /** model.json (LayersModel or graph model) or its folder, .onnx, .keras or .h5 (see modelFormats.ts). */
   modelPath: string;
   /** Overrides the sidecar's preprocessing (CLI flags / settings). */
   preprocessing?: Preprocessing;

@@ -13,7 +13,7 @@ import * as vm from 'vm';
 import type { Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
 import { wrapModel, type LoadedModel } from '../index';
-import { checkModelPreprocessing, readModelArtifactsFromDisk, readModelCompanions } from '../modelLoader';
+import { readModelArtifactsFromDisk, readModelCompanions } from '../modelLoader';
 import * as tf from '../tf';
 import { bundleCodeModel, TF_MODULES, type CodeBundle } from './bundle';
 import { SourceMapLookup } from './sourceMap';
@@ -38,8 +38,8 @@ export async function loadCodeModel(entry: string, options: CodeModelOptions = {
   const weightFiles = new Set<string>();
   const model = await runCodeModel(file, bundle, weightFiles);
   try {
-    const companions = await readModelCompanions(path.dirname(file), options.preprocessing);
-    checkModelPreprocessing(model, companions.preprocessing, companions.sidecar ?? 'mean/std settings');
+    // Labels and cnn-lens.json beside the code file, checked against the model's input channels.
+    const companions = await readModelCompanions(file, model, options.preprocessing);
     const loaded = wrapModel(model, { path: file, ...companions });
     loaded.summary.sourceFiles = [...bundle.sources, ...weightFiles];
     return loaded;

@@ -1,0 +1,159 @@
+// A graph of operator nodes (ONNX, TF.js graph model) as a tfjs LayersModel whose layers are the
+// nodes. The engine's graph executor (graph.ts) already runs a LayersModel node by node, keeps any
+// node's output (taps) and re-runs everything downstream of a node as a differentiable function of
+// its output (cuts): that is all every CAM method needs. So each operator node becomes a NodeLayer
+// whose call() runs the operator with tfjs ops, named as in the source graph, its class the
+// operator type; the pipeline, the layer list and every method then run on these models
+// unchanged, gradients included.
+//
+// tfjs needs every layer's output shape when the graph is wired. Source files seldom carry shapes
+// for intermediate values, so the nodes run once on zeros (batch 1) first; a float value of rank 2
+// or more leads with the batch dim (shown as null), integer values are shape arithmetic.
+import { EngineError } from './errors';
+import * as tf from './tf';
+
+/** How a node's input is fed: from a runtime value (index into the layer's inputs), a constant, or omitted. */
+export type Slot = { runtime: number } | { constant: tf.Tensor; weight: boolean } | { absent: true };
+
+export interface GraphNodePlan {
+  readonly info: { readonly name: string; readonly opType: string };
+  /** Names of the runtime values the layer takes, in order. */
+  readonly runtimeInputs: string[];
+  readonly slots: Slot[];
+  /** Output value names the model uses. */
+  readonly outputs: string[];
+  /** Runs the operator on its inputs in slot order (runtime values and constants). */
+  run(args: (tf.Tensor | undefined)[]): tf.Tensor[];
+}
+
+/** Runs `fn`, turning a tfjs error into an EngineError naming the node. */
+export function runGuarded<T>(kind: string, info: { name: string; opType: string }, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof EngineError) {
+      throw error;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new EngineError(`${kind} node "${info.name}" (${info.opType}) failed: ${message}`, 'unsupported');
+  }
+}
+
+/** Unique tfjs layer names: source names as they are; empty or repeated ones get a suffix. */
+export function nameGiver(): (wanted: string) => string {
+  const used = new Set<string>();
+  return (wanted) => {
+    let name = wanted;
+    for (let i = 1; used.has(name); i++) {
+      name = `${wanted}_${i}`;
+    }
+    used.add(name);
+    return name;
+  };
+}
+
+type NodeLayerClass = new (plan: GraphNodePlan, name: string, shapes: (number | null)[][]) => tf.layers.Layer;
+let layerClass: NodeLayerClass | undefined;
+
+/** The Layer subclass is created on first use: tfjs-layers must be loaded (and a backend set) first. */
+function nodeLayerClass(): NodeLayerClass {
+  layerClass ??= class NodeLayer extends tf.layers.Layer {
+    static readonly className = 'OperatorNode';
+    private readonly plan: GraphNodePlan;
+    private readonly shapes: (number | null)[][];
+
+    constructor(plan: GraphNodePlan, name: string, shapes: (number | null)[][]) {
+      super({ name, trainable: false });
+      this.plan = plan;
+      this.shapes = shapes;
+    }
+
+    override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+      const runtime = Array.isArray(inputs) ? inputs : [inputs];
+      const outputs = this.plan.run(argsOf(this.plan, (i) => runtime[i]));
+      return outputs.length === 1 ? outputs[0] : outputs;
+    }
+
+    override computeOutputShape(): tf.Shape | tf.Shape[] {
+      return this.shapes.length === 1 ? this.shapes[0] : this.shapes;
+    }
+
+    /** The operator type (Conv, Relu, _FusedConv2D...), shown as the layer's class. */
+    override getClassName(): string {
+      return this.plan.info.opType;
+    }
+
+    /** The weights this node reads (kernels, biases, BatchNorm statistics), not folded constants. */
+    override countParams(): number {
+      return this.plan.slots.reduce((sum, s) => sum + ('constant' in s && s.weight ? s.constant.size : 0), 0);
+    }
+
+    override disposeWeights(): number {
+      const constants = this.plan.slots.flatMap((s) => ('constant' in s ? [s.constant] : []));
+      tf.dispose(constants);
+      return super.disposeWeights() + constants.length;
+    }
+  };
+  return layerClass;
+}
+
+function argsOf(plan: GraphNodePlan, runtime: (index: number) => tf.Tensor | undefined): (tf.Tensor | undefined)[] {
+  return plan.slots.map((slot) => ('runtime' in slot ? runtime(slot.runtime) : 'constant' in slot ? slot.constant : undefined));
+}
+
+/**
+ * Wires the planned nodes (in execution order) into a LayersModel with one image input
+ * [null, ...hwc] (NHWC) and one output. The layers own their constants from here on.
+ */
+export function buildNodeGraphModel(
+  plans: readonly GraphNodePlan[],
+  inputName: string,
+  hwc: [number, number, number],
+  outputName: string,
+  modelName: string,
+): tf.LayersModel {
+  const shapes = inferShapes(plans, inputName, hwc);
+  const NodeLayer = nodeLayerClass();
+  const input = tf.input({ batchShape: [null, ...hwc], name: tensorSafeName(inputName) });
+  const symbolic = new Map<string, tf.SymbolicTensor>([[inputName, input]]);
+  for (const plan of plans) {
+    const layer = new NodeLayer(plan, tensorSafeName(plan.info.name), plan.outputs.map((name) => shapes.get(name) as (number | null)[]));
+    const inputs = plan.runtimeInputs.map((name) => symbolic.get(name) as tf.SymbolicTensor);
+    const applied = layer.apply(inputs.length === 1 ? inputs[0] : inputs) as tf.SymbolicTensor | tf.SymbolicTensor[];
+    // tfjs names the symbolic tensors after the layer and only accepts [A-Za-z0-9][-A-Za-z0-9._/]*,
+    // but exporters name nodes "/layer4/layer4.1/relu_1/Relu": once wired, the layer takes the
+    // source name (the model, the layer list and the executor only read layer.name from here on).
+    (layer as { name: string }).name = plan.info.name;
+    const outputs = Array.isArray(applied) ? applied : [applied];
+    plan.outputs.forEach((name, i) => symbolic.set(name, outputs[i]));
+  }
+  const model = tf.model({ inputs: input, outputs: symbolic.get(outputName) as tf.SymbolicTensor, name: modelName });
+  // A LayersModel counts the tf.Variables of its layers; node layers hold their weights as plain
+  // tensors (no variable copies), so count those.
+  model.countParams = () => model.layers.reduce((sum, layer) => sum + layer.countParams(), 0);
+  return model;
+}
+
+function inferShapes(plans: readonly GraphNodePlan[], inputName: string, hwc: [number, number, number]): Map<string, (number | null)[]> {
+  const shapes = new Map<string, (number | null)[]>();
+  tf.tidy(() => {
+    const values = new Map<string, tf.Tensor>([[inputName, tf.zeros([1, ...hwc])]]);
+    for (const plan of plans) {
+      const outputs = plan.run(argsOf(plan, (i) => values.get(plan.runtimeInputs[i] as string)));
+      plan.outputs.forEach((name, i) => {
+        const value = outputs[i] as tf.Tensor;
+        values.set(name, value);
+        // Feature maps and scores lead with the batch dim; integer values (Shape, Gather, axes)
+        // are shape arithmetic without one.
+        const batched = value.dtype === 'float32' && value.rank >= 2 && value.shape[0] === 1;
+        shapes.set(name, value.shape.map((d, axis) => (axis === 0 && batched ? null : d)));
+      });
+    }
+  });
+  return shapes;
+}
+
+function tensorSafeName(name: string): string {
+  const safe = name.replace(/[^-A-Za-z0-9._/]/g, '_');
+  return /^[A-Za-z0-9]/.test(safe) ? safe : `n${safe}`;
+}

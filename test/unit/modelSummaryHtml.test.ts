@@ -1,0 +1,55 @@
+// The model viewer's page (src/editors/modelSummaryHtml.ts): what a user sees when opening an
+// .onnx file. Names from the file are untrusted and must arrive escaped; the CSP allows only the
+// nonce'd script and style.
+import * as assert from 'assert';
+import { errorPage, summaryPage } from '../../src/editors/modelSummaryHtml';
+import type { ModelSummary } from '../../src/protocol/types';
+
+const summary: ModelSummary = {
+  path: '/w/resnet18.onnx',
+  format: 'onnx',
+  formatDetail: 'opset 13, pytorch 1.13.0, input [1, 3, 224, 224] NCHW (run as NHWC)',
+  name: 'resnet18',
+  inputShape: [224, 224, 3],
+  layers: [
+    { name: 'input', className: 'InputLayer', outputShape: [null, 224, 224, 3], params: 0, trainable: false, spatial: false, depth: 0 },
+    { name: '/layer4/relu/Relu', className: 'Relu', outputShape: [null, 7, 7, 512], params: 0, trainable: false, spatial: true, depth: 0 },
+    { name: '<img src=x onerror=alert(1)>', className: 'Gemm', outputShape: [null, 1000], params: 513000, trainable: false, spatial: false, depth: 0 },
+  ],
+  labels: [],
+  labelsSource: null,
+  preprocessing: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  sidecar: '/w/cnn-lens.json',
+  defaultCamLayer: '/layer4/relu/Relu',
+  outputSoftmax: false,
+  totalParams: 11689512,
+  numClasses: 1000,
+};
+const options = { cspSource: 'vscode-resource:', nonce: 'N0NCE', fileName: 'resnet18.onnx' };
+
+describe('model viewer page', () => {
+  it('shows format, input, preprocessing, classes, parameters and every layer, the default CAM layer marked', () => {
+    const html = summaryPage(summary, options);
+    assert.match(html, /<p class="detail" id="format">ONNX · opset 13, pytorch 1\.13\.0/);
+    assert.match(html, /224 × 224 × 3 \(height × width × channels\)/);
+    assert.match(html, /mean 0\.485, 0\.456, 0\.406, std 0\.229, 0\.224, 0\.225 \(from \/w\/cnn-lens\.json\)/);
+    assert.match(html, /11,689,512/);
+    assert.match(html, /3, of which 1 with 4-D output/);
+    assert.match(html, /<tr class="spatial default"><td class="name">\/layer4\/relu\/Relu ★<\/td><td>Relu<\/td><td>\(None, 7, 7, 512\)<\/td>/);
+    assert.match(html, /id="explain"/);
+  });
+
+  it('escapes names from the file and allows only nonce\'d script and style', () => {
+    const html = summaryPage(summary, options);
+    assert.ok(!html.includes('<img'), 'a layer name became markup');
+    assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+    assert.match(html, /content="default-src 'none'; style-src vscode-resource: 'nonce-N0NCE'; script-src 'nonce-N0NCE'"/);
+    assert.strictEqual((html.match(/<script/g) ?? []).length, (html.match(/<script nonce="N0NCE">/g) ?? []).length);
+  });
+
+  it('shows a load failure as the engine words it, escaped, with a retry button', () => {
+    const html = errorPage('/w/x.onnx: CNN Lens cannot run ONNX operator Resize (node "<up>").', options);
+    assert.match(html, /id="error">\/w\/x\.onnx: CNN Lens cannot run ONNX operator Resize \(node &quot;&lt;up&gt;&quot;\)\./);
+    assert.match(html, /data-action="reload"/);
+  });
+});

@@ -155,7 +155,6 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
         },
         batchSize: options.batchSize,
         seed: options.seed,
-        black: greyInModelSpace(0, channels, summary.preprocessing),
       });
       result.timings.metrics = result.metrics.timeMs;
     }

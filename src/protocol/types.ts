@@ -127,7 +127,7 @@ export interface MetricCurve {
 export interface FaithfulnessMetrics {
   /** Probability of the class on the unmodified input. */
   probability: number;
-  /** Most important pixels set to black first: lower AUC = more faithful. */
+  /** Most important pixels replaced by a blurred copy's first: lower AUC = more faithful. */
   deletion: MetricCurve;
   /** Most important pixels restored first onto a blurred image: higher AUC = more faithful. */
   insertion: MetricCurve;

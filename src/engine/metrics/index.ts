@@ -1,8 +1,12 @@
 // Faithfulness metrics of a map: does the model's confidence follow it? Every perturbed input is
 // scored by batched forward passes; scores are the softmax probability of the explained class.
-//  - deletion / insertion (Petsiuk et al., 2018, RISE): pixels set to black, or restored onto a
-//    blurred copy, most important first, in `DELETION_STEPS` equal steps; area under the curve
-//    (trapezoid over the fraction 0..1). Deletion: lower is better; insertion: higher is better.
+//  - deletion / insertion (Petsiuk et al., 2018, RISE): pixels replaced by a blurred copy's, or
+//    restored onto the blurred copy, most important first, in `DELETION_STEPS` equal steps; area
+//    under the curve (trapezoid over the fraction 0..1). Deletion: lower is better; insertion:
+//    higher is better. RISE deletes to black; CNN Lens deletes to the blurred image (as RISE's
+//    insertion starts from it) because scattered black pixels push any image off the data: on the
+//    sample model a map of random pixels then "wins" deletion by breaking the image, not by
+//    finding the evidence. Both curves now run between the same two images.
 //  - ROAD (Rong et al., 2022; pytorch-grad-cam's ROADMostRelevantFirst / LeastRelevantFirst and
 //    ROADCombined): 10%..90% of the pixels removed, most or least relevant first, and imputed by
 //    noisy linear imputation (imputation.ts). The fraction removed is exact (pixels ranked by the
@@ -24,8 +28,6 @@ export interface MetricsContext {
   step(message: string, fraction?: number): Promise<void>;
   batchSize: number;
   seed: number;
-  /** The model input's value for a black pixel, per channel. */
-  black: readonly number[];
 }
 
 /** Pixel indices by decreasing map value; ties keep raster order (a stable sort). */
@@ -59,20 +61,20 @@ export async function computeMetrics(input: tf.Tensor4D, cam: Map2D, classIndex:
   const images: Fill[] = [];
   const add = (fill: Fill): number => images.push(fill) - 1;
 
-  const prefix = (count: number, source: 'black' | Float32Array, base: Float32Array): Fill => (out) => {
+  const prefix = (count: number, source: Float32Array, base: Float32Array): Fill => (out) => {
     out.set(base);
     for (let k = 0; k < count; k++) {
       const p = order[k];
       for (let c = 0; c < channels; c++) {
-        out[p * channels + c] = source === 'black' ? context.black[c] : source[p * channels + c];
+        out[p * channels + c] = source[p * channels + c];
       }
     }
   };
   const original = add((out) => out.set(values));
   const fractions = Array.from({ length: DELETION_STEPS + 1 }, (_, k) => k / DELETION_STEPS);
   const counts = fractions.map((f) => Math.round(f * pixels));
-  const deletionIds = counts.map((count) => add(prefix(count, 'black', values)));
   const blurred = blurValues(values, height, width, channels, defaultBlurSigma(height, width));
+  const deletionIds = counts.map((count) => add(prefix(count, blurred, values)));
   const insertionIds = counts.map((count) => add(prefix(count, values, blurred)));
   const road = (mostRelevantFirst: boolean, fraction: number, seed: number): Fill => (out) => {
     const removed = new Uint8Array(pixels);

@@ -10,7 +10,7 @@ import { computeMetrics } from './metrics';
 import { getMethod } from './methods';
 import { resolveOptions } from './methodOptions';
 import { loadLayersModelFromDisk } from './modelLoader';
-import { checkClassIndex, computeCam, greyInModelSpace, isInputLevel, type RunContext } from './pipeline';
+import { checkClassIndex, computeCam, isInputLevel, type RunContext } from './pipeline';
 import { labelsFor } from './predict';
 import { computeLogits } from './graph';
 import type * as tf from './tf';
@@ -124,7 +124,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
   if (!Number.isInteger(topK) || topK < 1) {
     throw new EngineError(`topK must be a whole number of at least 1, got ${topK}.`, 'bad-request');
   }
-  const [height, width, channels] = summary.inputShape;
+  const [height, width] = summary.inputShape;
   const options = resolveOptions(request.options ?? {}, height, width);
   throwIfCancelled(context.signal);
   const input = toModelInput(image, summary.inputShape, summary.preprocessing);

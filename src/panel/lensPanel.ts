@@ -15,7 +15,7 @@ import {
   type PanelViewState,
   type WebviewToHost,
 } from '../protocol/panel';
-import { COLORMAPS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
+import { COLORMAPS, METHOD_LABELS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
 import { readSettings } from '../settings';
@@ -397,7 +397,7 @@ export class LensPanel {
     const imageName = baseName(this.state.imagePath);
     try {
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `CNN Lens: Grad-CAM of ${imageName}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `CNN Lens: ${METHOD_LABELS[this.state.method]} of ${imageName}`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
           let fraction = 0;
@@ -472,7 +472,7 @@ export class LensPanel {
         this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
         return;
       }
-      this.fail(`Grad-CAM of ${this.state.imagePath}`, error);
+      this.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error);
     }
   }
 

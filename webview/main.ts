@@ -18,6 +18,7 @@ import {
 } from '../src/protocol/panel';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName } from '../src/protocol/types';
 import { drawRgba } from './canvas';
+import { createCompareView } from './compareView';
 import type { VscodeButton, VscodeSingleSelect } from './components';
 import { setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
@@ -58,6 +59,7 @@ const ui = {
 
 let view: PanelViewState | undefined = parseViewState(api.getState());
 let model: PanelModelInfo | undefined;
+const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command));
 let result: PanelResult | undefined;
 let note = '';
 
@@ -86,6 +88,7 @@ function onNotification(message: HostToWebview): void {
       saveState();
       showFiles(message.modelFileName, message.imageFileName);
       ui.views?.classList.add('stale');
+      compareView.markStale();
       break;
     case 'model':
       model = message.model;
@@ -114,6 +117,9 @@ function onNotification(message: HostToWebview): void {
     case 'status':
       note = message.message;
       renderStatus();
+      break;
+    case 'compare':
+      compareView.show(message.compare);
       break;
   }
 }

@@ -76,6 +76,9 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
   <h2 id="predictions-title">Top predictions</h2>
   <ol id="predictions" data-testid="predictions"></ol>
 </section>
+<section class="compare" id="compare" data-testid="compare" aria-labelledby="compare-title">
+  <h2 id="compare-title">Compare methods</h2>
+</section>
 <footer id="status" data-testid="status" role="status"></footer>
 <script nonce="${nonce}" src="${script}"></script>
 </body>

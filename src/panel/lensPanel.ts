@@ -14,6 +14,7 @@ import {
   type PanelResult,
   type PanelViewState,
   type WebviewToHost,
+  type CompareCommand,
 } from '../protocol/panel';
 import { COLORMAPS, METHOD_LABELS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
@@ -23,6 +24,7 @@ import type { EngineClient } from '../worker/client';
 import { getPanelHtml, webviewOptions } from './html';
 import { describeTimings, downscaleForDisplay, fitToModel, renderViews, toModelInfo, withImage, withModel } from './panelState';
 import type { PanelRegistry } from './registry';
+import { runComparison, type CompareHost } from './compare';
 
 export interface PanelServices {
   extensionUri: vscode.Uri;
@@ -302,6 +304,9 @@ export class LensPanel {
       case 'cancel':
         this.running?.abort();
         break;
+      case 'compare':
+        this.compare(message);
+        break;
     }
   }
 
@@ -474,6 +479,29 @@ export class LensPanel {
       }
       this.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error);
     }
+  }
+
+  /** Compare view (compare.ts): like run(), one request at a time, cancelled by the next. */
+  private compare(command: CompareCommand): void {
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
+    const generation = ++this.generation;
+    const host: CompareHost = {
+      engine: this.services.engine,
+      output: this.services.output,
+      state: this.state,
+      notify: (message) => this.notify(message),
+      setBusy: (message) => this.setBusy(message),
+      fail: (context, error) => this.fail(context, error),
+      stale: () => generation !== this.generation || this.isDisposed,
+    };
+    void runComparison(host, command, controller.signal).finally(() => {
+      if (generation === this.generation) {
+        this.running = undefined;
+        this.setBusy(undefined);
+      }
+    });
   }
 
   /** Colormap or opacity: re-colour the last CAM in the host, no engine work. */

@@ -5,7 +5,7 @@
 // Uint8Array RGBA, never as JSON number arrays. No vscode, no DOM: both tsconfigs compile this file.
 
 import type { RequestBase } from './messaging';
-import type { ColormapName, MethodName, Prediction, RgbaImage } from './types';
+import type { ColormapName, FaithfulnessMetrics, MethodName, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
 
 /**
@@ -122,6 +122,13 @@ export interface CancelCommand {
   type: 'cancel';
 }
 
+/** Compare view (issue 4): run these methods on the panel's image, class and layer. */
+export interface CompareCommand {
+  type: 'compare';
+  methods: MethodName[];
+  metrics: boolean;
+}
+
 export type WebviewToHost =
   | ReadyRequest
   | ChangeTargetCommand
@@ -129,7 +136,8 @@ export type WebviewToHost =
   | OpenFileCommand
   | SelectModelCommand
   | ExportOverlayCommand
-  | CancelCommand;
+  | CancelCommand
+  | CompareCommand;
 
 // ---------------------------------------------------------------------------------------------
 // Host -> webview
@@ -176,6 +184,28 @@ export interface StatusNotification {
   message: string;
 }
 
+/** One method in the compare view: its overlay at display resolution, time and metrics. */
+export interface PanelCompareItem {
+  method: MethodName;
+  /** The layer used, or the model input for input-level methods. */
+  layer: string;
+  overlay: RgbaImage;
+  timeMs: number;
+  metrics?: FaithfulnessMetrics;
+}
+
+export interface PanelCompare {
+  imagePath: string;
+  classIndex: number;
+  className: string;
+  items: PanelCompareItem[];
+}
+
+export interface CompareNotification {
+  type: 'compare';
+  compare: PanelCompare;
+}
+
 export type HostToWebview =
   | FilesNotification
   | ModelNotification
@@ -183,7 +213,8 @@ export type HostToWebview =
   | ResultNotification
   | RenderNotification
   | ErrorNotification
-  | StatusNotification;
+  | StatusNotification
+  | CompareNotification;
 
 // ---------------------------------------------------------------------------------------------
 // State validation (the serializer and getState() hand back whatever was stored)

@@ -7,6 +7,7 @@ import type {
   BackendName,
   CamResult,
   ExplainRequest,
+  MethodName,
   ModelSummary,
   Preprocessing,
   Progress,
@@ -50,6 +51,28 @@ export interface ExplainImageRequest extends RequestBase<ExplainImageResult> {
   preprocessing?: Preprocessing;
 }
 
+/** One method's result in a comparison (issue 4), with its wall time (metrics included). */
+export interface ComparedResult {
+  method: MethodName;
+  result: CamResult;
+  timeMs: number;
+}
+
+export interface CompareImageResult {
+  results: ComparedResult[];
+  image: RgbaImage;
+}
+
+/** Several methods on one image for the same class (default: the first method's top-1) and layer. */
+export interface CompareImageRequest extends RequestBase<CompareImageResult> {
+  type: 'compare';
+  modelPath: string;
+  imagePath: string;
+  methods: MethodName[];
+  request: Omit<ExplainRequest, 'method'>;
+  preprocessing?: Preprocessing;
+}
+
 export interface DisposeModelRequest extends RequestBase<void> {
   type: 'disposeModel';
   modelPath: string;
@@ -74,6 +97,7 @@ export type WorkerRequest =
   | InitRequest
   | LoadModelRequest
   | ExplainImageRequest
+  | CompareImageRequest
   | DisposeModelRequest
   | MemoryRequest
   | EncodePngRequest;

@@ -111,9 +111,19 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     if (item.metrics) {
       caption.append(curves(item.metrics.deletion, item.metrics.insertion));
       const m = item.metrics;
-      caption.append(element('span', { class: 'compare-metric' }, `deletion ${m.deletion.auc.toFixed(3)} · insertion ${m.insertion.auc.toFixed(3)}`));
       caption.append(
-        element('span', { class: 'compare-metric' }, `ROAD ${m.roadCombined.toFixed(3)} · confidence ${m.confidenceChange >= 0 ? '+' : ''}${m.confidenceChange.toFixed(3)}`),
+        element(
+          'span',
+          { class: 'compare-metric', title: 'Deletion AUC (lower is better) · insertion AUC (higher is better)' },
+          `del ${m.deletion.auc.toFixed(3)} · ins ${m.insertion.auc.toFixed(3)}`,
+        ),
+      );
+      caption.append(
+        element(
+          'span',
+          { class: 'compare-metric', title: 'ROAD combined · confidence change when the image is multiplied by the map (higher is better for both)' },
+          `ROAD ${m.roadCombined.toFixed(3)} · conf ${m.confidenceChange >= 0 ? '+' : '−'}${Math.abs(m.confidenceChange).toFixed(3)}`,
+        ),
       );
     }
     figure.append(canvas, caption);

@@ -3,7 +3,7 @@
 import type { CamResult, ExplainRequest, MethodName, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
 import { EngineError, throwIfCancelled } from './errors';
-import { outputAppliesSoftmax } from './graph';
+import { computeLogits, outputAppliesSoftmax } from './graph';
 import { readImageFile, toModelInput } from './image';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
 import { computeMetrics } from './metrics';
@@ -12,7 +12,6 @@ import { resolveOptions } from './methodOptions';
 import { loadLayersModelFromDisk } from './modelLoader';
 import { checkClassIndex, computeCam, isInputLevel, type RunContext } from './pipeline';
 import { labelsFor } from './predict';
-import { computeLogits } from './graph';
 import type * as tf from './tf';
 
 export { initBackend, currentBackend, currentBackendReport, defaultWasmDir } from './backend';

@@ -107,7 +107,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
       assert.ok(stats.width > 0 && stats.distinctColors >= 8 && stats.lumaRange >= 30, `${method}: overlay is drawn and not uniform (${JSON.stringify(stats)})`);
       const caption = await frame.locator(`[data-method="${method}"] figcaption`).innerText();
       assert.match(caption, /\d+ ms/, `${method}: time shown`);
-      assert.match(caption, /deletion \d\.\d{3} · insertion \d\.\d{3}/, `${method}: AUCs shown`);
+      assert.match(caption, /del \d\.\d{3} · ins \d\.\d{3}/, `${method}: AUCs shown`);
     }
     assert.strictEqual(await frame.locator('canvas.compare-curves').count(), METHOD_NAMES.length);
 
@@ -115,12 +115,16 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
     const ranked = await frame.locator('[data-testid="compare-tile"] strong').allInnerTexts();
     assert.match(ranked[0], /^1\. /, 'ranked tiles are numbered');
 
+    await frame.locator('[data-testid="compare-grid"]').evaluate((el) => (el as unknown as { scrollIntoView(): void }).scrollIntoView());
+    await page!.waitForTimeout(500);
+    await screenshot(page!, path.join(ARTIFACTS, 'compare-grid.png'));
+
     await frame.locator('[data-method="scorecam"]').click();
     await waitFor(frame, () => frame.locator('[data-testid="compare-large"]').isVisible(), 10_000, 'the enlarged view');
     assert.match(await frame.locator('[data-testid="compare-large"] figcaption').innerText(), /Score-CAM/);
     await frame.locator('#compare').evaluate((el) => (el as unknown as { scrollIntoView(): void }).scrollIntoView());
     await page!.waitForTimeout(500);
-    await screenshot(page!, path.join(ARTIFACTS, 'compare-view.png'));
+    await screenshot(page!, path.join(ARTIFACTS, 'compare-enlarged.png'));
   });
 });
 

@@ -16,8 +16,10 @@ import {
   type RenderedViews,
   type WebviewToHost,
 } from '../src/protocol/panel';
-import type { ColormapName, MethodName } from '../src/protocol/types';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName } from '../src/protocol/types';
 import { drawRgba } from './canvas';
+import { createCompareView } from './compareView';
+import { registerTab } from './tabs';
 import type { VscodeButton, VscodeSingleSelect } from './components';
 import { setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
@@ -60,6 +62,9 @@ const ui = {
 
 let view: PanelViewState | undefined = parseViewState(api.getState());
 let model: PanelModelInfo | undefined;
+const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command));
+// Compare sits beside Grad-CAM (same class and layer); inspect.ts registers the other tabs.
+registerTab({ id: 'compare', label: 'Compare', panel: byId<HTMLElement>('compare'), order: 15 });
 let result: PanelResult | undefined;
 let note = '';
 
@@ -107,6 +112,7 @@ function onNotification(message: HostToWebview): void {
       saveState();
       showFiles(message.modelFileName, message.imageFileName);
       ui.views?.classList.add('stale');
+      compareView.markStale();
       break;
     case 'model':
       model = message.model;
@@ -146,6 +152,9 @@ function onNotification(message: HostToWebview): void {
     case 'inspectInvalidate':
       inspection.invalidate();
       break;
+    case 'compare':
+      compareView.show(message.compare);
+      break;
   }
 }
 
@@ -158,6 +167,7 @@ function applyBootstrap(boot: Bootstrap): void {
     boot.methods.map((method) => ({ value: method, label: methodLabel(method) })),
     view.method,
   );
+  showLayerUse(view.method);
   setOptions(
     ui.colormapSelect,
     boot.colormaps.map((colormap) => ({ value: colormap, label: colormap })),
@@ -203,9 +213,13 @@ function showResult(next: PanelResult): void {
   drawViews(next.views);
   renderPredictions(ui.predictions, next.predictions, next.classIndex);
   if (model) {
-    selectValue(ui.layerSelect, next.layer);
+    // Input-level results name the model input as their layer, which is not a choice in the picker.
+    if (!usesNoLayer(next.method)) {
+      selectValue(ui.layerSelect, next.layer);
+    }
     selectValue(ui.classSelect, String(next.classIndex));
   }
+  showLayerUse(next.method);
   ui.exportButton.disabled = false;
   note = '';
   renderStatus();
@@ -227,7 +241,8 @@ function renderStatus(): void {
     const skipped = result.backendDetail.indexOf(' (skipped:');
     parts.push(`Backend: ${skipped >= 0 ? result.backendDetail.slice(0, skipped) : result.backendDetail}`);
     ui.status.title = skipped >= 0 ? result.backendDetail.slice(skipped + 2, -1) : '';
-    parts.push(`${methodLabel(result.method)} of “${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)}) at ${result.layer}`);
+    const where = usesNoLayer(result.method) ? 'the input' : result.layer;
+    parts.push(`${methodLabel(result.method)} of “${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)}) at ${where}`);
     parts.push(`image ${result.originalWidth}×${result.originalHeight}`);
     const timings = Object.entries(result.timings)
       .map(([stage, ms]) => `${stage.replace(/Ms$/, '')} ${Math.round(ms)} ms`)
@@ -242,7 +257,19 @@ function renderStatus(): void {
 }
 
 function methodLabel(method: MethodName): string {
-  return method === 'gradcam' ? 'Grad-CAM' : method;
+  return METHOD_LABELS[method] ?? method;
+}
+
+/** Saliency, SmoothGrad, Integrated Gradients, Guided Backprop and Occlusion work at the input. */
+function usesNoLayer(method: MethodName): boolean {
+  return INPUT_LEVEL_METHODS.includes(method);
+}
+
+/** The layer picker is disabled (and says why) while an input-level method is chosen. */
+function showLayerUse(method: MethodName): void {
+  const unused = usesNoLayer(method);
+  ui.layerSelect.disabled = unused;
+  ui.layerSelect.title = unused ? `${methodLabel(method)} works on the input pixels: the layer is not used` : '';
 }
 
 function showOpacity(opacity: number): void {
@@ -297,6 +324,7 @@ ui.layerSelect.addEventListener('change', () => {
 ui.methodSelect.addEventListener('change', () => {
   const method = ui.methodSelect.value as MethodName;
   if (method && method !== view?.method) {
+    showLayerUse(method);
     changeTarget({ method });
   }
 });

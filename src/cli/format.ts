@@ -1,6 +1,6 @@
 // Pure helpers of the CLI: argument parsing and output formatting. No engine import, so they are
 // testable without tfjs and the CLI can report usage errors before loading it.
-import type { CamResult, LayerInfo, Map2D } from '../protocol/types';
+import type { CamResult, FaithfulnessMetrics, LayerInfo, Map2D } from '../protocol/types';
 
 /** A mistake in the command line: exit code 2 with the usage text. */
 export class UsageError extends Error {}
@@ -70,8 +70,42 @@ export function camResultToJson(result: CamResult, extra: Record<string, unknown
     cam: mapToJson(result.cam),
     layerCam: mapToJson(result.layerCam),
     timings: result.timings,
+    ...(result.details ? { details: result.details } : {}),
+    ...(result.metrics ? { metrics: result.metrics } : {}),
     ...extra,
   };
+}
+
+/** Lines about what a method did beyond the map: options, passes, Integrated Gradients' completeness. */
+export function describeDetails(result: CamResult): string[] {
+  const details = result.details;
+  if (!details) {
+    return [];
+  }
+  const lines: string[] = [];
+  const options = Object.entries(details.options).map(([key, value]) => `${key} ${value}`);
+  if (options.length > 0 || details.passes > 1) {
+    lines.push(`Options: ${options.length ? options.join(', ') : 'none'}; ${details.passes} passes over ${details.inputsScored} inputs`);
+  }
+  const check = details.completeness;
+  if (check) {
+    lines.push(
+      `Completeness: sum of attributions ${check.attributionSum.toFixed(4)} vs score(x) − score(baseline) ` +
+        `${check.scoreDifference.toFixed(4)} (error ${(check.relativeError * 100).toFixed(2)}%${check.relativeError > 0.05 ? '; use more --steps' : ''})`,
+    );
+  }
+  return lines;
+}
+
+/** The metrics as text lines: which direction is better is said each time. */
+export function describeMetrics(metrics: FaithfulnessMetrics): string[] {
+  const f = (v: number) => v.toFixed(3);
+  return [
+    `Metrics (class probability ${f(metrics.probability)}; ${metrics.passes} passes over ${metrics.inputsScored} inputs):`,
+    `  deletion AUC ${f(metrics.deletion.auc)} (lower is better), insertion AUC ${f(metrics.insertion.auc)} (higher is better)`,
+    `  ROAD most-relevant-first AUC ${f(metrics.roadMostRelevantFirst.auc)}, least-relevant-first AUC ${f(metrics.roadLeastRelevantFirst.auc)}, combined ${f(metrics.roadCombined)} (higher is better)`,
+    `  confidence change when the image is multiplied by the map ${metrics.confidenceChange >= 0 ? '+' : ''}${f(metrics.confidenceChange)} (higher is better)`,
+  ];
 }
 
 /**

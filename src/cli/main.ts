@@ -5,20 +5,27 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { BACKEND_CHOICES, COLORMAPS, METHOD_NAMES } from '../protocol/types';
+import { BACKEND_CHOICES, COLORMAPS, INPUT_LEVEL_METHODS, METHOD_NAMES } from '../protocol/types';
 import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing } from '../protocol/types';
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
-import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson } from './format';
+import { runCompare } from './compare';
+import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson, describeDetails, describeMetrics } from './format';
+import { methodOptionsFrom, METHOD_OPTION_FLAGS, METHOD_OPTIONS_USAGE } from './methodFlags';
 
 const USAGE = `Usage:
-  cnn-lens gradcam IMAGE --model PATH [options]
+  cnn-lens METHOD IMAGE --model PATH [options]
+  cnn-lens compare IMAGE --model PATH [--methods a,b,c] [--out grid.png] [--json FILE|-] [--metrics]
   cnn-lens layers --model PATH [--json FILE]
   cnn-lens activations IMAGE --model PATH --layer NAME [--out grid.png] [--json out.json]
   cnn-lens filters --model PATH --layer NAME [--out grid.png] [--json out.json]
 
 Commands:
-  gradcam   Explain IMAGE with Grad-CAM and write the overlay as a PNG.
+  METHOD    Explain IMAGE with one method and write the overlay as a PNG. Methods:
+            ${METHOD_NAMES.join(', ')}
+            (gradcam also takes --method NAME, as before)
+  compare   Run several methods (default: all) on IMAGE for the same class and layer; write a
+            labelled grid of overlays with each method's time (and metrics with --metrics).
   layers    List the model's layers (name, type, output shape, params); * marks the default CAM layer.
   activations  Every channel of a layer's output for IMAGE as a labelled grid PNG (2-D layers: unit values).
   filters      A layer's kernels as a labelled grid PNG (blue negative, grey zero, red positive).
@@ -38,7 +45,11 @@ Options:
   --out FILE           overlay PNG (default: <image name>.gradcam.png in the current folder)
   --heatmap FILE       also write the colourised heatmap PNG at the image's resolution
   --json FILE          write the result as JSON ("-" for standard output)
-  --verbose            print stack traces on errors
+  --metrics            add faithfulness metrics (deletion/insertion AUC, ROAD, confidence change)
+  --methods a,b,c      compare: the methods to run (default: all)
+  --rank-by METRIC     compare: order the grid by deletion | insertion | road | confidence
+  --columns N          compare: tiles per row of the grid (default 4)
+${METHOD_OPTIONS_USAGE}  --verbose            print stack traces on errors
 
 Options of activations and filters:
   --scale channel|shared | filter|shared   one colour scale per channel/filter (default) or one for the layer
@@ -54,8 +65,8 @@ const OPTIONS = {
   model: { type: 'string' },
   layer: { type: 'string' },
   class: { type: 'string' },
-  method: { type: 'string', default: 'gradcam' },
-  colormap: { type: 'string' },
+  method: { type: 'string' },
+  colormap: { type: 'string' }, // gradcam and methods default to jet, activations to viridis
   alpha: { type: 'string', default: '0.5' },
   mean: { type: 'string' },
   std: { type: 'string' },
@@ -64,6 +75,11 @@ const OPTIONS = {
   out: { type: 'string' },
   heatmap: { type: 'string' },
   json: { type: 'string' },
+  metrics: { type: 'boolean', default: false },
+  methods: { type: 'string' },
+  'rank-by': { type: 'string' },
+  columns: { type: 'string' },
+  ...METHOD_OPTION_FLAGS,
   verbose: { type: 'boolean', default: false },
   // activations / filters (src/cli/inspect.ts)
   scale: { type: 'string' },
@@ -73,7 +89,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 export async function main(argv: string[]): Promise<number> {
   let values: Values;
@@ -90,18 +106,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = positionals;
     switch (command) {
-      case 'gradcam':
-        return await runExplain(rest, values);
       case 'layers':
         return await runLayers(rest, values);
       case 'activations':
         return await runActivations(rest, values, inspectIo(values));
       case 'filters':
         return await runFilters(rest, values, inspectIo(values));
+      case 'compare':
+        return await runCompare(rest, values, commonOptions(values));
       case undefined:
         throw new UsageError('No command given.');
       default:
-        throw new UsageError(`Unknown command "${command}".`);
+        if ((METHOD_NAMES as readonly string[]).includes(command)) {
+          return await runExplain(command as MethodName, rest, values);
+        }
+        throw new UsageError(`Unknown command "${command}"; commands: ${METHOD_NAMES.join(', ')}, compare, layers.`);
     }
   } catch (error) {
     if (error instanceof UsageError) {
@@ -121,7 +140,7 @@ function usageFailure(message: string): number {
   return 2;
 }
 
-interface CommonOptions {
+export interface CommonOptions {
   modelPath: string;
   backend: BackendChoice;
   preprocessing: Preprocessing | undefined;
@@ -152,16 +171,8 @@ function commonOptions(values: Values): CommonOptions {
   };
 }
 
-async function runExplain(positionals: string[], values: Values): Promise<number> {
-  if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? 'IMAGE is required.' : `Expected one IMAGE, got ${positionals.length}.`);
-  }
-  const imagePath = path.resolve(positionals[0]);
-  const common = commonOptions(values);
-  const method = values.method as MethodName;
-  if (!(METHOD_NAMES as readonly string[]).includes(method)) {
-    throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')}, not "${values.method}".`);
-  }
+/** Checks of the flags every explaining command shares. */
+export function renderOptions(values: Values): { colormap: ColormapName; alpha: number; topK: number } {
   const colormap = (values.colormap ?? 'jet') as ColormapName;
   if (!(COLORMAPS as readonly string[]).includes(colormap)) {
     throw new UsageError(`--colormap must be one of ${COLORMAPS.join(', ')}, not "${values.colormap}".`);
@@ -174,6 +185,28 @@ async function runExplain(positionals: string[], values: Values): Promise<number
   if (!Number.isInteger(topK) || topK < 1) {
     throw new UsageError(`--top-k must be a positive whole number, not "${values['top-k']}".`);
   }
+  return { colormap, alpha, topK };
+}
+
+async function runExplain(command: MethodName, positionals: string[], values: Values): Promise<number> {
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'IMAGE is required.' : `Expected one IMAGE, got ${positionals.length}.`);
+  }
+  const imagePath = path.resolve(positionals[0]);
+  const common = commonOptions(values);
+  // `gradcam IMAGE --method NAME` is the original spelling and still works; other commands are their own method.
+  let method = command;
+  if (values.method !== undefined) {
+    if (!(METHOD_NAMES as readonly string[]).includes(values.method)) {
+      throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')}, not "${values.method}".`);
+    }
+    if (command !== 'gradcam' && values.method !== command) {
+      throw new UsageError(`"${command}" is a method; --method ${values.method} contradicts it (use "cnn-lens ${values.method} IMAGE").`);
+    }
+    method = values.method as MethodName;
+  }
+  const { colormap, alpha, topK } = renderOptions(values);
+  const options = methodOptionsFrom(values);
 
   // The engine (and tfjs) load only once the arguments are known to be good: fast usage errors.
   const engine = await import('../engine/index');
@@ -182,7 +215,7 @@ async function runExplain(positionals: string[], values: Values): Promise<number
   try {
     const image = await engine.readImage(imagePath);
     const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
-    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK });
+    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK, options, metrics: values.metrics });
 
     const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${method}.png`);
     const overlay = engine.renderOverlay(image, result.cam, colormap, alpha);
@@ -242,7 +275,7 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
   }
 }
 
-function describeResult(
+export function describeResult(
   result: CamResult,
   backendDetail: string,
   summary: ModelSummary,
@@ -255,8 +288,12 @@ function describeResult(
   }
   lines.push(
     `${result.method} of "${result.className}" (class ${result.classIndex}, score ${result.score.toFixed(3)}) ` +
-      `at layer "${result.layer}"`,
+      ((INPUT_LEVEL_METHODS as readonly string[]).includes(result.method) ? 'at the input' : `at layer "${result.layer}"`),
   );
+  lines.push(...describeDetails(result));
+  if (result.metrics) {
+    lines.push(...describeMetrics(result.metrics));
+  }
   lines.push(`Overlay written to ${outPath}`);
   if (jsonPath) {
     lines.push(`JSON written to ${path.resolve(jsonPath)}`);
@@ -269,7 +306,7 @@ function inspectIo(values: Values): InspectIo {
   return { ...commonOptions(values), writeFile, stdout: (text) => process.stdout.write(text) };
 }
 
-function writeFile(filePath: string, data: Uint8Array | string): void {
+export function writeFile(filePath: string, data: Uint8Array | string): void {
   try {
     fs.mkdirSync(path.dirname(filePath), { recursive: true });
     fs.writeFileSync(filePath, data);

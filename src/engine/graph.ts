@@ -17,6 +17,7 @@
 import * as tf from './tf';
 import { EngineError } from './errors';
 import { callConv2DUnfused } from './unfusedConv';
+import { applyGuidedRelu, reluCapOf } from './guidedRelu';
 
 /** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
 export type LayerPath = readonly string[];
@@ -129,10 +130,16 @@ export function outputAppliesSoftmax(model: tf.LayersModel): boolean {
  * Calls a layer eagerly, like runInternalGraph: the node's own kwargs, never training mode.
  * With `logits`, a softmax the layer applies is left out (the caller knows this is the last layer).
  */
-function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean): tf.Tensor[] {
+function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean, guided = false): tf.Tensor[] {
   const layer = node.outboundLayer;
   const kwargs: Kwargs = { ...(node.callArgs ?? {}), training: false };
   const argument = inputs.length === 1 ? inputs[0] : inputs;
+  if (guided) {
+    const replaced = callWithGuidedRelu(layer, argument, kwargs);
+    if (replaced) {
+      return replaced;
+    }
+  }
   if (logits && layer.getClassName() === 'Softmax') {
     return inputs;
   }
@@ -152,6 +159,28 @@ function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean): tf.Te
 /** The layer's own call, except Conv2D under a gradient tape (see unfusedConv.ts). */
 function callOne(layer: GraphLayer, argument: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
   return (!Array.isArray(argument) && callConv2DUnfused(layer, argument)) || layer.call(argument, kwargs);
+}
+
+/**
+ * Guided backpropagation (guidedRelu.ts): a ReLU layer, or a layer whose activation is relu/relu6,
+ * runs with its ReLU replaced by the guided one. Null when the layer applies no ReLU.
+ */
+function callWithGuidedRelu(layer: GraphLayer, argument: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor[] | null {
+  if (layer.getClassName() === 'ReLU' && !Array.isArray(argument)) {
+    const maxValue = (layer as unknown as { maxValue?: number | null }).maxValue ?? undefined;
+    return [applyGuidedRelu(argument, maxValue)];
+  }
+  const cap = reluCapOf(layer.activation?.getClassName());
+  if (cap === null || !layer.activation) {
+    return null;
+  }
+  const relu = layer.activation;
+  layer.activation = LINEAR;
+  try {
+    return toList(callOne(layer, argument, kwargs)).map((out) => applyGuidedRelu(out, cap));
+  } finally {
+    layer.activation = relu;
+  }
 }
 
 function toList(value: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
@@ -274,6 +303,8 @@ interface PassOptions {
   keep?: ReadonlySet<string>;
   /** Cut: the plan, the cache of upstream values and the value substituted at the cut. */
   cut?: { plan: CutPlan; cache: Readonly<Record<string, tf.Tensor>>; activation: tf.Tensor };
+  /** Guided backpropagation: ReLUs pass only positive gradients (guidedRelu.ts). */
+  guided?: boolean;
 }
 
 /**
@@ -335,7 +366,7 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
           }
         });
       } else {
-        const outputs = callLayer(node, inKeys.map(read), node === last);
+        const outputs = callLayer(node, inKeys.map(read), node === last, options.guided === true);
         outKeys.forEach((k, i) => store(k, outputs[i]));
       }
     }
@@ -366,6 +397,14 @@ function topContainer(model: tf.LayersModel): GraphContainer {
 /** Pre-softmax output of a batch. Caller disposes the result. */
 export function computeLogits(model: tf.LayersModel, input: tf.Tensor): tf.Tensor {
   return tf.tidy(() => runPass(model, input, {}).logits);
+}
+
+/**
+ * Pre-softmax output of a batch as a differentiable function of the input (call inside tf.grad or
+ * tf.tidy). With `guided`, ReLUs backpropagate as guided backpropagation defines (guidedRelu.ts).
+ */
+export function logitsOf(model: tf.LayersModel, input: tf.Tensor, options: { guided?: boolean } = {}): tf.Tensor {
+  return runPass(model, input, { guided: options.guided }).logits;
 }
 
 /** Key under which forward passes keep a layer's output (the path must name a layer used once). */

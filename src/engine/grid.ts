@@ -1,11 +1,12 @@
 // Grids of small tiles (activation maps, filters) as one RGBA image, each tile with its index drawn
 // above it in a tiny built-in bitmap font, so a PNG from the CLI says which channel is which without
-// any font library. Tiles are scaled up by whole pixels (nearest neighbour): a 3×3 kernel or an 8×8
+// any font library (bitmapFont.ts, shared with the compare grid). Tiles are scaled up by whole pixels (nearest neighbour): a 3×3 kernel or an 8×8
 // map is shown as the blocks it really is, never smoothed into something it is not.
 import type { RgbaImage } from '../protocol/types';
+import { GLYPH_HEIGHT, drawText, textWidth } from './bitmapFont';
 
 export interface GridTile {
-  /** Drawn above the tile: digits and ": . -" only. */
+  /** Drawn above the tile (bitmapFont.ts glyphs). */
   label: string;
   width: number;
   height: number;
@@ -25,33 +26,13 @@ export interface GridOptions {
 }
 
 const BACKGROUND = [30, 30, 30];
-const LABEL = [204, 204, 204];
+const LABEL: [number, number, number] = [204, 204, 204];
 const GAP = 6;
 const FONT_SCALE = 2;
-const GLYPH_W = 3;
-const GLYPH_H = 5;
-const LABEL_H = GLYPH_H * FONT_SCALE + 4;
-
-/** 3×5 glyphs, one row per string, '#' = ink. */
-const GLYPHS: Record<string, string[]> = {
-  '0': ['###', '#.#', '#.#', '#.#', '###'],
-  '1': ['.#.', '##.', '.#.', '.#.', '###'],
-  '2': ['###', '..#', '###', '#..', '###'],
-  '3': ['###', '..#', '###', '..#', '###'],
-  '4': ['#.#', '#.#', '###', '..#', '..#'],
-  '5': ['###', '#..', '###', '..#', '###'],
-  '6': ['###', '#..', '###', '#.#', '###'],
-  '7': ['###', '..#', '.#.', '.#.', '.#.'],
-  '8': ['###', '#.#', '###', '#.#', '###'],
-  '9': ['###', '#.#', '###', '..#', '###'],
-  ':': ['...', '.#.', '...', '.#.', '...'],
-  '.': ['...', '...', '...', '...', '.#.'],
-  '-': ['...', '...', '###', '...', '...'],
-  ' ': ['...', '...', '...', '...', '...'],
-};
+const LABEL_H = GLYPH_HEIGHT * FONT_SCALE + 4;
 
 export function labelWidth(label: string, scale = FONT_SCALE): number {
-  return label.length === 0 ? 0 : (label.length * (GLYPH_W + 1) - 1) * scale;
+  return textWidth(label, scale);
 }
 
 export function renderGrid(tiles: readonly GridTile[], options: GridOptions): RgbaImage {
@@ -105,31 +86,11 @@ function drawTile(image: RgbaImage, tile: GridTile, lut: Uint8Array, left: numbe
 }
 
 function drawLabel(image: RgbaImage, label: string, left: number, top: number): void {
-  let x0 = left;
-  for (const char of label) {
-    const glyph = GLYPHS[char] ?? GLYPHS[' '];
-    for (let gy = 0; gy < GLYPH_H; gy++) {
-      for (let gx = 0; gx < GLYPH_W; gx++) {
-        if (glyph[gy][gx] !== '#') {
-          continue;
-        }
-        for (let sy = 0; sy < FONT_SCALE; sy++) {
-          for (let sx = 0; sx < FONT_SCALE; sx++) {
-            const x = x0 + gx * FONT_SCALE + sx;
-            const y = top + gy * FONT_SCALE + sy;
-            if (x < image.width && y < image.height) {
-              image.data.set(LABEL, (y * image.width + x) * 4);
-            }
-          }
-        }
-      }
-    }
-    x0 += (GLYPH_W + 1) * FONT_SCALE;
-  }
+  drawText(image, label, left, top, LABEL, FONT_SCALE);
 }
 
 export interface BarEntry {
-  /** Drawn left of the bar: digits and ": . -" only. */
+  /** Drawn left of the bar (bitmapFont.ts glyphs). */
   label: string;
   value: number;
 }

@@ -1,14 +1,16 @@
 // The engine facade: what the worker and the CLI call. Everything here takes files, images and
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
-import type { CamResult, ExplainRequest, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
+import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
 import { EngineError, throwIfCancelled } from './errors';
-import { outputAppliesSoftmax } from './graph';
+import { computeLogits, outputAppliesSoftmax } from './graph';
 import { readImageFile, toModelInput } from './image';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
+import { computeMetrics } from './metrics';
 import { getMethod } from './methods';
 import { loadModelFromDisk } from './formats';
-import { checkClassIndex, computeCam, type RunContext } from './pipeline';
+import { resolveOptions } from './methodOptions';
+import { checkClassIndex, computeCam, isInputLevel, type RunContext } from './pipeline';
 import { labelsFor } from './predict';
 import type * as tf from './tf';
 
@@ -17,6 +19,7 @@ export { applyColormap } from './colormap';
 export { renderOverlay, renderHeatmap, resizeMap } from './overlay';
 export { encodePng, decodeImage } from './image';
 export { describeLayers, defaultCamLayer } from './layers';
+export { renderCompareGrid, type CompareTile } from './compareGrid';
 export type { RunContext } from './pipeline';
 
 export interface LoadedModel {
@@ -107,11 +110,18 @@ export async function readImage(imagePath: string): Promise<RgbaImage> {
   return readImageFile(imagePath);
 }
 
-/** Explains the image's class (default: top-1) at a layer (default: the last 4-D one). */
+/**
+ * Explains the image's class (default: top-1) with a method at a layer (default: the last 4-D one;
+ * input-level methods other than Guided Grad-CAM ignore the layer). With `metrics`, also scores the
+ * map's faithfulness (metrics/).
+ */
 export async function explain(model: LoadedModel, image: RgbaImage, request: ExplainRequest, context: RunContext = {}): Promise<CamResult> {
   const { summary } = model;
   const method = getMethod(request.method);
-  const layer = resolveCamLayer(model.model, request.layer ?? summary.defaultCamLayer);
+  const needsLayer = !isInputLevel(method) || method.usesLayer;
+  const layer = needsLayer
+    ? resolveCamLayer(model.model, request.layer ?? summary.defaultCamLayer)
+    : { info: { name: inputName(model.model) }, path: [] as string[] };
   if (request.classIndex !== undefined) {
     checkClassIndex(request.classIndex, summary.numClasses);
   }
@@ -119,10 +129,13 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
   if (!Number.isInteger(topK) || topK < 1) {
     throw new EngineError(`topK must be a whole number of at least 1, got ${topK}.`, 'bad-request');
   }
+  const [height, width] = summary.inputShape;
+  const options = resolveOptions(request.options ?? {}, height, width);
   throwIfCancelled(context.signal);
   const input = toModelInput(image, summary.inputShape, summary.preprocessing);
   try {
-    return await computeCam(
+    const methodContext: RunContext = request.metrics ? { ...context, onProgress: (p) => context.onProgress?.({ ...p, fraction: p.fraction === undefined ? undefined : p.fraction * 0.7 }) } : context;
+    const result = await computeCam(
       model.model,
       input,
       {
@@ -132,9 +145,25 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
         labels: summary.labels,
         topK,
         backend: currentBackend(),
+        options: request.options,
+        preprocessing: summary.preprocessing,
       },
-      context,
+      methodContext,
     );
+    if (request.metrics) {
+      result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
+        logits: (batch) => computeLogits(model.model, batch) as tf.Tensor2D,
+        step: async (message, fraction) => {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          throwIfCancelled(context.signal);
+          context.onProgress?.({ message, fraction: fraction === undefined ? undefined : 0.7 + 0.3 * fraction });
+        },
+        batchSize: options.batchSize,
+        seed: options.seed,
+      });
+      result.timings.metrics = result.metrics.timeMs;
+    }
+    return result;
   } finally {
     input.dispose();
   }
@@ -146,3 +175,47 @@ export { filterPage, filterWeights, readFilterBank, type FilterBank } from './fi
 export { describeLayerViews } from './layerViews';
 export { renderBars, renderGrid, type BarEntry, type GridTile } from './grid';
 export { colormapLut, divergingLut } from './colormap';
+/** The name input-level results report as their "layer": the model's input layer. */
+function inputName(model: tf.LayersModel): string {
+  return model.inputLayers?.[0]?.name ?? 'input';
+}
+
+/** One method's result in a comparison, with the wall time it took (metrics included when asked). */
+export interface ComparedMethod {
+  method: MethodName;
+  result: CamResult;
+  timeMs: number;
+}
+
+/**
+ * Runs several methods on one image, the same class (the first method's, default top-1) and layer,
+ * one after the other (tfjs runs one kernel at a time anyway), with progress over the whole run.
+ */
+export async function compareMethods(
+  model: LoadedModel,
+  image: RgbaImage,
+  methods: readonly MethodName[],
+  request: Omit<ExplainRequest, 'method'>,
+  context: RunContext = {},
+): Promise<ComparedMethod[]> {
+  if (methods.length === 0) {
+    throw new EngineError('No methods to compare.', 'bad-request');
+  }
+  methods.forEach((name) => getMethod(name)); // unknown names fail before any work
+  const compared: ComparedMethod[] = [];
+  let classIndex = request.classIndex;
+  for (const [i, method] of methods.entries()) {
+    const started = performance.now();
+    const result = await explain(model, image, { ...request, method, classIndex }, {
+      signal: context.signal,
+      onProgress: (p) =>
+        context.onProgress?.({
+          message: `${method} (${i + 1}/${methods.length}): ${p.message}`,
+          fraction: (i + (p.fraction ?? 0)) / methods.length,
+        }),
+    });
+    classIndex = result.classIndex;
+    compared.push({ method, result, timeMs: performance.now() - started });
+  }
+  return compared;
+}

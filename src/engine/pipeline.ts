@@ -4,32 +4,56 @@
 // makes it different: per-channel weights (Grad-CAM, Grad-CAM++, XGrad-CAM...) or the whole map
 // (LayerCAM, HiResCAM, Eigen-CAM, Score-CAM...). Between stages the pipeline yields to the event
 // loop, so a worker can receive a cancel message, and then honours it.
-import type { BackendName, CamResult, Map2D, MethodName, Progress } from '../protocol/types';
+import type { BackendName, CamResult, Map2D, MethodDetails, MethodName, MethodOptions, Preprocessing, Progress } from '../protocol/types';
 import { EngineError, throwIfCancelled } from './errors';
-import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
+import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, logitsOf, planCut, type CutState, type LayerPath } from './graph';
+import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from './overlay';
 import { argMax, topPredictions } from './predict';
 import * as tf from './tf';
 
-/** What a method sees. Tensors belong to the pipeline: a method must not dispose them. */
-export interface CamInputs {
+/** Helpers every method may use; the pipeline counts the passes they run. */
+export interface MethodServices {
+  readonly input: tf.Tensor4D;
+  readonly classIndex: number;
+  /** Options with defaults filled in (methodOptions.ts). */
+  readonly options: ResolvedOptions;
+  /** Pre-softmax scores of a batch of inputs (for methods that score perturbed inputs); caller disposes. */
+  logits(batch: tf.Tensor4D): tf.Tensor2D;
+  /** The explained class's pre-softmax score for each input of a batch (one forward pass). */
+  classScores(batch: tf.Tensor4D): Promise<Float32Array>;
+  /** d(class score)/d(input) for each input of a batch (one forward+backward pass); caller disposes. */
+  inputGradients(batch: tf.Tensor4D, mode?: { guided?: boolean }): tf.Tensor4D;
+  /** An image of uniform grey level (0 = black, 1 = white) in the model's input space, [1, 1, 1, C]; caller disposes. */
+  greyLevel(level: number): tf.Tensor4D;
+  /** Yields to the event loop, throws EngineError 'cancelled' if asked to, reports progress (fraction of the method's own work). */
+  step(message: string, fraction?: number): Promise<void>;
+}
+
+/** What a CAM method sees. Tensors belong to the pipeline: a method must not dispose them. */
+export interface CamInputs extends MethodServices {
   /** Target layer output, [1, h, w, c] (NHWC). */
   readonly activations: tf.Tensor4D;
   /** d(class score)/d(activations), [1, h, w, c]; null when the method declares no gradients. */
   readonly gradients: tf.Tensor4D | null;
-  /** The model input, [1, H, W, C]. */
-  readonly input: tf.Tensor4D;
-  readonly classIndex: number;
-  /** Pre-softmax scores of a batch of inputs (for methods that score perturbed inputs); caller disposes. */
-  logits(batch: tf.Tensor4D): tf.Tensor2D;
-  /** Yields to the event loop, throws EngineError 'cancelled' if asked to, reports progress. */
-  step(message: string, fraction?: number): Promise<void>;
+}
+
+/** What an input-level method sees. */
+export interface AttributionInputs extends MethodServices {
+  /** Pre-softmax score of the class on the input. */
+  readonly score: number;
+  /** Runs a CAM method at the request's layer through this pipeline (Guided Grad-CAM uses Grad-CAM). */
+  camAtLayer(method: CamMethod): Promise<CamResult>;
+  /** Adds to the result's details (e.g. Integrated Gradients' completeness check). */
+  report(details: Partial<MethodDetails>): void;
 }
 
 interface MethodBase {
   readonly name: MethodName;
   /** False for methods that never look at gradients (Eigen-CAM, Score-CAM): the backward pass is skipped. */
   readonly usesGradients: boolean;
+  /** The options this method reads (reported in the result's details). */
+  readonly optionNames?: readonly (keyof MethodOptions)[];
 }
 
 /** A method defined by per-channel weights; the pipeline computes ReLU(sum_k w_k A_k). */
@@ -45,9 +69,28 @@ export interface CamImageMethod extends MethodBase {
 
 export type CamMethod = ChannelWeightMethod | CamImageMethod;
 
+/**
+ * A method whose map lives at the input (the gradient family, occlusion). It returns an attribution
+ * of the input's shape, [1, H, W, C] (or [1, H, W, 1] for one value per pixel); the pipeline reduces
+ * it over channels as `reduce` says and normalises it (no resizing: it is already at input size).
+ */
+export interface InputAttributionMethod extends MethodBase {
+  /** True when the method also needs the target layer (Guided Grad-CAM). */
+  readonly usesLayer: boolean;
+  /** 'max-abs': max over channels of |value| (Simonyan et al.'s saliency map); 'positive': the value clamped at 0. */
+  readonly reduce: 'max-abs' | 'positive';
+  attribute(inputs: AttributionInputs): Promise<tf.Tensor4D>;
+}
+
+export type Method = CamMethod | InputAttributionMethod;
+
+export function isInputLevel(method: Method): method is InputAttributionMethod {
+  return 'attribute' in method;
+}
+
 export interface CamRequest {
-  method: CamMethod;
-  /** Listed name (for the result) and path (for the executor) of the target layer. */
+  method: Method;
+  /** Listed name (for the result) and path (for the executor) of the target layer; for an input-level method that uses none, the input's name and an empty path. */
   layer: { name: string; path: LayerPath };
   /** Default: the top-1 prediction. */
   classIndex?: number;
@@ -55,6 +98,9 @@ export interface CamRequest {
   labels: readonly string[];
   topK: number;
   backend: BackendName;
+  options?: MethodOptions;
+  /** The model's preprocessing, to express image grey levels (black, fills) in its input space. */
+  preprocessing?: Preprocessing;
 }
 
 export interface RunContext {
@@ -97,20 +143,132 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
   if (input.shape[0] !== 1) {
     throw new Error(`computeCam explains one image at a time; got a batch of ${input.shape[0]}.`);
   }
+  const [, inputHeight, inputWidth] = input.shape;
+  // Options are checked before any pass runs: a bad value is the request's fault, reported at once.
+  const options = resolveOptions(request.options ?? {}, inputHeight, inputWidth);
+  const run = new PassCounter();
+  return isInputLevel(request.method)
+    ? computeInputAttribution(model, input, request, request.method, options, run, context)
+    : computeLayerCam(model, input, request, request.method, options, run, context);
+}
+
+/** Counts the passes methods run (reported in details; tests check batching with it). */
+class PassCounter {
+  passes = 0;
+  inputsScored = 0;
+  count(batch: tf.Tensor): void {
+    this.passes += 1;
+    this.inputsScored += batch.shape[0] ?? 1;
+  }
+}
+
+/** Stage timer and cancellable progress, shared by both kinds of method. */
+function stages(context: RunContext): {
+  timings: Record<string, number>;
+  lap(stage: string): void;
+  step(message: string, fraction?: number): Promise<void>;
+  finish(): void;
+} {
   const timings: Record<string, number> = {};
   const started = performance.now();
   let mark = started;
-  const lap = (stage: string): void => {
-    const now = performance.now();
-    timings[stage] = now - mark;
-    mark = now;
+  return {
+    timings,
+    lap(stage) {
+      const now = performance.now();
+      timings[stage] = now - mark;
+      mark = now;
+    },
+    async step(message, fraction) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfCancelled(context.signal);
+      context.onProgress?.({ message, fraction });
+    },
+    finish() {
+      timings.total = performance.now() - started;
+      context.onProgress?.({ message: 'Done', fraction: 1 });
+    },
   };
-  const step = async (message: string, fraction?: number): Promise<void> => {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    throwIfCancelled(context.signal);
-    context.onProgress?.({ message, fraction });
+}
+
+function services(
+  model: tf.LayersModel,
+  input: tf.Tensor4D,
+  classIndex: number,
+  numClasses: number,
+  options: ResolvedOptions,
+  preprocessing: Preprocessing | undefined,
+  run: PassCounter,
+  step: (message: string, fraction?: number) => Promise<void>,
+  range: [number, number],
+  method: MethodName,
+): MethodServices {
+  const oneHot = new Float32Array(numClasses);
+  oneHot[classIndex] = 1;
+  const pick = (): tf.Tensor2D => tf.tensor2d(oneHot, [1, numClasses]);
+  return {
+    input,
+    classIndex,
+    options,
+    logits(batch) {
+      run.count(batch);
+      return computeLogits(model, batch) as tf.Tensor2D;
+    },
+    async classScores(batch) {
+      run.count(batch);
+      const scores = tf.tidy(() => tf.sum(tf.mul(logitsOf(model, batch), pick()), 1));
+      try {
+        return (await scores.data()) as Float32Array;
+      } finally {
+        scores.dispose();
+      }
+    },
+    inputGradients(batch, mode = {}) {
+      run.count(batch);
+      return tf.tidy(() => {
+        const onehot = pick();
+        // Summing the batch's class scores keeps each example's gradient its own.
+        const score = (x: tf.Tensor) => tf.sum(tf.mul(logitsOf(model, x, { guided: mode.guided }), onehot));
+        return tf.grad(score)(batch) as tf.Tensor4D;
+      });
+    },
+    greyLevel(level) {
+      const channels = input.shape[3];
+      return tf.tensor4d(greyInModelSpace(level, channels, preprocessing), [1, 1, 1, channels]);
+    },
+    step(message, fraction) {
+      const overall = fraction === undefined ? undefined : range[0] + (range[1] - range[0]) * Math.min(Math.max(fraction, 0), 1);
+      return step(`${method}: ${message}`, overall);
+    },
   };
-  const { method, layer } = request;
+}
+
+/** A grey level of the image (0 black .. 1 white) as the model sees it after its mean/std normalisation. */
+export function greyInModelSpace(level: number, channels: number, preprocessing: Preprocessing | undefined): number[] {
+  const pick = (values: number[] | undefined, c: number, fallback: number): number =>
+    values && values.length > 0 ? values[values.length === 1 ? 0 : c] : fallback;
+  return Array.from({ length: channels }, (_, c) => (level - pick(preprocessing?.mean, c, 0)) / pick(preprocessing?.std, c, 1));
+}
+
+function detailsFor(method: Method, options: ResolvedOptions, run: PassCounter): MethodDetails {
+  const used: MethodOptions = {};
+  for (const name of method.optionNames ?? []) {
+    (used as Record<string, unknown>)[name] = options[name];
+  }
+  return { options: used, passes: run.passes, inputsScored: run.inputsScored };
+}
+
+async function computeLayerCam(
+  model: tf.LayersModel,
+  input: tf.Tensor4D,
+  request: CamRequest,
+  method: CamMethod,
+  options: ResolvedOptions,
+  run: PassCounter,
+  context: RunContext,
+): Promise<CamResult> {
+  const { timings, lap, step, finish } = stages(context);
+  const { layer } = request;
 
   await step(`Running the model to layer "${layer.name}"`, 0);
   let state: CutState | undefined;
@@ -119,6 +277,7 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
   let gradients: tf.Tensor4D | null = null;
   let camTensor: tf.Tensor | undefined;
   try {
+    run.count(input);
     if (method.usesGradients) {
       state = forwardToCut(model, input, planCut(model, layer.path));
       activations = state.activation as tf.Tensor4D;
@@ -140,14 +299,11 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
       lap('gradients');
     }
 
-    await step(`Computing the ${method.name} map`, 0.6);
+    await step(`Computing the ${method.name} map`, 0.4);
     const inputs: CamInputs = {
+      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.4, 0.9], method.name),
       activations,
       gradients,
-      input,
-      classIndex,
-      logits: (batch) => computeLogits(model, batch) as tf.Tensor2D,
-      step,
     };
     camTensor = 'channelWeights' in method ? weightedSum(method, activations, gradients) : await method.camImage(inputs);
     const [, h, w] = activations.shape;
@@ -163,8 +319,7 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
     const [, inputHeight, inputWidth] = input.shape;
     const cam = postprocessCam(layerCam, inputWidth, inputHeight);
     lap('postprocess');
-    timings.total = performance.now() - started;
-    context.onProgress?.({ message: 'Done', fraction: 1 });
+    finish();
 
     return {
       method: method.name,
@@ -177,6 +332,7 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
       cam,
       layerCam,
       timings,
+      details: detailsFor(method, options, run),
     };
   } catch (error) {
     throw explainMissingKernel(error, layer.name);
@@ -187,6 +343,82 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
       tf.dispose([activations, logitsTensor] as tf.Tensor[]);
     }
     tf.dispose([gradients, camTensor].filter((t): t is tf.Tensor => t != null));
+  }
+}
+
+async function computeInputAttribution(
+  model: tf.LayersModel,
+  input: tf.Tensor4D,
+  request: CamRequest,
+  method: InputAttributionMethod,
+  options: ResolvedOptions,
+  run: PassCounter,
+  context: RunContext,
+): Promise<CamResult> {
+  const { timings, lap, step, finish } = stages(context);
+  await step('Running the model', 0);
+  let attribution: tf.Tensor4D | undefined;
+  const extra: Partial<MethodDetails> = {};
+  try {
+    run.count(input);
+    const logitsTensor = computeLogits(model, input);
+    const logits = (await logitsTensor.data()) as Float32Array;
+    logitsTensor.dispose();
+    const classIndex = request.classIndex ?? argMax(logits);
+    checkClassIndex(classIndex, logits.length);
+    lap('forward');
+
+    const inputs: AttributionInputs = {
+      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.05, 0.9], method.name),
+      score: logits[classIndex],
+      camAtLayer: async (camMethod) => {
+        const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal });
+        return result;
+      },
+      report: (details) => Object.assign(extra, details),
+    };
+    attribution = await method.attribute(inputs);
+    const [, inputHeight, inputWidth] = input.shape;
+    if (attribution.rank !== 4 || attribution.shape[1] !== inputHeight || attribution.shape[2] !== inputWidth) {
+      throw new Error(`Method ${method.name} returned an attribution of shape [${attribution.shape}] for a ${inputHeight}x${inputWidth} input.`);
+    }
+    lap('attribution');
+
+    await step('Scaling the map', 0.9);
+    const reduced = tf.tidy(() => {
+      const values = attribution as tf.Tensor4D;
+      return method.reduce === 'max-abs' ? tf.max(tf.abs(values), [0, 3]) : tf.relu(tf.max(values, [0, 3]));
+    });
+    const raw: Map2D = { width: inputWidth, height: inputHeight, data: (await reduced.data()) as Float32Array };
+    reduced.dispose();
+    const cam: Map2D = { width: inputWidth, height: inputHeight, data: scaleCam(raw.data) };
+    lap('postprocess');
+    finish();
+
+    return {
+      method: method.name,
+      backend: request.backend,
+      layer: request.layer.name,
+      classIndex,
+      className: request.labels[classIndex] ?? `class ${classIndex}`,
+      score: logits[classIndex],
+      predictions: topPredictions(logits, request.labels, request.topK),
+      cam,
+      layerCam: raw,
+      timings,
+      details: {
+        ...detailsFor(method, options, run),
+        ...extra,
+        layerCamNote:
+          method.reduce === 'max-abs'
+            ? 'input-size map before normalisation: max over channels of |attribution|'
+            : 'input-size map before normalisation: the attribution clamped at 0',
+      },
+    };
+  } catch (error) {
+    throw explainMissingKernel(error, request.layer.name);
+  } finally {
+    attribution?.dispose();
   }
 }
 

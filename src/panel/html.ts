@@ -80,6 +80,9 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
   <ol id="predictions" data-testid="predictions"></ol>
 </section>
 </section>
+<section class="compare" id="compare" data-testid="compare" aria-labelledby="compare-title">
+  <h2 id="compare-title">Compare methods</h2>
+</section>
 </div>
 <footer id="status" data-testid="status" role="status"></footer>
 <script nonce="${nonce}" src="${script}"></script>

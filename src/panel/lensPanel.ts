@@ -16,8 +16,9 @@ import {
   type PanelResult,
   type PanelViewState,
   type WebviewToHost,
+  type CompareCommand,
 } from '../protocol/panel';
-import { COLORMAPS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
+import { COLORMAPS, METHOD_LABELS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
 import { codeModelGate } from '../codeModels/trust';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
@@ -28,6 +29,7 @@ import { InspectHost } from './inspectHost';
 import { describeTimings, downscaleForDisplay, fitToModel, renderViews, toModelInfo, withImage, withModel } from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
 import type { PanelRegistry } from './registry';
+import { runComparison, type CompareHost } from './compare';
 
 export interface PanelServices {
   extensionUri: vscode.Uri;
@@ -386,6 +388,9 @@ export class LensPanel {
       case 'cancel':
         this.running?.abort();
         break;
+      case 'compare':
+        this.compare(message);
+        break;
     }
   }
 
@@ -480,7 +485,7 @@ export class LensPanel {
       await vscode.window.withProgress(
         {
           location: origin === 'refresh' ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
-          title: `CNN Lens: Grad-CAM of ${imageName}`,
+          title: `CNN Lens: ${METHOD_LABELS[this.state.method]} of ${imageName}`,
           cancellable: true,
         },
         async (progress, token) => {
@@ -570,8 +575,31 @@ export class LensPanel {
         this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
         return;
       }
-      this.fail(`Grad-CAM of ${this.state.imagePath}`, error, origin);
+      this.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error, origin);
     }
+  }
+
+  /** Compare view (compare.ts): like run(), one request at a time, cancelled by the next. */
+  private compare(command: CompareCommand): void {
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
+    const generation = ++this.generation;
+    const host: CompareHost = {
+      engine: this.services.engine,
+      output: this.services.output,
+      state: this.state,
+      notify: (message) => this.notify(message),
+      setBusy: (message) => this.setBusy(message),
+      fail: (context, error) => this.fail(context, error),
+      stale: () => generation !== this.generation || this.isDisposed,
+    };
+    void runComparison(host, command, controller.signal).finally(() => {
+      if (generation === this.generation) {
+        this.running = undefined;
+        this.setBusy(undefined);
+      }
+    });
   }
 
   /** Colormap or opacity: re-colour the last CAM in the host, no engine work. */

@@ -6,7 +6,7 @@
 
 import type { InspectHostToWebview, InspectWebviewToHost } from './inspectPanel';
 import type { RequestBase } from './messaging';
-import type { ColormapName, MethodName, Prediction, RgbaImage } from './types';
+import type { ColormapName, FaithfulnessMetrics, MethodName, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
 
 /**
@@ -123,6 +123,13 @@ export interface CancelCommand {
   type: 'cancel';
 }
 
+/** Compare view (issue 4): run these methods on the panel's image, class and layer. */
+export interface CompareCommand {
+  type: 'compare';
+  methods: MethodName[];
+  metrics: boolean;
+}
+
 export type WebviewToHost =
   | InspectWebviewToHost
   | ReadyRequest
@@ -131,7 +138,8 @@ export type WebviewToHost =
   | OpenFileCommand
   | SelectModelCommand
   | ExportOverlayCommand
-  | CancelCommand;
+  | CancelCommand
+  | CompareCommand;
 
 // ---------------------------------------------------------------------------------------------
 // Host -> webview
@@ -178,6 +186,28 @@ export interface StatusNotification {
   message: string;
 }
 
+/** One method in the compare view: its overlay at display resolution, time and metrics. */
+export interface PanelCompareItem {
+  method: MethodName;
+  /** The layer used, or the model input for input-level methods. */
+  layer: string;
+  overlay: RgbaImage;
+  timeMs: number;
+  metrics?: FaithfulnessMetrics;
+}
+
+export interface PanelCompare {
+  imagePath: string;
+  classIndex: number;
+  className: string;
+  items: PanelCompareItem[];
+}
+
+export interface CompareNotification {
+  type: 'compare';
+  compare: PanelCompare;
+}
+
 export type HostToWebview =
   | InspectHostToWebview
   | FilesNotification
@@ -186,7 +216,8 @@ export type HostToWebview =
   | ResultNotification
   | RenderNotification
   | ErrorNotification
-  | StatusNotification;
+  | StatusNotification
+  | CompareNotification;
 
 // ---------------------------------------------------------------------------------------------
 // State validation (the serializer and getState() hand back whatever was stored)

@@ -12,9 +12,158 @@ export type BackendName = 'node' | 'wasm' | 'cpu';
 export const COLORMAPS = ['jet', 'turbo', 'viridis', 'inferno'] as const;
 export type ColormapName = (typeof COLORMAPS)[number];
 
-/** Methods the engine can run. Later issues extend this list through the method registry. */
-export const METHOD_NAMES = ['gradcam'] as const;
+/**
+ * Methods the engine can run, each one file in src/engine/methods/ (the registry there is keyed by
+ * this list). CAM family first (maps at a chosen 4-D layer), then the input-level family.
+ */
+export const METHOD_NAMES = [
+  'gradcam',
+  'gradcam++',
+  'xgradcam',
+  'layercam',
+  'hirescam',
+  'scorecam',
+  'eigencam',
+  'saliency',
+  'smoothgrad',
+  'integrated-gradients',
+  'guided-backprop',
+  'guided-gradcam',
+  'occlusion',
+] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
+
+/** Display names, as the papers write them. */
+export const METHOD_LABELS: Readonly<Record<MethodName, string>> = {
+  gradcam: 'Grad-CAM',
+  'gradcam++': 'Grad-CAM++',
+  xgradcam: 'XGrad-CAM',
+  layercam: 'LayerCAM',
+  hirescam: 'HiResCAM',
+  scorecam: 'Score-CAM',
+  eigencam: 'Eigen-CAM',
+  saliency: 'Saliency',
+  smoothgrad: 'SmoothGrad',
+  'integrated-gradients': 'Integrated Gradients',
+  'guided-backprop': 'Guided Backprop',
+  'guided-gradcam': 'Guided Grad-CAM',
+  occlusion: 'Occlusion',
+};
+
+/** Methods whose map is computed at the input, not at a layer: the layer picker does not apply to them. */
+export const INPUT_LEVEL_METHODS: readonly MethodName[] = ['saliency', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'occlusion'];
+
+/** Baselines for Integrated Gradients (and the start image of the insertion metric). */
+export const IG_BASELINES = ['black', 'blurred'] as const;
+export type IgBaseline = (typeof IG_BASELINES)[number];
+
+/**
+ * Options of the methods that take them; every field is optional with a default (DEFAULT_METHOD_OPTIONS).
+ * Pixel values (fill) are image intensities in [0, 1], mapped through the model's preprocessing.
+ */
+export interface MethodOptions {
+  /** Inputs per forward/backward pass (Score-CAM, SmoothGrad, Integrated Gradients, occlusion, metrics). */
+  batchSize?: number;
+  /** SmoothGrad: noisy samples averaged. */
+  samples?: number;
+  /** SmoothGrad: noise standard deviation as a fraction of the input's value range (max − min). */
+  noise?: number;
+  /** Integrated Gradients: integration steps (Gauss-Legendre nodes). */
+  steps?: number;
+  /** Integrated Gradients: the reference input. */
+  baseline?: IgBaseline;
+  /** Occlusion: side of the square patch, in model-input pixels (default: an eighth of the shorter side). */
+  patch?: number;
+  /** Occlusion: step between patches (default: half the patch). */
+  stride?: number;
+  /** Occlusion: grey level of the patch in [0, 1] (0 = black). */
+  fill?: number;
+  /** Seed of the random numbers (SmoothGrad noise, ROAD imputation noise), so runs repeat exactly. */
+  seed?: number;
+}
+
+export const DEFAULT_METHOD_OPTIONS = {
+  batchSize: 16,
+  samples: 25,
+  noise: 0.15,
+  steps: 50,
+  baseline: 'black',
+  fill: 0,
+  seed: 1,
+} as const satisfies MethodOptions;
+
+/** Integrated Gradients' completeness check: the attributions should sum to the score difference. */
+export interface CompletenessCheck {
+  /** Sum of all attributions (before taking magnitudes). */
+  attributionSum: number;
+  /** score(input) − score(baseline), pre-softmax. */
+  scoreDifference: number;
+  baselineScore: number;
+  /** |attributionSum − scoreDifference| / max(|scoreDifference|, 1e-6). */
+  relativeError: number;
+}
+
+/** What a method did beyond the map: the options it used and checks it made. */
+export interface MethodDetails {
+  /** The options actually used, defaults filled in (only those the method reads). */
+  options: MethodOptions;
+  /** Forward (or forward+backward) passes run, and inputs scored in them. */
+  passes: number;
+  inputsScored: number;
+  completeness?: CompletenessCheck;
+  /** What layerCam holds for this method (input-level methods keep a raw input-size map there). */
+  layerCamNote?: string;
+}
+
+/** Faithfulness metrics of one map (src/engine/metrics/). Scores are softmax probabilities of the class. */
+export interface MetricCurve {
+  /** Fraction of pixels removed (deletion, ROAD) or inserted (insertion), in [0, 1]. */
+  fractions: number[];
+  scores: number[];
+  /** Trapezoid area under scores over fractions. */
+  auc: number;
+}
+
+export interface FaithfulnessMetrics {
+  /** Probability of the class on the unmodified input. */
+  probability: number;
+  /** Most important pixels replaced by a blurred copy's first: lower AUC = more faithful. */
+  deletion: MetricCurve;
+  /** Most important pixels restored first onto a blurred image: higher AUC = more faithful. */
+  insertion: MetricCurve;
+  /** ROAD, most relevant removed first (noisy linear imputation): lower is more faithful. */
+  roadMostRelevantFirst: MetricCurve;
+  /** ROAD, least relevant removed first: higher is more faithful. */
+  roadLeastRelevantFirst: MetricCurve;
+  /** pytorch-grad-cam's ROADCombined: (mean LeRF − mean MoRF) / 2 of the probability changes; higher is better. */
+  roadCombined: number;
+  /** Probability change when the input is multiplied by the map (pytorch-grad-cam's CamMultImageConfidenceChange); higher is better. */
+  confidenceChange: number;
+  /** Forward passes and inputs scored for all metrics. */
+  passes: number;
+  inputsScored: number;
+  timeMs: number;
+}
+
+/** Metrics a comparison can be ranked by, each with its better direction. */
+export const RANK_METRICS = {
+  deletion: { label: 'Deletion AUC', better: 'lower', value: (m: FaithfulnessMetrics) => m.deletion.auc },
+  insertion: { label: 'Insertion AUC', better: 'higher', value: (m: FaithfulnessMetrics) => m.insertion.auc },
+  road: { label: 'ROAD combined', better: 'higher', value: (m: FaithfulnessMetrics) => m.roadCombined },
+  confidence: { label: 'Confidence change', better: 'higher', value: (m: FaithfulnessMetrics) => m.confidenceChange },
+} as const;
+export type RankMetric = keyof typeof RANK_METRICS;
+export const RANK_METRIC_NAMES = Object.keys(RANK_METRICS) as RankMetric[];
+
+/** Sorts compared items best first by a metric (items without metrics last, order otherwise kept). */
+export function rankByMetric<T extends { metrics?: FaithfulnessMetrics }>(items: readonly T[], metric: RankMetric): T[] {
+  const { better, value } = RANK_METRICS[metric];
+  const key = (item: T): number => (item.metrics ? value(item.metrics) * (better === 'lower' ? 1 : -1) : Infinity);
+  return items
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => key(a.item) - key(b.item) || a.index - b.index)
+    .map(({ item }) => item);
+}
 
 /** An 8-bit RGBA image, row-major, 4 bytes per pixel. */
 export interface RgbaImage {
@@ -106,6 +255,10 @@ export interface ExplainRequest {
   classIndex?: number;
   /** How many predictions to return (default 5). */
   topK?: number;
+  /** Method options (samples, steps, patch...); defaults in DEFAULT_METHOD_OPTIONS. */
+  options?: MethodOptions;
+  /** Also compute the faithfulness metrics of the map (forward passes on perturbed inputs). */
+  metrics?: boolean;
 }
 
 export interface CamResult {
@@ -119,10 +272,18 @@ export interface CamResult {
   predictions: Prediction[];
   /** Normalised map in [0,1] at the model input size. */
   cam: Map2D;
-  /** Raw ReLU map at the layer's resolution (before normalisation). */
+  /**
+   * CAM family: the raw ReLU map at the layer's resolution (before normalisation). Input-level
+   * methods: the raw map at the input's resolution before normalisation (max |attribution| over
+   * channels; occlusion's positive score drop), so `layer` then names the model input.
+   */
   layerCam: Map2D;
   /** Milliseconds per stage, for logs and benchmarks. */
   timings: Record<string, number>;
+  /** Options used, passes run, checks (Integrated Gradients' completeness). */
+  details?: MethodDetails;
+  /** Present when the request asked for metrics. */
+  metrics?: FaithfulnessMetrics;
 }
 
 /** Progress of a long request; fraction in [0,1] when known. */

@@ -14,6 +14,7 @@ import type {
   BackendName,
   CamResult,
   ExplainRequest,
+  MethodName,
   ModelSummary,
   Preprocessing,
   Progress,
@@ -60,6 +61,28 @@ export interface ExplainImageRequest extends RequestBase<ExplainImageResult> {
   modelPath: string;
   imagePath: string;
   request: ExplainRequest;
+  preprocessing?: Preprocessing;
+}
+
+/** One method's result in a comparison (issue 4), with its wall time (metrics included). */
+export interface ComparedResult {
+  method: MethodName;
+  result: CamResult;
+  timeMs: number;
+}
+
+export interface CompareImageResult {
+  results: ComparedResult[];
+  image: RgbaImage;
+}
+
+/** Several methods on one image for the same class (default: the first method's top-1) and layer. */
+export interface CompareImageRequest extends RequestBase<CompareImageResult> {
+  type: 'compare';
+  modelPath: string;
+  imagePath: string;
+  methods: MethodName[];
+  request: Omit<ExplainRequest, 'method'>;
   preprocessing?: Preprocessing;
 }
 
@@ -118,6 +141,7 @@ export type WorkerRequest =
   | InitRequest
   | LoadModelRequest
   | ExplainImageRequest
+  | CompareImageRequest
   | DisposeModelRequest
   | MemoryRequest
   | EncodePngRequest

@@ -24,6 +24,8 @@ import type {
   BackendReport,
   DisposeModelRequest,
   EncodePngRequest,
+  CompareImageRequest,
+  CompareImageResult,
   ExplainImageRequest,
   InitRequest,
   MemoryRequest,
@@ -66,6 +68,8 @@ const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
   init: 60_000,
   loadModel: 120_000,
   explain: 300_000,
+  // All methods with metrics on a large model: minutes, not seconds; the user can cancel any time.
+  compare: 1_800_000,
   disposeModel: 30_000,
   memory: 10_000,
   encodePng: 60_000,
@@ -108,6 +112,10 @@ export class EngineClient {
 
   explain(request: Omit<ExplainImageRequest, 'type'>, options: CallOptions = {}): Promise<ExplainImageResult> {
     return this.call<ExplainImageRequest>({ type: 'explain', ...request }, options);
+  }
+
+  compare(request: Omit<CompareImageRequest, 'type'>, options: CallOptions = {}): Promise<CompareImageResult> {
+    return this.call<CompareImageRequest>({ type: 'compare', ...request }, options);
   }
 
   disposeModel(modelPath: string): Promise<void> {

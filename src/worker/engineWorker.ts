@@ -4,14 +4,14 @@
 // in the panel costs one Grad-CAM, not a model load.
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
-import { encodePng, explain, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
+import { compareMethods, encodePng, explain, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
 import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
 import { EngineError } from '../engine/errors';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
 import type { Preprocessing, RgbaImage } from '../protocol/types';
 import { LayerInspection } from './inspection';
-import type { BackendReport, ExplainImageRequest, ExplainImageResult, WorkerEvent, WorkerRequest } from '../protocol/worker';
+import type { BackendReport, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
 if (!parentPort) {
   throw new Error('engineWorker must run in a worker thread (new Worker("dist/worker.js")).');
@@ -77,6 +77,8 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
       return (await modelFor(message.modelPath, message.preprocessing, message.reload === true, message.allowCode === true)).summary;
     case 'explain':
       return explainImage(message, context);
+    case 'compare':
+      return compareImage(message, context);
     case 'disposeModel':
       await disposeModel(message.modelPath);
       return undefined;
@@ -189,6 +191,21 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
     // The reply's buffers are transferred (detached here), so send a copy of the cached image.
     return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
+  });
+}
+
+async function compareImage(message: CompareImageRequest, context: HandlerContext): Promise<CompareImageResult> {
+  const loaded = await modelFor(message.modelPath, message.preprocessing, false);
+  // Held for the whole comparison, as explainImage holds its model (a reload may come meanwhile).
+  return usingModel(loaded, async (model) => {
+    const image = await imageFor(message.imagePath);
+    const started = Date.now();
+    const results = await compareMethods(model, image, message.methods, message.request, {
+      signal: context.signal,
+      onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+    });
+    log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
+    return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
   });
 }
 

@@ -50,8 +50,8 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
     const run = runCli(['activations', sampleImage, '--model', sampleModel, '--layer', 'conv2', '--out', out, '--json', json]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /Layer "conv2" \(Conv2D\): 16 channels of 32×32/);
-    // 16 tiles: 4 columns of 64-pixel tiles (32×32 maps at 2×) under 14-pixel labels, 6-pixel gaps.
-    assert.deepEqual(pngSize(out), { width: 6 + 4 * 70, height: 6 + 4 * (14 + 64 + 6) });
+    // 16 tiles: 4 columns of 64-pixel tiles (32×32 maps at 2×) under 18-pixel labels, 6-pixel gaps.
+    assert.deepEqual(pngSize(out), { width: 6 + 4 * 70, height: 6 + 4 * (18 + 64 + 6) });
 
     const result = JSON.parse(fs.readFileSync(json, 'utf8'));
     assert.equal(result.layer, 'conv2');

@@ -458,12 +458,12 @@ describe('layer inspection: colormap and grid', () => {
     const lut = new Uint8Array(768).map((_, i) => Math.floor(i / 3));
     const tiles = [0, 1, 2, 3, 4].map((i) => ({ label: String(i * 10), width: 2, height: 2, channels: 1 as const, data: new Uint8Array(4).fill(i * 50) }));
     const grid = renderGrid(tiles, { lut, tileTarget: 32 });
-    // 3 columns × 2 rows of cells: 32-pixel tiles under 14-pixel label strips, 6-pixel gaps.
-    assert.deepEqual([grid.width, grid.height], [6 + 3 * 38, 6 + 2 * (14 + 32 + 6)]);
+    // 3 columns × 2 rows of cells: 32-pixel tiles under 18-pixel label strips (5×7 glyphs at 2×), 6-pixel gaps.
+    assert.deepEqual([grid.width, grid.height], [6 + 3 * 38, 6 + 2 * (18 + 32 + 6)]);
     const pixel = (x: number, y: number) => [...grid.data.subarray((y * grid.width + x) * 4, (y * grid.width + x) * 4 + 3)];
-    assert.deepEqual(pixel(6 + 38 + 5, 6 + 14 + 5), [50, 50, 50], 'tile 1 drawn through the LUT');
-    // The "0" of tile 0's label: its top-left stroke is ink, its hollow centre is background.
-    assert.deepEqual(pixel(6, 7), [204, 204, 204]);
-    assert.deepEqual(pixel(6 + 2, 7 + 4), [30, 30, 30]);
+    assert.deepEqual(pixel(6 + 38 + 5, 6 + 18 + 5), [50, 50, 50], 'tile 1 drawn through the LUT');
+    // The "0" of tile 0's label (bitmapFont.ts): its top stroke is ink, its hollow inside is background.
+    assert.deepEqual(pixel(6 + 2, 7), [204, 204, 204]);
+    assert.deepEqual(pixel(6 + 4, 7 + 2), [30, 30, 30]);
   });
 });

@@ -1,0 +1,153 @@
+// End to end: the compare view (issue 4) in code-server. The sample image is opened with
+// "CNN Lens: Show Grad-CAM" from the palette, then "Compare methods" with faithfulness metrics runs
+// every method; each must render a non-uniform overlay with its time and metric curves, and a click
+// must open it large. Screenshots go to test-artifacts/e2e-compare/ (its own folder: the Grad-CAM
+// suite clears test-artifacts/e2e/).
+import * as assert from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { METHOD_NAMES } from '../../src/protocol/types';
+import { readCanvasStats } from './canvas';
+import {
+  REPO_ROOT,
+  assertCodeServerInstalled,
+  createSandbox,
+  installExtension,
+  removeSandbox,
+  startCodeServer,
+  stopCodeServer,
+  writeUserSettings,
+  type RunningCodeServer,
+  type Sandbox,
+} from './codeServer';
+import type { BrowserGlobals } from './dom';
+import { findWebviewFrame, isQuickInputVisible, launchBrowser, notificationTexts, openWorkspace, pickQuickPickItem, quickInputPrompt, runCommandFromPalette, screenshot } from './workbench';
+
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-compare');
+const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
+const COMPARE_TIMEOUT_MS = 240_000;
+
+describe('CNN Lens compare view in code-server (end to end)', function () {
+  let sandbox: Sandbox | undefined;
+  let server: RunningCodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+
+  before(async function () {
+    assertCodeServerInstalled();
+    if (process.env.CNN_LENS_E2E_SKIP_PACKAGE !== '1') {
+      fs.mkdirSync(path.dirname(VSIX), { recursive: true });
+      execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    }
+    fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    sandbox = createSandbox('cnn-lens-e2e-compare-');
+    const workspace = path.join(sandbox.root, 'workspace');
+    fs.cpSync(path.join(REPO_ROOT, 'samples', 'workspace'), workspace, { recursive: true });
+    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'cnnLens.modelPath': 'model/model.json' }));
+    installExtension(sandbox, VSIX);
+    writeUserSettings(sandbox, {
+      'workbench.colorTheme': 'Default Dark Modern',
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'extensions.ignoreRecommendations': true,
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      'chat.commandCenter.enabled': false,
+    });
+    server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
+    browser = await launchBrowser(sandbox);
+    page = await openWorkspace(browser, server.url, workspace);
+  });
+
+  after(async function () {
+    await browser?.close().catch((error: Error) => console.error(`closing chromium: ${error.message}`));
+    if (server) {
+      await stopCodeServer(server);
+    }
+    if (sandbox) {
+      removeSandbox(sandbox);
+    }
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      await screenshot(page, path.join(ARTIFACTS, 'FAILED.png')).catch(() => undefined);
+      console.error(`e2e: notifications at failure: ${JSON.stringify(await notificationTexts(page).catch(() => []))}`);
+    }
+  });
+
+  it('renders every method for the sample image, with times and metric curves; a click opens one large', async function () {
+    await runCommandFromPalette(page!, 'CNN Lens: Show Grad-CAM');
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !(await page!.locator('iframe.webview.ready').count())) {
+      if (await isQuickInputVisible(page!)) {
+        const prompt = await quickInputPrompt(page!);
+        await page!.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor({ timeout: 10_000 });
+        await pickQuickPickItem(page!, /model/i.test(prompt) ? 'model.json' : 'sample.png');
+      }
+      await page!.waitForTimeout(250);
+    }
+    const frame = await findWebviewFrame(page!, '#compare', 90_000);
+    await waitFor(frame, () => text(frame, '#predictions').then((t) => t.includes('Ankle boot')), 90_000, 'the first Grad-CAM');
+    await frame.locator('[data-testid="tab-compare"]').click();
+
+    assert.strictEqual(await frame.locator('[data-testid="compare-methods"] input[type="checkbox"]').count(), METHOD_NAMES.length);
+    await frame.locator('[data-testid="compare-metrics"]').check();
+    await frame.locator('[data-testid="compare-run"]').click();
+    await waitFor(frame, async () => (await frame.locator('[data-testid="compare-tile"]').count()) === METHOD_NAMES.length, COMPARE_TIMEOUT_MS, 'every method in the compare grid');
+    assert.strictEqual(await text(frame, '#error'), '', 'no error');
+
+    const shown = await frame.locator('[data-testid="compare-tile"]').evaluateAll((tiles) => tiles.map((t) => (t as unknown as { dataset: Record<string, string> }).dataset.method));
+    assert.deepStrictEqual(shown, [...METHOD_NAMES]);
+    for (const method of METHOD_NAMES) {
+      const stats = await readCanvasStats(frame, `canvas#compare-${method.replace(/\+/g, '\\+')}`);
+      assert.ok(stats.width > 0 && stats.distinctColors >= 8 && stats.lumaRange >= 30, `${method}: overlay is drawn and not uniform (${JSON.stringify(stats)})`);
+      const caption = await frame.locator(`[data-method="${method}"] figcaption`).innerText();
+      assert.match(caption, /\d+ ms/, `${method}: time shown`);
+      assert.match(caption, /del \d\.\d{3} · ins \d\.\d{3}/, `${method}: AUCs shown`);
+    }
+    assert.strictEqual(await frame.locator('canvas.compare-curves').count(), METHOD_NAMES.length);
+
+    await frame.locator('[data-testid="compare-rank"]').selectOption('deletion');
+    const ranked = await frame.locator('[data-testid="compare-tile"] strong').allInnerTexts();
+    assert.match(ranked[0], /^1\. /, 'ranked tiles are numbered');
+
+    await frame.locator('[data-testid="compare-grid"]').evaluate((el) => (el as unknown as { scrollIntoView(): void }).scrollIntoView());
+    await page!.waitForTimeout(500);
+    await screenshot(page!, path.join(ARTIFACTS, 'compare-grid.png'));
+
+    await frame.locator('[data-method="scorecam"]').click();
+    await waitFor(frame, () => frame.locator('[data-testid="compare-large"]').isVisible(), 10_000, 'the enlarged view');
+    assert.match(await frame.locator('[data-testid="compare-large"] figcaption').innerText(), /Score-CAM/);
+    await frame.locator('#compare').evaluate((el) => (el as unknown as { scrollIntoView(): void }).scrollIntoView());
+    await page!.waitForTimeout(500);
+    await screenshot(page!, path.join(ARTIFACTS, 'compare-enlarged.png'));
+  });
+});
+
+async function text(frame: Frame, selector: string): Promise<string> {
+  return frame.evaluate((sel) => {
+    const { document } = globalThis as unknown as BrowserGlobals;
+    const el = document.querySelector(sel);
+    return el && !el.hidden ? el.innerText || el.textContent || '' : '';
+  }, selector);
+}
+
+async function waitFor(frame: Frame, check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) {
+      return;
+    }
+    const error = await text(frame, '#error');
+    if (error.trim()) {
+      throw new Error(`waiting for ${what}, the panel shows an error: ${error.trim()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -2,7 +2,7 @@
 // for the end-to-end tests. Everything it writes (user data, extensions, config, XDG folders, a
 // home folder) lives in one temp folder, so a run never touches the real home folder and leaves
 // nothing behind. code-server itself comes from `.e2e/` (scripts/e2e/setup.sh installs it).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -10,6 +10,39 @@ import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const CODE_SERVER_ENTRY = path.join(REPO_ROOT, '.e2e', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+
+
+/** The VSIX every suite installs; `npm run package` writes it. */
+export const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
+
+let packagedThisRun = false;
+
+/**
+ * Packages the VSIX once per test run (every suite installs the same one). With
+ * CNN_LENS_E2E_SKIP_PACKAGE=1 an existing dist-vsix/cnn-lens.vsix is used as it is.
+ */
+export function ensureVsix(): string {
+  const skip = process.env.CNN_LENS_E2E_SKIP_PACKAGE === '1' && fs.existsSync(VSIX);
+  if (!skip && !packagedThisRun) {
+    fs.mkdirSync(path.dirname(VSIX), { recursive: true });
+    execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    packagedThisRun = true;
+  }
+  return VSIX;
+}
+
+/** Workbench settings every suite starts from: dark theme, no welcome page, tips, telemetry or updates. */
+export const BASE_USER_SETTINGS: Readonly<Record<string, unknown>> = {
+  'workbench.colorTheme': 'Default Dark Modern',
+  'workbench.startupEditor': 'none',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.tips.enabled': false,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'window.commandCenter': true,
+  'chat.commandCenter.enabled': false,
+};
 
 /** Folders of one isolated code-server profile. */
 export interface Sandbox {

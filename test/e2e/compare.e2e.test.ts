@@ -4,7 +4,6 @@
 // must open it large. Screenshots go to test-artifacts/e2e-compare/ (its own folder: the Grad-CAM
 // suite clears test-artifacts/e2e/).
 import * as assert from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
@@ -21,12 +20,12 @@ import {
   writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
+  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
 import type { BrowserGlobals } from './dom';
 import { findWebviewFrame, isQuickInputVisible, launchBrowser, notificationTexts, openWorkspace, pickQuickPickItem, quickInputPrompt, runCommandFromPalette, screenshot } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-compare');
-const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
 const COMPARE_TIMEOUT_MS = 240_000;
 
 describe('CNN Lens compare view in code-server (end to end)', function () {
@@ -37,10 +36,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
 
   before(async function () {
     assertCodeServerInstalled();
-    if (process.env.CNN_LENS_E2E_SKIP_PACKAGE !== '1') {
-      fs.mkdirSync(path.dirname(VSIX), { recursive: true });
-      execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
-    }
+    ensureVsix();
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     sandbox = createSandbox('cnn-lens-e2e-compare-');
@@ -50,13 +46,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
     fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'cnnLens.modelPath': 'model/model.json' }));
     installExtension(sandbox, VSIX);
     writeUserSettings(sandbox, {
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'extensions.ignoreRecommendations': true,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'chat.commandCenter.enabled': false,
+      ...BASE_USER_SETTINGS,
     });
     server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
     browser = await launchBrowser(sandbox);

@@ -22,13 +22,13 @@ import {
   writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
+  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
 import { chooseContextMenuItem, findWebviewFrame, launchBrowser, notificationTexts, openWorkspace, revealInExplorer, screenshot } from './workbench';
 import { readCanvasStats } from './canvas';
 import type { BrowserGlobals } from './dom';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-formats');
-const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
 const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const ONNX_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'sample_cnn');
 const IMAGE = 'images/sample.png';
@@ -45,10 +45,7 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
 
   before(async function () {
     assertCodeServerInstalled();
-    if (process.env.CNN_LENS_E2E_SKIP_PACKAGE !== '1' || !fs.existsSync(VSIX)) {
-      fs.mkdirSync(path.dirname(VSIX), { recursive: true });
-      execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
-    }
+    ensureVsix();
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     sandbox = createSandbox('cnn-lens-e2e-onnx-');
@@ -58,14 +55,7 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     assert.strictEqual(expectedLabel, 'Ankle boot', `the CLI's top-1 for ${IMAGE} with the ONNX sample`);
     installExtension(sandbox, VSIX);
     writeUserSettings(sandbox, {
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.startupEditor': 'none',
-      'workbench.welcomePage.walkthroughs.openOnInstall': false,
-      'workbench.tips.enabled': false,
-      'extensions.ignoreRecommendations': true,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'chat.commandCenter.enabled': false,
+      ...BASE_USER_SETTINGS,
     });
     server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
     browser = await launchBrowser(sandbox);

@@ -25,6 +25,7 @@ import {
   writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
+  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
 import {
   chooseContextMenuItem,
@@ -43,7 +44,6 @@ import { readCanvasStats, type CanvasStats } from './canvas';
 import type { BrowserGlobals, DomElement } from './dom';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
 const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const IMAGE = 'images/sample.png';
 const MODEL = 'model/model.json';
@@ -68,10 +68,7 @@ describe('CNN Lens in code-server (end to end)', function () {
 
   before(async function () {
     assertCodeServerInstalled();
-    if (process.env.CNN_LENS_E2E_SKIP_PACKAGE !== '1') {
-      fs.mkdirSync(path.dirname(VSIX), { recursive: true });
-      execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
-    }
+    ensureVsix();
     assertSampleWorkspace();
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -82,15 +79,7 @@ describe('CNN Lens in code-server (end to end)', function () {
 
     installExtension(sandbox, VSIX);
     writeUserSettings(sandbox, {
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.startupEditor': 'none',
-      'workbench.welcomePage.walkthroughs.openOnInstall': false,
-      'workbench.tips.enabled': false,
-      'extensions.ignoreRecommendations': true,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'window.commandCenter': true,
-      'chat.commandCenter.enabled': false,
+      ...BASE_USER_SETTINGS,
     });
     server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
     browser = await launchBrowser(sandbox);

@@ -6,7 +6,7 @@
 //
 // Env: CNN_LENS_UPDATE_SCREENSHOT=1  also write media/screenshot-activations.png and
 //                                    media/screenshot-filters.png (dark theme; the README's pictures)
-//      CNN_LENS_E2E_SKIP_PACKAGE=1   reuse dist-vsix/cnn-lens.vsix (also reused when newer than dist/)
+//      CNN_LENS_E2E_SKIP_PACKAGE=1   reuse dist-vsix/cnn-lens.vsix (otherwise the first suite of a run packages it)
 //      CNN_LENS_E2E_KEEP=1           keep the temp folder
 import * as assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -25,6 +25,7 @@ import {
   writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
+  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
 import type { BrowserGlobals } from './dom';
 import {
@@ -41,7 +42,6 @@ import {
 } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
 const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const MODEL = 'model/model.json';
 const IMAGE = 'sample.png';
@@ -59,25 +59,14 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
 
   before(async function () {
     assertCodeServerInstalled();
-    if (process.env.CNN_LENS_E2E_SKIP_PACKAGE !== '1' && !vsixIsFresh()) {
-      fs.mkdirSync(path.dirname(VSIX), { recursive: true });
-      execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
-    }
+    ensureVsix();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     sandbox = createSandbox();
     workspace = copyWorkspace(sandbox);
     layerChannels = channelsFromCli(sandbox, workspace);
     installExtension(sandbox, VSIX);
     writeUserSettings(sandbox, {
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.startupEditor': 'none',
-      'workbench.welcomePage.walkthroughs.openOnInstall': false,
-      'workbench.tips.enabled': false,
-      'extensions.ignoreRecommendations': true,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'window.commandCenter': true,
-      'chat.commandCenter.enabled': false,
+      ...BASE_USER_SETTINGS,
     });
     server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server-layers.log'));
     browser = await launchBrowser(sandbox);
@@ -282,16 +271,6 @@ async function text(frame: Frame, selector: string): Promise<string> {
 
 async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(600);
-}
-
-/** The VSIX is newer than everything it packs (gradcam.e2e.test.ts packaged it in this run). */
-function vsixIsFresh(): boolean {
-  if (!fs.existsSync(VSIX)) {
-    return false;
-  }
-  const built = fs.statSync(VSIX).mtimeMs;
-  const inputs = [path.join(REPO_ROOT, 'package.json'), ...fs.readdirSync(path.join(REPO_ROOT, 'dist')).map((f) => path.join(REPO_ROOT, 'dist', f))];
-  return inputs.every((file) => fs.statSync(file).mtimeMs <= built);
 }
 
 function copyWorkspace(sandbox: Sandbox): string {

@@ -21,6 +21,7 @@ import {
   writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
+  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
 import type { BrowserGlobals } from './dom';
 import {
@@ -37,7 +38,6 @@ import {
 } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-const VSIX = path.join(REPO_ROOT, 'dist-vsix', 'cnn-lens.vsix');
 const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const IMAGE = 'images/sample.png';
 const MODEL = 'model/model.json';
@@ -58,9 +58,7 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
 
   before(async function () {
     assertCodeServerInstalled();
-    if (process.env.CNN_LENS_E2E_SKIP_PACKAGE !== '1') {
-      execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, stdio: 'inherit' });
-    }
+    ensureVsix();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const old of fs.readdirSync(ARTIFACTS).filter((file) => file.startsWith('live-'))) {
       fs.rmSync(path.join(ARTIFACTS, old), { recursive: true, force: true });
@@ -72,13 +70,7 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
     fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'cnnLens.modelPath': MODEL }, null, 2));
     installExtension(sandbox, VSIX);
     writeUserSettings(sandbox, {
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'extensions.ignoreRecommendations': true,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'chat.commandCenter.enabled': false,
+      ...BASE_USER_SETTINGS,
       'editor.codeLens': true,
     });
     server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'live-code-server.log'));

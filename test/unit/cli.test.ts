@@ -2,44 +2,18 @@
 // the bundle (not src/cli/main.ts) also guards what only bundling can break: a backend dropped as
 // "side-effect free", a .wasm binary not copied next to the bundle, a second tfjs-core.
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'cli.js');
-const sampleModel = path.join(root, 'samples', 'workspace', 'model', 'model.json');
-const sampleImage = path.join(root, 'samples', 'workspace', 'images', 'sample.png');
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Run {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Width and height from a PNG's IHDR chunk, after checking the signature. */
-function pngSize(file: string): { width: number; height: number } {
-  const bytes = fs.readFileSync(file);
-  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${file} is not a PNG`);
-  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
-}
 
 describe('cnn-lens CLI (dist/cli.js)', function () {
   let tmp: string;
 
   before(function () {
     this.timeout(120_000);
-    // `npm test` builds first; a bare `mocha` run builds here rather than testing a stale bundle.
-    if (!fs.existsSync(cli)) {
-      const build = spawnSync(process.execPath, [path.join(root, 'esbuild.js')], { cwd: root, encoding: 'utf8' });
-      assert.equal(build.status, 0, build.stderr);
-    }
+    ensureCliBuilt();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-cli-'));
   });
 
@@ -50,7 +24,7 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
   it('gradcam writes the overlay PNG at the image size and the JSON the issue specifies', function () {
     const out = path.join(tmp, 'overlay.png');
     const json = path.join(tmp, 'result.json');
-    const run = runCli(['gradcam', sampleImage, '--model', sampleModel, '--out', out, '--json', json]);
+    const run = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--out', out, '--json', json]);
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stderr, '');
     assert.match(run.stdout, /Ankle boot/);
@@ -82,8 +56,8 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
   });
 
   it('gives the same Grad-CAM on the cpu backend (the bundle carries it)', function () {
-    const wasm = runCli(['gradcam', sampleImage, '--model', sampleModel, '--out', path.join(tmp, 'w.png'), '--json', '-']);
-    const cpu = runCli(['gradcam', sampleImage, '--model', sampleModel, '--out', path.join(tmp, 'c.png'), '--json', '-', '--backend', 'cpu']);
+    const wasm = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--out', path.join(tmp, 'w.png'), '--json', '-']);
+    const cpu = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--out', path.join(tmp, 'c.png'), '--json', '-', '--backend', 'cpu']);
     assert.equal(wasm.status, 0, wasm.stderr);
     assert.equal(cpu.status, 0, cpu.stderr);
     const a = JSON.parse(wasm.stdout);
@@ -96,7 +70,7 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
 
   it('explains a chosen class by label and writes the heatmap too', function () {
     const heatmap = path.join(tmp, 'heat.png');
-    const run = runCli(['gradcam', sampleImage, '--model', sampleModel, '--class', 'Sneaker', '--colormap', 'viridis',
+    const run = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--class', 'Sneaker', '--colormap', 'viridis',
       '--alpha', '0.3', '--out', path.join(tmp, 's.png'), '--heatmap', heatmap, '--json', '-']);
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
@@ -106,7 +80,7 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
   });
 
   it('layers prints every layer and marks the default CAM layer', function () {
-    const run = runCli(['layers', '--model', sampleModel]);
+    const run = runCli(['layers', '--model', SAMPLE_MODEL]);
     assert.equal(run.status, 0, run.stderr);
     for (const name of ['conv1', 'pool1', 'bn2', 'conv4', 'gap', 'predictions']) {
       assert.match(run.stdout, new RegExp(`\\b${name}\\b`));
@@ -119,13 +93,13 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
     const cases: Array<[string, string[], RegExp]> = [
       ['no command', [], /No command/],
       ['an unknown command', ['explode'], /Unknown command "explode"/],
-      ['an unknown option', ['gradcam', sampleImage, '--model', sampleModel, '--frobnicate'], /frobnicate/],
-      ['no --model', ['gradcam', sampleImage], /--model PATH is required/],
-      ['no image', ['gradcam', '--model', sampleModel], /IMAGE is required/],
-      ['an opacity above 1', ['gradcam', sampleImage, '--model', sampleModel, '--alpha', '2'], /--alpha/],
-      ['an unknown colormap', ['gradcam', sampleImage, '--model', sampleModel, '--colormap', 'rainbow'], /--colormap/],
-      ['an unknown backend', ['gradcam', sampleImage, '--model', sampleModel, '--backend', 'gpu'], /--backend/],
-      ['a mean that is not numbers', ['gradcam', sampleImage, '--model', sampleModel, '--mean', 'a,b,c'], /--mean/],
+      ['an unknown option', ['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--frobnicate'], /frobnicate/],
+      ['no --model', ['gradcam', SAMPLE_IMAGE], /--model PATH is required/],
+      ['no image', ['gradcam', '--model', SAMPLE_MODEL], /IMAGE is required/],
+      ['an opacity above 1', ['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--alpha', '2'], /--alpha/],
+      ['an unknown colormap', ['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--colormap', 'rainbow'], /--colormap/],
+      ['an unknown backend', ['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--backend', 'gpu'], /--backend/],
+      ['a mean that is not numbers', ['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--mean', 'a,b,c'], /--mean/],
     ];
     for (const [what, args, message] of cases) {
       it(what, function () {
@@ -140,7 +114,7 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
   describe('failures exit 1 with one line naming the file, without a stack trace', function () {
     it('a missing image', function () {
       const missing = path.join(tmp, 'nope.png');
-      const run = runCli(['gradcam', missing, '--model', sampleModel, '--out', path.join(tmp, 'x.png')]);
+      const run = runCli(['gradcam', missing, '--model', SAMPLE_MODEL, '--out', path.join(tmp, 'x.png')]);
       assert.equal(run.status, 1);
       assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
       assert.ok(run.stderr.includes(missing), run.stderr);
@@ -152,14 +126,14 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
       const bad = path.join(tmp, 'bad-model');
       fs.mkdirSync(bad);
       fs.writeFileSync(path.join(bad, 'model.json'), '{ not json');
-      const run = runCli(['gradcam', sampleImage, '--model', path.join(bad, 'model.json')]);
+      const run = runCli(['gradcam', SAMPLE_IMAGE, '--model', path.join(bad, 'model.json')]);
       assert.equal(run.status, 1);
       assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
       assert.ok(run.stderr.includes(path.join(bad, 'model.json')), run.stderr);
     });
 
     it('an unknown layer names the layer, and --verbose adds the stack', function () {
-      const args = ['gradcam', sampleImage, '--model', sampleModel, '--layer', 'conv99', '--out', path.join(tmp, 'y.png')];
+      const args = ['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'conv99', '--out', path.join(tmp, 'y.png')];
       const run = runCli(args);
       assert.equal(run.status, 1);
       assert.match(run.stderr, /conv99/);
@@ -170,7 +144,7 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
     });
 
     it('a class index out of range', function () {
-      const run = runCli(['gradcam', sampleImage, '--model', sampleModel, '--class', '10', '--out', path.join(tmp, 'z.png')]);
+      const run = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--class', '10', '--out', path.join(tmp, 'z.png')]);
       assert.notEqual(run.status, 0);
       assert.match(run.stderr, /10/);
     });

@@ -3,31 +3,21 @@
 // PyTorch's Grad-CAM and its layers are the ONNX node names; Keras and graph-model files load and
 // name their format; a bad .onnx file fails with one line naming the file.
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'cli.js');
-const onnxModel = path.join(root, 'test', 'fixtures', 'onnx', 'resnet18', 'resnet18.onnx');
-const reference = JSON.parse(fs.readFileSync(path.join(root, 'test', 'fixtures', 'onnx', 'resnet18', 'reference.json'), 'utf8'));
-const image = path.join(root, reference.image);
-
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const onnxModel = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'resnet18', 'resnet18.onnx');
+const reference = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'resnet18', 'reference.json'), 'utf8'));
+const image = path.join(REPO_ROOT, reference.image);
 
 describe('cnn-lens CLI with ONNX, Keras and graph models (dist/cli.js)', function () {
   let tmp: string;
 
   before(function () {
     this.timeout(120_000);
-    if (!fs.existsSync(cli)) {
-      const build = spawnSync(process.execPath, [path.join(root, 'esbuild.js')], { cwd: root, encoding: 'utf8' });
-      assert.equal(build.status, 0, build.stderr);
-    }
+    ensureCliBuilt();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-cli-onnx-'));
   });
 
@@ -66,7 +56,7 @@ describe('cnn-lens CLI with ONNX, Keras and graph models (dist/cli.js)', functio
     ['test/fixtures/graph-model/model.json', 'TF.js graph model'],
   ]) {
     it(`layers --model ${path.basename(file)} names the format ${format}`, function () {
-      const run = runCli(['layers', '--model', path.join(root, file)]);
+      const run = runCli(['layers', '--model', path.join(REPO_ROOT, file)]);
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /conv4/);
       assert.ok(run.stdout.includes(`Format: ${format}`), run.stdout);

@@ -2,7 +2,6 @@
 // process): exit codes, the grid PNGs, and JSON whose numbers are checked against values computed
 // here independently (a tfjs sub-model for activations, the kernel tensor for filters).
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,32 +9,15 @@ import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel, readImage } from '../../src/engine/index';
 import { toModelInput } from '../../src/engine/image';
+import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'cli.js');
-const sampleModel = path.join(root, 'samples', 'workspace', 'model', 'model.json');
-const sampleImage = path.join(root, 'samples', 'workspace', 'images', 'sample.png');
-
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function pngSize(file: string): { width: number; height: number } {
-  const bytes = fs.readFileSync(file);
-  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${file} is not a PNG`);
-  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
-}
 
 describe('cnn-lens activations and filters (dist/cli.js)', function () {
   let tmp: string;
 
   before(async function () {
     this.timeout(120_000);
-    if (!fs.existsSync(cli)) {
-      const build = spawnSync(process.execPath, [path.join(root, 'esbuild.js')], { cwd: root, encoding: 'utf8' });
-      assert.equal(build.status, 0, build.stderr);
-    }
+    ensureCliBuilt();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-inspect-'));
     await initBackend('cpu');
   });
@@ -47,7 +29,7 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
   it('activations writes a grid of every channel and JSON equal to a sub-model output', async function () {
     const out = path.join(tmp, 'conv2.png');
     const json = path.join(tmp, 'conv2.json');
-    const run = runCli(['activations', sampleImage, '--model', sampleModel, '--layer', 'conv2', '--out', out, '--json', json]);
+    const run = runCli(['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'conv2', '--out', out, '--json', json]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /Layer "conv2" \(Conv2D\): 16 channels of 32×32/);
     // 16 tiles: 4 columns of 64-pixel tiles (32×32 maps at 2×) under 18-pixel labels, 6-pixel gaps.
@@ -58,8 +40,8 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
     assert.deepEqual(result.shape, [32, 32, 16]);
     assert.equal(result.channels.length, 16);
 
-    const model = await loadModel(sampleModel);
-    const input = toModelInput(await readImage(sampleImage), model.summary.inputShape, model.summary.preprocessing);
+    const model = await loadModel(SAMPLE_MODEL);
+    const input = toModelInput(await readImage(SAMPLE_IMAGE), model.summary.inputShape, model.summary.preprocessing);
     const sub = tf.model({ inputs: model.model.inputs, outputs: model.model.getLayer('conv2').output as tf.SymbolicTensor });
     const expected = sub.predict(input) as tf.Tensor;
     const values = expected.dataSync();
@@ -79,7 +61,7 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
   });
 
   it('activations of a 2-D layer lists units top first and marks dead ones', function () {
-    const run = runCli(['activations', sampleImage, '--model', sampleModel, '--layer', 'gap', '--json', '-']);
+    const run = runCli(['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'gap', '--json', '-']);
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.activation, 'units');
@@ -87,7 +69,7 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
     const dead = result.channels.filter((c: { data: number[] }) => c.data[0] === 0).map((c: { index: number }) => c.index);
     assert.deepEqual(result.deadChannels, dead);
     assert.ok(dead.length > 0, 'the sample has dead units after ReLU + pooling');
-    const text = runCli(['activations', sampleImage, '--model', sampleModel, '--layer', 'gap', '--out', path.join(tmp, 'gap.png')]);
+    const text = runCli(['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'gap', '--out', path.join(tmp, 'gap.png')]);
     const top = /Top units: (\d+) \(([\d.]+)\)/.exec(text.stdout);
     assert.ok(top, text.stdout);
     const best = Math.max(...result.channels.map((c: { data: number[] }) => c.data[0]));
@@ -96,14 +78,14 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
 
   it('filters writes RGB patches for conv1 and JSON equal to the kernel slices', async function () {
     const out = path.join(tmp, 'conv1.png');
-    const run = runCli(['filters', '--model', sampleModel, '--layer', 'conv1', '--out', out, '--json', '-']);
+    const run = runCli(['filters', '--model', SAMPLE_MODEL, '--layer', 'conv1', '--out', out, '--json', '-']);
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.filterKind, 'conv2d');
     assert.deepEqual(result.shape, [3, 3, 3, 8]);
     assert.ok(fs.existsSync(out));
 
-    const model = await loadModel(sampleModel);
+    const model = await loadModel(SAMPLE_MODEL);
     try {
       const kernel = model.model.getLayer('conv1').getWeights()[0].arraySync() as number[][][][];
       for (const filter of result.filters) {
@@ -114,7 +96,7 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
     } finally {
       model.dispose();
     }
-    const perInput = runCli(['filters', '--model', sampleModel, '--layer', 'conv2', '--mode', 'channels', '--scale', 'shared', '--out', path.join(tmp, 'c2.png')]);
+    const perInput = runCli(['filters', '--model', SAMPLE_MODEL, '--layer', 'conv2', '--mode', 'channels', '--scale', 'shared', '--out', path.join(tmp, 'c2.png')]);
     assert.equal(perInput.status, 0, perInput.stderr);
     assert.match(perInput.stdout, /16 filters of 3×3×8; drawn as channels, shared scale/);
     assert.match(perInput.stdout, /128 tiles/);
@@ -122,11 +104,11 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
 
   describe('bad usage exits 2, failures exit 1 naming the layer', function () {
     const usage: Array<[string, string[], RegExp]> = [
-      ['activations without --layer', ['activations', sampleImage, '--model', sampleModel], /--layer NAME is required/],
-      ['activations without an image', ['activations', '--model', sampleModel, '--layer', 'conv1'], /IMAGE is required/],
-      ['an unknown --sort', ['activations', sampleImage, '--model', sampleModel, '--layer', 'conv1', '--sort', 'size'], /--sort must be one of index, mean, max/],
-      ['an unknown --scale', ['filters', '--model', sampleModel, '--layer', 'conv1', '--scale', 'global'], /--scale must be one of filter, shared/],
-      ['filters with an image', ['filters', sampleImage, '--model', sampleModel, '--layer', 'conv1'], /takes no positional arguments/],
+      ['activations without --layer', ['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL], /--layer NAME is required/],
+      ['activations without an image', ['activations', '--model', SAMPLE_MODEL, '--layer', 'conv1'], /IMAGE is required/],
+      ['an unknown --sort', ['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'conv1', '--sort', 'size'], /--sort must be one of index, mean, max/],
+      ['an unknown --scale', ['filters', '--model', SAMPLE_MODEL, '--layer', 'conv1', '--scale', 'global'], /--scale must be one of filter, shared/],
+      ['filters with an image', ['filters', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'conv1'], /takes no positional arguments/],
     ];
     for (const [what, args, message] of usage) {
       it(what, function () {
@@ -137,9 +119,9 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
       });
     }
     const failures: Array<[string, string[], RegExp]> = [
-      ['an unknown layer', ['activations', sampleImage, '--model', sampleModel, '--layer', 'conv9'], /Layer "conv9" is not in model/],
-      ['filters of a pooling layer', ['filters', '--model', sampleModel, '--layer', 'pool1'], /"pool1" \(MaxPooling2D\) has no filters to draw/],
-      ['rgb mode over 8 inputs', ['filters', '--model', sampleModel, '--layer', 'conv2', '--mode', 'rgb'], /cannot be drawn in "rgb" mode; it offers mean, channels/],
+      ['an unknown layer', ['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'conv9'], /Layer "conv9" is not in model/],
+      ['filters of a pooling layer', ['filters', '--model', SAMPLE_MODEL, '--layer', 'pool1'], /"pool1" \(MaxPooling2D\) has no filters to draw/],
+      ['rgb mode over 8 inputs', ['filters', '--model', SAMPLE_MODEL, '--layer', 'conv2', '--mode', 'rgb'], /cannot be drawn in "rgb" mode; it offers mean, channels/],
     ];
     for (const [what, args, message] of failures) {
       it(what, function () {

@@ -1,36 +1,18 @@
 // `cnn-lens METHOD IMAGE` and `cnn-lens compare` as users run them (the bundled dist/cli.js):
 // exit codes, the JSON shape shared with `gradcam`, method flags, metrics, and the grid PNG.
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'cli.js');
-const sampleModel = path.join(root, 'samples', 'workspace', 'model', 'model.json');
-const sampleImage = path.join(root, 'samples', 'workspace', 'images', 'sample.png');
-
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function pngSize(file: string): { width: number; height: number } {
-  const bytes = fs.readFileSync(file);
-  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${file} is not a PNG`);
-  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
-}
 
 describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
   this.timeout(180_000);
   let tmp: string;
 
   before(function () {
-    if (!fs.existsSync(cli)) {
-      const build = spawnSync(process.execPath, [path.join(root, 'esbuild.js')], { cwd: root, encoding: 'utf8' });
-      assert.equal(build.status, 0, build.stderr);
-    }
+    ensureCliBuilt();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-methods-'));
   });
 
@@ -40,7 +22,7 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
 
   it('integrated-gradients writes the same JSON shape as gradcam, plus details with the completeness check and metrics', function () {
     const out = path.join(tmp, 'ig.png');
-    const run = runCli(['integrated-gradients', sampleImage, '--model', sampleModel, '--steps', '32', '--baseline', 'blurred', '--metrics', '--out', out, '--json', '-']);
+    const run = runCli(['integrated-gradients', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--steps', '32', '--baseline', 'blurred', '--metrics', '--out', out, '--json', '-']);
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     for (const key of ['method', 'backend', 'layer', 'classIndex', 'className', 'score', 'predictions', 'cam', 'layerCam', 'timings']) {
@@ -57,28 +39,28 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
   });
 
   it('occlusion takes --patch/--stride/--fill and prints what it ran', function () {
-    const run = runCli(['occlusion', sampleImage, '--model', sampleModel, '--patch', '16', '--stride', '16', '--fill', '0.5', '--out', path.join(tmp, 'occ.png')]);
+    const run = runCli(['occlusion', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--patch', '16', '--stride', '16', '--fill', '0.5', '--out', path.join(tmp, 'occ.png')]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /occlusion of "Ankle boot" .* at the input/);
     assert.match(run.stdout, /patch 16, stride 16, fill 0.5, batchSize 16; 2 passes over 17 inputs/);
   });
 
   it('gradcam --method NAME still works; METHOD --method OTHER is a usage error', function () {
-    const ok = runCli(['gradcam', sampleImage, '--model', sampleModel, '--method', 'layercam', '--json', '-', '--out', path.join(tmp, 'l.png')]);
+    const ok = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--method', 'layercam', '--json', '-', '--out', path.join(tmp, 'l.png')]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).method, 'layercam');
-    const bad = runCli(['saliency', sampleImage, '--model', sampleModel, '--method', 'gradcam']);
+    const bad = runCli(['saliency', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--method', 'gradcam']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /contradicts/);
   });
 
   it('bad method flags: syntax is a usage error (2), an out-of-range value an engine error (1)', function () {
-    const syntax = runCli(['smoothgrad', sampleImage, '--model', sampleModel, '--samples', 'many']);
+    const syntax = runCli(['smoothgrad', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--samples', 'many']);
     assert.equal(syntax.status, 2);
     assert.match(syntax.stderr, /--samples must be a whole number/);
-    const baseline = runCli(['integrated-gradients', sampleImage, '--model', sampleModel, '--baseline', 'white']);
+    const baseline = runCli(['integrated-gradients', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--baseline', 'white']);
     assert.equal(baseline.status, 2);
-    const range = runCli(['occlusion', sampleImage, '--model', sampleModel, '--patch', '65']);
+    const range = runCli(['occlusion', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--patch', '65']);
     assert.equal(range.status, 1);
     assert.match(range.stderr, /patch must be a whole number from 1 to 64/);
     assert.equal(range.stderr.trim().split('\n').length, 1);
@@ -87,7 +69,7 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
   it('compare writes a labelled grid and JSON for the chosen methods, ranked by a metric', function () {
     const grid = path.join(tmp, 'grid.png');
     const json = path.join(tmp, 'grid.json');
-    const run = runCli(['compare', sampleImage, '--model', sampleModel, '--methods', 'gradcam,saliency,eigencam', '--rank-by', 'insertion', '--columns', '2', '--out', grid, '--json', json]);
+    const run = runCli(['compare', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--methods', 'gradcam,saliency,eigencam', '--rank-by', 'insertion', '--columns', '2', '--out', grid, '--json', json]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /Ranked by Insertion AUC \(higher is better\)/);
     const result = JSON.parse(fs.readFileSync(json, 'utf8'));
@@ -103,10 +85,10 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
   });
 
   it('compare refuses unknown methods and --method', function () {
-    const unknown = runCli(['compare', sampleImage, '--model', sampleModel, '--methods', 'gradcam,nope']);
+    const unknown = runCli(['compare', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--methods', 'gradcam,nope']);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown method "nope"/);
-    const single = runCli(['compare', sampleImage, '--model', sampleModel, '--method', 'gradcam']);
+    const single = runCli(['compare', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--method', 'gradcam']);
     assert.equal(single.status, 2);
   });
 });

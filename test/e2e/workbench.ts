@@ -74,14 +74,25 @@ function explorerRow(page: Page, name: string, level: number): Locator {
  * Right-clicks a row and chooses a context-menu item. The menu ignores a click that arrives right
  * after it opens, so hover first, give it ~300 ms, then click.
  */
-export async function chooseContextMenuItem(page: Page, row: Locator, label: RegExp, beforeClick?: () => Promise<void>): Promise<void> {
-  await row.click({ button: 'right' });
+export async function chooseContextMenuItem(page: Page, row: Locator, label: RegExp, beforeClick?: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
+  // The item appears only once the remote extension host has registered the extension's
+  // contributions, which can be after the explorer shows: close the menu and open it again until
+  // it does (as runCommandFromPalette retries the palette).
+  const deadline = Date.now() + timeoutMs;
   const item = page.locator('.monaco-menu .action-item:not(.disabled) .action-label', { hasText: label }).first();
-  try {
-    await item.waitFor({ timeout: 10_000 });
-  } catch {
-    const items = await page.locator('.monaco-menu .action-label').allInnerTexts();
-    throw new Error(`context menu has no item matching ${label}; items: ${JSON.stringify(items.filter(Boolean))}`);
+  for (;;) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: 5_000 });
+      break;
+    } catch {
+      const items = await page.locator('.monaco-menu .action-label').allInnerTexts();
+      if (Date.now() > deadline) {
+        throw new Error(`context menu has no item matching ${label}; items: ${JSON.stringify(items.filter(Boolean))}`);
+      }
+      await page.keyboard.press('Escape');
+      await sleep(1_000);
+    }
   }
   await item.hover();
   await sleep(300);

@@ -3,9 +3,9 @@
 // written as a labelled grid of overlays with each method's time (and metrics when asked).
 import * as path from 'path';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../protocol/types';
-import { UsageError, camResultToJson, parseClassArg } from './format';
+import { UsageError, camResultToJson } from './format';
 import type { CommonOptions, Values } from './main';
-import { renderOptions, writeFile } from './main';
+import { openExplainSession, renderOptions, writeFile } from './main';
 import { methodOptionsFrom } from './methodFlags';
 
 export function parseMethodList(text: string | undefined): MethodName[] {
@@ -48,12 +48,8 @@ export async function runCompare(positionals: string[], values: Values, common: 
     throw new UsageError(`--columns must be a whole number from 1 to 16, not "${values.columns}".`);
   }
 
-  const engine = await import('../engine/index');
-  const backendReport = await engine.initBackend(common.backend);
-  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  const { engine, backendReport, model, image, classIndex } = await openExplainSession(common, values, imagePath);
   try {
-    const image = await engine.readImage(imagePath);
-    const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
     let lastMessage = '';
     const compared = await engine.compareMethods(model, image, methods, { layer: values.layer, classIndex, topK, options, metrics }, {
       onProgress: (p) => {

@@ -208,13 +208,8 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
   const { colormap, alpha, topK } = renderOptions(values);
   const options = methodOptionsFrom(values);
 
-  // The engine (and tfjs) load only once the arguments are known to be good: fast usage errors.
-  const engine = await import('../engine/index');
-  const backendReport = await engine.initBackend(common.backend);
-  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  const { engine, backendReport, model, image, classIndex } = await openExplainSession(common, values, imagePath);
   try {
-    const image = await engine.readImage(imagePath);
-    const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
     const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK, options, metrics: values.metrics });
 
     const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${method}.png`);
@@ -299,6 +294,25 @@ export function describeResult(
     lines.push(`JSON written to ${path.resolve(jsonPath)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What explaining commands (a method, compare) start from: the engine on the chosen backend, the
+ * model, the decoded image and the --class index. The caller disposes the model.
+ */
+export async function openExplainSession(common: CommonOptions, values: Values, imagePath: string) {
+  // The engine (and tfjs) load only once the arguments are known to be good: fast usage errors.
+  const engine = await import('../engine/index');
+  const backendReport = await engine.initBackend(common.backend);
+  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  try {
+    const image = await engine.readImage(imagePath);
+    const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
+    return { engine, backendReport, model, image, classIndex };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
 }
 
 /** What the inspection commands (src/cli/inspect.ts) need from this file. */

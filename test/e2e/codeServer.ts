@@ -31,9 +31,12 @@ export function ensureVsix(): string {
   return VSIX;
 }
 
-/** Workbench settings every suite starts from: dark theme, no welcome page, tips, telemetry or updates. */
+/**
+ * Workbench settings every suite starts from: dark theme (CNN_LENS_E2E_THEME picks another, e.g.
+ * "Default Light Modern", to look at the panel in it), no welcome page, tips, telemetry or updates.
+ */
 export const BASE_USER_SETTINGS: Readonly<Record<string, unknown>> = {
-  'workbench.colorTheme': 'Default Dark Modern',
+  'workbench.colorTheme': process.env.CNN_LENS_E2E_THEME ?? 'Default Dark Modern',
   'workbench.startupEditor': 'none',
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
   'workbench.tips.enabled': false,

@@ -11,19 +11,22 @@ import { METHOD_NAMES } from '../../src/protocol/types';
 import { readCanvasStats } from './canvas';
 import {
   REPO_ROOT,
-  assertCodeServerInstalled,
   createSandbox,
-  installExtension,
-  removeSandbox,
-  startCodeServer,
-  stopCodeServer,
-  writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
-  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
+import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
-import { findWebviewFrame, isQuickInputVisible, launchBrowser, notificationTexts, openWorkspace, pickQuickPickItem, quickInputPrompt, runCommandFromPalette, screenshot } from './workbench';
+import {
+  findWebviewFrame,
+  isQuickInputVisible,
+  notificationTexts,
+  openWorkspace,
+  pickQuickPickItem,
+  quickInputPrompt,
+  runCommandFromPalette,
+  screenshot,
+} from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-compare');
 const COMPARE_TIMEOUT_MS = 240_000;
@@ -35,32 +38,16 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
   let page: Page | undefined;
 
   before(async function () {
-    assertCodeServerInstalled();
-    ensureVsix();
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     sandbox = createSandbox('cnn-lens-e2e-compare-');
-    const workspace = path.join(sandbox.root, 'workspace');
-    fs.cpSync(path.join(REPO_ROOT, 'samples', 'workspace'), workspace, { recursive: true });
-    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'cnnLens.modelPath': 'model/model.json' }));
-    installExtension(sandbox, VSIX);
-    writeUserSettings(sandbox, {
-      ...BASE_USER_SETTINGS,
-    });
-    server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
-    browser = await launchBrowser(sandbox);
+    const workspace = copySampleWorkspace(sandbox, 'model/model.json');
+    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'code-server.log') }));
     page = await openWorkspace(browser, server.url, workspace);
   });
 
   after(async function () {
-    await browser?.close().catch((error: Error) => console.error(`closing chromium: ${error.message}`));
-    if (server) {
-      await stopCodeServer(server);
-    }
-    if (sandbox) {
-      removeSandbox(sandbox);
-    }
+    await closeWorkbench({ browser, server, sandbox });
   });
 
   afterEach(async function () {

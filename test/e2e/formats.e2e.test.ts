@@ -13,23 +13,24 @@ import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import {
   REPO_ROOT,
-  assertCodeServerInstalled,
   createSandbox,
-  installExtension,
-  removeSandbox,
-  startCodeServer,
-  stopCodeServer,
-  writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
-  BASE_USER_SETTINGS, VSIX, ensureVsix,
+  VSIX,
 } from './codeServer';
-import { chooseContextMenuItem, findWebviewFrame, launchBrowser, notificationTexts, openWorkspace, revealInExplorer, screenshot } from './workbench';
+import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
+import {
+  chooseContextMenuItem,
+  findWebviewFrame,
+  notificationTexts,
+  openWorkspace,
+  revealInExplorer,
+  screenshot,
+} from './workbench';
 import { readCanvasStats } from './canvas';
 import type { BrowserGlobals } from './dom';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-formats');
-const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const ONNX_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'sample_cnn');
 const IMAGE = 'images/sample.png';
 const MODEL = 'pytorch/sample_cnn.onnx';
@@ -44,8 +45,6 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
   let expectedLabel = '';
 
   before(async function () {
-    assertCodeServerInstalled();
-    ensureVsix();
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     sandbox = createSandbox('cnn-lens-e2e-onnx-');
@@ -53,22 +52,11 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     expectedLabel = labelFromCli(sandbox, workspace);
     // The trained sample sees the ankle boot in sample.png (scripts/sample/sample-images.json).
     assert.strictEqual(expectedLabel, 'Ankle boot', `the CLI's top-1 for ${IMAGE} with the ONNX sample`);
-    installExtension(sandbox, VSIX);
-    writeUserSettings(sandbox, {
-      ...BASE_USER_SETTINGS,
-    });
-    server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
-    browser = await launchBrowser(sandbox);
+    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'code-server.log') }));
   });
 
   after(async function () {
-    await browser?.close().catch((error: Error) => console.error(`closing chromium: ${error.message}`));
-    if (server) {
-      await stopCodeServer(server);
-    }
-    if (sandbox && process.env.CNN_LENS_E2E_KEEP !== '1') {
-      removeSandbox(sandbox);
-    }
+    await closeWorkbench({ browser, server, sandbox });
   });
 
   afterEach(async function () {
@@ -126,17 +114,11 @@ async function visibleText(frame: Frame, selector: string): Promise<string> {
 
 /** The sample workspace plus the ONNX fixture (with its labels) as its model. */
 function copyWorkspace(sandbox: Sandbox): string {
-  const target = path.join(sandbox.root, 'workspace');
-  fs.cpSync(SAMPLE_WORKSPACE, target, { recursive: true });
+  const target = copySampleWorkspace(sandbox, MODEL);
   const modelFolder = path.join(target, path.dirname(MODEL));
   fs.mkdirSync(modelFolder, { recursive: true });
   fs.copyFileSync(path.join(ONNX_FIXTURE, 'sample_cnn.onnx'), path.join(target, MODEL));
   fs.copyFileSync(path.join(ONNX_FIXTURE, 'labels.txt'), path.join(modelFolder, 'labels.txt'));
-  const settingsFile = path.join(target, '.vscode', 'settings.json');
-  const settings = fs.existsSync(settingsFile) ? (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>) : {};
-  settings['cnnLens.modelPath'] = MODEL;
-  fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   return target;
 }
 

@@ -16,22 +16,16 @@ import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import {
   REPO_ROOT,
-  assertCodeServerInstalled,
   createSandbox,
-  installExtension,
-  removeSandbox,
-  startCodeServer,
-  stopCodeServer,
-  writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
-  BASE_USER_SETTINGS, VSIX, ensureVsix,
+  VSIX,
 } from './codeServer';
+import { SAMPLE_WORKSPACE, closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
 import {
   chooseContextMenuItem,
   findWebviewFrame,
   isQuickInputVisible,
-  launchBrowser,
   notificationTexts,
   openWorkspace,
   pickQuickPickItem,
@@ -44,7 +38,6 @@ import { readCanvasStats, type CanvasStats } from './canvas';
 import type { BrowserGlobals, DomElement } from './dom';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const IMAGE = 'images/sample.png';
 const MODEL = 'model/model.json';
 const COMMAND_TITLE = 'CNN Lens: Show Grad-CAM';
@@ -67,38 +60,18 @@ describe('CNN Lens in code-server (end to end)', function () {
   let expected: Expected;
 
   before(async function () {
-    assertCodeServerInstalled();
-    ensureVsix();
     assertSampleWorkspace();
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
 
     sandbox = createSandbox();
-    workspace = copyWorkspace(sandbox);
+    workspace = copySampleWorkspace(sandbox, MODEL);
     expected = expectedFromCli(sandbox, workspace);
-
-    installExtension(sandbox, VSIX);
-    writeUserSettings(sandbox, {
-      ...BASE_USER_SETTINGS,
-    });
-    server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server.log'));
-    browser = await launchBrowser(sandbox);
+    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'code-server.log') }));
   });
 
   after(async function () {
-    // Each step guarded on its own: a failure in one must not leave a process running.
-    await browser?.close().catch((error: Error) => console.error(`closing chromium: ${error.message}`));
-    if (server) {
-      await stopCodeServer(server);
-    }
-    if (sandbox) {
-      copyLogs(sandbox);
-      if (process.env.CNN_LENS_E2E_KEEP === '1') {
-        console.log(`e2e: kept ${sandbox.root}`);
-      } else {
-        removeSandbox(sandbox);
-      }
-    }
+    await closeWorkbench({ browser, server, sandbox }, path.join(ARTIFACTS, 'vscode-logs'));
   });
 
   afterEach(async function () {
@@ -287,17 +260,6 @@ function assertSampleWorkspace(): void {
 }
 
 /** A temp copy of samples/workspace (the repo stays clean) that names its model in its settings. */
-function copyWorkspace(sandbox: Sandbox): string {
-  const target = path.join(sandbox.root, 'workspace');
-  fs.cpSync(SAMPLE_WORKSPACE, target, { recursive: true });
-  const settingsFile = path.join(target, '.vscode', 'settings.json');
-  const settings = fs.existsSync(settingsFile) ? (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>) : {};
-  settings['cnnLens.modelPath'] = MODEL;
-  fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
-  return target;
-}
-
 /** What the panel must show, computed independently by the `cnn-lens` CLI on the same files. */
 function expectedFromCli(sandbox: Sandbox, workspace: string): Expected {
   const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -312,13 +274,6 @@ function expectedFromCli(sandbox: Sandbox, workspace: string): Expected {
   assert.ok(label, `the CLI's JSON (${jsonFile}) has no predictions[0].label`);
   assert.ok(result.backend, `the CLI's JSON (${jsonFile}) has no backend`);
   return { label, backend: result.backend };
-}
-
-function copyLogs(sandbox: Sandbox): void {
-  const logs = path.join(sandbox.userDataDir, 'logs');
-  if (fs.existsSync(logs)) {
-    fs.cpSync(logs, path.join(ARTIFACTS, 'vscode-logs'), { recursive: true });
-  }
 }
 
 function isDark(cssColor: string): boolean {

@@ -16,22 +16,15 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { readCanvasStats } from './canvas';
 import {
   REPO_ROOT,
-  assertCodeServerInstalled,
   createSandbox,
-  installExtension,
-  removeSandbox,
-  startCodeServer,
-  stopCodeServer,
-  writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
-  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
+import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
   findWebviewFrame,
   isQuickInputVisible,
-  launchBrowser,
   notificationTexts,
   openWorkspace,
   pickQuickPickItem,
@@ -42,7 +35,6 @@ import {
 } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const MODEL = 'model/model.json';
 const IMAGE = 'sample.png';
 const COMMAND = 'CNN Lens: Visualize Layer…';
@@ -58,38 +50,17 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
   let layerChannels: Record<string, number> = {};
 
   before(async function () {
-    assertCodeServerInstalled();
-    ensureVsix();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     sandbox = createSandbox();
-    workspace = copyWorkspace(sandbox);
+    workspace = copySampleWorkspace(sandbox, MODEL);
     layerChannels = channelsFromCli(sandbox, workspace);
-    installExtension(sandbox, VSIX);
-    writeUserSettings(sandbox, {
-      ...BASE_USER_SETTINGS,
-    });
-    server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'code-server-layers.log'));
-    browser = await launchBrowser(sandbox);
+    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'code-server-layers.log') }));
     page = await openWorkspace(browser, server.url, workspace);
     await page.locator('.monaco-workbench .part.sidebar').waitFor({ timeout: 60_000 });
   });
 
   after(async function () {
-    await browser?.close().catch((error: Error) => console.error(`closing chromium: ${error.message}`));
-    if (server) {
-      await stopCodeServer(server);
-    }
-    if (sandbox) {
-      const logs = path.join(sandbox.userDataDir, 'logs');
-      if (fs.existsSync(logs)) {
-        fs.cpSync(logs, path.join(ARTIFACTS, 'vscode-logs-layers'), { recursive: true });
-      }
-      if (process.env.CNN_LENS_E2E_KEEP === '1') {
-        console.log(`e2e: kept ${sandbox.root}`);
-      } else {
-        removeSandbox(sandbox);
-      }
-    }
+    await closeWorkbench({ browser, server, sandbox }, path.join(ARTIFACTS, 'vscode-logs-layers'));
   });
 
   afterEach(async function () {
@@ -271,17 +242,6 @@ async function text(frame: Frame, selector: string): Promise<string> {
 
 async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(600);
-}
-
-function copyWorkspace(sandbox: Sandbox): string {
-  const target = path.join(sandbox.root, 'workspace');
-  fs.cpSync(SAMPLE_WORKSPACE, target, { recursive: true });
-  const settingsFile = path.join(target, '.vscode', 'settings.json');
-  const settings = fs.existsSync(settingsFile) ? (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>) : {};
-  settings['cnnLens.modelPath'] = MODEL;
-  fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
-  return target;
 }
 
 /** Each layer's channel count (the last dimension of its output), from `cnn-lens layers --json`. */

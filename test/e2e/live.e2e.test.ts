@@ -12,22 +12,15 @@ import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import {
   REPO_ROOT,
-  assertCodeServerInstalled,
   createSandbox,
-  installExtension,
-  removeSandbox,
-  startCodeServer,
-  stopCodeServer,
-  writeUserSettings,
   type RunningCodeServer,
   type Sandbox,
-  BASE_USER_SETTINGS, VSIX, ensureVsix,
 } from './codeServer';
+import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
   findWebviewFrame,
   isQuickInputVisible,
-  launchBrowser,
   notificationTexts,
   openWorkspace,
   pickQuickPickItem,
@@ -38,7 +31,6 @@ import {
 } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
-const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 const IMAGE = 'images/sample.png';
 const MODEL = 'model/model.json';
 const SHARD = 'model/group1-shard1of1.bin';
@@ -57,42 +49,17 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
   let workspace = '';
 
   before(async function () {
-    assertCodeServerInstalled();
-    ensureVsix();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const old of fs.readdirSync(ARTIFACTS).filter((file) => file.startsWith('live-'))) {
       fs.rmSync(path.join(ARTIFACTS, old), { recursive: true, force: true });
     }
     sandbox = createSandbox('cnn-lens-e2e-live-');
-    workspace = path.join(sandbox.root, 'workspace');
-    fs.cpSync(SAMPLE_WORKSPACE, workspace, { recursive: true });
-    fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'cnnLens.modelPath': MODEL }, null, 2));
-    installExtension(sandbox, VSIX);
-    writeUserSettings(sandbox, {
-      ...BASE_USER_SETTINGS,
-      'editor.codeLens': true,
-    });
-    server = await startCodeServer(sandbox, path.join(ARTIFACTS, 'live-code-server.log'));
-    browser = await launchBrowser(sandbox);
+    workspace = copySampleWorkspace(sandbox, MODEL);
+    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'live-code-server.log'), settings: { 'editor.codeLens': true } }));
   });
 
   after(async function () {
-    await browser?.close().catch((error: Error) => console.error(`closing chromium: ${error.message}`));
-    if (server) {
-      await stopCodeServer(server);
-    }
-    if (sandbox) {
-      const logs = path.join(sandbox.userDataDir, 'logs');
-      if (fs.existsSync(logs)) {
-        fs.cpSync(logs, path.join(ARTIFACTS, 'live-vscode-logs'), { recursive: true });
-      }
-      if (process.env.CNN_LENS_E2E_KEEP === '1') {
-        console.log(`e2e: kept ${sandbox.root}`);
-      } else {
-        removeSandbox(sandbox);
-      }
-    }
+    await closeWorkbench({ browser, server, sandbox }, path.join(ARTIFACTS, 'live-vscode-logs'));
   });
 
   afterEach(async function () {

@@ -11,7 +11,7 @@
 // [ci, KH, KW, co] is dW up to a transpose. Exact (only the summation order differs from the cpu
 // kernel), and as fast as the backend's forward convolution.
 import * as tf from '../tf';
-import { type WasmScratch, WASM, checkOutputShape, explicitPad, requireInputs, sizeOf, withScratch } from './wasmOps';
+import { type WasmScratch, WASM, checkOutputShape, explicitPad, padInNhwcOrder, requireInputs, sizeOf, withScratch } from './wasmOps';
 
 const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = requireInputs(tf.Conv2DBackpropFilter, inputs, ['x', 'dy']);
@@ -21,8 +21,7 @@ const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const channelsFirst = dataFormat === 'NCHW';
     const xNhwc = channelsFirst ? scratch.transpose(x, [0, 2, 3, 1]) : x;
     const dyNhwc = channelsFirst ? scratch.transpose(dy, [0, 2, 3, 1]) : dy;
-    // Explicit pads come in the data format's axis order: [[0,0],[0,0],[t,b],[l,r]] for NCHW.
-    const padNhwc = channelsFirst && Array.isArray(pad) ? ([[0, 0], pad[2], pad[3], [0, 0]] as typeof pad) : pad;
+    const padNhwc = padInNhwcOrder(pad, channelsFirst);
     return filterGradientNhwc(scratch, xNhwc, dyNhwc, filterShape, strides, padNhwc, dimRoundingMode);
   });
 };

@@ -18,7 +18,7 @@
 // data lives. A fresh flipped copy per call would repack every time, which for ResNet's 3×3×512×512
 // kernels costs ten times the convolution itself.
 import * as tf from '../tf';
-import { type WasmBackend, WasmScratch, WASM, checkOutputShape, explicitPad, requireInputs, sizeOf, withScratch } from './wasmOps';
+import { type WasmBackend, WasmScratch, WASM, checkOutputShape, explicitPad, padInNhwcOrder, requireInputs, sizeOf, withScratch } from './wasmOps';
 
 interface StorageBackend extends WasmBackend {
   dataIdMap: { has(dataId: tf.DataId): boolean };
@@ -93,7 +93,7 @@ const conv2dBackpropInput: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const [n, a, b, c] = inputShape;
     const inputNhwc: [number, number, number, number] = channelsFirst ? [n, b, c, a] : [n, a, b, c];
     const dyNhwc = channelsFirst ? scratch.transpose(dy, [0, 2, 3, 1]) : dy;
-    const padNhwc = channelsFirst && Array.isArray(pad) ? ([[0, 0], pad[2], pad[3], [0, 0]] as typeof pad) : pad;
+    const padNhwc = padInNhwcOrder(pad, channelsFirst);
     const dx = inputGradientNhwc(scratch, dyNhwc, filter, inputNhwc, strides, padNhwc, dimRoundingMode, backend);
     return channelsFirst ? scratch.transpose(dx, [0, 3, 1, 2]) : dx;
   });

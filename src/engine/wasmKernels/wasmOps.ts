@@ -127,6 +127,14 @@ export function withScratch(backend: unknown, body: (scratch: WasmScratch) => Te
   }
 }
 
+/**
+ * A convolution's `pad` attribute for the NHWC computation: explicit pads come in the data
+ * format's axis order, [[0,0],[0,0],[t,b],[l,r]] for NCHW; 'same', 'valid' and numbers are as they are.
+ */
+export function padInNhwcOrder<P extends tf.Conv2DAttrs['pad']>(pad: P, channelsFirst: boolean): P {
+  return channelsFirst && Array.isArray(pad) ? ([[0, 0], pad[2], pad[3], [0, 0]] as P) : pad;
+}
+
 /** An explicit-padding attribute for NHWC Conv2D / DepthwiseConv2dNative. */
 export function explicitPad(pads: SpatialPads): tf.backend_util.ExplicitPadding {
   return [[0, 0], pads[0], pads[1], [0, 0]];

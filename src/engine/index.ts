@@ -3,6 +3,7 @@
 import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
 import { EngineError, throwIfCancelled } from './errors';
+import { ForwardCache } from './forwardCache';
 import { computeLogits, outputAppliesSoftmax } from './graph';
 import { readImageFile, toModelInput } from './image';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
@@ -21,6 +22,7 @@ export { encodePng, decodeImage } from './image';
 export { describeLayers, defaultCamLayer } from './layers';
 export { renderCompareGrid, type CompareTile } from './compareGrid';
 export type { RunContext } from './pipeline';
+export { ForwardCache };
 
 export interface LoadedModel {
   readonly summary: ModelSummary;
@@ -149,6 +151,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
         preprocessing: summary.preprocessing,
       },
       methodContext,
+      context.forwardCache ? { cache: context.forwardCache, image } : undefined,
     );
     if (request.metrics) {
       result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
@@ -204,18 +207,28 @@ export async function compareMethods(
   methods.forEach((name) => getMethod(name)); // unknown names fail before any work
   const compared: ComparedMethod[] = [];
   let classIndex = request.classIndex;
-  for (const [i, method] of methods.entries()) {
-    const started = performance.now();
-    const result = await explain(model, image, { ...request, method, classIndex }, {
-      signal: context.signal,
-      onProgress: (p) =>
-        context.onProgress?.({
-          message: `${method} (${i + 1}/${methods.length}): ${p.message}`,
-          fraction: (i + (p.fraction ?? 0)) / methods.length,
-        }),
-    });
-    classIndex = result.classIndex;
-    compared.push({ method, result, timeMs: performance.now() - started });
+  // Without the caller's cache, one for this comparison: its CAM methods share the layer's forward pass.
+  const forwardCache = context.forwardCache ?? new ForwardCache(1);
+  try {
+    for (const [i, method] of methods.entries()) {
+      const started = performance.now();
+      const result = await explain(model, image, { ...request, method, classIndex }, {
+        signal: context.signal,
+        // Methods at one layer share its forward pass (Grad-CAM, Grad-CAM++, LayerCAM... differ after it).
+        forwardCache,
+        onProgress: (p) =>
+          context.onProgress?.({
+            message: `${method} (${i + 1}/${methods.length}): ${p.message}`,
+            fraction: (i + (p.fraction ?? 0)) / methods.length,
+          }),
+      });
+      classIndex = result.classIndex;
+      compared.push({ method, result, timeMs: performance.now() - started });
+    }
+  } finally {
+    if (forwardCache !== context.forwardCache) {
+      forwardCache.clear();
+    }
   }
   return compared;
 }

@@ -6,6 +6,7 @@
 // loop, so a worker can receive a cancel message, and then honours it.
 import type { BackendName, CamResult, Map2D, MethodDetails, MethodName, MethodOptions, Preprocessing, Progress } from '../protocol/types';
 import { EngineError, throwIfCancelled } from './errors';
+import type { CutLease, ForwardCache } from './forwardCache';
 import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, logitsOf, planCut, type CutState, type LayerPath } from './graph';
 import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from './overlay';
@@ -106,6 +107,17 @@ export interface CamRequest {
 export interface RunContext {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /**
+   * Where layer maps keep their forward pass for the next request on the same model, image and
+   * layer (forwardCache.ts); without one, every request runs its own forward pass.
+   */
+  forwardCache?: ForwardCache;
+}
+
+/** The cache a request may reuse forward passes from, and the image (by identity) its input was made from. */
+export interface ForwardReuse {
+  cache: ForwardCache;
+  image: object;
 }
 
 /** pytorch-grad-cam's scale_cam_image: subtract the min, divide by (max + 1e-7). All zeros stay zeros. */
@@ -139,7 +151,13 @@ export function postprocessCam(layerCam: Map2D, width: number, height: number): 
   return { width, height, data: scaleCam(clamped) };
 }
 
-export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, request: CamRequest, context: RunContext = {}): Promise<CamResult> {
+export async function computeCam(
+  model: tf.LayersModel,
+  input: tf.Tensor4D,
+  request: CamRequest,
+  context: RunContext = {},
+  reuse?: ForwardReuse,
+): Promise<CamResult> {
   if (input.shape[0] !== 1) {
     throw new Error(`computeCam explains one image at a time; got a batch of ${input.shape[0]}.`);
   }
@@ -148,8 +166,8 @@ export async function computeCam(model: tf.LayersModel, input: tf.Tensor4D, requ
   const options = resolveOptions(request.options ?? {}, inputHeight, inputWidth);
   const run = new PassCounter();
   return isInputLevel(request.method)
-    ? computeInputAttribution(model, input, request, request.method, options, run, context)
-    : computeLayerCam(model, input, request, request.method, options, run, context);
+    ? computeInputAttribution(model, input, request, request.method, options, run, context, reuse)
+    : computeLayerCam(model, input, request, request.method, options, run, context, reuse);
 }
 
 /** Counts the passes methods run (reported in details; tests check batching with it). */
@@ -250,12 +268,12 @@ export function greyInModelSpace(level: number, channels: number, preprocessing:
   return Array.from({ length: channels }, (_, c) => (level - pick(preprocessing?.mean, c, 0)) / pick(preprocessing?.std, c, 1));
 }
 
-function detailsFor(method: Method, options: ResolvedOptions, run: PassCounter): MethodDetails {
+function detailsFor(method: Method, options: ResolvedOptions, run: PassCounter, forwardReused = false): MethodDetails {
   const used: MethodOptions = {};
   for (const name of method.optionNames ?? []) {
     (used as Record<string, unknown>)[name] = options[name];
   }
-  return { options: used, passes: run.passes, inputsScored: run.inputsScored };
+  return { options: used, passes: run.passes, inputsScored: run.inputsScored, forwardReused };
 }
 
 async function computeLayerCam(
@@ -266,23 +284,35 @@ async function computeLayerCam(
   options: ResolvedOptions,
   run: PassCounter,
   context: RunContext,
+  reuse: ForwardReuse | undefined,
 ): Promise<CamResult> {
   const { timings, lap, step, finish } = stages(context);
   const { layer } = request;
 
   await step(`Running the model to layer "${layer.name}"`, 0);
+  let lease: CutLease | undefined;
   let state: CutState | undefined;
   let activations: tf.Tensor4D | undefined;
   let logitsTensor: tf.Tensor | undefined;
   let gradients: tf.Tensor4D | null = null;
   let camTensor: tf.Tensor | undefined;
   try {
-    run.count(input);
-    if (method.usesGradients) {
+    if (reuse) {
+      // Every layer method reads the activations and the logits; with a cache, from its forward pass.
+      lease = reuse.cache.acquire(model, reuse.image, input, planCut(model, layer.path));
+      state = lease.state;
+      activations = state.activation as tf.Tensor4D;
+      logitsTensor = state.logits;
+      if (!lease.reused) {
+        run.count(input);
+      }
+    } else if (method.usesGradients) {
+      run.count(input);
       state = forwardToCut(model, input, planCut(model, layer.path));
       activations = state.activation as tf.Tensor4D;
       logitsTensor = state.logits;
     } else {
+      run.count(input);
       const { logits, taps } = forwardWithTaps(model, input, [layer.path]);
       logitsTensor = logits;
       activations = taps[0] as tf.Tensor4D;
@@ -291,9 +321,10 @@ async function computeLayerCam(
     const logits = (await logitsTensor.data()) as Float32Array;
     const classIndex = request.classIndex ?? argMax(logits);
     checkClassIndex(classIndex, logits.length);
-    lap('forward');
+    // The panel's status line lists these stages: say when the forward pass came from the last request.
+    lap(lease?.reused ? 'forward (reused)' : 'forward');
 
-    if (state) {
+    if (state && method.usesGradients) {
       await step('Computing gradients', 0.3);
       gradients = classScoreGradient(model, state, classIndex, logits.length);
       lap('gradients');
@@ -332,12 +363,14 @@ async function computeLayerCam(
       cam,
       layerCam,
       timings,
-      details: detailsFor(method, options, run),
+      details: detailsFor(method, options, run, lease?.reused),
     };
   } catch (error) {
     throw explainMissingKernel(error, layer.name);
   } finally {
-    if (state) {
+    if (lease) {
+      lease.release(); // the cache owns the state
+    } else if (state) {
       disposeCutState(state);
     } else {
       tf.dispose([activations, logitsTensor] as tf.Tensor[]);
@@ -354,25 +387,30 @@ async function computeInputAttribution(
   options: ResolvedOptions,
   run: PassCounter,
   context: RunContext,
+  reuse: ForwardReuse | undefined,
 ): Promise<CamResult> {
   const { timings, lap, step, finish } = stages(context);
   await step('Running the model', 0);
   let attribution: tf.Tensor4D | undefined;
   const extra: Partial<MethodDetails> = {};
   try {
-    run.count(input);
-    const logitsTensor = computeLogits(model, input);
-    const logits = (await logitsTensor.data()) as Float32Array;
-    logitsTensor.dispose();
+    let logits = reuse?.cache.logits(model, reuse.image);
+    const forwardReused = logits !== undefined;
+    if (!logits) {
+      run.count(input);
+      const logitsTensor = computeLogits(model, input);
+      logits = (await logitsTensor.data()) as Float32Array;
+      logitsTensor.dispose();
+    }
     const classIndex = request.classIndex ?? argMax(logits);
     checkClassIndex(classIndex, logits.length);
-    lap('forward');
+    lap(forwardReused ? 'forward (reused)' : 'forward');
 
     const inputs: AttributionInputs = {
       ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.05, 0.9], method.name),
       score: logits[classIndex],
       camAtLayer: async (camMethod) => {
-        const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal });
+        const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal }, reuse);
         return result;
       },
       report: (details) => Object.assign(extra, details),
@@ -407,7 +445,7 @@ async function computeInputAttribution(
       layerCam: raw,
       timings,
       details: {
-        ...detailsFor(method, options, run),
+        ...detailsFor(method, options, run, forwardReused),
         ...extra,
         layerCamNote:
           method.reduce === 'max-abs'

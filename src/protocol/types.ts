@@ -110,6 +110,8 @@ export interface MethodDetails {
   /** Forward (or forward+backward) passes run, and inputs scored in them. */
   passes: number;
   inputsScored: number;
+  /** True when a layer map started from the previous request's forward pass (same model, image and layer). */
+  forwardReused?: boolean;
   completeness?: CompletenessCheck;
   /** What layerCam holds for this method (input-level methods keep a raw input-size map there). */
   layerCamNote?: string;

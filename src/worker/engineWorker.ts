@@ -4,7 +4,7 @@
 // in the panel costs one Grad-CAM, not a model load.
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
-import { compareMethods, encodePng, explain, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
+import { compareMethods, encodePng, explain, ForwardCache, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
 import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
 import { EngineError } from '../engine/errors';
 import * as tf from '../engine/tf';
@@ -51,11 +51,20 @@ async function usingModel<T>(model: LoadedModel, work: (model: LoadedModel) => P
     } else {
       inUse.delete(model);
       if (disposeWhenIdle.delete(model)) {
+        // The request may have kept its forward pass after the reload forgot the model's others.
+        forwardCache.forgetModel(model.model);
         model.dispose();
       }
     }
   }
 }
+
+/**
+ * The last layer maps' forward passes: another class (or another CAM method) at the same layer of
+ * the same model and image costs one backward pass from the layer. Keyed by the LoadedModel's
+ * network and the cached image object, so a reload or an edited image never matches.
+ */
+const forwardCache = new ForwardCache();
 
 /** The last decoded image: re-running for another class or layer must not decode it again. */
 let lastImage: { key: string; image: RgbaImage } | undefined;
@@ -70,6 +79,7 @@ const inspection = new LayerInspection({
 async function handle(message: WorkerRequest, context: HandlerContext): Promise<unknown> {
   switch (message.type) {
     case 'init':
+      forwardCache.clear(); // its tensors belong to the backend being replaced
       backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
       binariesDir = message.wasmDir;
       return backend; // the client logs it
@@ -151,6 +161,7 @@ async function disposeModel(modelPath: string): Promise<void> {
     } catch {
       return; // it never loaded: nothing to free
     }
+    forwardCache.forgetModel(model.model);
     if (inUse.has(model)) {
       disposeWhenIdle.add(model);
     } else {
@@ -185,6 +196,7 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     const t2 = Date.now();
     const result = await explain(model, image, message.request, {
       signal: context.signal,
+      forwardCache,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     // The engine's own stages plus the worker's: model load (0 when cached), image decode, whole request.
@@ -202,6 +214,7 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
     const started = Date.now();
     const results = await compareMethods(model, image, message.methods, message.request, {
       signal: context.signal,
+      forwardCache,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);

@@ -206,17 +206,23 @@ describe('worker client: the real engine worker', function () {
 
   it('keeps the model loaded between requests, reloads on request, and leaks no tensors', async function () {
     const loads = () => logs.filter((line) => /loaded in/.test(line)).length;
-    const before = loads();
     const request = { modelPath, imagePath, request: { method: 'gradcam' as const } };
-    await engine.explain(request);
+    // From a reload on: the worker then holds one forward pass of this model (the last request's).
+    await engine.loadModel(modelPath, { reload: true });
+    const before = loads();
+    const first = await engine.explain(request);
     const memory = await engine.memory();
-    await engine.explain({ ...request, request: { method: 'gradcam', classIndex: 1 } });
+    const otherClass = await engine.explain({ ...request, request: { method: 'gradcam', classIndex: 1 } });
+    assert.strictEqual(otherClass.result.details?.forwardReused, true, 'another class at the same layer reuses the forward pass');
+    assert.deepStrictEqual(otherClass.result.predictions, first.result.predictions);
     await engine.explain(request);
     assert.strictEqual(loads(), before, 'a cached model was loaded again');
     assert.strictEqual((await engine.memory()).numTensors, memory.numTensors, 'tensors grew across requests');
     await engine.loadModel(modelPath, { reload: true });
     assert.strictEqual(loads(), before + 1);
-    assert.strictEqual((await engine.memory()).numTensors, memory.numTensors, 'the reload leaked the old weights');
+    const reloaded = await engine.explain(request);
+    assert.strictEqual(reloaded.result.details?.forwardReused, false, 'a reloaded model runs its own forward pass');
+    assert.strictEqual((await engine.memory()).numTensors, memory.numTensors, 'the reload leaked the old weights or their kept forward pass');
   });
 
   it('reports engine errors with their code and the file they concern', async function () {

@@ -2,6 +2,7 @@
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
 import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
+import { inSlices, maxInputsPerPass } from './batching';
 import { EngineError, throwIfCancelled } from './errors';
 import { ForwardCache } from './forwardCache';
 import { computeLogits, outputAppliesSoftmax } from './graph';
@@ -155,7 +156,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
     );
     if (request.metrics) {
       result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
-        logits: (batch) => computeLogits(model.model, batch) as tf.Tensor2D,
+        logits: (batch) => inSlices(batch as tf.Tensor4D, maxInputsPerPass(model.model, 'forward'), (slice) => computeLogits(model.model, slice) as tf.Tensor2D),
         step: async (message, fraction) => {
           await new Promise<void>((resolve) => setImmediate(resolve));
           throwIfCancelled(context.signal);

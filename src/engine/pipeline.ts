@@ -5,6 +5,7 @@
 // (LayerCAM, HiResCAM, Eigen-CAM, Score-CAM...). Between stages the pipeline yields to the event
 // loop, so a worker can receive a cancel message, and then honours it.
 import type { BackendName, CamResult, Map2D, MethodDetails, MethodName, MethodOptions, Preprocessing, Progress } from '../protocol/types';
+import { BATCH_MEMORY_BYTES, inSlices, maxInputsPerPass } from './batching';
 import { EngineError, throwIfCancelled } from './errors';
 import type { CutLease, ForwardCache } from './forwardCache';
 import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, logitsOf, planCut, type CutState, type LayerPath } from './graph';
@@ -102,6 +103,8 @@ export interface CamRequest {
   options?: MethodOptions;
   /** The model's preprocessing, to express image grey levels (black, fills) in its input space. */
   preprocessing?: Preprocessing;
+  /** Memory one pass over a batch may use (batching.ts); larger batches run in slices. Default BATCH_MEMORY_BYTES. */
+  batchMemoryBytes?: number;
 }
 
 export interface RunContext {
@@ -220,21 +223,29 @@ function services(
   step: (message: string, fraction?: number) => Promise<void>,
   range: [number, number],
   method: MethodName,
+  batchMemoryBytes: number,
 ): MethodServices {
   const oneHot = new Float32Array(numClasses);
   oneHot[classIndex] = 1;
   const pick = (): tf.Tensor2D => tf.tensor2d(oneHot, [1, numClasses]);
+  // A method's batch runs as one pass when it fits the memory budget, else in slices that do.
+  const forwardSlice = maxInputsPerPass(model, 'forward', batchMemoryBytes);
+  const gradientSlice = maxInputsPerPass(model, 'gradient', batchMemoryBytes);
   return {
     input,
     classIndex,
     options,
     logits(batch) {
-      run.count(batch);
-      return computeLogits(model, batch) as tf.Tensor2D;
+      return inSlices(batch, forwardSlice, (slice) => {
+        run.count(slice);
+        return computeLogits(model, slice) as tf.Tensor2D;
+      });
     },
     async classScores(batch) {
-      run.count(batch);
-      const scores = tf.tidy(() => tf.sum(tf.mul(logitsOf(model, batch), pick()), 1));
+      const scores = inSlices(batch, forwardSlice, (slice) => {
+        run.count(slice);
+        return tf.tidy(() => tf.sum(tf.mul(logitsOf(model, slice), pick()), 1));
+      });
       try {
         return (await scores.data()) as Float32Array;
       } finally {
@@ -242,12 +253,14 @@ function services(
       }
     },
     inputGradients(batch, mode = {}) {
-      run.count(batch);
-      return tf.tidy(() => {
-        const onehot = pick();
-        // Summing the batch's class scores keeps each example's gradient its own.
-        const score = (x: tf.Tensor) => tf.sum(tf.mul(logitsOf(model, x, { guided: mode.guided }), onehot));
-        return tf.grad(score)(batch) as tf.Tensor4D;
+      return inSlices(batch, gradientSlice, (slice) => {
+        run.count(slice);
+        return tf.tidy(() => {
+          const onehot = pick();
+          // Summing the batch's class scores keeps each example's gradient its own.
+          const score = (x: tf.Tensor) => tf.sum(tf.mul(logitsOf(model, x, { guided: mode.guided }), onehot));
+          return tf.grad(score)(slice) as tf.Tensor4D;
+        });
       });
     },
     greyLevel(level) {
@@ -332,7 +345,7 @@ async function computeLayerCam(
 
     await step(`Computing the ${method.name} map`, 0.4);
     const inputs: CamInputs = {
-      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.4, 0.9], method.name),
+      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.4, 0.9], method.name, request.batchMemoryBytes ?? BATCH_MEMORY_BYTES),
       activations,
       gradients,
     };
@@ -407,7 +420,7 @@ async function computeInputAttribution(
     lap(forwardReused ? 'forward (reused)' : 'forward');
 
     const inputs: AttributionInputs = {
-      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.05, 0.9], method.name),
+      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.05, 0.9], method.name, request.batchMemoryBytes ?? BATCH_MEMORY_BYTES),
       score: logits[classIndex],
       camAtLayer: async (camMethod) => {
         const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal }, reuse);

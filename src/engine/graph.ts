@@ -16,7 +16,7 @@
 // tensor inside a nested model is told apart from the same tensor in another call of that model.
 import * as tf from './tf';
 import { EngineError } from './errors';
-import { callConv2DUnfused } from './unfusedConv';
+import { callUnfused } from './unfusedLayers';
 import { applyGuidedRelu, reluCapOf } from './guidedRelu';
 
 /** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
@@ -156,9 +156,9 @@ function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean, guided
   return toList(callOne(layer, argument, kwargs));
 }
 
-/** The layer's own call, except Conv2D under a gradient tape (see unfusedConv.ts). */
+/** The layer's own call, except Conv2D and Dense under a gradient tape (see unfusedLayers.ts). */
 function callOne(layer: GraphLayer, argument: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-  return (!Array.isArray(argument) && callConv2DUnfused(layer, argument)) || layer.call(argument, kwargs);
+  return (!Array.isArray(argument) && callUnfused(layer, argument)) || layer.call(argument, kwargs);
 }
 
 /**

@@ -29,6 +29,19 @@ interface DescribableLayer {
  * tfjs then splices the base's layers into the Sequential's own graph instead of calling the base.
  */
 export function layerEntries(model: tf.LayersModel): LayerEntry[] {
+  // A loaded model's layers never change, and the walk is quadratic in the layer count (5 ms on
+  // MobileNetV2, paid by every request that names a layer): computed once per model.
+  let entries = entriesByModel.get(model);
+  if (!entries) {
+    entries = walkLayers(model);
+    entriesByModel.set(model, entries);
+  }
+  return [...entries];
+}
+
+const entriesByModel = new WeakMap<tf.LayersModel, readonly LayerEntry[]>();
+
+function walkLayers(model: tf.LayersModel): LayerEntry[] {
   const entries: LayerEntry[] = [];
   const visit = (layers: readonly DescribableLayer[], parent: LayerPath, graph: GraphContainer, graphPath: LayerPath): void => {
     for (const layer of layers) {
@@ -120,14 +133,13 @@ export function defaultCamLayer(model: tf.LayersModel): string {
 export function resolveCamLayer(model: tf.LayersModel, name: string): LayerEntry {
   const entries = layerEntries(model);
   const entry = entries.find((e) => e.info.name === name);
-  const choices = describeChoices(entries);
   if (!entry) {
-    throw new EngineError(`Layer "${name}" is not in model "${model.name}". ${choices}`, 'bad-request');
+    throw new EngineError(`Layer "${name}" is not in model "${model.name}". ${describeChoices(entries)}`, 'bad-request');
   }
   if (!entry.info.spatial) {
     const shape = entry.info.outputShape.length ? `[${entry.info.outputShape.map((d) => d ?? 'null').join(', ')}]` : 'unknown';
     const why = entry.info.className === 'InputLayer' ? 'it is the model input' : `its output shape ${shape} is not 4-D (batch, height, width, channels)`;
-    throw new EngineError(`Layer "${name}" cannot be a CAM layer: ${why}. ${choices}`, 'bad-request');
+    throw new EngineError(`Layer "${name}" cannot be a CAM layer: ${why}. ${describeChoices(entries)}`, 'bad-request');
   }
   return entry;
 }

@@ -1,10 +1,10 @@
-// Conv2D run unfused under a gradient tape (src/engine/unfusedConv.ts): the same values and input
-// gradients as the layer's fused call, and Grad-CAM no longer computes filter gradients.
+// Conv2D and Dense run unfused under a gradient tape (src/engine/unfusedLayers.ts): the same values
+// and input gradients as the layers' fused calls, and Grad-CAM no longer computes weight gradients.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, wrapModel } from '../../src/engine/index';
-import { callConv2DUnfused, recordingGradients } from '../../src/engine/unfusedConv';
+import { callConv2DUnfused, callDenseUnfused, recordingGradients } from '../../src/engine/unfusedLayers';
 import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { randomInput } from '../fixtures/models';
 import type { RgbaImage } from '../../src/protocol/types';
@@ -26,7 +26,7 @@ function image(size: number): RgbaImage {
   return { width: size, height: size, data };
 }
 
-describe('unfused Conv2D under a gradient tape', () => {
+describe('unfused Conv2D and Dense under a gradient tape', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
     it(`gives the fused layer's outputs and input gradients (${backend})`, async () => {
       await initBackend(backend);
@@ -58,13 +58,45 @@ describe('unfused Conv2D under a gradient tape', () => {
     });
   }
 
-  it('leaves other layers to their own call', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`Dense: gives the fused layer's outputs and input gradients (${backend})`, async () => {
+      await initBackend(backend);
+      const layers = [
+        tf.layers.dense({ units: 5, activation: 'relu' }),
+        tf.layers.dense({ units: 4, useBias: false }),
+        tf.layers.dense({ units: 3, activation: 'softmax', biasInitializer: 'ones' }),
+        tf.layers.dense({ units: 2, activation: 'tanh' }),
+      ];
+      layers.forEach((layer, i) => {
+        tf.tidy(() => {
+          const x = tf.randomNormal([3, 7], 0, 1, 'float32', 60 + i);
+          const weights = tf.randomUniform([3, (layer.apply(x) as tf.Tensor).shape[1] as number], -1, 1, 'float32', i);
+          assert.strictEqual(callDenseUnfused(layer, x), undefined, 'no tape: the layer call is used');
+          const fused = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, weights)))(x);
+          const unfused = tf.grad((t: tf.Tensor) => {
+            const y = callDenseUnfused(layer, t);
+            assert.ok(y, 'under a tape Dense runs unfused');
+            closeTo(y, layer.apply(t) as tf.Tensor, `dense output ${i}`);
+            return tf.sum(tf.mul(y, weights));
+          })(x);
+          closeTo(unfused, fused, `dense input gradient ${i}`);
+        });
+      });
+    });
+  }
+
+  it('leaves other layers (and Dense on higher-rank inputs) to their own call', () => {
     tf.tidy(() => {
       const dense = tf.layers.dense({ units: 2 });
+      const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1 });
       const x = tf.ones([1, 3]);
+      const image = tf.ones([1, 2, 2, 3]);
       dense.apply(x);
+      conv.apply(image);
       tf.grad((t: tf.Tensor) => {
         assert.strictEqual(callConv2DUnfused(dense, t), undefined);
+        assert.strictEqual(callDenseUnfused(conv, image), undefined);
+        assert.strictEqual(callDenseUnfused(dense, tf.ones([1, 2, 3])), undefined, 'Dense over a sequence keeps its own call');
         return tf.sum(t);
       })(x);
     });
@@ -84,6 +116,11 @@ describe('unfused Conv2D under a gradient tape', () => {
         const kernels = new Set(profile.kernelNames);
         assert.ok(kernels.has('Conv2DBackpropInput'), `${model.summary.name}: the backward pass went through convolutions`);
         assert.ok(!kernels.has('Conv2DBackpropFilter'), `${model.summary.name}: a filter gradient was computed`);
+        // The classifier's weight gradient would be a product whose output has the kernel's shape.
+        const classifier = model.model.layers[model.model.layers.length - 1] as unknown as { kernel: { shape: number[] } };
+        const weightShaped = profile.kernels.filter((k) => k.name === 'BatchMatMul' && k.outputShapes.some((shape) => shape?.slice(-2).join() === classifier.kernel.shape.join()));
+        assert.deepStrictEqual(weightShaped.map((k) => k.outputShapes), [], `${model.summary.name}: the classifier's weight gradient was computed`);
+        assert.ok(profile.kernelNames.includes('BatchMatMul'), `${model.summary.name}: the backward pass went through the classifier`);
       } finally {
         model.dispose();
       }

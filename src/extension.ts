@@ -26,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
     workerPath: vscode.Uri.joinPath(dist, 'worker.js').fsPath,
     wasmDir: dist.fsPath,
     backend: () => readSettings().backend,
+    sampleWorkers: () => readSettings().sampleWorkers,
     log: (line) => output.appendLine(`[engine] ${line}`),
     // Models defined in code run only in a trusted workspace (src/codeModels/trust.ts).
     allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
@@ -74,6 +75,9 @@ export function activate(context: vscode.ExtensionContext): void {
         // The backend is chosen once per worker: start a new one and show its result.
         engine.restart(`"cnnLens.backend" is now ${readSettings().backend}`);
         registry.all().forEach((panel) => panel.rerun());
+      } else if (affects(event, 'sampleWorkers')) {
+        // Helpers are started by the worker at its start: the next worker has the new number.
+        engine.restart(`"cnnLens.sampleWorkers" is now ${readSettings().sampleWorkers}`);
       }
     }),
   );

@@ -1,6 +1,8 @@
 // The `cnnLens.*` settings, read in one place with their defaults and validation, so a bad value
 // in settings.json falls back to the default instead of reaching the engine.
+import * as os from 'os';
 import * as vscode from 'vscode';
+import { resolveSampleWorkers } from './worker/samplePool';
 import { BACKEND_CHOICES, COLORMAPS, type BackendChoice, type ColormapName } from './protocol/types';
 
 export const SECTION = 'cnnLens';
@@ -8,6 +10,7 @@ export const SECTION = 'cnnLens';
 export const SETTING = {
   modelPath: 'modelPath',
   backend: 'backend',
+  sampleWorkers: 'sampleWorkers',
   defaultColormap: 'defaultColormap',
   defaultOpacity: 'defaultOpacity',
   topK: 'topK',
@@ -17,6 +20,8 @@ export interface LensSettings {
   /** Workspace-relative (or absolute) model.json path; empty when unset. */
   modelPath: string;
   backend: BackendChoice;
+  /** Helper engine workers for sampling methods, resolved: -1 (auto) becomes a count. */
+  sampleWorkers: number;
   defaultColormap: ColormapName;
   defaultOpacity: number;
   topK: number;
@@ -28,9 +33,11 @@ export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
   const colormap = config.get<string>(SETTING.defaultColormap, 'jet');
   const opacity = config.get<number>(SETTING.defaultOpacity, 0.5);
   const topK = config.get<number>(SETTING.topK, 5);
+  const sampleWorkers = config.get<number>(SETTING.sampleWorkers, -1);
   return {
     modelPath: (config.get<string>(SETTING.modelPath, '') ?? '').trim(),
     backend: (BACKEND_CHOICES as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
+    sampleWorkers: resolveSampleWorkers(sampleWorkers, os.availableParallelism()),
     defaultColormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as ColormapName) : 'jet',
     defaultOpacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.5,
     topK: Number.isInteger(topK) && topK >= 1 ? Math.min(topK, 100) : 5,

@@ -6,6 +6,7 @@
 // loop, so a worker can receive a cancel message, and then honours it.
 import type { BackendName, CamResult, Map2D, MethodDetails, MethodName, MethodOptions, Preprocessing, Progress } from '../protocol/types';
 import { BATCH_MEMORY_BYTES, inSlices, maxInputsPerPass } from './batching';
+import { helperShare, runSamplePass, type SamplePart, type SamplePool } from './samplePool';
 import { EngineError, throwIfCancelled } from './errors';
 import type { CutLease, ForwardCache } from './forwardCache';
 import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, logitsOf, planCut, type CutState, type LayerPath } from './graph';
@@ -24,8 +25,8 @@ export interface MethodServices {
   logits(batch: tf.Tensor4D): tf.Tensor2D;
   /** The explained class's pre-softmax score for each input of a batch (one forward pass). */
   classScores(batch: tf.Tensor4D): Promise<Float32Array>;
-  /** d(class score)/d(input) for each input of a batch (one forward+backward pass); caller disposes. */
-  inputGradients(batch: tf.Tensor4D, mode?: { guided?: boolean }): tf.Tensor4D;
+  /** d(class score)/d(input) for each input of a batch (forward+backward passes, shared with helpers when there are); caller disposes. */
+  inputGradients(batch: tf.Tensor4D, mode?: { guided?: boolean }): Promise<tf.Tensor4D>;
   /** An image of uniform grey level (0 = black, 1 = white) in the model's input space, [1, 1, 1, C]; caller disposes. */
   greyLevel(level: number): tf.Tensor4D;
   /** Yields to the event loop, throws EngineError 'cancelled' if asked to, reports progress (fraction of the method's own work). */
@@ -115,6 +116,8 @@ export interface RunContext {
    * layer (forwardCache.ts); without one, every request runs its own forward pass.
    */
   forwardCache?: ForwardCache;
+  /** Other engines with this model that take parts of sampling batches (samplePool.ts). */
+  samplePool?: SamplePool;
 }
 
 /** The cache a request may reuse forward passes from, and the image (by identity) its input was made from. */
@@ -177,6 +180,8 @@ export async function computeCam(
 class PassCounter {
   passes = 0;
   inputsScored = 0;
+  /** Inputs of sampling passes that helper engines computed (samplePool.ts). */
+  inputsElsewhere = 0;
   count(batch: tf.Tensor): void {
     this.passes += 1;
     this.inputsScored += batch.shape[0] ?? 1;
@@ -212,6 +217,14 @@ function stages(context: RunContext): {
   };
 }
 
+/** Where a request's sampling passes run: this engine, within a memory budget, and helpers if any. */
+interface PassEnvironment {
+  run: PassCounter;
+  batchMemoryBytes: number;
+  samplePool?: SamplePool;
+  signal?: AbortSignal;
+}
+
 function services(
   model: tf.LayersModel,
   input: tf.Tensor4D,
@@ -219,49 +232,35 @@ function services(
   numClasses: number,
   options: ResolvedOptions,
   preprocessing: Preprocessing | undefined,
-  run: PassCounter,
+  passes: PassEnvironment,
   step: (message: string, fraction?: number) => Promise<void>,
   range: [number, number],
   method: MethodName,
-  batchMemoryBytes: number,
 ): MethodServices {
-  const oneHot = new Float32Array(numClasses);
-  oneHot[classIndex] = 1;
-  const pick = (): tf.Tensor2D => tf.tensor2d(oneHot, [1, numClasses]);
-  // A method's batch runs as one pass when it fits the memory budget, else in slices that do.
-  const forwardSlice = maxInputsPerPass(model, 'forward', batchMemoryBytes);
-  const gradientSlice = maxInputsPerPass(model, 'gradient', batchMemoryBytes);
+  const { run, batchMemoryBytes } = passes;
+  const samplePass = (pass: SamplePart['pass'], batch: tf.Tensor4D, guided?: boolean): Promise<tf.Tensor> =>
+    splitSamplePass(model, batch, { pass, classIndex, guided }, numClasses, passes);
   return {
     input,
     classIndex,
     options,
     logits(batch) {
-      return inSlices(batch, forwardSlice, (slice) => {
+      // A method's batch runs as one pass when it fits the memory budget, else in slices that do.
+      return inSlices(batch, maxInputsPerPass(model, 'forward', batchMemoryBytes), (slice) => {
         run.count(slice);
         return computeLogits(model, slice) as tf.Tensor2D;
       });
     },
     async classScores(batch) {
-      const scores = inSlices(batch, forwardSlice, (slice) => {
-        run.count(slice);
-        return tf.tidy(() => tf.sum(tf.mul(logitsOf(model, slice), pick()), 1));
-      });
+      const scores = await samplePass('classScores', batch);
       try {
         return (await scores.data()) as Float32Array;
       } finally {
         scores.dispose();
       }
     },
-    inputGradients(batch, mode = {}) {
-      return inSlices(batch, gradientSlice, (slice) => {
-        run.count(slice);
-        return tf.tidy(() => {
-          const onehot = pick();
-          // Summing the batch's class scores keeps each example's gradient its own.
-          const score = (x: tf.Tensor) => tf.sum(tf.mul(logitsOf(model, x, { guided: mode.guided }), onehot));
-          return tf.grad(score)(slice) as tf.Tensor4D;
-        });
-      });
+    async inputGradients(batch, mode = {}) {
+      return (await samplePass('inputGradients', batch, mode.guided)) as tf.Tensor4D;
     },
     greyLevel(level) {
       const channels = input.shape[3];
@@ -272,6 +271,68 @@ function services(
       return step(`${method}: ${message}`, overall);
     },
   };
+}
+
+/**
+ * A sampling pass over a batch, its last inputs sent to the helpers (samplePool.ts) before this
+ * engine computes its own first ones, so all run at once. A helper that fails (it crashed, or
+ * could not load the model) costs time, not the result: its part is computed here.
+ */
+async function splitSamplePass(
+  model: tf.LayersModel,
+  batch: tf.Tensor4D,
+  part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided'>,
+  numClasses: number,
+  passes: PassEnvironment,
+): Promise<tf.Tensor> {
+  const { run, batchMemoryBytes, samplePool, signal } = passes;
+  const here = (inputs: tf.Tensor4D): tf.Tensor => runSamplePass(model, inputs, part, numClasses, batchMemoryBytes, (slice) => run.count(slice));
+  const shares = samplePool ? helperShare(batch.shape[0], samplePool.helpers) : [];
+  if (!samplePool || shares.length === 0) {
+    return here(batch);
+  }
+  const [size, height, width, channels] = batch.shape;
+  const ownInputs = size - shares.reduce((a, b) => a + b, 0);
+  let start = ownInputs;
+  const away = shares.map((count) => {
+    const slice = tf.slice(batch, [start, 0, 0, 0], [count, -1, -1, -1]);
+    const values = slice.dataSync() as Float32Array;
+    slice.dispose();
+    start += count;
+    const shape: SamplePart['shape'] = [count, height, width, channels];
+    return { count, values, shape, result: samplePool.run({ ...part, batch: values, shape }, signal) };
+  });
+  // Settled handlers now, so a helper failing while this engine computes is not an unhandled rejection.
+  away.forEach(({ result }) => result.catch(() => undefined));
+  const parts: tf.Tensor[] = [];
+  try {
+    const own = tf.slice(batch, [0, 0, 0, 0], [ownInputs, -1, -1, -1]) as tf.Tensor4D;
+    parts.push(here(own));
+    own.dispose();
+    for (const { count, values, shape, result } of away) {
+      let computed: Float32Array | undefined;
+      try {
+        computed = await result;
+        run.inputsElsewhere += count;
+      } catch {
+        throwIfCancelled(signal);
+      }
+      if (computed) {
+        parts.push(part.pass === 'classScores' ? tf.tensor1d(computed) : tf.tensor4d(computed, shape));
+      } else {
+        const inputs = tf.tensor4d(values, shape);
+        parts.push(here(inputs));
+        inputs.dispose();
+      }
+    }
+    return tf.concat(parts, 0);
+  } finally {
+    tf.dispose(parts);
+  }
+}
+
+function passEnvironment(run: PassCounter, request: CamRequest, context: RunContext): PassEnvironment {
+  return { run, batchMemoryBytes: request.batchMemoryBytes ?? BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal };
 }
 
 /** A grey level of the image (0 black .. 1 white) as the model sees it after its mean/std normalisation. */
@@ -286,7 +347,13 @@ function detailsFor(method: Method, options: ResolvedOptions, run: PassCounter, 
   for (const name of method.optionNames ?? []) {
     (used as Record<string, unknown>)[name] = options[name];
   }
-  return { options: used, passes: run.passes, inputsScored: run.inputsScored, forwardReused };
+  return {
+    options: used,
+    passes: run.passes,
+    inputsScored: run.inputsScored,
+    forwardReused,
+    ...(run.inputsElsewhere > 0 ? { inputsElsewhere: run.inputsElsewhere } : {}),
+  };
 }
 
 async function computeLayerCam(
@@ -345,7 +412,7 @@ async function computeLayerCam(
 
     await step(`Computing the ${method.name} map`, 0.4);
     const inputs: CamInputs = {
-      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.4, 0.9], method.name, request.batchMemoryBytes ?? BATCH_MEMORY_BYTES),
+      ...services(model, input, classIndex, logits.length, options, request.preprocessing, passEnvironment(run, request, context), step, [0.4, 0.9], method.name),
       activations,
       gradients,
     };
@@ -420,7 +487,7 @@ async function computeInputAttribution(
     lap(forwardReused ? 'forward (reused)' : 'forward');
 
     const inputs: AttributionInputs = {
-      ...services(model, input, classIndex, logits.length, options, request.preprocessing, run, step, [0.05, 0.9], method.name, request.batchMemoryBytes ?? BATCH_MEMORY_BYTES),
+      ...services(model, input, classIndex, logits.length, options, request.preprocessing, passEnvironment(run, request, context), step, [0.05, 0.9], method.name),
       score: logits[classIndex],
       camAtLayer: async (camMethod) => {
         const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal }, reuse);

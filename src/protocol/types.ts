@@ -112,6 +112,8 @@ export interface MethodDetails {
   inputsScored: number;
   /** True when a layer map started from the previous request's forward pass (same model, image and layer). */
   forwardReused?: boolean;
+  /** Inputs of sampling passes computed by helper engines (other workers; see cnnLens.sampleWorkers). */
+  inputsElsewhere?: number;
   completeness?: CompletenessCheck;
   /** What layerCam holds for this method (input-level methods keep a raw input-size map there). */
   layerCamNote?: string;

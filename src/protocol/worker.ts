@@ -1,6 +1,7 @@
 // Messages between the extension host (src/worker/client.ts) and the engine worker
 // (src/worker/engineWorker.ts). Requests carry their answer type through RequestBase<R>.
 
+import type { SamplePart } from '../engine/samplePool';
 import type { RequestBase } from './messaging';
 import type {
   ActivationChannel,
@@ -33,6 +34,26 @@ export interface InitRequest extends RequestBase<BackendReport> {
   backend: BackendChoice;
   /** Folder holding tfjs-backend-wasm's .wasm files (next to the bundle). */
   wasmDir: string;
+  /** Helper engines for sampling methods: workers started like this one (src/worker/samplePool.ts). */
+  samplePool?: SamplePoolSpec;
+}
+
+export interface SamplePoolSpec {
+  /** How many helper workers (each loads the model again). */
+  helpers: number;
+  /** How to start one: the same bundle and options as the worker receiving this. */
+  workerPath: string;
+  workerData?: unknown;
+  execArgv?: string[];
+}
+
+/** Part of a sampling batch computed for another engine worker (see src/engine/samplePool.ts). */
+export interface SamplePassRequest extends RequestBase<Float32Array> {
+  type: 'samplePass';
+  modelPath: string;
+  preprocessing?: Preprocessing;
+  allowCode?: boolean;
+  part: SamplePart;
 }
 
 /** Loads (or returns the cached) model; `reload` forces a fresh read from disk. */
@@ -145,6 +166,7 @@ export type WorkerRequest =
   | DisposeModelRequest
   | MemoryRequest
   | EncodePngRequest
+  | SamplePassRequest
   | LayerInspectionRequest;
 
 /** Events the worker pushes to the host. */

@@ -55,6 +55,11 @@ export interface EngineClientOptions {
    * to every loadModel unless the call says otherwise, so every view loads code models alike.
    */
   allowCode?: (modelPath: string) => boolean;
+  /**
+   * Helper workers that share sampling batches (SmoothGrad, Integrated Gradients, Score-CAM,
+   * occlusion) with the engine worker; read on each (re)start. 0 or absent: none.
+   */
+  sampleWorkers?: () => number;
 }
 
 export interface CallOptions {
@@ -77,7 +82,19 @@ const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
   activationPage: 300_000,
   activationChannel: 300_000,
   filterPage: 120_000,
+  // A part of one sampling batch, on a helper that may first have to load the model.
+  samplePass: 300_000,
 };
+
+/** The helpers the engine worker may start: copies of itself, started the same way. */
+function samplePoolSpec(options: EngineClientOptions): Pick<InitRequest, 'samplePool'> {
+  const helpers = Math.max(0, Math.floor(options.sampleWorkers?.() ?? 0));
+  if (helpers === 0) {
+    return {};
+  }
+  const { workerData, execArgv } = options.workerOptions ?? {};
+  return { samplePool: { helpers, workerPath: options.workerPath, workerData, execArgv } };
+}
 
 export const WORKER_CRASHED = 'worker-crashed';
 export const WORKER_RESTARTED = 'worker-restarted';
@@ -236,7 +253,7 @@ class WorkerSession {
     const backend = options.backend();
     options.log(`engine worker #${serial}: starting (backend setting: ${backend})`);
     this.ready = this.endpoint
-      .request<InitRequest>({ type: 'init', backend, wasmDir: options.wasmDir }, { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init })
+      .request<InitRequest>({ type: 'init', backend, wasmDir: options.wasmDir, ...samplePoolSpec(options) }, { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init })
       .then((report) => {
         this.report = report;
         options.log(`engine worker #${serial}: backend ${report.backend}: ${report.detail} (ready in ${Date.now() - started} ms)`);

@@ -11,7 +11,11 @@ import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
 import type { Preprocessing, RgbaImage } from '../protocol/types';
 import { LayerInspection } from './inspection';
-import type { BackendReport, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, WorkerEvent, WorkerRequest } from '../protocol/worker';
+import { HelperEngines } from './samplePool';
+import { BATCH_MEMORY_BYTES } from '../engine/batching';
+import { runSamplePass } from '../engine/samplePool';
+import type { MethodName } from '../protocol/types';
+import type { BackendReport, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
 if (!parentPort) {
   throw new Error('engineWorker must run in a worker thread (new Worker("dist/worker.js")).');
@@ -66,6 +70,17 @@ async function usingModel<T>(model: LoadedModel, work: (model: LoadedModel) => P
  */
 const forwardCache = new ForwardCache();
 
+/**
+ * Helper workers sharing the batches of sampling methods (cnnLens.sampleWorkers), when the host
+ * asked for them; a helper is itself an engine worker started without helpers.
+ */
+let helpers: HelperEngines | undefined;
+/** Methods (and metrics) that run batches worth sharing; the others never start the helpers. */
+const SAMPLING_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['smoothgrad', 'integrated-gradients', 'scorecam', 'occlusion']);
+/** Which load of its file a model is: helpers reload theirs when this changes. */
+const loadNumber = new WeakMap<LoadedModel, number>();
+let loads = 0;
+
 /** The last decoded image: re-running for another class or layer must not decode it again. */
 let lastImage: { key: string; image: RgbaImage } | undefined;
 
@@ -82,6 +97,8 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
       forwardCache.clear(); // its tensors belong to the backend being replaced
       backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
       binariesDir = message.wasmDir;
+      helpers?.dispose();
+      helpers = message.samplePool && message.samplePool.helpers > 0 ? new HelperEngines(message.samplePool, backend.backend, message.wasmDir, log) : undefined;
       return backend; // the client logs it
     case 'loadModel':
       return (await modelFor(message.modelPath, message.preprocessing, message.reload === true, message.allowCode === true)).summary;
@@ -98,6 +115,8 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
     }
     case 'encodePng':
       return encodePng(message.image);
+    case 'samplePass':
+      return samplePass(message);
     case 'layerViews':
     case 'activationPage':
     case 'activationChannel':
@@ -125,7 +144,10 @@ async function modelFor(modelPath: string, preprocessing: Preprocessing | undefi
     models.set(modelPath, loading);
     // A failed load must not stay cached: the user fixes the file and tries again.
     loading.then(
-      (model) => log(`model: ${model.summary.name} (${modelPath}), ${model.summary.layers.length} layers, loaded in ${Date.now() - started} ms`),
+      (model) => {
+        loadNumber.set(model, ++loads);
+        log(`model: ${model.summary.name} (${modelPath}), ${model.summary.layers.length} layers, loaded in ${Date.now() - started} ms`);
+      },
       () => models.delete(modelPath),
     );
   }
@@ -154,6 +176,7 @@ async function loadCode(modelPath: string, preprocessing: Preprocessing | undefi
 async function disposeModel(modelPath: string): Promise<void> {
   const loading = models.get(modelPath);
   models.delete(modelPath);
+  helpers?.forget(modelPath);
   if (loading) {
     let model: LoadedModel;
     try {
@@ -194,9 +217,11 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     const t1 = Date.now();
     const image = await imageFor(message.imagePath);
     const t2 = Date.now();
+    const sampling = SAMPLING_METHODS.has(message.request.method) || message.request.metrics === true;
     const result = await explain(model, image, message.request, {
       signal: context.signal,
       forwardCache,
+      samplePool: sampling ? samplePoolFor(message.modelPath, model) : undefined,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     // The engine's own stages plus the worker's: model load (0 when cached), image decode, whole request.
@@ -212,13 +237,39 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
   return usingModel(loaded, async (model) => {
     const image = await imageFor(message.imagePath);
     const started = Date.now();
+    const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
     const results = await compareMethods(model, image, message.methods, message.request, {
       signal: context.signal,
       forwardCache,
+      samplePool: sampling ? samplePoolFor(message.modelPath, model) : undefined,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
     return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
+  });
+}
+
+/** The helpers holding this load of the model, if any (asking starts their loading). */
+function samplePoolFor(modelPath: string, model: LoadedModel) {
+  return helpers?.forModel({ modelPath, preprocessing: model.summary.preprocessing, allowCode: codeAllowed.has(modelPath), load: loadNumber.get(model) ?? 0 });
+}
+
+/** A helper's side: one part of another worker's sampling batch, on this worker's copy of the model. */
+async function samplePass(message: SamplePassRequest): Promise<Float32Array> {
+  const loaded = await modelFor(message.modelPath, message.preprocessing, false, message.allowCode === true);
+  return usingModel(loaded, async (model) => {
+    const { part } = message;
+    const batch = tf.tensor4d(part.batch, part.shape);
+    try {
+      const out = runSamplePass(model.model, batch, part, model.summary.numClasses, BATCH_MEMORY_BYTES);
+      try {
+        return (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+    } finally {
+      batch.dispose();
+    }
   });
 }
 

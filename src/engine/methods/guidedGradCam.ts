@@ -17,7 +17,7 @@ export const guidedGradCam: InputAttributionMethod = {
     const [, height, width] = input.shape;
     const cam = await inputs.camAtLayer(gradCam);
     await inputs.step('guided backpropagation', 0.5);
-    const guided = inputs.inputGradients(input, { guided: true });
+    const guided = await inputs.inputGradients(input, { guided: true });
     try {
       return tf.tidy(() => tf.mul(guided, tf.tensor4d(cam.cam.data, [1, height, width, 1])) as tf.Tensor4D);
     } finally {

@@ -66,7 +66,7 @@ export const integratedGradients: InputAttributionMethod = {
         const size = Math.min(options.batchSize, options.steps - start);
         const alphas = tf.tensor4d(Float32Array.from(nodes.subarray(start, start + size)), [size, 1, 1, 1]);
         const batch = tf.tidy(() => tf.add(baseline, tf.mul(alphas, difference)) as tf.Tensor4D);
-        const gradients = inputs.inputGradients(batch);
+        const gradients = await inputs.inputGradients(batch);
         const next = tf.tidy(() => {
           const stepWeights = tf.tensor4d(Float32Array.from(weights.subarray(start, start + size)), [size, 1, 1, 1]);
           return tf.add(total, tf.sum(tf.mul(gradients, stepWeights), 0, true)) as tf.Tensor4D;

@@ -33,7 +33,7 @@ export const smoothGrad: InputAttributionMethod = {
         const noise = tf.tensor4d(gaussianArray(size * pixels, random), [size, height, width, channels]);
         return tf.add(input, tf.mul(noise, sigma)) as tf.Tensor4D;
       });
-      const gradients = inputs.inputGradients(batch);
+      const gradients = await inputs.inputGradients(batch);
       const next = tf.tidy(() => tf.add(total, tf.sum(tf.abs(gradients), 0, true)) as tf.Tensor4D);
       tf.dispose([batch, gradients, total]);
       total = next;

@@ -1,0 +1,78 @@
+// More cores for the sampling methods. tfjs's wasm backend runs one thread in Node (its threaded
+// build is switched off there), so a second core only helps as a second engine: another worker
+// with the same model that takes part of each batch. SmoothGrad, Integrated Gradients, Score-CAM
+// and occlusion run many independent passes over a batch, so a batch split in two runs in about
+// half the time on two cores. The engine only sees this interface; src/worker/samplePool.ts runs
+// the other workers.
+import { inSlices, maxInputsPerPass } from './batching';
+import { logitsOf } from './graph';
+import * as tf from './tf';
+
+/** What part of a batch another engine computes, and how. */
+export interface SamplePart {
+  pass: 'inputGradients' | 'classScores';
+  /** NHWC inputs in the model's input space, [n, h, w, c]. */
+  batch: Float32Array;
+  shape: [number, number, number, number];
+  classIndex: number;
+  /** Guided backpropagation through ReLUs (inputGradients only). */
+  guided?: boolean;
+}
+
+export interface SamplePool {
+  /** Engines besides this one that take parts of a batch. */
+  readonly helpers: number;
+  /**
+   * Runs one part elsewhere: d(class score)/d(input) for each input ([n, h, w, c] values), or each
+   * input's class score ([n]). Rejects when the helper fails; the caller then computes the part itself.
+   */
+  run(part: SamplePart, signal?: AbortSignal): Promise<Float32Array>;
+}
+
+/**
+ * One sampling pass of a batch in this engine: what a helper runs for a SamplePart, and what the
+ * pipeline runs for its own part. Passes over more inputs than the memory budget allows run in
+ * slices (batching.ts); `onPass` sees each slice.
+ */
+export function runSamplePass(
+  model: tf.LayersModel,
+  batch: tf.Tensor4D,
+  part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided'>,
+  numClasses: number,
+  batchMemoryBytes: number,
+  onPass: (slice: tf.Tensor4D) => void = () => undefined,
+): tf.Tensor {
+  const oneHot = new Float32Array(numClasses);
+  oneHot[part.classIndex] = 1;
+  // The class score is picked with a one-hot product rather than gather: gather's gradient
+  // (UnsortedSegmentSum) is missing on wasm.
+  const pick = (): tf.Tensor2D => tf.tensor2d(oneHot, [1, numClasses]);
+  if (part.pass === 'classScores') {
+    return inSlices(batch, maxInputsPerPass(model, 'forward', batchMemoryBytes), (slice) => {
+      onPass(slice);
+      return tf.tidy(() => tf.sum(tf.mul(logitsOf(model, slice), pick()), 1));
+    });
+  }
+  return inSlices(batch, maxInputsPerPass(model, 'gradient', batchMemoryBytes), (slice) => {
+    onPass(slice);
+    return tf.tidy(() => {
+      const onehot = pick();
+      // Summing the batch's class scores keeps each example's gradient its own.
+      const score = (x: tf.Tensor) => tf.sum(tf.mul(logitsOf(model, x, { guided: part.guided }), onehot));
+      return tf.grad(score)(slice) as tf.Tensor4D;
+    });
+  });
+}
+
+/**
+ * How many of a batch's inputs go to the helpers: an equal share each, this engine keeping the
+ * rest (it also runs the method's own work between passes). None for a single input.
+ */
+export function helperShare(inputs: number, helpers: number): number[] {
+  if (inputs < 2 || helpers < 1) {
+    return [];
+  }
+  const engines = Math.min(helpers + 1, inputs);
+  const each = Math.floor(inputs / engines);
+  return Array.from({ length: engines - 1 }, () => each);
+}

@@ -1,0 +1,206 @@
+// Sampling batches shared with helper engines (src/engine/samplePool.ts, src/worker/samplePool.ts):
+// the maps are those of one engine alone, whatever the helpers do (compute their part, fail, or not
+// exist yet); the real engine worker starts a helper worker and hands it parts once it holds the model.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend } from '../../src/engine/backend';
+import { BATCH_MEMORY_BYTES } from '../../src/engine/batching';
+import { explain, readImage, wrapModel, type LoadedModel } from '../../src/engine/index';
+import { helperShare, runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/samplePool';
+import * as tf from '../../src/engine/tf';
+import type { CamResult, ExplainRequest, RgbaImage } from '../../src/protocol/types';
+import { EngineClient } from '../../src/worker/client';
+import { resolveSampleWorkers } from '../../src/worker/samplePool';
+import { residualModel, seededRandom, twinOf } from '../fixtures/models';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function image(width: number, height: number, seed: number): RgbaImage {
+  const random = seededRandom(seed);
+  const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : Math.floor(((random() + 1) / 2) * 256)));
+  return { width, height, data };
+}
+
+function wrap(model: tf.LayersModel): LoadedModel {
+  return wrapModel(model, { path: `/memory/${model.name}/model.json`, labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
+}
+
+/** A helper engine in this process: its own copy of the model (same weights), as a helper worker has. */
+function twinPool(twin: tf.LayersModel, parts: SamplePart[], fail = false): SamplePool {
+  return {
+    helpers: 1,
+    run: async (part) => {
+      parts.push(part);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (fail) {
+        throw new Error('helper crashed');
+      }
+      const batch = tf.tensor4d(part.batch, part.shape);
+      const out = runSamplePass(twin, batch, part, twin.outputs[0].shape[1] as number, BATCH_MEMORY_BYTES);
+      const values = out.dataSync() as Float32Array;
+      tf.dispose([batch, out]);
+      return values;
+    },
+  };
+}
+
+function assertSameMap(actual: CamResult, expected: CamResult, what: string): void {
+  let worst = 0;
+  actual.layerCam.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected.layerCam.data[i]) / Math.max(Math.abs(expected.layerCam.data[i]), 1e-3))));
+  assert.ok(worst < 1e-5, `${what}: differs by ${worst} (relative)`);
+  assert.ok(expected.layerCam.data.some((v) => v !== 0), `${what}: an all-zero map proves little`);
+}
+
+describe('sampling batches shared with helper engines', function () {
+  this.timeout(180_000);
+
+  it('splits a batch: equal shares for the helpers, the rest here; nothing for one input', () => {
+    assert.deepStrictEqual(helperShare(16, 1), [8]);
+    assert.deepStrictEqual(helperShare(17, 1), [8]);
+    assert.deepStrictEqual(helperShare(16, 3), [4, 4, 4]);
+    assert.deepStrictEqual(helperShare(5, 2), [1, 1]);
+    assert.deepStrictEqual(helperShare(2, 3), [1], 'never more engines than inputs');
+    assert.deepStrictEqual(helperShare(1, 3), []);
+    assert.deepStrictEqual(helperShare(16, 0), []);
+  });
+
+  it('the setting: -1 is one helper per spare core (at most 3), else the number asked (at most 8)', () => {
+    assert.strictEqual(resolveSampleWorkers(-1, 2), 1);
+    assert.strictEqual(resolveSampleWorkers(-1, 1), 0);
+    assert.strictEqual(resolveSampleWorkers(-1, 16), 3);
+    assert.strictEqual(resolveSampleWorkers(0, 16), 0);
+    assert.strictEqual(resolveSampleWorkers(2, 2), 2);
+    assert.strictEqual(resolveSampleWorkers(50, 2), 8);
+    assert.strictEqual(resolveSampleWorkers(1.5, 4), 3, 'not a whole number: the default');
+  });
+
+  describe('in the engine, with a helper in this process', () => {
+    let model: LoadedModel;
+    let twin: tf.LayersModel;
+    const picture = image(12, 12, 21);
+
+    before(async () => {
+      await initBackend('cpu');
+      model = wrap(residualModel());
+      twin = twinOf(model.model, () => residualModel());
+    });
+    after(() => {
+      model.dispose();
+      twin.dispose();
+    });
+
+    for (const request of [
+      { method: 'smoothgrad', options: { samples: 8, batchSize: 8, noise: 0.3 } },
+      { method: 'integrated-gradients', options: { steps: 7, batchSize: 7 } },
+      { method: 'scorecam', layer: 'mix', classIndex: 2, options: { batchSize: 8 } },
+      { method: 'occlusion', options: { patch: 4, stride: 4, batchSize: 8 } },
+    ] as ExplainRequest[]) {
+      it(`${request.method}: the helper's share gives the map of one engine alone; a failing helper costs nothing but time`, async () => {
+        const alone = await explain(model, picture, request);
+        const before = tf.memory().numTensors;
+        const parts: SamplePart[] = [];
+        const shared = await explain(model, picture, request, { samplePool: twinPool(twin, parts) });
+        assert.ok(parts.length > 0, 'the helper got parts');
+        assert.strictEqual(shared.details?.inputsElsewhere, parts.reduce((n, p) => n + p.shape[0], 0));
+        assert.ok((shared.details?.inputsElsewhere ?? 0) >= 2, `${shared.details?.inputsElsewhere} inputs elsewhere`);
+        assertSameMap(shared, alone, request.method);
+        assert.strictEqual(shared.score, alone.score);
+
+        const failed = await explain(model, picture, request, { samplePool: twinPool(twin, [], true) });
+        assert.strictEqual(failed.details?.inputsElsewhere, undefined, 'nothing was computed elsewhere');
+        assertSameMap(failed, alone, `${request.method} with a failing helper`);
+        assert.strictEqual(tf.memory().numTensors, before, 'no tensor left behind');
+      });
+    }
+
+    it('a request cancelled while a helper computes rejects as cancelled (the part is not computed here)', async () => {
+      const parts: SamplePart[] = [];
+      const controller = new AbortController();
+      const pool: SamplePool = {
+        helpers: 1,
+        run: (part) => {
+          parts.push(part);
+          controller.abort();
+          return Promise.reject(new Error('cancelled'));
+        },
+      };
+      await assert.rejects(
+        explain(model, picture, { method: 'smoothgrad', options: { samples: 4, batchSize: 4 } }, { samplePool: pool, signal: controller.signal }),
+        /cancel/i,
+      );
+      assert.strictEqual(parts.length, 1);
+    });
+  });
+
+  describe('the engine worker with a helper worker', () => {
+    let root: string;
+    let engine: EngineClient;
+    const logs: string[] = [];
+    const modelPath = path.join(ROOT, 'samples', 'workspace', 'model', 'model.json');
+    const imagePath = path.join(ROOT, 'samples', 'workspace', 'images', 'sample.png');
+
+    before(() => {
+      root = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-pool-'));
+      engine = new EngineClient({
+        workerPath: path.join(__dirname, 'fixtures', 'tsxWorker.cjs'),
+        workerOptions: { workerData: { entry: path.join(ROOT, 'src', 'worker', 'engineWorker.ts') } },
+        wasmDir: path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
+        backend: () => 'wasm',
+        sampleWorkers: () => 1,
+        log: (line) => logs.push(line),
+      });
+    });
+    after(() => {
+      engine.dispose();
+      fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    it('shares SmoothGrad batches once the helper holds the model, with the maps of one engine', async () => {
+      const request: ExplainRequest = { method: 'smoothgrad', options: { samples: 8, batchSize: 8, seed: 3 } };
+      // The first sampling request starts the helper loading the model and runs alone.
+      const first = await engine.explain({ modelPath, imagePath, request });
+      assert.strictEqual(first.result.details?.inputsElsewhere, undefined);
+      let shared = first;
+      for (let attempt = 0; attempt < 60 && !shared.result.details?.inputsElsewhere; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        shared = await engine.explain({ modelPath, imagePath, request });
+      }
+      assert.strictEqual(shared.result.details?.inputsElsewhere, 4, `the helper never took a share: ${logs.filter((l) => /helper/.test(l)).join('\n')}`);
+      assert.ok(logs.some((l) => /sample helper 1: engine worker #1: backend wasm/.test(l)), 'the helper runs the same backend');
+
+      // The same request in this process, one engine, same backend.
+      await initBackend('wasm');
+      const { loadModel } = await import('../../src/engine/index');
+      const local = await loadModel(modelPath);
+      try {
+        assertSameMap(shared.result, await explain(local, await readImage(imagePath), request), 'smoothgrad in two workers');
+      } finally {
+        local.dispose();
+        await initBackend('cpu');
+      }
+
+      // Grad-CAM never involves the helper.
+      const before = logs.length;
+      const gradcam = await engine.explain({ modelPath, imagePath, request: { method: 'gradcam' } });
+      assert.strictEqual(gradcam.result.details?.inputsElsewhere, undefined);
+      assert.ok(!logs.slice(before).some((l) => /sample helper/.test(l)));
+    });
+
+    it('a reloaded model is reloaded by the helper before it helps again', async () => {
+      const request: ExplainRequest = { method: 'integrated-gradients', options: { steps: 6, batchSize: 6 } };
+      await engine.loadModel(modelPath, { reload: true });
+      const afterReload = await engine.explain({ modelPath, imagePath, request });
+      assert.strictEqual(afterReload.result.details?.inputsElsewhere, undefined, 'the helper still holds the old load');
+      let shared = afterReload;
+      for (let attempt = 0; attempt < 60 && !shared.result.details?.inputsElsewhere; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        shared = await engine.explain({ modelPath, imagePath, request });
+      }
+      assert.strictEqual(shared.result.details?.inputsElsewhere, 3);
+      assert.ok(logs.filter((l) => /sample helper: .* ready in/.test(l)).length >= 2, 'loaded twice');
+      assertSameMap(shared.result, afterReload.result, 'integrated gradients in two workers');
+    });
+  });
+});

@@ -48,10 +48,11 @@ export async function runCompare(positionals: string[], values: Values, common: 
     throw new UsageError(`--columns must be a whole number from 1 to 16, not "${values.columns}".`);
   }
 
-  const { engine, backendReport, model, image, classIndex } = await openExplainSession(common, values, imagePath);
+  const { engine, backendReport, model, image, classIndex, samplePool, close } = await openExplainSession(common, values, imagePath);
   try {
     let lastMessage = '';
     const compared = await engine.compareMethods(model, image, methods, { layer: values.layer, classIndex, topK, options, metrics }, {
+      samplePool,
       onProgress: (p) => {
         // One line per method as it starts, on stderr, so --json - stays clean.
         const method = p.message.split(' ')[0];
@@ -108,7 +109,7 @@ export async function runCompare(positionals: string[], values: Values, common: 
     }
     return 0;
   } finally {
-    model.dispose();
+    close();
   }
 }
 

@@ -85,7 +85,8 @@ export function describeDetails(result: CamResult): string[] {
   const lines: string[] = [];
   const options = Object.entries(details.options).map(([key, value]) => `${key} ${value}`);
   if (options.length > 0 || details.passes > 1) {
-    lines.push(`Options: ${options.length ? options.join(', ') : 'none'}; ${details.passes} passes over ${details.inputsScored} inputs`);
+    const elsewhere = details.inputsElsewhere ? `, and ${details.inputsElsewhere} inputs on sample workers` : '';
+    lines.push(`Options: ${options.length ? options.join(', ') : 'none'}; ${details.passes} passes over ${details.inputsScored} inputs${elsewhere}`);
   }
   const check = details.completeness;
   if (check) {

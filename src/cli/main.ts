@@ -12,6 +12,8 @@ import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { runCompare } from './compare';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson, describeDetails, describeMetrics } from './format';
 import { methodOptionsFrom, METHOD_OPTION_FLAGS, METHOD_OPTIONS_USAGE } from './methodFlags';
+import type { SamplePool } from '../engine/samplePool';
+import { HelperEngines } from '../worker/samplePool';
 
 const USAGE = `Usage:
   cnn-lens METHOD IMAGE --model PATH [options]
@@ -42,6 +44,9 @@ Options:
   --std r,g,b          per-channel std (overrides cnn-lens.json)
   --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = node if installed, else wasm, else cpu)
   --top-k K            number of predictions reported (default: 5)
+  --sample-workers N   helper workers sharing the batches of sampling methods and metrics
+                       (default 0; each starts an engine and loads the model: worth it for
+                       large models and many samples)
   --out FILE           overlay PNG (default: <image name>.gradcam.png in the current folder)
   --heatmap FILE       also write the colourised heatmap PNG at the image's resolution
   --json FILE          write the result as JSON ("-" for standard output)
@@ -72,6 +77,7 @@ const OPTIONS = {
   std: { type: 'string' },
   backend: { type: 'string', default: 'auto' },
   'top-k': { type: 'string', default: '5' },
+  'sample-workers': { type: 'string', default: '0' },
   out: { type: 'string' },
   heatmap: { type: 'string' },
   json: { type: 'string' },
@@ -208,9 +214,9 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
   const { colormap, alpha, topK } = renderOptions(values);
   const options = methodOptionsFrom(values);
 
-  const { engine, backendReport, model, image, classIndex } = await openExplainSession(common, values, imagePath);
+  const { engine, backendReport, model, image, classIndex, samplePool, close } = await openExplainSession(common, values, imagePath);
   try {
-    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK, options, metrics: values.metrics });
+    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK, options, metrics: values.metrics }, { samplePool });
 
     const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${method}.png`);
     const overlay = engine.renderOverlay(image, result.cam, colormap, alpha);
@@ -236,7 +242,7 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
     }
     return 0;
   } finally {
-    model.dispose();
+    close();
   }
 }
 
@@ -302,15 +308,39 @@ export function describeResult(
  */
 export async function openExplainSession(common: CommonOptions, values: Values, imagePath: string) {
   // The engine (and tfjs) load only once the arguments are known to be good: fast usage errors.
+  const helperCount = Number(values['sample-workers']);
+  if (!Number.isInteger(helperCount) || helperCount < 0 || helperCount > 8) {
+    throw new UsageError(`--sample-workers must be a whole number from 0 to 8, not "${values['sample-workers']}".`);
+  }
   const engine = await import('../engine/index');
   const backendReport = await engine.initBackend(common.backend);
   const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  let helpers: HelperEngines | undefined;
+  const close = () => {
+    helpers?.dispose();
+    model.dispose();
+  };
   try {
     const image = await engine.readImage(imagePath);
     const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
-    return { engine, backendReport, model, image, classIndex };
+    let samplePool: SamplePool | undefined;
+    if (helperCount > 0) {
+      // Helpers are engine workers (dist/worker.js beside this bundle) holding the model; a run is
+      // one request, so wait for them to load it rather than leave them unused.
+      helpers = new HelperEngines(
+        { helpers: helperCount, workerPath: path.join(__dirname, 'worker.js') },
+        backendReport.backend,
+        engine.defaultWasmDir(),
+        (line) => values.verbose && process.stderr.write(`${line}\n`),
+      );
+      samplePool = await helpers.ready({ modelPath: common.modelPath, preprocessing: model.summary.preprocessing, allowCode: true, load: 1 });
+      if (!samplePool) {
+        process.stderr.write('cnn-lens: the sample workers could not load the model; running in one worker.\n');
+      }
+    }
+    return { engine, backendReport, model, image, classIndex, samplePool, close };
   } catch (error) {
-    model.dispose();
+    close();
     throw error;
   }
 }

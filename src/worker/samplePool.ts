@@ -30,6 +30,8 @@ export interface PooledModel {
 interface HelperModel {
   load: number;
   state: 'loading' | 'ready' | 'failed';
+  /** Settles when the load ends, either way. */
+  settled: Promise<void>;
 }
 
 interface Helper {
@@ -78,6 +80,16 @@ export class HelperEngines {
     };
   }
 
+  /**
+   * The pool once every helper has loaded this model (or failed to): for one-off runs (the CLI,
+   * the benchmark) that would otherwise never see the helpers ready.
+   */
+  async ready(model: PooledModel): Promise<SamplePool | undefined> {
+    this.forModel(model); // starts the loading
+    await Promise.all(this.helpers.map((helper) => helper.models.get(model.modelPath)?.settled));
+    return this.forModel(model);
+  }
+
   /** Frees the model in every helper (the requesting worker freed it). */
   forget(modelPath: string): void {
     for (const helper of this.helpers) {
@@ -99,10 +111,10 @@ export class HelperEngines {
     if (held?.load === model.load) {
       return held.state === 'ready';
     }
-    const entry: HelperModel = { load: model.load, state: 'loading' };
-    helper.models.set(model.modelPath, entry);
     const started = Date.now();
-    helper.client
+    const entry: HelperModel = { load: model.load, state: 'loading', settled: Promise.resolve() };
+    helper.models.set(model.modelPath, entry);
+    entry.settled = helper.client
       .call({
         type: 'loadModel',
         modelPath: model.modelPath,

@@ -45,6 +45,22 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
     assert.match(run.stdout, /patch 16, stride 16, fill 0.5, batchSize 16; 2 passes over 17 inputs/);
   });
 
+  it('--sample-workers N shares SmoothGrad batches with helper workers: the same overlay, the share reported', function () {
+    const alone = path.join(tmp, 'sg-alone.png');
+    const shared = path.join(tmp, 'sg-shared.png');
+    const args = ['smoothgrad', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--samples', '12', '--json', '-'];
+    const one = runCli([...args, '--out', alone]);
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(JSON.parse(one.stdout).details.inputsElsewhere, undefined);
+    const two = runCli([...args, '--out', shared, '--sample-workers', '1']);
+    assert.equal(two.status, 0, two.stderr);
+    assert.equal(JSON.parse(two.stdout).details.inputsElsewhere, 6, 'half of the 12 samples on the helper');
+    assert.ok(fs.readFileSync(alone).equals(fs.readFileSync(shared)), 'the overlays are the same bytes');
+    const bad = runCli([...args, '--out', shared, '--sample-workers', 'many']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--sample-workers must be a whole number from 0 to 8/);
+  });
+
   it('gradcam --method NAME still works; METHOD --method OTHER is a usage error', function () {
     const ok = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--method', 'layercam', '--json', '-', '--out', path.join(tmp, 'l.png')]);
     assert.equal(ok.status, 0, ok.stderr);

@@ -20,6 +20,7 @@ import { toModelInput } from '../../src/engine/image';
 import { computeLogits } from '../../src/engine/graph';
 import { METHOD_NAMES, type BackendName, type ExplainRequest, type MethodName, type MethodOptions, type RgbaImage } from '../../src/protocol/types';
 import { EngineClient } from '../../src/worker/client';
+import { HelperEngines, resolveSampleWorkers } from '../../src/worker/samplePool';
 import { buildMobileNetV2, buildResNet18 } from './architectures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -58,6 +59,8 @@ interface ModelTimes {
   inputGradient: number;
   /** Grad-CAM for another class at the same layer, from the kept forward pass (the panel's class picker). */
   classChange: number;
+  /** Sampling methods with helper workers sharing their batches (cnnLens.sampleWorkers), when measured. */
+  withHelpers?: { helpers: number; methods: Record<string, number> };
   methods: Record<string, number>;
 }
 
@@ -196,9 +199,42 @@ async function benchModel(name: string, modelPath: string, backend: BackendName,
         key === 'scorecam' ? 0 : WARMUP,
       );
     }
-    return { model: name, backend, params: model.summary.totalParams, load, cold, forward, inputGradient, classChange, methods };
+    const withHelpers = name !== 'sample' ? await timeWithHelpers(model, modelPath, image) : undefined;
+    return { model: name, backend, params: model.summary.totalParams, load, cold, forward, inputGradient, classChange, methods, withHelpers };
   } finally {
     model.dispose();
+  }
+}
+
+/** Sampling methods whose batches helper workers share, as the extension's default sets them up. */
+const SHARED_METHODS = ['smoothgrad16', 'ig32'];
+
+async function timeWithHelpers(model: engine.LoadedModel, modelPath: string, image: RgbaImage): Promise<ModelTimes['withHelpers']> {
+  const helperCount = resolveSampleWorkers(-1, os.availableParallelism());
+  const backend = engine.currentBackend();
+  if (helperCount === 0) {
+    return undefined;
+  }
+  const dist = path.join(ROOT, 'dist');
+  const helpers = new HelperEngines({ helpers: helperCount, workerPath: path.join(dist, 'worker.js') }, backend, dist, () => undefined);
+  try {
+    const samplePool = await helpers.ready({ modelPath, preprocessing: model.summary.preprocessing, allowCode: false, load: 1 });
+    if (!samplePool) {
+      console.log('bench: the helper workers could not load the model');
+      return undefined;
+    }
+    const methods: Record<string, number> = {};
+    for (const { key, request } of TIMED_METHODS.filter((m) => SHARED_METHODS.includes(m.key))) {
+      methods[key] = await timeMedian(async () => {
+        const result = await engine.explain(model, image, { ...(request as ExplainRequest), method: request.method as MethodName }, { samplePool });
+        if (!result.details?.inputsElsewhere) {
+          throw new Error(`${key}: the helpers took no share`);
+        }
+      }, 1, WARMUP);
+    }
+    return { helpers: helperCount, methods };
+  } finally {
+    helpers.dispose();
   }
 }
 
@@ -315,6 +351,10 @@ async function main(): Promise<void> {
   lines.push(`|---|---|---:|---:|---:|---:|${methodKeys.map(() => '---:').join('|')}|---:|`);
   for (const r of rows) {
     lines.push(`| ${r.model} | ${r.backend} | ${f(r.load)} | ${f(r.cold)} | ${f(r.forward)} | ${f(r.inputGradient)} | ${methodKeys.map((k) => f(r.methods[k])).join(' | ')} | ${f(r.classChange)} |`);
+    if (r.withHelpers) {
+      const shared = r.withHelpers;
+      lines.push(`| ${r.model} | ${r.backend} + ${shared.helpers} helper worker${shared.helpers > 1 ? 's' : ''} | | | | | ${methodKeys.map((k) => f(shared.methods[k])).join(' | ')} | |`);
+    }
   }
   if (torch) {
     for (const [name, t] of Object.entries(torch.models)) {
@@ -350,8 +390,11 @@ async function main(): Promise<void> {
   }
   const resnetWasm = rows.find((r) => r.model === 'resnet18' && r.backend === 'wasm');
   if (resnetWasm?.methods.smoothgrad16 !== undefined) {
-    const estimate25 = (resnetWasm.methods.smoothgrad16 * 25) / 16;
-    targets.push({ target: 'resnet18: 25-sample SmoothGrad ≤ 2 s', measured: `${f(estimate25)} ms (from 16 samples)`, met: estimate25 <= 2000 });
+    const shared = resnetWasm.withHelpers?.methods.smoothgrad16;
+    const best = Math.min(resnetWasm.methods.smoothgrad16, shared ?? Infinity);
+    const estimate25 = (best * 25) / 16;
+    const how = shared !== undefined && shared < resnetWasm.methods.smoothgrad16 ? `with ${resnetWasm.withHelpers?.helpers} helper worker(s)` : 'one worker';
+    targets.push({ target: 'resnet18: 25-sample SmoothGrad ≤ 2 s', measured: `${f(estimate25)} ms (from 16 samples, ${how})`, met: estimate25 <= 2000 });
   }
   targets.push({ target: 'host event-loop delay p99 < 50 ms', measured: `${responsiveness.p99.toFixed(1)} ms`, met: responsiveness.p99 < 50 });
   targets.push({

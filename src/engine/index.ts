@@ -2,17 +2,16 @@
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
 import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
-import { inSlices, maxInputsPerPass } from './batching';
 import { EngineError, throwIfCancelled } from './errors';
 import { ForwardCache } from './forwardCache';
-import { computeLogits, outputAppliesSoftmax } from './graph';
+import { outputAppliesSoftmax } from './graph';
 import { readImageFile, toModelInput } from './image';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
 import { computeMetrics } from './metrics';
 import { getMethod } from './methods';
 import { loadModelFromDisk } from './formats';
 import { resolveOptions } from './methodOptions';
-import { checkClassIndex, computeCam, isInputLevel, type RunContext } from './pipeline';
+import { checkClassIndex, computeCam, isInputLevel, sharedLogits, type RunContext } from './pipeline';
 import { labelsFor } from './predict';
 import type * as tf from './tf';
 
@@ -156,7 +155,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
     );
     if (request.metrics) {
       result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
-        logits: (batch) => inSlices(batch as tf.Tensor4D, maxInputsPerPass(model.model, 'forward'), (slice) => computeLogits(model.model, slice) as tf.Tensor2D),
+        logits: sharedLogits(model.model, summary.numClasses, context),
         step: async (message, fraction) => {
           await new Promise<void>((resolve) => setImmediate(resolve));
           throwIfCancelled(context.signal);

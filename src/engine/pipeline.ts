@@ -9,7 +9,7 @@ import { BATCH_MEMORY_BYTES, inSlices, maxInputsPerPass } from './batching';
 import { helperShare, runSamplePass, type SamplePart, type SamplePool } from './samplePool';
 import { EngineError, throwIfCancelled } from './errors';
 import type { CutLease, ForwardCache } from './forwardCache';
-import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, logitsOf, planCut, type CutState, type LayerPath } from './graph';
+import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
 import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from './overlay';
 import { argMax, topPredictions } from './predict';
@@ -318,7 +318,8 @@ async function splitSamplePass(
         throwIfCancelled(signal);
       }
       if (computed) {
-        parts.push(part.pass === 'classScores' ? tf.tensor1d(computed) : tf.tensor4d(computed, shape));
+        const shapes = { classScores: [count], logits: [count, numClasses], inputGradients: shape };
+        parts.push(tf.tensor(computed, shapes[part.pass]));
       } else {
         const inputs = tf.tensor4d(values, shape);
         parts.push(here(inputs));
@@ -329,6 +330,15 @@ async function splitSamplePass(
   } finally {
     tf.dispose(parts);
   }
+}
+
+/**
+ * Logits of batches (the faithfulness metrics' perturbed images), shared with the helpers when
+ * there are, within the memory budget. The metrics count their passes themselves.
+ */
+export function sharedLogits(model: tf.LayersModel, numClasses: number, context: RunContext): (batch: tf.Tensor4D) => Promise<tf.Tensor2D> {
+  const passes: PassEnvironment = { run: new PassCounter(), batchMemoryBytes: BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal };
+  return async (batch) => (await splitSamplePass(model, batch, { pass: 'logits', classIndex: 0 }, numClasses, passes)) as tf.Tensor2D;
 }
 
 function passEnvironment(run: PassCounter, request: CamRequest, context: RunContext): PassEnvironment {

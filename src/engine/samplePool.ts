@@ -5,12 +5,13 @@
 // half the time on two cores. The engine only sees this interface; src/worker/samplePool.ts runs
 // the other workers.
 import { inSlices, maxInputsPerPass } from './batching';
-import { logitsOf } from './graph';
+import { computeLogits, logitsOf } from './graph';
 import * as tf from './tf';
 
 /** What part of a batch another engine computes, and how. */
 export interface SamplePart {
-  pass: 'inputGradients' | 'classScores';
+  /** d(class score)/d(input), the class score, or every pre-softmax score (the metrics' probabilities). */
+  pass: 'inputGradients' | 'classScores' | 'logits';
   /** NHWC inputs in the model's input space, [n, h, w, c]. */
   batch: Float32Array;
   shape: [number, number, number, number];
@@ -23,8 +24,9 @@ export interface SamplePool {
   /** Engines besides this one that take parts of a batch. */
   readonly helpers: number;
   /**
-   * Runs one part elsewhere: d(class score)/d(input) for each input ([n, h, w, c] values), or each
-   * input's class score ([n]). Rejects when the helper fails; the caller then computes the part itself.
+   * Runs one part elsewhere: d(class score)/d(input) for each input ([n, h, w, c] values), each
+   * input's class score ([n]) or its logits ([n, classes]). Rejects when the helper fails; the
+   * caller then computes the part itself.
    */
   run(part: SamplePart, signal?: AbortSignal): Promise<Float32Array>;
 }
@@ -47,6 +49,12 @@ export function runSamplePass(
   // The class score is picked with a one-hot product rather than gather: gather's gradient
   // (UnsortedSegmentSum) is missing on wasm.
   const pick = (): tf.Tensor2D => tf.tensor2d(oneHot, [1, numClasses]);
+  if (part.pass === 'logits') {
+    return inSlices(batch, maxInputsPerPass(model, 'forward', batchMemoryBytes), (slice) => {
+      onPass(slice);
+      return computeLogits(model, slice);
+    });
+  }
   if (part.pass === 'classScores') {
     return inSlices(batch, maxInputsPerPass(model, 'forward', batchMemoryBytes), (slice) => {
       onPass(slice);

@@ -115,6 +115,20 @@ describe('sampling batches shared with helper engines', function () {
       });
     }
 
+    it('the metrics: the helper scores part of the perturbed images; the curves are one engine\'s', async () => {
+      const request: ExplainRequest = { method: 'gradcam', layer: 'add', metrics: true, options: { batchSize: 8 } };
+      const alone = await explain(model, picture, request);
+      const parts: SamplePart[] = [];
+      const shared = await explain(model, picture, request, { samplePool: twinPool(twin, parts) });
+      assert.ok(parts.length > 0 && parts.every((p) => p.pass === 'logits'), 'the helper computed logits');
+      const curves = (r: CamResult) => [r.metrics?.deletion.scores, r.metrics?.insertion.scores, r.metrics?.roadMostRelevantFirst.scores].flat() as number[];
+      const a = curves(alone);
+      const b = curves(shared);
+      assert.strictEqual(a.length, b.length);
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-6, `score ${i}: ${v} vs ${b[i]}`));
+      assert.ok(new Set(a.map((v) => v.toFixed(4))).size > 3, 'the curves vary: comparing them proves something');
+    });
+
     it('a request cancelled while a helper computes rejects as cancelled (the part is not computed here)', async () => {
       const parts: SamplePart[] = [];
       const controller = new AbortController();

@@ -23,8 +23,8 @@ export const DELETION_STEPS = 32;
 export const ROAD_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 export interface MetricsContext {
-  /** Pre-softmax scores of a batch; caller disposes. Counted by the caller. */
-  logits(batch: tf.Tensor4D): tf.Tensor2D;
+  /** Pre-softmax scores of a batch (helpers may compute part of it); caller disposes. Counted by the caller. */
+  logits(batch: tf.Tensor4D): tf.Tensor2D | Promise<tf.Tensor2D>;
   step(message: string, fraction?: number): Promise<void>;
   batchSize: number;
   seed: number;
@@ -103,7 +103,7 @@ export async function computeMetrics(input: tf.Tensor4D, cam: Map2D, classIndex:
       images[start + b](data.subarray(b * pixels * channels, (b + 1) * pixels * channels));
     }
     const batch = tf.tensor4d(data, [size, height, width, channels]);
-    const logits = context.logits(batch);
+    const logits = await context.logits(batch);
     counter.passes += 1;
     counter.inputs += size;
     const rows = (await logits.data()) as Float32Array;

@@ -250,6 +250,9 @@ function renderStatus(): void {
     if (timings) {
       parts.push(timings);
     }
+    if (result.inputsElsewhere) {
+      parts.push(`${result.inputsElsewhere} samples on helper workers`);
+    }
   } else if (!note) {
     parts.push('Starting…');
   }

@@ -556,6 +556,7 @@ export class LensPanel {
             backend: result.backend,
             backendDetail: backend.detail,
             timings: result.timings,
+            inputsElsewhere: result.details?.inputsElsewhere,
           };
           this.last = { result: panelResult, cam: result.cam, original: image, display };
           this.lastError = undefined;

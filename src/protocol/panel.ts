@@ -72,6 +72,8 @@ export interface PanelResult {
   backend: string;
   backendDetail: string;
   timings: Record<string, number>;
+  /** Inputs of the method's sampling passes that helper workers computed (cnnLens.sampleWorkers). */
+  inputsElsewhere?: number;
 }
 
 export interface Bootstrap {

@@ -269,7 +269,7 @@ describe('wasm gradient kernels', function () {
       }
       assert.deepStrictEqual(
         MISSING_WASM_KERNELS.map((k) => k.kernelName).sort(),
-        ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'],
+        ['CnnLensMaskedGrad', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'],
       );
     });
 

@@ -21,6 +21,7 @@ import { cpuFallbackConfig } from './cpuFallback';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
+import { maskedGradWasmConfig } from './maskedGradient';
 
 /** Kernels that wasm lacks; registered only when no kernel of that name exists for wasm. */
 export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -28,6 +29,8 @@ export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   unsortedSegmentSumConfig,
+  // The engine's own kernel behind the ReLU / ReLU6 / clipByValue gradients (src/engine/gradients).
+  maskedGradWasmConfig,
 ];
 
 /**

@@ -2,7 +2,10 @@
 // saved benchmark model, for finding which kernels a backend spends its time in. Not a test: the
 // numbers depend on the machine and its load.
 //
-//   npx tsx scripts/bench/kernelProfile.ts [model=mobilenetv2] [batch=8] [warmRuns=5] [backend=wasm]
+//   npx tsx scripts/bench/kernelProfile.ts [model=mobilenetv2] [batch=8] [warmRuns=5] [backend=wasm] [--stock]
+//
+// --stock puts back tfjs-core's ReLU/ReLU6/clipByValue gradients and wasm's own Slice, for a
+// before/after comparison of those engine kernels with everything else equal.
 //
 // Models are the ones `npm run bench` saves under /tmp/cnn-lens-bench/<name>/model.json. The first
 // run of a batch size in a process pays for first-touch of fresh memory pages (several times slower
@@ -14,8 +17,13 @@ import * as tf from '../../src/engine/tf';
 import { toModelInput } from '../../src/engine/image';
 import { computeLogits } from '../../src/engine/graph';
 import type { BackendName } from '../../src/protocol/types';
+import { clipByValueGradConfig } from '@tensorflow/tfjs-core/dist/gradients/ClipByValue_grad';
+import { reluGradConfig } from '@tensorflow/tfjs-core/dist/gradients/Relu_grad';
+import { relu6GradConfig } from '@tensorflow/tfjs-core/dist/gradients/Relu6_grad';
+import { stockKernel } from '../../src/engine/wasmKernels/wasmOps';
 
-const [which = 'mobilenetv2', batchArg = '8', runsArg = '5', backendArg = 'wasm'] = process.argv.slice(2);
+const stock = process.argv.includes('--stock');
+const [which = 'mobilenetv2', batchArg = '8', runsArg = '5', backendArg = 'wasm'] = process.argv.slice(2).filter((a) => a !== '--stock');
 const batchSize = Number(batchArg);
 const warmRuns = Number(runsArg);
 
@@ -27,6 +35,14 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   await engine.initBackend(backendArg as BackendName);
+  if (stock) {
+    [clipByValueGradConfig, reluGradConfig, relu6GradConfig].forEach((config) => tf.registerGradient(config));
+    const stockSlice = stockKernel(tf.Slice);
+    if (stockSlice) {
+      tf.unregisterKernel(tf.Slice, 'wasm');
+      tf.registerKernel(stockSlice);
+    }
+  }
   const model = await engine.loadModel(`/tmp/cnn-lens-bench/${which}/model.json`);
   const image = await engine.readImage(path.join(__dirname, '../../samples/workspace/images/sample.png'));
   const input = toModelInput(image, model.summary.inputShape, model.summary.preprocessing);
@@ -48,7 +64,7 @@ async function main(): Promise<void> {
     times.push(performance.now() - start);
   }
   const total = median(times);
-  console.log(`${which} input gradient, ${backendArg}, batch ${batchSize}: cold ${cold.toFixed(0)} ms; warm median ${total.toFixed(0)} ms ` +
+  console.log(`${which} input gradient, ${backendArg}${stock ? ' (stock gradients and Slice)' : ''}, batch ${batchSize}: cold ${cold.toFixed(0)} ms; warm median ${total.toFixed(0)} ms ` +
     `(${(total / batchSize).toFixed(1)} ms/image) of [${times.map((t) => t.toFixed(0)).join(', ')}]`);
   const info = await tf.profile(runOnce);
   const byKernel = new Map<string, { ms: number; calls: number }>();

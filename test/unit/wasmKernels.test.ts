@@ -269,12 +269,12 @@ describe('wasm gradient kernels', function () {
       }
       assert.deepStrictEqual(
         MISSING_WASM_KERNELS.map((k) => k.kernelName).sort(),
-        ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'],
+        ['CnnLensMaskedGrad', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum'],
       );
     });
 
     it('leaves kernels that wasm already has alone (AvgPoolGrad, Conv2D), replacing only the listed ones', () => {
-      assert.deepStrictEqual(FASTER_WASM_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropInput', 'Identity']);
+      assert.deepStrictEqual(FASTER_WASM_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropInput', 'Identity', 'Slice']);
       for (const name of [tf.AvgPoolGrad, tf.Conv2D]) {
         const kernel = tf.getKernel(name, 'wasm');
         assert.ok(kernel);

@@ -21,6 +21,9 @@ import { cpuFallbackConfig } from './cpuFallback';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
+import { maskedGradWasmConfig } from './maskedGradient';
+import { sliceConfig } from './slice';
+import { rememberStockKernel } from './wasmOps';
 
 /** Kernels that wasm lacks; registered only when no kernel of that name exists for wasm. */
 export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -28,6 +31,8 @@ export const MISSING_WASM_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   unsortedSegmentSumConfig,
+  // The engine's own kernel behind the ReLU / ReLU6 / clipByValue gradients (src/engine/gradients).
+  maskedGradWasmConfig,
 ];
 
 /**
@@ -42,10 +47,11 @@ export const REPLACED_WASM_KERNELS: readonly tf.KernelConfig[] = [maxPoolGradCon
 
 /**
  * Replacements that compute the same values as wasm's own kernels, much faster (measured by
- * `npm run bench`; equality with the cpu kernels in test/unit/wasmKernels.test.ts). Registered in
+ * `npm run bench` and scripts/bench/kernelProfile.ts; equality with the cpu kernels in
+ * test/unit/wasmKernels.test.ts and wasmSlice.test.ts). Registered in
  * every wasm version: they only use kernels every version has.
  */
-export const FASTER_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig, identityConfig];
+export const FASTER_WASM_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig, identityConfig, sliceConfig];
 
 /**
  * Registers the kernels above for the 'wasm' backend. Idempotent: a missing kernel is added only if
@@ -63,6 +69,7 @@ export function registerWasmGradientKernels(): void {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current !== config) {
       if (current !== undefined) {
+        rememberStockKernel(current);
         tf.unregisterKernel(config.kernelName, config.backendName);
       }
       tf.registerKernel(config);

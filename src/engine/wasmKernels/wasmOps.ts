@@ -163,3 +163,19 @@ export function requireInputs<K extends string>(kernel: string, inputs: tf.Named
   }
   return found;
 }
+
+/**
+ * wasm's own kernels that registerWasmGradientKernels replaced, by kernel name, for replacements
+ * that handle the common cases themselves and hand the rest (e.g. string tensors) to the original.
+ */
+const stockKernels = new Map<string, tf.KernelConfig>();
+
+export function rememberStockKernel(config: tf.KernelConfig): void {
+  if (!stockKernels.has(config.kernelName)) {
+    stockKernels.set(config.kernelName, config);
+  }
+}
+
+export function stockKernel(kernelName: string): tf.KernelConfig | undefined {
+  return stockKernels.get(kernelName);
+}

@@ -304,6 +304,10 @@ async function splitSamplePass(
   });
   // Settled handlers now, so a helper failing while this engine computes is not an unhandled rejection.
   away.forEach(({ result }) => result.catch(() => undefined));
+  // A pool may post its message a few promise steps after run() returns (the worker client awaits
+  // its worker's readiness first), and this engine's own part is synchronous: without a turn of
+  // the event loop here the helpers would only be asked once it is done, one after the other.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const parts: tf.Tensor[] = [];
   try {
     const own = tf.slice(batch, [0, 0, 0, 0], [ownInputs, -1, -1, -1]) as tf.Tensor4D;

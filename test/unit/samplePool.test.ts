@@ -115,6 +115,40 @@ describe('sampling batches shared with helper engines', function () {
       });
     }
 
+    it('the helpers are asked before this engine computes its own part (they run at the same time)', async () => {
+      const events: string[] = [];
+      const pool: SamplePool = {
+        helpers: 1,
+        run: async (part) => {
+          // As the worker client does: the message leaves a few promise steps after run() returns.
+          await Promise.resolve();
+          await Promise.resolve();
+          events.push('posted');
+          const batch = tf.tensor4d(part.batch, part.shape);
+          const out = runSamplePass(twin, batch, part, 3, BATCH_MEMORY_BYTES);
+          const values = out.dataSync() as Float32Array;
+          tf.dispose([batch, out]);
+          return values;
+        },
+      };
+      // The Add layer: convolutions run unfused under a gradient tape, not through their call().
+      const first = model.model.getLayer('add') as unknown as { call: (...args: unknown[]) => unknown };
+      const call = first.call;
+      first.call = function (this: unknown, ...args: unknown[]) {
+        events.push('local pass');
+        return call.apply(this, args);
+      };
+      try {
+        await explain(model, picture, { method: 'smoothgrad', options: { samples: 4, batchSize: 4 } }, { samplePool: pool });
+      } finally {
+        first.call = call;
+      }
+      // The first local pass is the class's forward pass; then the batch: posted, then computed here.
+      const batchStart = events.indexOf('posted');
+      assert.ok(batchStart >= 0, JSON.stringify(events));
+      assert.deepStrictEqual(events.slice(batchStart, batchStart + 2), ['posted', 'local pass'], JSON.stringify(events));
+    });
+
     it('the metrics: the helper scores part of the perturbed images; the curves are one engine\'s', async () => {
       const request: ExplainRequest = { method: 'gradcam', layer: 'add', metrics: true, options: { batchSize: 8 } };
       const alone = await explain(model, picture, request);

@@ -7,7 +7,7 @@
 // out/bench/report.md and prints the table. The targets of the performance issue are checked and
 // listed as met or not; the benchmark never fails on a missed target (timings are not tests).
 //
-//   npm run bench -- --runs 5 --warmup 1 --models sample,mobilenetv2,resnet18 --backends wasm,cpu
+//   npm run bench -- --runs 9 --warmup 2 --models sample,mobilenetv2,resnet18 --backends wasm,cpu
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -30,8 +30,8 @@ const SAMPLE_IMAGE = path.join(ROOT, 'samples', 'workspace', 'images', 'sample.p
 
 const { values: args } = parseArgs({
   options: {
-    runs: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '9' },
+    warmup: { type: 'string', default: '2' },
     models: { type: 'string', default: 'sample,mobilenetv2,resnet18' },
     backends: { type: 'string', default: 'node,wasm,cpu' },
     'skip-torch': { type: 'boolean', default: false },

@@ -18,6 +18,7 @@ import {
 import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
+  chooseInPicker,
   findWebviewFrame,
   isQuickInputVisible,
   notificationTexts,
@@ -109,17 +110,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
     const frame = await findWebviewFrame(page!, '[data-testid="tab-gradcam"]');
     await frame.locator('[data-testid="tab-gradcam"]').click();
     // The comparison's sampling methods started the helper, which has loaded the model by now.
-    await frame.evaluate(() => {
-      const { document, Event } = globalThis as unknown as {
-        document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): boolean } | null };
-        Event: new (type: string) => unknown;
-      };
-      const select = document.querySelector('#method-select');
-      if (select) {
-        select.value = 'smoothgrad';
-        select.dispatchEvent(new Event('change'));
-      }
-    });
+    await chooseInPicker(frame, '#method-select', 'smoothgrad');
     await waitFor(frame, () => text(frame, '[data-testid="status"]').then((t) => /SmoothGrad/.test(t) && /\d+ samples on helper workers/.test(t)), 60_000, 'a SmoothGrad with samples on the helper');
     assert.strictEqual(await text(frame, '#error'), '', 'no error');
     await page!.waitForTimeout(500);

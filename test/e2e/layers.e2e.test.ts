@@ -23,6 +23,7 @@ import {
 import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
+  chooseInPicker,
   findWebviewFrame,
   isQuickInputVisible,
   notificationTexts,
@@ -155,18 +156,8 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
     await frame.locator('[data-testid="layer-row"][data-layer="conv2"] [data-testid="open-filters"]').click();
     await waitForTiles(frame, 'filter-tile', layerChannels.conv2);
     assert.match(await text(frame, '[data-testid="filter-summary"]'), /conv2 · Conv2D · 16 filters of 3×3×8 · mean over inputs/);
-    // Choose "Per input channel" in the Show picker (a vscode-single-select: set its value as a pick does).
-    await frame.evaluate(() => {
-      const { document, Event } = globalThis as unknown as {
-        document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): boolean } | null };
-        Event: new (type: string) => unknown;
-      };
-      const select = document.querySelector('#filter-mode');
-      if (select) {
-        select.value = 'channels';
-        select.dispatchEvent(new Event('change'));
-      }
-    });
+    // Choose "Per input channel" in the Show picker.
+    await chooseInPicker(frame, '#filter-mode', 'channels');
     await waitForTiles(frame, 'filter-row', layerChannels.conv2);
     assert.equal(await frame.locator('[data-testid="filter-input-tile"]').count(), layerChannels.conv2 * layerChannels.conv1, '16 filters × 8 input channels');
     assert.match(await text(frame, '[data-testid="filter-summary"]'), /per input channel/);

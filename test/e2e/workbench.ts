@@ -182,6 +182,32 @@ export async function findWebviewFrame(page: Page, selector: string, timeoutMs =
   throw new Error(`no webview with ${selector} appeared within ${timeoutMs} ms`);
 }
 
+/**
+ * Chooses `value` in a webview's picker (a vscode-single-select or a <select>) as a user's pick
+ * does: sets the value and dispatches "change", which is what the panel listens to.
+ */
+export async function chooseInPicker(frame: Frame, selector: string, value: string): Promise<void> {
+  const found = await frame.evaluate(
+    ([sel, val]) => {
+      const { document, Event } = globalThis as unknown as {
+        document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): boolean } | null };
+        Event: new (type: string) => unknown;
+      };
+      const picker = document.querySelector(sel);
+      if (!picker) {
+        return false;
+      }
+      picker.value = val;
+      picker.dispatchEvent(new Event('change'));
+      return true;
+    },
+    [selector, value] as const,
+  );
+  if (!found) {
+    throw new Error(`no picker ${selector} in the webview`);
+  }
+}
+
 /** Visible error notifications of the workbench (a failed command usually reports there). */
 export async function notificationTexts(page: Page): Promise<string[]> {
   return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();

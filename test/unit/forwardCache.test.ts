@@ -3,23 +3,15 @@
 // model, image and layer may match; entries in use survive eviction; nothing leaks.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
-import { compareMethods, explain, ForwardCache, wrapModel, type LoadedModel } from '../../src/engine/index';
+import { compareMethods, explain, ForwardCache, type LoadedModel } from '../../src/engine/index';
 import { planCut } from '../../src/engine/graph';
 import { layerEntries } from '../../src/engine/layers';
 import * as tf from '../../src/engine/tf';
 import type { CamResult, ExplainRequest, RgbaImage } from '../../src/protocol/types';
 import { buildMobileNetV2Style, MOBILENET_LAYERS } from '../fixtures/architectures';
-import { randomInput, residualModel, seededRandom } from '../fixtures/models';
+import { randomInput, randomRgbaImage, residualModel, wrapInMemory } from '../fixtures/models';
 
-function image(width: number, height: number, seed: number): RgbaImage {
-  const random = seededRandom(seed);
-  const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : Math.floor(((random() + 1) / 2) * 256)));
-  return { width, height, data };
-}
 
-function wrap(model: tf.LayersModel): LoadedModel {
-  return wrapModel(model, { path: `/memory/${model.name}/model.json`, labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
-}
 
 /** The same request without a cache: its own forward pass. */
 function fresh(model: LoadedModel, picture: RgbaImage, request: ExplainRequest): Promise<CamResult> {
@@ -37,11 +29,11 @@ function assertSameMap(actual: CamResult, expected: CamResult, what: string): vo
 describe('forward-pass reuse (ForwardCache)', function () {
   this.timeout(120_000);
   let model: LoadedModel;
-  const picture = image(12, 12, 7);
+  const picture = randomRgbaImage(12, 12, 7);
 
   before(async () => {
     await initBackend('cpu');
-    model = wrap(residualModel());
+    model = wrapInMemory(residualModel());
   });
   after(() => model.dispose());
 
@@ -88,12 +80,12 @@ describe('forward-pass reuse (ForwardCache)', function () {
     const otherImage = await explain(model, samePixels, request, { forwardCache: cache });
     assert.strictEqual(otherImage.details?.forwardReused, false, 'another image object');
 
-    const different = image(12, 12, 8);
+    const different = randomRgbaImage(12, 12, 8);
     const differentResult = await explain(model, different, request, { forwardCache: cache });
     assert.strictEqual(differentResult.details?.forwardReused, false);
     assertSameMap(differentResult, await fresh(model, different, request), 'another image');
 
-    const twin = wrap(residualModel(5)); // a reloaded model with edited weights is a new object
+    const twin = wrapInMemory(residualModel(5)); // a reloaded model with edited weights is a new object
     try {
       const reloaded = await explain(twin, picture, request, { forwardCache: cache });
       assert.strictEqual(reloaded.details?.forwardReused, false, 'another model');
@@ -137,7 +129,7 @@ describe('forward-pass reuse (ForwardCache)', function () {
 
   it('overlapping requests on different images with room for one entry all finish, with fresh maps', async () => {
     const cache = new ForwardCache(1);
-    const pictures = [image(12, 12, 11), image(12, 12, 12), image(12, 12, 13)];
+    const pictures = [randomRgbaImage(12, 12, 11), randomRgbaImage(12, 12, 12), randomRgbaImage(12, 12, 13)];
     const before = tf.memory().numTensors;
     // Each request yields between stages, so the next evicts its entry while it is still in use.
     const results = await Promise.all(pictures.map((p) => explain(model, p, { method: 'gradcam++', layer: 'add', classIndex: 1 }, { forwardCache: cache })));
@@ -150,9 +142,9 @@ describe('forward-pass reuse (ForwardCache)', function () {
 
   it('a comparison on a MobileNetV2-style model (wasm) runs one forward pass for the CAM methods at its layer', async () => {
     await initBackend('wasm');
-    const mobile = wrap(buildMobileNetV2Style());
+    const mobile = wrapInMemory(buildMobileNetV2Style());
     try {
-      const picture32 = image(32, 32, 5);
+      const picture32 = randomRgbaImage(32, 32, 5);
       const cache = new ForwardCache();
       const before = tf.memory().numTensors;
       const methods = ['gradcam', 'gradcam++', 'xgradcam', 'layercam', 'hirescam'] as const;

@@ -8,7 +8,7 @@ import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { EngineError } from '../../src/engine/errors';
-import { compareMethods, explain, wrapModel, type LoadedModel } from '../../src/engine/index';
+import { compareMethods, explain } from '../../src/engine/index';
 import { layerEntries } from '../../src/engine/layers';
 import { blurInput } from '../../src/engine/blur';
 import { firstPrincipalProjection, symmetricEigen } from '../../src/engine/linalg';
@@ -17,9 +17,9 @@ import { eigenProjection } from '../../src/engine/methods/eigenCam';
 import { gaussLegendre } from '../../src/engine/methods/integratedGradients';
 import { patchStarts } from '../../src/engine/methods/occlusion';
 import { computeCam, isInputLevel, scaleCam, type CamRequest } from '../../src/engine/pipeline';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type CamResult, type MethodName, type MethodOptions, type RgbaImage } from '../../src/protocol/types';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type CamResult, type MethodName, type MethodOptions } from '../../src/protocol/types';
 import { buildMobileNetV2Style, buildResNetStyle, MOBILENET_LAYERS, RESNET_LAYERS } from '../fixtures/architectures';
-import { chainModel, randomInput, randomizeWeights, residualModel, seededRandom } from '../fixtures/models';
+import { chainModel, randomInput, randomizeWeights, randomRgbaImage, residualModel, seededRandom, wrapInMemory } from '../fixtures/models';
 
 function request(model: tf.LayersModel, method: MethodName, layer: string, options: MethodOptions = {}, classIndex?: number): CamRequest {
   const entry = layerEntries(model).find((e) => e.info.name === layer);
@@ -118,15 +118,7 @@ function referenceCam(method: MethodName, A: Float32Array, G: Float32Array, posi
   }
 }
 
-function image(width: number, height: number, seed: number): RgbaImage {
-  const random = seededRandom(seed);
-  const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : Math.floor(((random() + 1) / 2) * 256)));
-  return { width, height, data };
-}
 
-function wrap(model: tf.LayersModel): LoadedModel {
-  return wrapModel(model, { path: `/memory/${model.name}/model.json`, labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
-}
 
 describe('attribution methods', function () {
   this.timeout(120_000);
@@ -493,9 +485,9 @@ describe('attribution methods', function () {
       ['ResNet-style', buildResNetStyle, RESNET_LAYERS.firstBlock],
     ] as const) {
       it(`${name}: every method gives a finite map in [0, 1], with metrics, and no tensor growth`, async () => {
-        const model = wrap(build());
+        const model = wrapInMemory(build());
         try {
-          const picture = image(40, 36, 3);
+          const picture = randomRgbaImage(40, 36, 3);
           const options: MethodOptions = { samples: 4, steps: 8, batchSize: 8 };
           // Warm-up (kernels and weights initialise lazily), then count tensors.
           await explain(model, picture, { method: 'gradcam' });
@@ -525,9 +517,9 @@ describe('attribution methods', function () {
   });
 
   it('compare stops between stages when cancelled, leaving no tensors behind', async () => {
-    const model = wrap(buildResNetStyle());
+    const model = wrapInMemory(buildResNetStyle());
     try {
-      const picture = image(32, 32, 5);
+      const picture = randomRgbaImage(32, 32, 5);
       await explain(model, picture, { method: 'gradcam' });
       const before = tf.memory().numTensors;
       const controller = new AbortController();
@@ -550,9 +542,9 @@ describe('attribution methods', function () {
   });
 
   it('the same class and layer for every compared method, and input-level results name the input', async () => {
-    const model = wrap(chainModel('linear', 2));
+    const model = wrapInMemory(chainModel('linear', 2));
     try {
-      const results: CamResult[] = (await compareMethods(model, image(12, 12, 2), ['gradcam', 'saliency', 'guided-gradcam'], { classIndex: 2, layer: 'conv1' })).map((c) => c.result);
+      const results: CamResult[] = (await compareMethods(model, randomRgbaImage(12, 12, 2), ['gradcam', 'saliency', 'guided-gradcam'], { classIndex: 2, layer: 'conv1' })).map((c) => c.result);
       assert.deepStrictEqual(results.map((r) => r.classIndex), [2, 2, 2]);
       assert.deepStrictEqual(results.map((r) => r.layer), ['conv1', model.model.inputLayers[0].name, 'conv1']);
       assert.match(results[1].details?.layerCamNote ?? '', /input-size map/);

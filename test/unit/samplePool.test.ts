@@ -7,25 +7,17 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import { BATCH_MEMORY_BYTES } from '../../src/engine/batching';
-import { explain, readImage, wrapModel, type LoadedModel } from '../../src/engine/index';
+import { explain, readImage, type LoadedModel } from '../../src/engine/index';
 import { helperShare, runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/samplePool';
 import * as tf from '../../src/engine/tf';
-import type { CamResult, ExplainRequest, RgbaImage } from '../../src/protocol/types';
+import type { CamResult, ExplainRequest } from '../../src/protocol/types';
 import { EngineClient } from '../../src/worker/client';
 import { resolveSampleWorkers } from '../../src/worker/samplePool';
-import { residualModel, seededRandom, twinOf } from '../fixtures/models';
+import { randomRgbaImage, residualModel, twinOf, wrapInMemory } from '../fixtures/models';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-function image(width: number, height: number, seed: number): RgbaImage {
-  const random = seededRandom(seed);
-  const data = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : Math.floor(((random() + 1) / 2) * 256)));
-  return { width, height, data };
-}
 
-function wrap(model: tf.LayersModel): LoadedModel {
-  return wrapModel(model, { path: `/memory/${model.name}/model.json`, labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
-}
 
 /** A helper engine in this process: its own copy of the model (same weights), as a helper worker has. */
 function twinPool(twin: tf.LayersModel, parts: SamplePart[], fail = false): SamplePool {
@@ -79,11 +71,11 @@ describe('sampling batches shared with helper engines', function () {
   describe('in the engine, with a helper in this process', () => {
     let model: LoadedModel;
     let twin: tf.LayersModel;
-    const picture = image(12, 12, 21);
+    const picture = randomRgbaImage(12, 12, 21);
 
     before(async () => {
       await initBackend('cpu');
-      model = wrap(residualModel());
+      model = wrapInMemory(residualModel());
       twin = twinOf(model.model, () => residualModel());
     });
     after(() => {

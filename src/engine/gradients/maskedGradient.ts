@@ -126,41 +126,49 @@ function maskedOrComposite(dy: Tensor, x: Tensor, attrs: MaskedGradAttrs, compos
   return composite();
 }
 
-export const clipByValueGradConfig: GradConfig = {
-  kernelName: ClipByValue,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const grad = dy as Tensor;
-    const [x] = saved;
+/**
+ * The gradient of an activation `x → f(x)` whose derivative is a mask: MaskedGrad with the mask's
+ * bounds where the backend has it, else tfjs-core's own formula (`composite`).
+ */
+function maskedGradConfig(
+  kernelName: string,
+  maskOf: (attrs: NamedAttrMap) => MaskedGradAttrs,
+  composite: (dy: Tensor, x: Tensor, attrs: NamedAttrMap) => Tensor,
+): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const grad = dy as Tensor;
+      const [x] = saved;
+      return { x: () => maskedOrComposite(grad, x, maskOf(attrs), () => composite(grad, x, attrs)) };
+    },
+  };
+}
+
+export const clipByValueGradConfig = maskedGradConfig(
+  ClipByValue,
+  (attrs) => {
     const { clipValueMin, clipValueMax } = attrs as unknown as tf.ClipByValueAttrs;
-    const masked: MaskedGradAttrs = { lower: clipValueMin, lowerInclusive: true, upper: clipValueMax, upperInclusive: true, combine: 'select' };
-    return {
-      x: () => maskedOrComposite(grad, x, masked, () => where(logicalAnd(greaterEqual(x, clipValueMin), lessEqual(x, clipValueMax)), grad, zerosLike(grad))),
-    };
+    return { lower: clipValueMin, lowerInclusive: true, upper: clipValueMax, upperInclusive: true, combine: 'select' };
   },
-};
+  (dy, x, attrs) => {
+    const { clipValueMin, clipValueMax } = attrs as unknown as tf.ClipByValueAttrs;
+    return where(logicalAnd(greaterEqual(x, clipValueMin), lessEqual(x, clipValueMax)), dy, zerosLike(dy));
+  },
+);
 
-export const reluGradConfig: GradConfig = {
-  kernelName: Relu,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved) => {
-    const grad = dy as Tensor;
-    const [x] = saved;
-    const masked: MaskedGradAttrs = { lower: 0, lowerInclusive: false, upper: Infinity, upperInclusive: true, combine: 'multiply' };
-    return { x: () => maskedOrComposite(grad, x, masked, () => mul(grad, cast(step(x), 'float32'))) };
-  },
-};
+export const reluGradConfig = maskedGradConfig(
+  Relu,
+  () => ({ lower: 0, lowerInclusive: false, upper: Infinity, upperInclusive: true, combine: 'multiply' }),
+  (dy, x) => mul(dy, cast(step(x), 'float32')),
+);
 
-export const relu6GradConfig: GradConfig = {
-  kernelName: Relu6,
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved) => {
-    const grad = dy as Tensor;
-    const [x] = saved;
-    const masked: MaskedGradAttrs = { lower: 0, lowerInclusive: false, upper: 6, upperInclusive: true, combine: 'multiply' };
-    return { x: () => maskedOrComposite(grad, x, masked, () => mul(grad, cast(mul(lessEqual(x, 6), step(x)), 'float32'))) };
-  },
-};
+export const relu6GradConfig = maskedGradConfig(
+  Relu6,
+  () => ({ lower: 0, lowerInclusive: false, upper: 6, upperInclusive: true, combine: 'multiply' }),
+  (dy, x) => mul(dy, cast(mul(lessEqual(x, 6), step(x)), 'float32')),
+);
 
 /**
  * MaskedGrad's own gradient, for second derivatives: linear in dy with the same mask (so the same

@@ -160,7 +160,9 @@ async function benchModel(name: string, modelPath: string, backend: BackendName,
     const input = toModelInput(image, model.summary.inputShape, model.summary.preprocessing);
     const numClasses = model.summary.numClasses;
     const oneHot = tf.oneHot([1], numClasses).asType('float32');
-    const forward = await timeMedian(() => readAndDispose(tf.tidy(() => model.model.predict(input) as tf.Tensor)));
+    // The engine's forward pass (its graph executor, as every request runs it: batch norms folded
+    // into their convolutions), not tfjs-layers' predict.
+    const forward = await timeMedian(() => readAndDispose(computeLogits(model.model, input)));
     // The gradient of one pre-softmax class score with respect to the input, through the engine's
     // graph executor: the backward pass every input-level method (saliency, SmoothGrad, Integrated
     // Gradients) pays.

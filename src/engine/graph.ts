@@ -16,6 +16,7 @@
 // tensor inside a nested model is told apart from the same tensor in another call of that model.
 import * as tf from './tf';
 import { EngineError } from './errors';
+import { batchNormFolds, convWithBatchNorm } from './batchNormFold';
 import { callUnfused } from './unfusedLayers';
 import { applyGuidedRelu, reluCapOf } from './guidedRelu';
 
@@ -334,8 +335,12 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
 
   const walk = (container: GraphContainer, scope: string, logits: boolean): void => {
     const last = logits ? outputNode(container) : undefined;
-    for (const node of nodesInOrder(container)) {
-      if (node.inputTensors.length === 0) {
+    const nodes = nodesInOrder(container);
+    const folds = batchNormFolds(container, nodes);
+    /** Batch norm nodes this pass computed with their convolution (batchNormFold.ts). */
+    const folded = new Set<unknown>();
+    for (const node of nodes) {
+      if (node.inputTensors.length === 0 || folded.has(node)) {
         continue;
       }
       const outKeys = node.outputTensors.map((t) => tensorKey(scope, t));
@@ -366,6 +371,14 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
           }
         });
       } else {
+        const batchNorm = folds.get(node) as GraphNode | undefined;
+        // The convolution's own output must not be wanted: kept (activation maps, a cut's cache)
+        // or substituted (the cut itself is handled above).
+        if (batchNorm && !options.keep?.has(outKeys[0])) {
+          store(tensorKey(scope, batchNorm.outputTensors[0]), convWithBatchNorm(node.outboundLayer, batchNorm.outboundLayer, read(inKeys[0])));
+          folded.add(batchNorm);
+          continue;
+        }
         const outputs = callLayer(node, inKeys.map(read), node === last, options.guided === true);
         outKeys.forEach((k, i) => store(k, outputs[i]));
       }

@@ -90,10 +90,14 @@ describe('layer inspection: activations', function () {
         for (let k = 0; k < c; k++) {
           const ours = acts.data.subarray(k * area, (k + 1) * area);
           assertClose(ours, reference.channels[k], 1e-4, `${name} channel ${k}`);
-          assert.ok(Math.abs(acts.min[k] - Math.min(...reference.channels[k])) < 1e-5);
-          assert.ok(Math.abs(acts.max[k] - Math.max(...reference.channels[k])) < 1e-5);
+          // Relative: the engine folds bn2 into conv2 (batchNormFold.ts), so values downstream
+          // differ from the layer-by-layer sub-model in the last float bits (conv4 reaches 54).
+          const near = (a: number, b: number, tolerance: number, what: string) =>
+            assert.ok(Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b)), `${name} channel ${k} ${what}: ${a} vs ${b}`);
+          near(acts.min[k], Math.min(...reference.channels[k]), 1e-5, 'min');
+          near(acts.max[k], Math.max(...reference.channels[k]), 1e-5, 'max');
           const mean = reference.channels[k].reduce((a, v) => a + v, 0) / area;
-          assert.ok(Math.abs(acts.mean[k] - mean) < 1e-4, `${name} channel ${k} mean`);
+          near(acts.mean[k], mean, 1e-4, 'mean');
         }
       }
     } finally {

@@ -16,7 +16,7 @@
 // tensor inside a nested model is told apart from the same tensor in another call of that model.
 import * as tf from './tf';
 import { EngineError } from './errors';
-import { batchNormFolds, convWithBatchNorm } from './batchNormFold';
+import { batchNormFolds, convWithBatchNorm, foldedWeights } from './batchNormFold';
 import { callUnfused } from './unfusedLayers';
 import { applyGuidedRelu, reluCapOf } from './guidedRelu';
 
@@ -405,6 +405,27 @@ function topContainer(model: tf.LayersModel): GraphContainer {
     );
   }
   return top;
+}
+
+/**
+ * Makes the folded filters of every convolution → batch norm pair now (batchNormFold.ts), so a
+ * loaded model's tensors are all there from the start: the first request is not slower, and
+ * tensor counts taken after loading stay put.
+ */
+export function prepareBatchNormFolds(model: tf.LayersModel): void {
+  const visit = (container: GraphContainer): void => {
+    const nodes = nodesInOrder(container);
+    for (const [conv, batchNorm] of batchNormFolds(container, nodes)) {
+      foldedWeights(conv.outboundLayer, batchNorm.outboundLayer);
+    }
+    for (const node of nodes) {
+      const inner = innerGraph(node.outboundLayer);
+      if (inner) {
+        visit(inner);
+      }
+    }
+  };
+  visit(topContainer(model));
 }
 
 /** Pre-softmax output of a batch. Caller disposes the result. */

@@ -4,7 +4,7 @@ import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, 
 import { currentBackend } from './backend';
 import { EngineError, throwIfCancelled } from './errors';
 import { ForwardCache } from './forwardCache';
-import { outputAppliesSoftmax } from './graph';
+import { outputAppliesSoftmax, prepareBatchNormFolds } from './graph';
 import { readImageFile, toModelInput } from './image';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
 import { computeMetrics } from './metrics';
@@ -104,6 +104,7 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
     totalParams: model.countParams(),
     numClasses,
   };
+  prepareBatchNormFolds(model);
   return { summary, model, dispose: () => model.dispose() };
 }
 

@@ -4,7 +4,7 @@
 // (activation maps) or cut (Grad-CAM at the convolution) is the convolution's own.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
-import { computeLogits, forwardToCut, forwardWithTaps, disposeCutState, planCut } from '../../src/engine/graph';
+import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, planCut, prepareBatchNormFolds } from '../../src/engine/graph';
 import { classScoreGradient } from '../../src/engine/pipeline';
 import * as tf from '../../src/engine/tf';
 import { buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
@@ -86,6 +86,28 @@ describe('batch norm folded into convolutions', function () {
       await initBackend('cpu');
     });
   }
+
+  it('folded filters are made once per model, made again when a weight changes, and freed with the model', async () => {
+    await initBackend('cpu');
+    const before = tf.memory().numTensors;
+    const model = mixedModel();
+    const withWeights = tf.memory().numTensors;
+    prepareBatchNormFolds(model);
+    assert.strictEqual(tf.memory().numTensors, withWeights + 4, 'two pairs folded: a filter and a bias each');
+    const x = randomInput([9, 9, 3], 4);
+    computeLogits(model, x).dispose();
+    computeLogits(model, x).dispose();
+    assert.strictEqual(tf.memory().numTensors, withWeights + 5, 'passes add nothing (x is the fifth)');
+
+    randomizeWeights(model, 9); // setWeights assigns new values: the folded filters are stale
+    const ours = computeLogits(model, x);
+    const theirs = tf.tidy(() => referenceLogits(model, x));
+    assertClose(ours, theirs, 1e-5, 'logits after new weights');
+    tf.dispose([ours, theirs, x]);
+    assert.strictEqual(tf.memory().numTensors, withWeights + 4, 'the stale folded filters were freed');
+    model.dispose();
+    assert.strictEqual(tf.memory().numTensors, before, 'the folded filters went with the model');
+  });
 
   it('a kept or cut convolution output is the convolution\'s own, and Grad-CAM at it matches the unfolded graph', async () => {
     await initBackend('cpu');

@@ -17,7 +17,7 @@
 import * as tf from './tf';
 import { EngineError } from './errors';
 import { batchNormFolds, convWithBatchNorm, foldedWeights } from './batchNormFold';
-import { callUnfused } from './unfusedLayers';
+import { callReluSixAsOneOp, callUnfused } from './unfusedLayers';
 import { applyGuidedRelu, reluCapOf } from './guidedRelu';
 
 /** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
@@ -157,9 +157,12 @@ function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean, guided
   return toList(callOne(layer, argument, kwargs));
 }
 
-/** The layer's own call, except Conv2D and Dense under a gradient tape (see unfusedLayers.ts). */
+/** The layer's own call, except Conv2D and Dense under a gradient tape and ReLU(max 6) (see unfusedLayers.ts). */
 function callOne(layer: GraphLayer, argument: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-  return (!Array.isArray(argument) && callUnfused(layer, argument)) || layer.call(argument, kwargs);
+  if (Array.isArray(argument)) {
+    return layer.call(argument, kwargs);
+  }
+  return callUnfused(layer, argument) ?? callReluSixAsOneOp(layer, argument) ?? layer.call(argument, kwargs);
 }
 
 /**

@@ -82,3 +82,14 @@ export function callDenseUnfused(layer: unknown, input: tf.Tensor): tf.Tensor | 
 export function callUnfused(layer: unknown, input: tf.Tensor): tf.Tensor | undefined {
   return callConv2DUnfused(layer, input) ?? callDenseUnfused(layer, input);
 }
+
+/**
+ * A ReLU layer with maxValue 6 (how converted Keras MobileNets write ReLU6) as the one op Relu6.
+ * tfjs-layers computes it as relu then clipByValue: two passes forward, two masked gradients
+ * backward (a third of a MobileNetV2 input gradient on wasm). Relu6 has exactly their values
+ * and their gradient (1 where 0 < x ≤ 6, so 0 at x = 0 as relu's). Undefined for other layers.
+ */
+export function callReluSixAsOneOp(layer: unknown, input: tf.Tensor): tf.Tensor | undefined {
+  const relu = layer as { getClassName(): string; maxValue?: number | null };
+  return relu.getClassName() === 'ReLU' && relu.maxValue === 6 ? tf.relu6(input) : undefined;
+}

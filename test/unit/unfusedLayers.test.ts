@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, wrapModel } from '../../src/engine/index';
-import { callConv2DUnfused, callDenseUnfused, recordingGradients } from '../../src/engine/unfusedLayers';
+import { callConv2DUnfused, callDenseUnfused, callReluSixAsOneOp, recordingGradients } from '../../src/engine/unfusedLayers';
 import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { randomInput } from '../fixtures/models';
 import type { RgbaImage } from '../../src/protocol/types';
@@ -85,6 +85,25 @@ describe('unfused Conv2D and Dense under a gradient tape', () => {
     });
   }
 
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`ReLU(maxValue 6) as one Relu6 op: the layer's values and gradient, also at 0, 6 and NaN (${backend})`, async () => {
+      await initBackend(backend);
+      tf.tidy(() => {
+        const layer = tf.layers.reLU({ maxValue: 6 });
+        const x = tf.tensor([-1, 0, 1e-8, 3, 6, 6.0000005, 9, NaN, -0, Infinity, -Infinity]);
+        const dy = tf.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        const ours = callReluSixAsOneOp(layer, x);
+        assert.ok(ours);
+        const theirs = layer.apply(x) as tf.Tensor;
+        assert.deepStrictEqual(Array.from(ours.dataSync()), Array.from(theirs.dataSync()));
+        const grad = (f: (t: tf.Tensor) => tf.Tensor) => Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dy)))(x).dataSync());
+        assert.deepStrictEqual(grad((t) => callReluSixAsOneOp(layer, t) as tf.Tensor), grad((t) => layer.apply(t) as tf.Tensor));
+        assert.strictEqual(callReluSixAsOneOp(tf.layers.reLU({ maxValue: 4 }), x), undefined, 'another maximum keeps the layer call');
+        assert.strictEqual(callReluSixAsOneOp(tf.layers.reLU(), x), undefined);
+      });
+    });
+  }
+
   it('leaves other layers (and Dense on higher-rank inputs) to their own call', () => {
     tf.tidy(() => {
       const dense = tf.layers.dense({ units: 2 });
@@ -116,6 +135,7 @@ describe('unfused Conv2D and Dense under a gradient tape', () => {
         const kernels = new Set(profile.kernelNames);
         assert.ok(kernels.has('Conv2DBackpropInput'), `${model.summary.name}: the backward pass went through convolutions`);
         assert.ok(!kernels.has('Conv2DBackpropFilter'), `${model.summary.name}: a filter gradient was computed`);
+        assert.ok(!kernels.has('ClipByValue'), `${model.summary.name}: a ReLU(max 6) layer ran as relu then clipByValue`);
         // The classifier's weight gradient would be a product whose output has the kernel's shape.
         const classifier = model.model.layers[model.model.layers.length - 1] as unknown as { kernel: { shape: number[] } };
         const weightShaped = profile.kernels.filter((k) => k.name === 'BatchMatMul' && k.outputShapes.some((shape) => shape?.slice(-2).join() === classifier.kernel.shape.join()));

@@ -5,16 +5,15 @@
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
 import { compareMethods, encodePng, explain, ForwardCache, initBackend, loadModel, readImage, type LoadedModel } from '../engine';
+import { BATCH_MEMORY_BYTES } from '../engine/batching';
 import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
 import { EngineError } from '../engine/errors';
+import { runSamplePass } from '../engine/samplePool';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
-import type { Preprocessing, RgbaImage } from '../protocol/types';
+import type { MethodName, Preprocessing, RgbaImage } from '../protocol/types';
 import { LayerInspection } from './inspection';
 import { HelperEngines } from './samplePool';
-import { BATCH_MEMORY_BYTES } from '../engine/batching';
-import { runSamplePass } from '../engine/samplePool';
-import type { MethodName } from '../protocol/types';
 import type { BackendReport, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
 if (!parentPort) {

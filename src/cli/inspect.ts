@@ -59,13 +59,21 @@ function floats(values: ArrayLike<number>): number[] {
   return Array.from(values, shortestFloat32);
 }
 
-function writeJson(io: InspectIo, target: string, json: unknown): void {
-  const text = JSON.stringify(json) + '\n';
-  if (target === '-') {
-    io.stdout(text);
-  } else {
-    io.writeFile(path.resolve(target), text);
+/**
+ * Ends a command's output: the JSON (built only when asked) to its file, or alone on standard
+ * output with "-"; the summary lines on standard output unless the JSON took it.
+ */
+function report(io: InspectIo, jsonTarget: string | undefined, lines: string[], json: () => unknown): void {
+  if (jsonTarget) {
+    const text = JSON.stringify(json()) + '\n';
+    if (jsonTarget === '-') {
+      io.stdout(text);
+      return;
+    }
+    io.writeFile(path.resolve(jsonTarget), text);
+    lines.push(`JSON written to ${path.resolve(jsonTarget)}`);
   }
+  io.stdout(lines.join('\n') + '\n');
 }
 
 export async function runActivations(positionals: string[], values: InspectValues, io: InspectIo): Promise<number> {
@@ -116,35 +124,27 @@ export async function runActivations(positionals: string[], values: InspectValue
         lines.push(`Bar chart (${bars.length} units, ${chart.width}×${chart.height}) written to ${outPath}`);
       }
     }
-    if (values.json) {
-      const area = acts.height * acts.width;
-      writeJson(io, values.json, {
-        kind: 'activations',
-        model: model.summary.path,
-        image: imagePath,
-        backend: backend.backend,
-        layer,
-        className: acts.className,
-        activation: acts.kind,
-        shape: acts.kind === 'maps' ? [acts.height, acts.width, acts.channels] : [acts.channels],
-        layout: acts.kind === 'maps' ? 'channels[c].data is the h×w map of channel c, row-major' : 'channels[c].data is [value of unit c]',
-        deadChannels: Array.from({ length: acts.channels }, (_, c) => c).filter((c) => acts.dead[c] === 1),
-        channels: Array.from({ length: acts.channels }, (_, c) => ({
-          index: c,
-          min: shortestFloat32(acts.min[c]),
-          mean: shortestFloat32(acts.mean[c]),
-          max: shortestFloat32(acts.max[c]),
-          dead: acts.dead[c] === 1,
-          data: floats(acts.data.subarray(c * area, (c + 1) * area)),
-        })),
-      });
-      if (values.json !== '-') {
-        lines.push(`JSON written to ${path.resolve(values.json)}`);
-      }
-    }
-    if (values.json !== '-') {
-      io.stdout(lines.join('\n') + '\n');
-    }
+    const area = acts.height * acts.width;
+    report(io, values.json, lines, () => ({
+      kind: 'activations',
+      model: model.summary.path,
+      image: imagePath,
+      backend: backend.backend,
+      layer,
+      className: acts.className,
+      activation: acts.kind,
+      shape: acts.kind === 'maps' ? [acts.height, acts.width, acts.channels] : [acts.channels],
+      layout: acts.kind === 'maps' ? 'channels[c].data is the h×w map of channel c, row-major' : 'channels[c].data is [value of unit c]',
+      deadChannels: Array.from({ length: acts.channels }, (_, c) => c).filter((c) => acts.dead[c] === 1),
+      channels: Array.from({ length: acts.channels }, (_, c) => ({
+        index: c,
+        min: shortestFloat32(acts.min[c]),
+        mean: shortestFloat32(acts.mean[c]),
+        max: shortestFloat32(acts.max[c]),
+        dead: acts.dead[c] === 1,
+        data: floats(acts.data.subarray(c * area, (c + 1) * area)),
+      })),
+    }));
     return 0;
   } finally {
     model.dispose();
@@ -200,34 +200,26 @@ export async function runFilters(positionals: string[], values: InspectValues, i
     });
     io.writeFile(outPath, await engine.encodePng(grid));
     lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}; blue negative, grey zero, red positive) written to ${outPath}`);
-    if (values.json) {
-      writeJson(io, values.json, {
-        kind: 'filters',
-        model: model.summary.path,
-        backend: backend.backend,
-        layer,
-        className: bank.className,
-        filterKind: bank.kind,
-        shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs, bank.count],
-        layout: 'filters[f].data is filter f as [kernelHeight, kernelWidth, inputs], row-major',
-        filters: Array.from({ length: bank.count }, (_, f) => {
-          const weights = engine.filterWeights(bank, f);
-          return {
-            index: f,
-            shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs],
-            min: shortestFloat32(Math.min(...weights)),
-            max: shortestFloat32(Math.max(...weights)),
-            data: floats(weights),
-          };
-        }),
-      });
-      if (values.json !== '-') {
-        lines.push(`JSON written to ${path.resolve(values.json)}`);
-      }
-    }
-    if (values.json !== '-') {
-      io.stdout(lines.join('\n') + '\n');
-    }
+    report(io, values.json, lines, () => ({
+      kind: 'filters',
+      model: model.summary.path,
+      backend: backend.backend,
+      layer,
+      className: bank.className,
+      filterKind: bank.kind,
+      shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs, bank.count],
+      layout: 'filters[f].data is filter f as [kernelHeight, kernelWidth, inputs], row-major',
+      filters: Array.from({ length: bank.count }, (_, f) => {
+        const weights = engine.filterWeights(bank, f);
+        return {
+          index: f,
+          shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs],
+          min: shortestFloat32(Math.min(...weights)),
+          max: shortestFloat32(Math.max(...weights)),
+          data: floats(weights),
+        };
+      }),
+    }));
     return 0;
   } finally {
     model.dispose();

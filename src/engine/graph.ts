@@ -431,6 +431,18 @@ export function prepareBatchNormFolds(model: tf.LayersModel): void {
   visit(topContainer(model));
 }
 
+/**
+ * Each example's pre-softmax score of one class, [n], from logits [n, classes]: a product with a
+ * one-hot row rather than gather, whose gradient (UnsortedSegmentSum) wasm lacks. Summed over a
+ * batch, the examples' gradients stay their own. Differentiable; run inside tf.tidy or tf.grad.
+ */
+export function classScoresOf(logits: tf.Tensor, classIndex: number): tf.Tensor {
+  const numClasses = logits.shape[logits.rank - 1];
+  const oneHot = new Float32Array(numClasses);
+  oneHot[classIndex] = 1;
+  return tf.sum(tf.mul(logits, tf.tensor2d(oneHot, [1, numClasses])), 1);
+}
+
 /** Pre-softmax output of a batch. Caller disposes the result. */
 export function computeLogits(model: tf.LayersModel, input: tf.Tensor): tf.Tensor {
   return tf.tidy(() => runPass(model, input, {}).logits);

@@ -9,7 +9,7 @@ import { BATCH_MEMORY_BYTES, inSlices, maxInputsPerPass } from './batching';
 import { helperShare, runSamplePass, type SamplePart, type SamplePool } from './samplePool';
 import { EngineError, throwIfCancelled } from './errors';
 import type { CutLease, ForwardCache } from './forwardCache';
-import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
+import { classScoresOf, computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
 import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from './overlay';
 import { argMax, topPredictions } from './predict';
@@ -286,7 +286,7 @@ async function splitSamplePass(
   passes: PassEnvironment,
 ): Promise<tf.Tensor> {
   const { run, batchMemoryBytes, samplePool, signal } = passes;
-  const here = (inputs: tf.Tensor4D): tf.Tensor => runSamplePass(model, inputs, part, numClasses, batchMemoryBytes, (slice) => run.count(slice));
+  const here = (inputs: tf.Tensor4D): tf.Tensor => runSamplePass(model, inputs, part, batchMemoryBytes, (slice) => run.count(slice));
   const shares = samplePool ? helperShare(batch.shape[0], samplePool.helpers) : [];
   if (!samplePool || shares.length === 0) {
     return here(batch);
@@ -420,7 +420,7 @@ async function computeLayerCam(
 
     if (state && method.usesGradients) {
       await step('Computing gradients', 0.3);
-      gradients = classScoreGradient(model, state, classIndex, logits.length);
+      gradients = classScoreGradient(model, state, classIndex);
       lap('gradients');
     }
 
@@ -554,17 +554,10 @@ async function computeInputAttribution(
   }
 }
 
-/**
- * d(pre-softmax score of classIndex)/d(activation) through the cut executor. The score is picked
- * with a one-hot product rather than gather: gather's gradient (UnsortedSegmentSum) is missing on
- * wasm. Over a batch this sums per-example scores, whose gradients stay per example.
- */
-export function classScoreGradient(model: tf.LayersModel, state: CutState, classIndex: number, numClasses: number): tf.Tensor4D {
+/** d(pre-softmax score of classIndex)/d(activation) through the cut executor (per example over a batch). */
+export function classScoreGradient(model: tf.LayersModel, state: CutState, classIndex: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const oneHot = new Float32Array(numClasses);
-    oneHot[classIndex] = 1;
-    const pick = tf.tensor2d(oneHot, [1, numClasses]);
-    const score = (activation: tf.Tensor) => tf.sum(tf.mul(logitsFromCut(model, state, activation), pick));
+    const score = (activation: tf.Tensor) => tf.sum(classScoresOf(logitsFromCut(model, state, activation), classIndex));
     return tf.grad(score)(state.activation) as tf.Tensor4D;
   });
 }

@@ -5,7 +5,7 @@
 // half the time on two cores. The engine only sees this interface; src/worker/samplePool.ts runs
 // the other workers.
 import { inSlices, maxInputsPerPass } from './batching';
-import { computeLogits, logitsOf } from './graph';
+import { classScoresOf, computeLogits, logitsOf } from './graph';
 import * as tf from './tf';
 
 /** What part of a batch another engine computes, and how. */
@@ -40,15 +40,9 @@ export function runSamplePass(
   model: tf.LayersModel,
   batch: tf.Tensor4D,
   part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided'>,
-  numClasses: number,
   batchMemoryBytes: number,
   onPass: (slice: tf.Tensor4D) => void = () => undefined,
 ): tf.Tensor {
-  const oneHot = new Float32Array(numClasses);
-  oneHot[part.classIndex] = 1;
-  // The class score is picked with a one-hot product rather than gather: gather's gradient
-  // (UnsortedSegmentSum) is missing on wasm.
-  const pick = (): tf.Tensor2D => tf.tensor2d(oneHot, [1, numClasses]);
   if (part.pass === 'logits') {
     return inSlices(batch, maxInputsPerPass(model, 'forward', batchMemoryBytes), (slice) => {
       onPass(slice);
@@ -58,15 +52,13 @@ export function runSamplePass(
   if (part.pass === 'classScores') {
     return inSlices(batch, maxInputsPerPass(model, 'forward', batchMemoryBytes), (slice) => {
       onPass(slice);
-      return tf.tidy(() => tf.sum(tf.mul(logitsOf(model, slice), pick()), 1));
+      return tf.tidy(() => classScoresOf(logitsOf(model, slice), part.classIndex));
     });
   }
   return inSlices(batch, maxInputsPerPass(model, 'gradient', batchMemoryBytes), (slice) => {
     onPass(slice);
     return tf.tidy(() => {
-      const onehot = pick();
-      // Summing the batch's class scores keeps each example's gradient its own.
-      const score = (x: tf.Tensor) => tf.sum(tf.mul(logitsOf(model, x, { guided: part.guided }), onehot));
+      const score = (x: tf.Tensor) => tf.sum(classScoresOf(logitsOf(model, x, { guided: part.guided }), part.classIndex));
       return tf.grad(score)(slice) as tf.Tensor4D;
     });
   });

@@ -260,7 +260,7 @@ async function samplePass(message: SamplePassRequest): Promise<Float32Array> {
     const { part } = message;
     const batch = tf.tensor4d(part.batch, part.shape);
     try {
-      const out = runSamplePass(model.model, batch, part, model.summary.numClasses, BATCH_MEMORY_BYTES);
+      const out = runSamplePass(model.model, batch, part, BATCH_MEMORY_BYTES);
       try {
         return (await out.data()) as Float32Array;
       } finally {

@@ -122,7 +122,7 @@ describe('batch norm folded into convolutions', function () {
     // Grad-CAM cut at the convolution: d(score)/d(conv output) through BN → ReLU → GAP → Dense.
     const state = forwardToCut(model, x, planCut(model, ['conv']));
     assertClose(state.activation, convOut, 1e-6, 'cut activation');
-    const gradients = classScoreGradient(model, state, 1, 3);
+    const gradients = classScoreGradient(model, state, 1);
     const head = (a: tf.Tensor) => {
       let h = model.getLayer('conv_bn').apply(a, { training: false }) as tf.Tensor;
       for (const name of ['relu', 'gap', 'logits']) {

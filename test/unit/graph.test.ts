@@ -55,8 +55,7 @@ function predictWithPerturbation(model: tf.LayersModel, input: tf.Tensor, path: 
 function checkGradient(engineModel: tf.LayersModel, logitModel: tf.LayersModel, input: tf.Tensor4D, path: LayerPath, classIndex: number): void {
   const state = forwardToCut(engineModel, input, planCut(engineModel, path));
   try {
-    const numClasses = state.logits.shape[1] as number;
-    const gradient = classScoreGradient(engineModel, state, classIndex, numClasses);
+    const gradient = classScoreGradient(engineModel, state, classIndex);
     const grad = gradient.dataSync() as Float32Array;
     const shape = gradient.shape;
     gradient.dispose();
@@ -231,7 +230,7 @@ describe('graph executor', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
       const state = forwardToCut(model, input, planCut(model, ['base', 'b_bn']));
-      classScoreGradient(model, state, 1, 3).dispose();
+      classScoreGradient(model, state, 1).dispose();
       disposeCutState(state);
       computeLogits(model, input).dispose();
       const { logits, taps } = forwardWithTaps(model, input, [['concat'], ['base', 'b_conv2']]);

@@ -30,7 +30,7 @@ function twinPool(twin: tf.LayersModel, parts: SamplePart[], fail = false): Samp
         throw new Error('helper crashed');
       }
       const batch = tf.tensor4d(part.batch, part.shape);
-      const out = runSamplePass(twin, batch, part, twin.outputs[0].shape[1] as number, BATCH_MEMORY_BYTES);
+      const out = runSamplePass(twin, batch, part, BATCH_MEMORY_BYTES);
       const values = out.dataSync() as Float32Array;
       tf.dispose([batch, out]);
       return values;
@@ -117,7 +117,7 @@ describe('sampling batches shared with helper engines', function () {
           await Promise.resolve();
           events.push('posted');
           const batch = tf.tensor4d(part.batch, part.shape);
-          const out = runSamplePass(twin, batch, part, 3, BATCH_MEMORY_BYTES);
+          const out = runSamplePass(twin, batch, part, BATCH_MEMORY_BYTES);
           const values = out.dataSync() as Float32Array;
           tf.dispose([batch, out]);
           return values;

@@ -2,25 +2,31 @@
 // draws them on canvases. The only "computation" the page does: one table lookup per pixel.
 
 export function paintIndexed(canvas: HTMLCanvasElement, bytes: Uint8Array, width: number, height: number, lut: Uint8Array): void {
-  canvas.width = width;
-  canvas.height = height;
-  const context = canvas.getContext('2d');
-  if (!context) {
-    return;
-  }
-  const image = context.createImageData(width, height);
-  for (let i = 0; i < width * height; i++) {
-    const entry = bytes[i] * 3;
-    image.data[i * 4] = lut[entry];
-    image.data[i * 4 + 1] = lut[entry + 1];
-    image.data[i * 4 + 2] = lut[entry + 2];
-    image.data[i * 4 + 3] = 255;
-  }
-  context.putImageData(image, 0, 0);
+  putPixels(canvas, width, height, (rgba) => {
+    for (let i = 0; i < width * height; i++) {
+      const entry = bytes[i] * 3;
+      rgba[i * 4] = lut[entry];
+      rgba[i * 4 + 1] = lut[entry + 1];
+      rgba[i * 4 + 2] = lut[entry + 2];
+      rgba[i * 4 + 3] = 255;
+    }
+  });
 }
 
 /** RGB triples as they are (signed filter patches: 128 = zero). */
 export function paintRgb(canvas: HTMLCanvasElement, bytes: Uint8Array, width: number, height: number): void {
+  putPixels(canvas, width, height, (rgba) => {
+    for (let i = 0; i < width * height; i++) {
+      rgba[i * 4] = bytes[i * 3];
+      rgba[i * 4 + 1] = bytes[i * 3 + 1];
+      rgba[i * 4 + 2] = bytes[i * 3 + 2];
+      rgba[i * 4 + 3] = 255;
+    }
+  });
+}
+
+/** Sizes the canvas and draws the RGBA pixels `fill` writes (nothing when it has no 2D context). */
+function putPixels(canvas: HTMLCanvasElement, width: number, height: number, fill: (rgba: Uint8ClampedArray) => void): void {
   canvas.width = width;
   canvas.height = height;
   const context = canvas.getContext('2d');
@@ -28,12 +34,7 @@ export function paintRgb(canvas: HTMLCanvasElement, bytes: Uint8Array, width: nu
     return;
   }
   const image = context.createImageData(width, height);
-  for (let i = 0; i < width * height; i++) {
-    image.data[i * 4] = bytes[i * 3];
-    image.data[i * 4 + 1] = bytes[i * 3 + 1];
-    image.data[i * 4 + 2] = bytes[i * 3 + 2];
-    image.data[i * 4 + 3] = 255;
-  }
+  fill(image.data);
   context.putImageData(image, 0, 0);
 }
 

@@ -6,8 +6,8 @@ import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo
 import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/protocol/types';
 import { drawRgba } from './canvas';
 import type { InspectContext } from './inspect';
-import { element, formatValue, paintIndexed, paintLegend } from './lut';
-import { checkbox, Latest, Pager, picker, shapeText, Status } from './viewParts';
+import { element, formatValue, paintIndexed } from './lut';
+import { checkbox, Latest, Legend, Pager, picker, shapeText, Status } from './viewParts';
 
 const MAPS_PER_PAGE = 64;
 const UNITS_PER_PAGE = 40;
@@ -19,10 +19,7 @@ export class ActivationsView {
   private readonly sort = picker('activation-sort', 'Sort', (value) => this.changeSettings({ sort: value as ActivationSort }));
   private readonly hideDead = checkbox('activation-hide-dead', (checked) => this.changeSettings({ hideDead: checked }));
   private readonly summary = element('p', 'view-summary');
-  private readonly legend = element('div', 'legend');
-  private readonly legendBar = element('canvas', 'legend-bar');
-  private readonly legendLow = element('span', 'legend-value');
-  private readonly legendHigh = element('span', 'legend-value');
+  private readonly legend = new Legend(true);
   private readonly grid = element('div', 'tile-grid');
   private readonly bars = element('ol', 'unit-bars');
   private readonly pager = new Pager('activation-pager', (page) => this.load(page));
@@ -54,8 +51,6 @@ export class ActivationsView {
     );
     this.hideDead.input.checked = context.state.hideDead;
     this.hideDead.text.textContent = 'Hide dead channels';
-    this.legend.append(this.legendLow, this.legendBar, this.legendHigh);
-    this.legend.hidden = true;
     this.grid.dataset.testid = 'activation-grid';
     this.grid.setAttribute('role', 'list');
     this.bars.dataset.testid = 'activation-bars';
@@ -63,7 +58,7 @@ export class ActivationsView {
     this.detail.dataset.testid = 'channel-detail';
     this.detail.hidden = true;
     this.summary.dataset.testid = 'activation-summary';
-    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend, this.detail, this.grid, this.bars, this.pager.element);
+    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend.element, this.detail, this.grid, this.bars, this.pager.element);
   }
 
   show(): void {
@@ -145,9 +140,8 @@ export class ActivationsView {
     this.grid.hidden = !maps;
     this.bars.hidden = maps;
     if (maps) {
-      paintLegend(this.legendBar, info.activationLut);
-      this.legendLow.textContent = page.scale === 'shared' ? formatValue(page.layerMin) : 'channel min';
-      this.legendHigh.textContent = page.scale === 'shared' ? formatValue(page.layerMax) : 'channel max';
+      const shared = page.scale === 'shared';
+      this.legend.show(info.activationLut, shared ? formatValue(page.layerMin) : 'channel min', shared ? formatValue(page.layerMax) : 'channel max');
       this.renderTiles(page, info.activationLut);
     } else {
       this.renderBars(page);

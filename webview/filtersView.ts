@@ -4,8 +4,8 @@
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
 import type { FilterMode, FilterPage, FilterScale } from '../src/protocol/types';
 import type { InspectContext } from './inspect';
-import { element, formatValue, paintIndexed, paintLegend, paintRgb } from './lut';
-import { Latest, Pager, picker, shapeText, Status } from './viewParts';
+import { element, formatValue, paintIndexed, paintRgb } from './lut';
+import { Latest, Legend, Pager, picker, shapeText, Status } from './viewParts';
 
 const FILTERS_PER_PAGE = 64;
 /** Per input channel, rows of this many filters a page (each row up to 16 inputs). */
@@ -24,10 +24,7 @@ export class FiltersView {
   private readonly mode = picker('filter-mode', 'Show', (value) => this.change({ filterMode: value as FilterMode }, true));
   private readonly scale = picker('filter-scale', 'Colour scale', (value) => this.change({ filterScale: value as FilterScale }, false));
   private readonly summary = element('p', 'view-summary');
-  private readonly legend = element('div', 'legend');
-  private readonly legendBar = element('canvas', 'legend-bar');
-  private readonly legendLow = element('span', 'legend-value');
-  private readonly legendHigh = element('span', 'legend-value');
+  private readonly legend = new Legend(false);
   private readonly grid = element('div', 'tile-grid');
   private readonly rows = element('div', 'filter-rows');
   private readonly pager = new Pager('filter-pager', (page) => void this.load(page, this.inputPage));
@@ -48,12 +45,11 @@ export class FiltersView {
       ],
       context.state.filterScale,
     );
-    this.legend.append(this.legendLow, this.legendBar, this.legendHigh);
     this.grid.dataset.testid = 'filter-grid';
     this.grid.setAttribute('role', 'list');
     this.rows.dataset.testid = 'filter-rows';
     this.summary.dataset.testid = 'filter-summary';
-    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend, this.inputPager.element, this.grid, this.rows, this.pager.element);
+    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend.element, this.inputPager.element, this.grid, this.rows, this.pager.element);
   }
 
   show(): void {
@@ -131,10 +127,8 @@ export class FiltersView {
       `${page.layer} · ${page.className} · ${page.filterCount} ${unit} of ${page.kernelHeight}×${page.kernelWidth}` +
       (page.kind === 'conv2d' || page.kind === 'dense-image' ? `×${page.inputChannels}` : ' (per channel)') +
       ` · ${MODE_LABELS[page.mode].toLowerCase()} · ${page.scale === 'shared' ? 'one scale for the layer' : 'each filter on its own ±max|w|'}`;
-    paintLegend(this.legendBar, info.filterLut);
     const shared = page.scale === 'shared' && page.bound.length > 0;
-    this.legendLow.textContent = shared ? formatValue(-page.bound[0]) : '−max|w|';
-    this.legendHigh.textContent = shared ? `${formatValue(page.bound[0])} (0 = grey)` : '+max|w| (0 = grey)';
+    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = grey)` : '+max|w| (0 = grey)');
     if (page.mode === 'rgb') {
       this.legend.hidden = true; // colours are the RGB weights themselves: grey = zero in every channel
     } else {

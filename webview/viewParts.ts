@@ -2,7 +2,7 @@
 // and a request runner that cancels the previous request when a newer one starts.
 import { isCancelled } from '../src/protocol/messaging';
 import type { VscodeSingleSelect } from './components';
-import { element } from './lut';
+import { element, paintLegend } from './lut';
 import { setOptions, type PickerOption } from './pickers';
 
 export function picker(id: string, caption: string, onChange: (value: string) => void): { wrap: HTMLElement; select: VscodeSingleSelect; set(options: PickerOption[], value: string): void } {
@@ -145,4 +145,27 @@ export class Latest {
 export function shapeText(shape: (number | null)[]): string {
   const dims = shape.slice(1);
   return dims.length ? dims.map((d) => d ?? '?').join('×') : '?';
+}
+
+/** A colour legend: the low value, the colour bar of a lookup table, the high value. */
+export class Legend {
+  readonly element = element('div', 'legend');
+  private readonly bar = element('canvas', 'legend-bar');
+  private readonly low = element('span', 'legend-value');
+  private readonly high = element('span', 'legend-value');
+
+  constructor(hidden: boolean) {
+    this.element.append(this.low, this.bar, this.high);
+    this.element.hidden = hidden;
+  }
+
+  show(lut: Uint8Array, low: string, high: string): void {
+    paintLegend(this.bar, lut);
+    this.low.textContent = low;
+    this.high.textContent = high;
+  }
+
+  set hidden(hidden: boolean) {
+    this.element.hidden = hidden;
+  }
 }

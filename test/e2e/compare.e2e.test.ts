@@ -15,13 +15,12 @@ import {
   type RunningCodeServer,
   type Sandbox,
 } from './codeServer';
-import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
+import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
   chooseInPicker,
   findWebviewFrame,
   isQuickInputVisible,
-  notificationTexts,
   openWorkspace,
   pickQuickPickItem,
   quickInputPrompt,
@@ -52,10 +51,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await screenshot(page, path.join(ARTIFACTS, 'FAILED.png')).catch(() => undefined);
-      console.error(`e2e: notifications at failure: ${JSON.stringify(await notificationTexts(page).catch(() => []))}`);
-    }
+    await recordFailure(this.currentTest, page, ARTIFACTS, 'compare-');
   });
 
   it('renders every method for the sample image, with times and metric curves; a click opens one large', async function () {

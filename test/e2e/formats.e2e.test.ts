@@ -16,13 +16,11 @@ import {
   createSandbox,
   type RunningCodeServer,
   type Sandbox,
-  VSIX,
 } from './codeServer';
-import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
+import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
 import {
   chooseContextMenuItem,
   findWebviewFrame,
-  notificationTexts,
   openWorkspace,
   revealInExplorer,
   screenshot,
@@ -60,10 +58,7 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await screenshot(page, path.join(ARTIFACTS, 'FAILED.png')).catch(() => undefined);
-      console.error(`e2e: notifications at failure: ${JSON.stringify(await notificationTexts(page).catch(() => []))}`);
-    }
+    await recordFailure(this.currentTest, page, ARTIFACTS, 'formats-');
   });
 
   it('explorer: right-click the image → Show Grad-CAM explains it with the ONNX model', async function () {

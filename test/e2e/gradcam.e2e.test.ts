@@ -19,9 +19,8 @@ import {
   createSandbox,
   type RunningCodeServer,
   type Sandbox,
-  VSIX,
 } from './codeServer';
-import { SAMPLE_WORKSPACE, closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
+import { closeWorkbench, copySampleWorkspace, recordFailure, SAMPLE_WORKSPACE, startWorkbench } from './session';
 import {
   chooseContextMenuItem,
   findWebviewFrame,
@@ -75,14 +74,7 @@ describe('CNN Lens in code-server (end to end)', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      const name = `FAILED-${slug(this.currentTest.title)}.png`;
-      await screenshot(page, path.join(ARTIFACTS, name)).catch(() => undefined);
-      const notes = await notificationTexts(page).catch(() => []);
-      if (notes.length > 0) {
-        console.error(`e2e: notifications at failure: ${JSON.stringify(notes)}`);
-      }
-    }
+    await recordFailure(this.currentTest, page, ARTIFACTS);
   });
 
   it('opens the sample workspace in the workbench (dark theme)', async function () {
@@ -281,6 +273,3 @@ function isDark(cssColor: string): boolean {
   return r !== undefined && 0.299 * r + 0.587 * g + 0.114 * b < 80;
 }
 
-function slug(text: string): string {
-  return text.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 60);
-}

@@ -20,13 +20,12 @@ import {
   type RunningCodeServer,
   type Sandbox,
 } from './codeServer';
-import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
+import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
   chooseInPicker,
   findWebviewFrame,
   isQuickInputVisible,
-  notificationTexts,
   openWorkspace,
   pickQuickPickItem,
   quickInputPrompt,
@@ -65,13 +64,7 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await screenshot(page, path.join(ARTIFACTS, `FAILED-layers-${slug(this.currentTest.title)}.png`)).catch(() => undefined);
-      const notes = await notificationTexts(page).catch(() => []);
-      if (notes.length > 0) {
-        console.error(`e2e: notifications at failure: ${JSON.stringify(notes)}`);
-      }
-    }
+    await recordFailure(this.currentTest, page, ARTIFACTS, 'layers-');
   });
 
   it('palette: Visualize Layer… → conv3 → Activations shows one tile per channel', async function () {
@@ -247,6 +240,3 @@ function channelsFromCli(sandbox: Sandbox, workspace: string): Record<string, nu
   return Object.fromEntries(summary.layers.map((l) => [l.name, l.outputShape[l.outputShape.length - 1]]));
 }
 
-function slug(value: string): string {
-  return value.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 60);
-}

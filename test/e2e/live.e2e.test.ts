@@ -16,12 +16,11 @@ import {
   type RunningCodeServer,
   type Sandbox,
 } from './codeServer';
-import { closeWorkbench, copySampleWorkspace, startWorkbench } from './session';
+import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
   findWebviewFrame,
   isQuickInputVisible,
-  notificationTexts,
   openWorkspace,
   pickQuickPickItem,
   quickInputPrompt,
@@ -63,10 +62,7 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await screenshot(page, path.join(ARTIFACTS, `live-FAILED-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}.png`)).catch(() => undefined);
-      console.error(`e2e: notifications at failure: ${JSON.stringify(await notificationTexts(page).catch(() => []))}`);
-    }
+    await recordFailure(this.currentTest, page, ARTIFACTS, 'live-');
   });
 
   it('live refresh: a weight edited on disk re-renders the panel with the prediction the CLI computes', async function () {

@@ -3,7 +3,7 @@
 // started, and all of it stopped and removed afterwards (also when a step failed).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   BASE_USER_SETTINGS,
   REPO_ROOT,
@@ -17,7 +17,7 @@ import {
   type RunningCodeServer,
   type Sandbox,
 } from './codeServer';
-import { launchBrowser } from './workbench';
+import { launchBrowser, notificationTexts, screenshot } from './workbench';
 
 export const SAMPLE_WORKSPACE = path.join(REPO_ROOT, 'samples', 'workspace');
 
@@ -77,5 +77,21 @@ export async function closeWorkbench(parts: { browser?: Browser; server?: Runnin
     console.log(`e2e: kept ${sandbox.root}`);
   } else {
     removeSandbox(sandbox);
+  }
+}
+
+/**
+ * After a failed test: a screenshot named after it (`FAILED-<prefix><title>.png`) and the
+ * workbench's notifications on stderr (a failed command usually reports there).
+ */
+export async function recordFailure(test: Mocha.Test | undefined, page: Page | undefined, artifacts: string, prefix = ''): Promise<void> {
+  if (test?.state !== 'failed' || !page) {
+    return;
+  }
+  const name = `FAILED-${prefix}${test.title.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 60)}.png`;
+  await screenshot(page, path.join(artifacts, name)).catch(() => undefined);
+  const notes = await notificationTexts(page).catch(() => []);
+  if (notes.length > 0) {
+    console.error(`e2e: notifications at failure: ${JSON.stringify(notes)}`);
   }
 }

@@ -272,4 +272,3 @@ function isDark(cssColor: string): boolean {
   const [r, g, b] = (cssColor.match(/\d+(\.\d+)?/g) ?? []).map(Number);
   return r !== undefined && 0.299 * r + 0.587 * g + 0.114 * b < 80;
 }
-

@@ -239,4 +239,3 @@ function channelsFromCli(sandbox: Sandbox, workspace: string): Record<string, nu
   const summary = JSON.parse(out) as { layers: Array<{ name: string; outputShape: number[] }> };
   return Object.fromEntries(summary.layers.map((l) => [l.name, l.outputShape[l.outputShape.length - 1]]));
 }
-

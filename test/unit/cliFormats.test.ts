@@ -6,7 +6,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
+import { REPO_ROOT, ensureCliBuilt, runCli } from './fixtures/cliRun';
 
 const onnxModel = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'resnet18', 'resnet18.onnx');
 const reference = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'resnet18', 'reference.json'), 'utf8'));

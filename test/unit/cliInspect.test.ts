@@ -9,7 +9,7 @@ import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel, readImage } from '../../src/engine/index';
 import { toModelInput } from '../../src/engine/image';
-import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
+import { SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
 
 
 describe('cnn-lens activations and filters (dist/cli.js)', function () {

@@ -13,7 +13,7 @@ import { loadCodeModel } from '../../src/engine/codeModel';
 import { decodeMappings } from '../../src/engine/codeModel/sourceMap';
 import { codeModelGate, isCodeModelName, UntrustedCodeModelError } from '../../src/codeModels/trust';
 import { ChannelError } from '../../src/protocol/messaging';
-import { EngineClient } from '../../src/worker/client';
+import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLE_DIR = path.join(ROOT, 'samples', 'workspace', 'model');
@@ -194,12 +194,8 @@ describe('code models: only when allowed', function () {
 
   it('the worker refuses to run code unless allowed (by the request or the client\'s gate), then runs it', async function () {
     let trusted = false;
-    const engine = new EngineClient({
-      workerPath: path.join(__dirname, 'fixtures', 'tsxWorker.cjs'),
-      workerOptions: { workerData: { entry: path.join(ROOT, 'src', 'worker', 'engineWorker.ts') } },
-      wasmDir: path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
+    const engine = engineFromSource({
       backend: () => 'wasm',
-      log: () => undefined,
       // What the extension passes: the trust gate.
       allowCode: (modelPath) => codeModelGate(modelPath, trusted).allowCode,
     });

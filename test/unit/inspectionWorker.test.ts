@@ -6,6 +6,7 @@ import * as path from 'path';
 import { isCancelled } from '../../src/protocol/messaging';
 import type { Progress } from '../../src/protocol/types';
 import { EngineClient } from '../../src/worker/client';
+import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MODEL = path.join(ROOT, 'samples', 'workspace', 'model', 'model.json');
@@ -16,13 +17,7 @@ describe('engine worker: layer inspection', function () {
   let engine: EngineClient;
 
   before(function () {
-    engine = new EngineClient({
-      workerPath: path.join(__dirname, 'fixtures', 'tsxWorker.cjs'),
-      workerOptions: { workerData: { entry: path.join(ROOT, 'src', 'worker', 'engineWorker.ts') } },
-      wasmDir: path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
-      backend: () => 'cpu',
-      log: () => undefined,
-    });
+    engine = engineFromSource();
   });
   after(() => engine.dispose());
 

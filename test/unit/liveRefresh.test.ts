@@ -10,6 +10,7 @@ import * as path from 'path';
 import { ChannelError } from '../../src/protocol/messaging';
 import { Debouncer, ModelChangeHub, isModelFile, type Clock, type FileEventSource } from '../../src/panel/modelWatcher';
 import { EngineClient } from '../../src/worker/client';
+import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLE_MODEL_DIR = path.join(ROOT, 'samples', 'workspace', 'model');
@@ -186,13 +187,7 @@ describe('live refresh: the engine worker follows the files', function () {
       fs.copyFileSync(path.join(SAMPLE_MODEL_DIR, file), path.join(dir, file));
     }
     modelPath = path.join(dir, 'model.json');
-    engine = new EngineClient({
-      workerPath: path.join(__dirname, 'fixtures', 'tsxWorker.cjs'),
-      workerOptions: { workerData: { entry: path.join(ROOT, 'src', 'worker', 'engineWorker.ts') } },
-      wasmDir: path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
-      backend: () => 'cpu',
-      log: () => undefined,
-    });
+    engine = engineFromSource();
   });
   after(function () {
     engine.dispose();

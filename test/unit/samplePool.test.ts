@@ -14,6 +14,7 @@ import type { CamResult, ExplainRequest } from '../../src/protocol/types';
 import { EngineClient } from '../../src/worker/client';
 import { resolveSampleWorkers } from '../../src/worker/samplePool';
 import { randomRgbaImage, residualModel, twinOf, wrapInMemory } from '../fixtures/models';
+import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -183,14 +184,7 @@ describe('sampling batches shared with helper engines', function () {
 
     before(() => {
       root = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-pool-'));
-      engine = new EngineClient({
-        workerPath: path.join(__dirname, 'fixtures', 'tsxWorker.cjs'),
-        workerOptions: { workerData: { entry: path.join(ROOT, 'src', 'worker', 'engineWorker.ts') } },
-        wasmDir: path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
-        backend: () => 'wasm',
-        sampleWorkers: () => 1,
-        log: (line) => logs.push(line),
-      });
+      engine = engineFromSource({ backend: () => 'wasm', sampleWorkers: () => 1, log: (line) => logs.push(line) });
     });
     after(() => {
       engine.dispose();

@@ -11,23 +11,14 @@ import * as tf from '../../src/engine/tf';
 import { ChannelError, isCancelled } from '../../src/protocol/messaging';
 import type { BackendChoice, Progress } from '../../src/protocol/types';
 import { EngineClient, WORKER_CRASHED, type EngineClientOptions } from '../../src/worker/client';
+import { ENGINE_WORKER_SOURCE, WASM_DIR, engineFromSource } from './fixtures/workerFromSource';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const TSX_WORKER = path.join(__dirname, 'fixtures', 'tsxWorker.cjs');
 const FAKE_ENTRY = path.join(__dirname, 'fixtures', 'fakeEngineWorker.ts');
-const REAL_ENTRY = path.join(ROOT, 'src', 'worker', 'engineWorker.ts');
-const WASM_DIR = path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+const REAL_ENTRY = ENGINE_WORKER_SOURCE;
 
 function client(entry: string, overrides: Partial<EngineClientOptions> & { backendChoice?: () => BackendChoice } = {}) {
   const logs: string[] = [];
-  const engine = new EngineClient({
-    workerPath: TSX_WORKER,
-    workerOptions: { workerData: { entry } },
-    wasmDir: WASM_DIR,
-    backend: overrides.backendChoice ?? (() => 'cpu'),
-    log: (line) => logs.push(line),
-    ...overrides,
-  });
+  const engine = engineFromSource({ backend: overrides.backendChoice ?? (() => 'cpu'), log: (line) => logs.push(line), ...overrides }, entry);
   return { engine, logs };
 }
 

@@ -31,7 +31,8 @@ export const SIDECAR_FILE = 'cnn-lens.json';
 /** Label files looked for beside model.json, in this order, when the sidecar names none. */
 export const LABEL_FILES = ['labels.txt', 'labels.json', 'metadata.json'] as const;
 
-const SIDECAR_KEYS = ['mean', 'std', 'labels'];
+/** Keys of cnn-lens.json: preprocessing and labels for every format; how to build a PyTorch model. */
+const SIDECAR_KEYS = ['mean', 'std', 'labels', 'class', 'factory', 'args', 'kwargs', 'checkpoint', 'input'];
 
 /** Bytes per stored value, by manifest dtype (or quantization dtype when quantized). */
 const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
@@ -361,10 +362,32 @@ export async function readModelCompanions(modelFile: string, model: tf.LayersMod
 // ---------------------------------------------------------------------------------------------
 // Sidecar and labels
 
-interface Sidecar {
+/** How cnn-lens.json says to build a PyTorch model from its source (src/engine/pytorch/). */
+export interface PytorchSidecar {
+  /** The nn.Module class to build when the file defines several. */
+  class?: string;
+  /** A module-level function returning the model, e.g. "create_model". */
+  factory?: string;
+  /** Arguments for the class or factory. */
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  /** The weights file, relative to the sidecar's folder. */
+  checkpoint?: string;
+  /** The input as PyTorch takes it, [channels, height, width]. */
+  input?: [number, number, number];
+}
+
+export interface Sidecar {
   path: string;
   preprocessing: Preprocessing;
   labels?: string;
+  pytorch: PytorchSidecar;
+}
+
+/** The cnn-lens.json in a model's folder, checked, or null when there is none. */
+export async function readSidecarBeside(modelFile: string): Promise<Sidecar | null> {
+  const folder = path.dirname(modelFile);
+  return readSidecar(folder, await fs.promises.realpath(folder));
 }
 
 async function readSidecar(folder: string, realFolder: string): Promise<Sidecar | null> {
@@ -401,7 +424,36 @@ async function readSidecar(folder: string, realFolder: string): Promise<Sidecar 
   if (parsed.labels !== undefined && (typeof parsed.labels !== 'string' || parsed.labels.length === 0)) {
     throw new EngineError(`${file}: "labels" must be the name of a labels file beside model.json, e.g. "labels.txt".`, 'bad-input');
   }
-  return { path: file, preprocessing, labels: parsed.labels as string | undefined };
+  return { path: file, preprocessing, labels: parsed.labels as string | undefined, pytorch: pytorchSidecar(parsed, file) };
+}
+
+function pytorchSidecar(parsed: Record<string, unknown>, file: string): PytorchSidecar {
+  const fail = (key: string, what: string): never => {
+    throw new EngineError(`${file}: "${key}" must be ${what}, got ${JSON.stringify(parsed[key])}.`, 'bad-input');
+  };
+  const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  const result: PytorchSidecar = {};
+  if (parsed.class !== undefined) {
+    result.class = typeof parsed.class === 'string' && identifier.test(parsed.class) ? parsed.class : fail('class', 'the name of an nn.Module class, e.g. "SimpleCNN"');
+  }
+  if (parsed.factory !== undefined) {
+    result.factory = typeof parsed.factory === 'string' && identifier.test(parsed.factory) ? parsed.factory : fail('factory', 'the name of a function returning the model, e.g. "create_model"');
+  }
+  if (parsed.args !== undefined) {
+    result.args = Array.isArray(parsed.args) ? parsed.args : fail('args', 'a list of constructor arguments, e.g. [10]');
+  }
+  if (parsed.kwargs !== undefined) {
+    result.kwargs = isRecord(parsed.kwargs) ? parsed.kwargs : fail('kwargs', 'an object of keyword arguments, e.g. {"num_classes": 10}');
+  }
+  if (parsed.checkpoint !== undefined) {
+    result.checkpoint = typeof parsed.checkpoint === 'string' && parsed.checkpoint.length > 0 ? parsed.checkpoint : fail('checkpoint', 'the name of the weights file, e.g. "simple_cnn.pth"');
+  }
+  if (parsed.input !== undefined) {
+    const input = parsed.input;
+    const ok = Array.isArray(input) && input.length === 3 && input.every((d) => Number.isInteger(d) && d >= 1 && d <= 4096) && (input[0] === 1 || input[0] === 3);
+    result.input = ok ? (input as [number, number, number]) : fail('input', 'the input as PyTorch takes it, [channels, height, width], e.g. [3, 224, 224] (1 or 3 channels, sides up to 4096)');
+  }
+  return result;
 }
 
 async function readLabels(folder: string, realFolder: string, sidecar: Sidecar | null): Promise<{ labels: string[]; source: string } | null> {

@@ -20,7 +20,43 @@ export const FORMAT_NAMES: Readonly<Record<ModelFormat, string>> = {
   onnx: 'ONNX',
   keras: 'Keras 3 (.keras)',
   'keras-h5': 'Keras 2 HDF5 (.h5)',
+  pytorch: 'PyTorch',
 };
+
+/** PyTorch checkpoints, TorchScript files and pickled models, by extension. */
+export const TORCH_FILE_EXTENSIONS: readonly string[] = ['.pt', '.pth', '.ckpt'];
+
+/**
+ * A PyTorch model path: a Python source (`model.py`, or `model.py:ClassName` to pick one class of
+ * several), or a torch file (.pt/.pth/.ckpt: a TorchScript or pickled model, or a state_dict paired
+ * with the .py beside it).
+ */
+export interface PytorchModelPath {
+  file: string;
+  className?: string;
+  kind: 'source' | 'torch-file';
+}
+
+/** Parses a PyTorch model path, or null for other files. */
+export function parsePytorchModelPath(modelPath: string): PytorchModelPath | null {
+  const withClass = /^(.*\.py):([A-Za-z_][A-Za-z0-9_]*)$/i.exec(modelPath);
+  if (withClass) {
+    return { file: withClass[1], className: withClass[2], kind: 'source' };
+  }
+  if (/\.py$/i.test(modelPath)) {
+    return { file: modelPath, kind: 'source' };
+  }
+  const lower = modelPath.toLowerCase();
+  if (TORCH_FILE_EXTENSIONS.some((extension) => lower.endsWith(extension))) {
+    return { file: modelPath, kind: 'torch-file' };
+  }
+  return null;
+}
+
+/** Whether loading this model runs the user's Python (so only in a trusted workspace). */
+export function isPytorchModelPath(modelPath: string): boolean {
+  return parsePytorchModelPath(modelPath) !== null;
+}
 
 /** The binary format a file name has by its extension, or null (model.json, folders, other files). */
 export function binaryFormatOf(fileName: string): ModelFormat | null {

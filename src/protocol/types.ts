@@ -209,9 +209,37 @@ export interface Preprocessing {
 
 /**
  * Model file formats: a TF.js LayersModel or graph model (model.json), ONNX (.onnx, e.g. from
- * torch.onnx.export), Keras 3 (.keras zip) and Keras 2 HDF5 (.h5).
+ * torch.onnx.export), Keras 3 (.keras zip), Keras 2 HDF5 (.h5), and PyTorch (a model.py with its
+ * checkpoint, a TorchScript file or a pickled model, run by the user's Python and exported to ONNX).
  */
-export type ModelFormat = 'layers-model' | 'graph-model' | 'onnx' | 'keras' | 'keras-h5';
+export type ModelFormat = 'layers-model' | 'graph-model' | 'onnx' | 'keras' | 'keras-h5' | 'pytorch';
+
+/** The Python that runs PyTorch models: the user's choice, or (no path) found on the PATH. */
+export interface PythonChoice {
+  path?: string;
+  /** Where the path came from, for messages: "cnnLens.pythonPath", "the Python extension", "--python". */
+  source?: string;
+}
+
+/** How a PyTorch model was built and run (src/engine/pytorch/), for the panel, the summary and the CLI. */
+export interface PytorchBuild {
+  /** The .py file that defines the model, or the TorchScript / pickled model file. */
+  source: string;
+  /** How the model was made: "SimpleCNN()", "create_model()", "TorchScript (torch.jit.save)". */
+  builtWith: string;
+  /** The weights loaded into it; null when none was found: the model runs with untrained weights. */
+  checkpoint: { path: string; form: string } | null;
+  /** The interpreter that ran it, and its versions. */
+  python: string;
+  pythonVersion: string;
+  torchVersion: string;
+  /** Input as PyTorch sees it, [channels, height, width]. */
+  input: [number, number, number];
+  /** Where the input size came from: cnn-lens.json, the image's own size, or trying common sizes. */
+  inputSource: 'sidecar' | 'image' | 'trial';
+  /** True when the model also runs at other sizes (adaptive pooling): images may run at their own size. */
+  flexible: boolean;
+}
 
 export interface ModelSummary {
   /** Absolute path of the model file (model.json, .onnx, .keras, .h5). */
@@ -240,6 +268,10 @@ export interface ModelSummary {
    * for a model defined in code, the bundled sources and the weight files it loaded.
    */
   sourceFiles?: string[];
+  /** 'NCHW' when shapes are shown as the source framework shows them (PyTorch: 1×32×16×16); default NHWC. */
+  shapeOrder?: 'NCHW';
+  /** For PyTorch models: how the model was built, which weights and which input size. */
+  pytorch?: PytorchBuild;
 }
 
 export interface Prediction {

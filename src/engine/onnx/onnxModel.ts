@@ -35,7 +35,8 @@ function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[]): tf.Tensor[] {
   return runGuarded('ONNX', plan.info, () => plan.op(args, plan.attrs, plan.info).slice(0, plan.outputs.length));
 }
 
-function decode(bytes: Uint8Array, file: string): ModelProto {
+/** Decodes an ONNX file's bytes; a file that is not a model is an error naming it. */
+export function decodeOnnx(bytes: Uint8Array, file: string): ModelProto {
   if (bytes.length === 0) {
     throw new EngineError(`${file}: the file is empty (0 bytes).`, 'bad-input');
   }
@@ -109,7 +110,11 @@ function imageInput(graph: GraphProto, initializers: ReadonlySet<string>, file: 
 
 /** Parses an ONNX file's bytes and rebuilds it as a LayersModel. A backend must be set. */
 export function buildOnnxModel(bytes: Uint8Array, file: string, modelName: string): OnnxModelInfo {
-  const proto = decode(bytes, file);
+  return buildOnnxModelFromProto(decodeOnnx(bytes, file), file, modelName);
+}
+
+/** Rebuilds a decoded ONNX model (its graph possibly rewritten, see pytorch/moduleGraph.ts) as a LayersModel. */
+export function buildOnnxModelFromProto(proto: ModelProto, file: string, modelName: string): OnnxModelInfo {
   const graph = proto.graph as GraphProto;
   const opset = opsetOf(proto);
   checkOperators(graph, file);

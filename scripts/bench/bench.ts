@@ -218,7 +218,7 @@ async function timeWithHelpers(model: engine.LoadedModel, modelPath: string, ima
     return undefined;
   }
   const dist = path.join(ROOT, 'dist');
-  const helpers = new HelperEngines({ helpers: helperCount, workerPath: path.join(dist, 'worker.js') }, backend, dist, () => undefined);
+  const helpers = new HelperEngines({ helpers: helperCount, workerPath: path.join(dist, 'worker.js') }, backend, dist, {}, () => undefined);
   try {
     const samplePool = await helpers.ready({ modelPath, preprocessing: model.summary.preprocessing, allowCode: false, load: 1 });
     if (!samplePool) {

@@ -15,6 +15,8 @@ import {
   type FilterScale,
 } from '../protocol/types';
 import { UsageError, shortestFloat32 } from './format';
+import { loadCliModel } from './loadModel';
+import type { CommonOptions } from './loadModel';
 
 export interface InspectValues {
   layer?: string;
@@ -27,10 +29,7 @@ export interface InspectValues {
   json?: string;
 }
 
-export interface InspectIo {
-  modelPath: string;
-  backend: import('../protocol/types').BackendChoice;
-  preprocessing: import('../protocol/types').Preprocessing | undefined;
+export interface InspectIo extends CommonOptions {
   writeFile(filePath: string, data: Uint8Array | string): void;
   stdout(text: string): void;
 }
@@ -89,9 +88,9 @@ export async function runActivations(positionals: string[], values: InspectValue
 
   const engine = await import('../engine/index');
   const backend = await engine.initBackend(io.backend);
-  const model = await engine.loadModel(io.modelPath, { preprocessing: io.preprocessing });
+  const image = await engine.readImage(imagePath);
+  const model = await loadCliModel(io, false, image);
   try {
-    const image = await engine.readImage(imagePath);
     const acts = await engine.computeActivations(model, image, layer);
     const pages = [];
     for (let page = 0, count = 1; page < count; page++) {
@@ -172,7 +171,7 @@ export async function runFilters(positionals: string[], values: InspectValues, i
 
   const engine = await import('../engine/index');
   const backend = await engine.initBackend(io.backend);
-  const model = await engine.loadModel(io.modelPath, { preprocessing: io.preprocessing });
+  const model = await loadCliModel(io, false);
   try {
     const bank = engine.readFilterBank(model.model, layer);
     const pages = [];

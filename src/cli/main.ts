@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { BACKEND_CHOICES, COLORMAPS, INPUT_LEVEL_METHODS, METHOD_NAMES } from '../protocol/types';
-import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing } from '../protocol/types';
+import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing, PythonChoice } from '../protocol/types';
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { runCompare } from './compare';
@@ -14,6 +14,8 @@ import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResult
 import { methodOptionsFrom, METHOD_OPTION_FLAGS, METHOD_OPTIONS_USAGE } from './methodFlags';
 import type { SamplePool } from '../engine/samplePool';
 import { HelperEngines } from '../worker/samplePool';
+import { loadCliModel, type CommonOptions } from './loadModel';
+export type { CommonOptions } from './loadModel';
 
 const USAGE = `Usage:
   cnn-lens METHOD IMAGE --model PATH [options]
@@ -33,8 +35,13 @@ Commands:
   filters      A layer's kernels as a labelled grid PNG (blue negative, grey zero, red positive).
 
 Options:
-  --model PATH         model file: TF.js model.json, .onnx (e.g. from torch.onnx.export),
+  --model PATH         model file: a PyTorch model.py (model.py:ClassName to pick one class;
+                       also a TorchScript or pickled-model .pt), TF.js model.json, .onnx,
                        Keras .keras or .h5; labels.txt / cnn-lens.json beside it are read
+  --checkpoint FILE    PyTorch: the weights (default: cnn-lens.json's "checkpoint", else the
+                       .pt/.pth/.ckpt with the .py's name, else the only one beside it)
+  --python PATH        PyTorch: the Python with torch that runs the model (default:
+                       $CNN_LENS_PYTHON, else the first python3/python on the PATH with torch)
   --layer NAME         target layer (default: last 4-D layer before the head)
   --class INDEX|LABEL  class to explain (default: the top-1 prediction)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default: gradcam)
@@ -68,6 +75,8 @@ Options of activations and filters:
 
 const OPTIONS = {
   model: { type: 'string' },
+  checkpoint: { type: 'string' },
+  python: { type: 'string' },
   layer: { type: 'string' },
   class: { type: 'string' },
   method: { type: 'string' },
@@ -146,12 +155,6 @@ function usageFailure(message: string): number {
   return 2;
 }
 
-export interface CommonOptions {
-  modelPath: string;
-  backend: BackendChoice;
-  preprocessing: Preprocessing | undefined;
-}
-
 function commonOptions(values: Values): CommonOptions {
   if (!values.model) {
     throw new UsageError('--model PATH is required.');
@@ -170,10 +173,17 @@ function commonOptions(values: Values): CommonOptions {
       throw new UsageError('--std values must be greater than 0.');
     }
   }
+  const python: PythonChoice = values.python
+    ? { path: values.python, source: '--python' }
+    : process.env.CNN_LENS_PYTHON
+      ? { path: process.env.CNN_LENS_PYTHON, source: 'the CNN_LENS_PYTHON environment variable' }
+      : {};
   return {
     modelPath: path.resolve(values.model),
     backend,
     preprocessing: values.mean !== undefined || values.std !== undefined ? preprocessing : undefined,
+    python,
+    ...(values.checkpoint !== undefined ? { checkpoint: path.resolve(values.checkpoint) } : {}),
   };
 }
 
@@ -253,7 +263,7 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
   const common = commonOptions(values);
   const engine = await import('../engine/index');
   await engine.initBackend(common.backend);
-  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  const model = await loadCliModel(common, values.verbose === true);
   try {
     const summary = model.summary;
     if (values.json) {
@@ -314,14 +324,15 @@ export async function openExplainSession(common: CommonOptions, values: Values, 
   }
   const engine = await import('../engine/index');
   const backendReport = await engine.initBackend(common.backend);
-  const model = await engine.loadModel(common.modelPath, { preprocessing: common.preprocessing });
+  // The image first: a PyTorch model that runs at any size runs at the image's own size.
+  const image = await engine.readImage(imagePath);
+  const model = await loadCliModel(common, values.verbose === true, image);
   let helpers: HelperEngines | undefined;
   const close = () => {
     helpers?.dispose();
     model.dispose();
   };
   try {
-    const image = await engine.readImage(imagePath);
     const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
     let samplePool: SamplePool | undefined;
     if (helperCount > 0) {
@@ -331,9 +342,17 @@ export async function openExplainSession(common: CommonOptions, values: Values, 
         { helpers: helperCount, workerPath: path.join(__dirname, 'worker.js') },
         backendReport.backend,
         engine.defaultWasmDir(),
+        { python: common.python },
         (line) => values.verbose && process.stderr.write(`${line}\n`),
       );
-      samplePool = await helpers.ready({ modelPath: common.modelPath, preprocessing: model.summary.preprocessing, allowCode: true, load: 1 });
+      const build = model.summary.pytorch;
+      samplePool = await helpers.ready({
+        modelPath: common.modelPath,
+        preprocessing: model.summary.preprocessing,
+        allowCode: true,
+        load: 1,
+        ...(build?.inputSource === 'image' ? { input: build.input } : {}),
+      });
       if (!samplePool) {
         process.stderr.write('cnn-lens: the sample workers could not load the model; running in one worker.\n');
       }

@@ -19,6 +19,7 @@ import type {
   ModelSummary,
   Preprocessing,
   Progress,
+  PythonChoice,
   RgbaImage,
 } from './types';
 
@@ -36,6 +37,15 @@ export interface InitRequest extends RequestBase<BackendReport> {
   wasmDir: string;
   /** Helper engines for sampling methods: workers started like this one (src/worker/samplePool.ts). */
   samplePool?: SamplePoolSpec;
+  /** How PyTorch models run (src/engine/pytorch/). */
+  pytorch?: PytorchSettings;
+}
+
+export interface PytorchSettings {
+  /** The interpreter; without a path, the first python3/python on the PATH that has torch. */
+  python?: PythonChoice;
+  /** Where exports are kept (the extension: its global storage); default the user's cache folder. */
+  exportCacheDir?: string;
 }
 
 export interface SamplePoolSpec {
@@ -53,6 +63,8 @@ export interface SamplePassRequest extends RequestBase<Float32Array> {
   modelPath: string;
   preprocessing?: Preprocessing;
   allowCode?: boolean;
+  /** The PyTorch variant at an image's own size that the requesting worker runs, if any. */
+  input?: [number, number, number];
   part: SamplePart;
 }
 
@@ -65,10 +77,13 @@ export interface LoadModelRequest extends RequestBase<ModelSummary> {
   preprocessing?: Preprocessing;
   reload?: boolean;
   /**
-   * A model defined in code (.ts/.js) executes that code: the worker loads one only when this is
-   * true (the extension sets it in trusted workspaces only; see src/codeModels/trust.ts).
+   * A model defined in code (.ts/.js) or a PyTorch model (.py, .pt) executes that code: the worker
+   * loads one only when this is true (the extension sets it in trusted workspaces only; see
+   * src/codeModels/trust.ts).
    */
   allowCode?: boolean;
+  /** A PyTorch model's variant at an image's own size, [channels, height, width] (helper workers). */
+  input?: [number, number, number];
 }
 
 export interface ExplainImageResult {

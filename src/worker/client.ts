@@ -32,6 +32,7 @@ import type {
   ExplainImageResult,
   LoadModelRequest,
   MemoryReport,
+  PytorchSettings,
   WorkerEvent,
   WorkerRequest,
 } from '../protocol/worker';
@@ -60,6 +61,8 @@ export interface EngineClientOptions {
    * occlusion) with the engine worker; read on each (re)start. 0 or absent: none.
    */
   sampleWorkers?: () => number;
+  /** How PyTorch models run (interpreter, export cache); read on each (re)start. */
+  pytorch?: () => PytorchSettings;
 }
 
 export interface CallOptions {
@@ -253,7 +256,10 @@ class WorkerSession {
     const backend = options.backend();
     options.log(`engine worker #${serial}: starting (backend setting: ${backend})`);
     this.ready = this.endpoint
-      .request<InitRequest>({ type: 'init', backend, wasmDir: options.wasmDir, ...samplePoolSpec(options) }, { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init })
+      .request<InitRequest>(
+        { type: 'init', backend, wasmDir: options.wasmDir, ...samplePoolSpec(options), ...(options.pytorch ? { pytorch: options.pytorch() } : {}) },
+        { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init },
+      )
       .then((report) => {
         this.report = report;
         options.log(`engine worker #${serial}: backend ${report.backend}: ${report.detail} (ready in ${Date.now() - started} ms)`);

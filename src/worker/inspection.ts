@@ -7,9 +7,17 @@ import type { HandlerContext } from '../protocol/messaging';
 import type { ActivationChannel, ActivationPage, FilterPage, LayerViews, Progress, RgbaImage } from '../protocol/types';
 import type { ActivationChannelWorkerRequest, ActivationPageWorkerRequest, FilterPageWorkerRequest, LayerInspectionRequest, LayerViewsRequest } from '../protocol/worker';
 
+/** How a request waits for its model: its cancel ends the wait, the load reports progress to it. */
+export interface ModelWait {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
 export interface InspectionDeps {
   /** Runs `work` with the cached model held, so a live-refresh reload cannot free it meanwhile. */
-  withModel<T>(modelPath: string, work: (model: LoadedModel) => Promise<T>): Promise<T>;
+  withModel<T>(modelPath: string, work: (model: LoadedModel) => Promise<T>, wait: ModelWait): Promise<T>;
+  /** The same for the model an image runs on (a PyTorch model may run at the image's own size). */
+  withModelForImage<T>(modelPath: string, image: RgbaImage, work: (model: LoadedModel) => Promise<T>, wait: ModelWait): Promise<T>;
   image(imagePath: string): Promise<RgbaImage>;
   progress(requestId: number, progress: Progress): void;
 }
@@ -22,18 +30,18 @@ export class LayerInspection {
   handle(message: LayerInspectionRequest, context: HandlerContext): Promise<LayerViews[] | ActivationPage | ActivationChannel | FilterPage> {
     switch (message.type) {
       case 'layerViews':
-        return this.layerViews(message);
+        return this.layerViews(message, context);
       case 'activationPage':
         return this.activationPage(message, context);
       case 'activationChannel':
         return this.activationChannel(message, context);
       case 'filterPage':
-        return this.filterPage(message);
+        return this.filterPage(message, context);
     }
   }
 
-  async layerViews(message: LayerViewsRequest): Promise<LayerViews[]> {
-    return this.deps.withModel(message.modelPath, async (model) => describeLayerViews(model.model));
+  async layerViews(message: LayerViewsRequest, context: HandlerContext): Promise<LayerViews[]> {
+    return this.deps.withModel(message.modelPath, async (model) => describeLayerViews(model.model), this.waitOf(context));
   }
 
   async activationPage(message: ActivationPageWorkerRequest, context: HandlerContext): Promise<ActivationPage> {
@@ -46,18 +54,24 @@ export class LayerInspection {
     return activationChannel(acts, message.request.channel);
   }
 
-  async filterPage(message: FilterPageWorkerRequest): Promise<FilterPage> {
-    return this.deps.withModel(message.modelPath, async (model) => filterPage(readFilterBank(model.model, message.request.layer), message.request));
+  async filterPage(message: FilterPageWorkerRequest, context: HandlerContext): Promise<FilterPage> {
+    return this.deps.withModel(message.modelPath, async (model) => filterPage(readFilterBank(model.model, message.request.layer), message.request), this.waitOf(context));
   }
 
   private async layerActivations(modelPath: string, imagePath: string, layer: string, context: HandlerContext) {
     const key = await imageKey(imagePath);
-    return this.deps.withModel(modelPath, (model) =>
-      this.activations.get(model, key, () => this.deps.image(imagePath), layer, {
-        signal: context.signal,
-        onProgress: (progress) => this.deps.progress(context.id, progress),
-      }),
+    // Decoded first (the worker keeps the last image): it decides which variant of a PyTorch model runs.
+    const image = await this.deps.image(imagePath);
+    return this.deps.withModelForImage(
+      modelPath,
+      image,
+      (model) => this.activations.get(model, key, async () => image, layer, this.waitOf(context)),
+      this.waitOf(context),
     );
+  }
+
+  private waitOf(context: HandlerContext): ModelWait {
+    return { signal: context.signal, onProgress: (progress) => this.deps.progress(context.id, progress) };
   }
 }
 

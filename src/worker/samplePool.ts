@@ -8,7 +8,7 @@
 // again. A helper that fails is left out; its parts are computed by the requesting engine.
 import type { SamplePart, SamplePool } from '../engine/samplePool';
 import type { BackendName, Preprocessing } from '../protocol/types';
-import type { SamplePassRequest, SamplePoolSpec } from '../protocol/worker';
+import type { PytorchSettings, SamplePassRequest, SamplePoolSpec } from '../protocol/worker';
 import { EngineClient } from './client';
 
 /** -1 (and anything invalid): one helper per core beyond the engine's own, at most 3; else 0 to 8. */
@@ -25,6 +25,13 @@ export interface PooledModel {
   preprocessing?: Preprocessing;
   allowCode: boolean;
   load: number;
+  /** A PyTorch model's variant at an image's own size, [channels, height, width]. */
+  input?: [number, number, number];
+}
+
+/** A helper holds one model per path and variant. */
+function heldKey(model: PooledModel): string {
+  return model.input ? `${model.modelPath}\u0000${model.input.join('x')}` : model.modelPath;
 }
 
 interface HelperModel {
@@ -43,7 +50,7 @@ export class HelperEngines {
   private readonly helpers: Helper[];
   private next = 0;
 
-  constructor(spec: SamplePoolSpec, backend: BackendName, wasmDir: string, private readonly log: (line: string) => void) {
+  constructor(spec: SamplePoolSpec, backend: BackendName, wasmDir: string, pytorch: PytorchSettings, private readonly log: (line: string) => void) {
     this.helpers = Array.from({ length: spec.helpers }, (_, i) => ({
       client: new EngineClient({
         workerPath: spec.workerPath,
@@ -51,6 +58,8 @@ export class HelperEngines {
         wasmDir,
         // The backend the requesting worker runs, not its setting: all engines compute alike.
         backend: () => backend,
+        // The same Python and export cache: a helper loads a PyTorch model from the kept export.
+        pytorch: () => pytorch,
         log: (line) => log(`sample helper ${i + 1}: ${line}`),
       }),
       models: new Map(),
@@ -86,14 +95,16 @@ export class HelperEngines {
    */
   async ready(model: PooledModel): Promise<SamplePool | undefined> {
     this.forModel(model); // starts the loading
-    await Promise.all(this.helpers.map((helper) => helper.models.get(model.modelPath)?.settled));
+    await Promise.all(this.helpers.map((helper) => helper.models.get(heldKey(model))?.settled));
     return this.forModel(model);
   }
 
-  /** Frees the model in every helper (the requesting worker freed it). */
+  /** Frees the model (and its variants) in every helper (the requesting worker freed it). */
   forget(modelPath: string): void {
     for (const helper of this.helpers) {
-      if (helper.models.delete(modelPath)) {
+      const held = [...helper.models.keys()].filter((key) => key === modelPath || key.startsWith(`${modelPath}\u0000`));
+      held.forEach((key) => helper.models.delete(key));
+      if (held.length > 0) {
         helper.client.disposeModel(modelPath).catch(() => undefined);
       }
     }
@@ -107,13 +118,14 @@ export class HelperEngines {
 
   /** True when the helper holds this load of the model; else starts loading it (once per load). */
   private holds(helper: Helper, model: PooledModel): boolean {
-    const held = helper.models.get(model.modelPath);
+    const key = heldKey(model);
+    const held = helper.models.get(key);
     if (held?.load === model.load) {
       return held.state === 'ready';
     }
     const started = Date.now();
     const entry: HelperModel = { load: model.load, state: 'loading', settled: Promise.resolve() };
-    helper.models.set(model.modelPath, entry);
+    helper.models.set(key, entry);
     entry.settled = helper.client
       .call({
         type: 'loadModel',
@@ -122,6 +134,7 @@ export class HelperEngines {
         // A helper that held an earlier load (the file changed) reads it again.
         reload: held !== undefined,
         ...(model.allowCode ? { allowCode: true } : {}),
+        ...(model.input ? { input: model.input } : {}),
       })
       .then(
         () => {
@@ -142,6 +155,7 @@ export class HelperEngines {
       modelPath: model.modelPath,
       preprocessing: model.preprocessing,
       ...(model.allowCode ? { allowCode: true } : {}),
+      ...(model.input ? { input: model.input } : {}),
       part,
     };
     try {
@@ -149,7 +163,7 @@ export class HelperEngines {
     } catch (error) {
       if (!signal?.aborted) {
         // A crashed or failing helper is left out until the model loads again.
-        const held = helper.models.get(model.modelPath);
+        const held = helper.models.get(heldKey(model));
         if (held?.load === model.load) {
           held.state = 'failed';
         }

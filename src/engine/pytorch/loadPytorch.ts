@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parsePytorchModelPath, TORCH_FILE_EXTENSIONS } from '../../protocol/modelFormats';
 import { definesPytorchModel, scanPythonSource } from '../../protocol/pythonSource';
-import type { LayerInfo, Preprocessing, PytorchBuild, PythonChoice } from '../../protocol/types';
+import type { LayerInfo, ModelSummary, Preprocessing, PytorchBuild, PythonChoice } from '../../protocol/types';
 import { EngineError, throwIfCancelled } from '../errors';
 import { wrapModel, type LoadedModel } from '../index';
 import { readModelCompanions, readSidecarBeside, type PytorchSidecar } from '../modelLoader';
@@ -286,4 +286,25 @@ export function defaultModuleLayer(layers: readonly LayerInfo[], modules: Readon
     }
   }
   return undefined;
+}
+
+/** Images at most this many pixels, with sides of at least OWN_SIZE_MIN_SIDE, run at their own size. */
+export const OWN_SIZE_MAX_PIXELS = 512 * 512;
+export const OWN_SIZE_MIN_SIDE = 32;
+
+/**
+ * The input at which a PyTorch model runs an image when that differs from its loaded one: a model
+ * that takes any size (adaptive pooling) and has no size set is fed the image at its own size, as
+ * a PyTorch user would, within bounds (a large photo runs at the usual size; a tiny one too).
+ */
+export function ownSizeInput(summary: ModelSummary, image: { width: number; height: number }): [number, number, number] | undefined {
+  const build = summary.pytorch;
+  const [height, width, channels] = summary.inputShape;
+  const own =
+    build?.flexible === true &&
+    build.inputSource === 'trial' &&
+    image.width * image.height <= OWN_SIZE_MAX_PIXELS &&
+    Math.min(image.width, image.height) >= OWN_SIZE_MIN_SIDE &&
+    (image.height !== height || image.width !== width);
+  return own ? [channels, image.height, image.width] : undefined;
 }

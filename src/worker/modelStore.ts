@@ -1,0 +1,266 @@
+// The engine worker's loaded models, keyed by path: changing the class or layer in the panel costs
+// one Grad-CAM, not a model load. What it takes care of:
+//  - model code and PyTorch models run the user's code: loaded only when a request says the user
+//    allowed it (a trusted workspace, or the CLI), and once allowed a file stays allowed;
+//  - a load is shared by the requests waiting for it; one request's cancel ends only its wait, and
+//    the load itself (a PyTorch export can take many seconds) stops when every waiter cancelled;
+//  - a reload while a request still computes on the old model frees the old one when that request
+//    ends, not under it (usingModel);
+//  - a PyTorch model that runs at any size (adaptive pooling) is fed each image at the image's own
+//    size, as a PyTorch user would: one extra export per size, one such variant kept per model.
+import type { LoadedModel } from '../engine';
+import { loadModel } from '../engine';
+import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
+import { EngineError } from '../engine/errors';
+import { loadPytorchModel, ownSizeInput } from '../engine/pytorch/loadPytorch';
+import { isPytorchModelPath } from '../protocol/modelFormats';
+import type { Preprocessing, Progress, PythonChoice, RgbaImage } from '../protocol/types';
+
+export interface ModelStoreOptions {
+  /** dist/: esbuild-wasm's files for models defined in code. */
+  binariesDir: () => string | undefined;
+  python: () => PythonChoice | undefined;
+  exportCacheDir: () => string | undefined;
+  log: (line: string) => void;
+  /** Called when a model is disposed and again when it is freed: forget what refers to it (forward passes). */
+  onForget: (model: LoadedModel) => void;
+}
+
+export interface LoadOptions {
+  preprocessing?: Preprocessing;
+  reload?: boolean;
+  allowCode?: boolean;
+  /** A PyTorch model's variant at this input, [channels, height, width]. */
+  input?: [number, number, number];
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+interface SharedLoad {
+  readonly promise: Promise<LoadedModel>;
+  readonly abort: AbortController;
+  readonly listeners: Set<(progress: Progress) => void>;
+  waiters: number;
+  settled: boolean;
+}
+
+export class ModelStore {
+  private readonly loads = new Map<string, SharedLoad>();
+  /** The one own-size variant kept per model path. */
+  private readonly variants = new Map<string, string>();
+  private readonly allowed = new Set<string>();
+  private readonly inUse = new Map<LoadedModel, number>();
+  private readonly disposeWhenIdle = new Set<LoadedModel>();
+  private readonly loadNumbers = new WeakMap<LoadedModel, number>();
+  private loadCount = 0;
+
+  constructor(private readonly options: ModelStoreOptions) {}
+
+  /** Loads (or returns the loaded) model. */
+  async get(modelPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
+    if (options.allowCode) {
+      this.allowed.add(modelPath);
+    }
+    const key = options.input ? variantKey(modelPath, options.input) : modelPath;
+    if (options.reload) {
+      await this.dispose(modelPath);
+    }
+    if (options.input) {
+      // One variant per model: a new image size replaces the last one.
+      const previous = this.variants.get(modelPath);
+      if (previous !== undefined && previous !== key) {
+        await this.disposeKey(previous);
+      }
+      this.variants.set(modelPath, key);
+    }
+    let load = this.loads.get(key);
+    if (!load) {
+      load = this.start(key, modelPath, options);
+    }
+    return this.wait(load, options);
+  }
+
+  /**
+   * The model an image runs on: the loaded model, or for a PyTorch model that takes any size and
+   * has no size set, its variant at the image's own size (within bounds; else the usual size).
+   */
+  async forImage(modelPath: string, image: RgbaImage, options: LoadOptions = {}): Promise<LoadedModel> {
+    const base = await this.get(modelPath, options);
+    const input = ownSizeInput(base.summary, image);
+    if (!input) {
+      return base;
+    }
+    try {
+      return await this.get(modelPath, { ...options, input, reload: false });
+    } catch (error) {
+      if (error instanceof EngineError && error.code === 'cancelled') {
+        throw error;
+      }
+      this.options.log(`model: ${modelPath} does not run at the image's size ${input.join('×')} (${error instanceof Error ? error.message : String(error)}); using ${base.summary.pytorch?.input.join('×')}`);
+      await this.dispose(modelPath, { variantOnly: true });
+      return base;
+    }
+  }
+
+  /** Runs `work` with the model held, so a concurrent reload defers freeing it until `work` ends. */
+  async using<T>(model: LoadedModel, work: (model: LoadedModel) => Promise<T>): Promise<T> {
+    this.inUse.set(model, (this.inUse.get(model) ?? 0) + 1);
+    try {
+      return await work(model);
+    } finally {
+      const users = (this.inUse.get(model) ?? 1) - 1;
+      if (users > 0) {
+        this.inUse.set(model, users);
+      } else {
+        this.inUse.delete(model);
+        if (this.disposeWhenIdle.delete(model)) {
+          this.free(model);
+        }
+      }
+    }
+  }
+
+  /** Frees the model (and its variant) now, or when the last request using it ends. */
+  async dispose(modelPath: string, options: { variantOnly?: boolean } = {}): Promise<void> {
+    const variant = this.variants.get(modelPath);
+    this.variants.delete(modelPath);
+    await Promise.all([options.variantOnly ? undefined : this.disposeKey(modelPath), variant ? this.disposeKey(variant) : undefined]);
+  }
+
+  isAllowed(modelPath: string): boolean {
+    return this.allowed.has(modelPath);
+  }
+
+  /** Which load of its file a model is (helpers reload theirs when it changes). */
+  loadNumber(model: LoadedModel): number {
+    return this.loadNumbers.get(model) ?? 0;
+  }
+
+  private start(key: string, modelPath: string, options: LoadOptions): SharedLoad {
+    const abort = new AbortController();
+    const listeners = new Set<(progress: Progress) => void>();
+    const started = Date.now();
+    const promise = this.load(modelPath, options, abort.signal, (message) => listeners.forEach((l) => l({ message })));
+    const load: SharedLoad = { promise, abort, listeners, waiters: 0, settled: false };
+    this.loads.set(key, load);
+    promise.then(
+      (model) => {
+        load.settled = true;
+        this.loadNumbers.set(model, ++this.loadCount);
+        this.options.log(`model: ${model.summary.name} (${modelPath}), ${model.summary.layers.length} layers, loaded in ${Date.now() - started} ms`);
+      },
+      () => {
+        load.settled = true;
+        // A failed load must not stay cached: the user fixes the file and tries again.
+        if (this.loads.get(key) === load) {
+          this.loads.delete(key);
+        }
+      },
+    );
+    return load;
+  }
+
+  private load(modelPath: string, options: LoadOptions, signal: AbortSignal, progress: (message: string) => void): Promise<LoadedModel> {
+    const { preprocessing } = options;
+    if (isPytorchModelPath(modelPath)) {
+      this.requireAllowed(modelPath, 'a PyTorch model: loading it runs its Python code');
+      return loadPytorchModel(modelPath, {
+        python: this.options.python(),
+        cacheDir: this.options.exportCacheDir(),
+        preprocessing,
+        input: options.input,
+        signal,
+        onProgress: progress,
+        log: (line) => this.options.log(line),
+      });
+    }
+    if (isCodeModelPath(modelPath)) {
+      this.requireAllowed(modelPath, 'model code');
+      return loadCodeModel(modelPath, { esbuildDir: this.options.binariesDir(), preprocessing });
+    }
+    return loadModel(modelPath, preprocessing ? { preprocessing } : undefined);
+  }
+
+  /**
+   * Code runs only when a request said the user allowed it; once allowed, a file stays allowed for
+   * this worker (trust is not revoked without a reload), so a request that reloads it implicitly
+   * (after a dispose) does not need to repeat the flag.
+   */
+  private requireAllowed(modelPath: string, what: string): void {
+    if (!this.allowed.has(modelPath)) {
+      throw new EngineError(
+        `${modelPath} is ${what}; CNN Lens runs it only when allowed (in VS Code: a trusted workspace). Load it with "allowCode".`,
+        'unsupported',
+      );
+    }
+  }
+
+  /** Waits for a shared load; this waiter's cancel ends its wait, the last waiter's the load. */
+  private wait(load: SharedLoad, options: LoadOptions): Promise<LoadedModel> {
+    if (load.settled) {
+      return load.promise;
+    }
+    load.waiters++;
+    if (options.onProgress) {
+      load.listeners.add(options.onProgress);
+    }
+    return new Promise<LoadedModel>((resolve, reject) => {
+      let done = false;
+      const leave = () => {
+        if (done) return false;
+        done = true;
+        load.waiters--;
+        if (options.onProgress) load.listeners.delete(options.onProgress);
+        options.signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (leave()) {
+          if (load.waiters === 0 && !load.settled) {
+            load.abort.abort();
+          }
+          reject(new EngineError('Cancelled', 'cancelled'));
+        }
+      };
+      if (options.signal?.aborted) {
+        onAbort();
+        return;
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      load.promise.then(
+        (model) => leave() && resolve(model),
+        (error: unknown) => leave() && reject(error),
+      );
+    });
+  }
+
+  private async disposeKey(key: string): Promise<void> {
+    const load = this.loads.get(key);
+    this.loads.delete(key);
+    if (!load) {
+      return;
+    }
+    let model: LoadedModel;
+    try {
+      model = await load.promise;
+    } catch {
+      return; // it never loaded: nothing to free
+    }
+    this.options.onForget(model);
+    if (this.inUse.has(model)) {
+      this.disposeWhenIdle.add(model);
+    } else {
+      this.free(model);
+    }
+  }
+
+  private free(model: LoadedModel): void {
+    // The request that held it may have kept a forward pass after the dispose forgot the others.
+    this.options.onForget(model);
+    model.dispose();
+  }
+}
+
+function variantKey(modelPath: string, input: readonly number[]): string {
+  return `${modelPath}\u0000${input.join('x')}`;
+}

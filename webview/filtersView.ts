@@ -1,8 +1,10 @@
 // The Filters tab: a layer's kernels as tiles (signed 8-bit from the host, 128 = zero, coloured with
 // the host's diverging LUT; RGB patches drawn as they are). Toggles: per-filter or shared scale; for
-// kernels over several inputs, the mean over inputs or one tile per input channel (paged).
+// kernels over several inputs, the mean over inputs or one tile per input channel (paged). Shapes are
+// stated in the source's own order (page.layout): HWIO for tfjs and TensorFlow, OIHW for ONNX and
+// PyTorch, so they read like the tensor in the user's code.
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
-import type { FilterMode, FilterPage, FilterScale } from '../src/protocol/types';
+import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/protocol/types';
 import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed, paintRgb } from './lut';
 import { Latest, Legend, Pager, picker, shapeText, Status } from './viewParts';
@@ -79,7 +81,9 @@ export class FiltersView {
       this.info = info;
       const layers = info.layers.filter((l) => info.views.find((v) => v.name === l.name)?.filters);
       if (layers.length === 0) {
-        throw new Error(`${info.name} has no layer with drawable filters (Conv2D, DepthwiseConv2D, SeparableConv2D, or a first Dense layer over the image).`);
+        throw new Error(
+          `${info.name} has no layer with drawable filters (Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv, TF.js graph Conv2D or DepthwiseConv2dNative, or a first Dense layer over the image).`,
+        );
       }
       const state = this.context.state;
       const name = layers.some((l) => l.name === state.filterLayer) ? (state.filterLayer as string) : layers[0].name;
@@ -123,10 +127,17 @@ export class FiltersView {
     );
     this.mode.wrap.hidden = page.modes.length < 2;
     const unit = page.kind === 'dense-image' ? 'units (weight images)' : page.kind === 'conv2d' ? 'filters' : 'channel kernels';
+    // Shapes in the source's own order: kh×kw×inputs for tfjs and TensorFlow, inputs×kh×kw for ONNX (PyTorch).
+    const size =
+      page.kind === 'conv2d' || page.kind === 'dense-image'
+        ? oneFilterText(page) + (page.groups > 1 ? ` in ${page.groups} groups` : '')
+        : `${page.kernelHeight}×${page.kernelWidth} (per channel)`;
+    const shape = filterBankShape(page.layout, page.kernelHeight, page.kernelWidth, page.inputChannels, page.filterCount);
     this.summary.textContent =
-      `${page.layer} · ${page.className} · ${page.filterCount} ${unit} of ${page.kernelHeight}×${page.kernelWidth}` +
-      (page.kind === 'conv2d' || page.kind === 'dense-image' ? `×${page.inputChannels}` : ' (per channel)') +
-      ` · ${MODE_LABELS[page.mode].toLowerCase()} · ${page.scale === 'shared' ? 'one scale for the layer' : 'each filter on its own ±max|w|'}`;
+      `${page.layer} · ${page.className} · ${page.filterCount} ${unit} of ${size}` +
+      ` · ${MODE_LABELS[page.mode].toLowerCase()} · ${page.scale === 'shared' ? 'one scale for the layer' : 'each filter on its own ±max|w|'}` +
+      ` · weights [${shape.join(', ')}] ${page.layout}`;
+    this.summary.title = `Weights [${shape.join(', ')}]: ${FILTER_LAYOUT_AXES[page.layout].join(', ')}, ${weightsSource(page)}.`;
     const shared = page.scale === 'shared' && page.bound.length > 0;
     this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = grey)` : '+max|w| (0 = grey)');
     if (page.mode === 'rgb') {
@@ -172,7 +183,7 @@ export class FiltersView {
       tile.dataset.testid = 'filter-tile';
       tile.dataset.filter = String(filter);
       tile.setAttribute('role', 'listitem');
-      tile.title = `Filter ${filter}: min ${formatValue(page.min[i])}, max ${formatValue(page.max[i])} (drawn on ±${formatValue(page.bound[i])})`;
+      tile.title = `Filter ${filter}, ${oneFilterText(page)} (${filterAxesText(page)}): min ${formatValue(page.min[i])}, max ${formatValue(page.max[i])} (drawn on ±${formatValue(page.bound[i])})`;
       const caption = element('figcaption');
       caption.append(element('span', 'tile-label', String(filter)), element('span', 'tile-range', `${formatValue(page.min[i], 2)} … ${formatValue(page.max[i], 2)}`));
       tile.append(this.tileCanvas(page, i, 0, lut), caption);
@@ -194,7 +205,7 @@ export class FiltersView {
       row.append(label);
       for (let t = 0; t < page.tilesPerFilter; t++) {
         const canvas = this.tileCanvas(page, i, t, lut);
-        canvas.title = `Filter ${filter}, input channel ${page.inputs[t]}`;
+        canvas.title = `Filter ${filter}, ${inputText(page, filter, page.inputs[t])}`;
         canvas.dataset.testid = 'filter-input-tile';
         row.append(canvas);
       }
@@ -202,4 +213,34 @@ export class FiltersView {
     });
     this.rows.replaceChildren(header, ...rows);
   }
+}
+
+/** One filter's shape in the source's order: "3×3×8" (HWIO), "8×3×3" (OIHW). */
+function oneFilterText(page: FilterPage): string {
+  return filterShape(page.layout, page.kernelHeight, page.kernelWidth, page.inputChannels).join('×');
+}
+
+/** Its axes by name, in the same order: "height×width×inputs" or "inputs×height×width". */
+function filterAxesText(page: FilterPage): string {
+  return FILTER_LAYOUT_AXES[page.layout].filter((axis) => axis !== 'filters').join('×');
+}
+
+/** Where the shape comes from, when it is not the stored tensor's own (tfjs depthwise kernels, a Dense kernel). */
+function weightsSource(page: FilterPage): string {
+  if (page.kind === 'dense-image') {
+    return "the Dense kernel's rows read as pixels of the input";
+  }
+  if (page.layout === 'HWIO' && page.groups > 1) {
+    return `the depthwise kernel [${page.kernelHeight}, ${page.kernelWidth}, ${page.groups}, ${page.filterCount / page.groups}] (channels, multiplier), one filter per pair`;
+  }
+  return FILTER_LAYOUT_SOURCES[page.layout];
+}
+
+/** Which input a tile draws; a grouped filter's inputs are its group's, so name the layer's channel too. */
+function inputText(page: FilterPage, filter: number, input: number): string {
+  if (page.groups <= 1) {
+    return `input channel ${input}`;
+  }
+  const group = Math.floor(filter / (page.filterCount / page.groups));
+  return `input ${input} of group ${group} (channel ${group * page.inputChannels + input} of the layer's input)`;
 }

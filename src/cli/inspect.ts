@@ -1,13 +1,19 @@
 // `cnn-lens activations` and `cnn-lens filters`: the layer inspection views without VS Code. The
 // grid PNG draws every channel (or filter) with its index above it; the JSON carries the raw numbers
-// (shape plus row-major data per channel or filter) so results can be checked outside the tool.
+// (shape plus row-major data per channel or filter) so results can be checked outside the tool;
+// filters in the source's own order (HWIO for tfjs and TensorFlow, OIHW for ONNX and PyTorch), so
+// a filter's data is weight[f] of the tensor in the user's code.
 import * as path from 'path';
 import {
   ACTIVATION_SCALES,
   ACTIVATION_SORTS,
   COLORMAPS,
+  FILTER_LAYOUT_AXES,
+  FILTER_LAYOUT_SOURCES,
   FILTER_MODES,
   FILTER_SCALES,
+  filterBankShape,
+  filterShape,
   type ActivationScale,
   type ActivationSort,
   type ColormapName,
@@ -185,11 +191,20 @@ export async function runFilters(positionals: string[], values: InspectValues, i
       }
     }
     const first = pages[0];
+    // Shapes in the source's own order (HWIO for tfjs and TensorFlow, OIHW for ONNX and PyTorch).
+    const oneFilter = filterShape(bank.layout, bank.kernelHeight, bank.kernelWidth, bank.inputs);
+    const shape = filterBankShape(bank.layout, bank.kernelHeight, bank.kernelWidth, bank.inputs, bank.count);
+    const grouping = bank.kind === 'depthwise' ? ', one input channel each' : bank.groups > 1 ? `, in ${bank.groups} groups` : '';
     const describe =
       bank.kind === 'dense-image'
         ? `${bank.count} units, each a ${bank.kernelHeight}×${bank.kernelWidth}×${bank.inputs} weight image`
-        : `${bank.count} filters of ${bank.kernelHeight}×${bank.kernelWidth}×${bank.inputs}`;
-    const lines = [`Backend: ${backend.detail}`, `Layer "${layer}" (${bank.className}, ${bank.kind}): ${describe}; drawn as ${first.mode}, ${first.scale} scale`];
+        : `${bank.count} filters of ${oneFilter.join('×')}${grouping}`;
+    const order = `${bank.layout} order (${FILTER_LAYOUT_AXES[bank.layout].join(', ')})`;
+    const lines = [
+      `Backend: ${backend.detail}`,
+      `Layer "${layer}" (${bank.className}, ${bank.kind}): ${describe}; drawn as ${first.mode}, ${first.scale} scale`,
+      `Weights [${shape.join(', ')}] in ${order}${weightsSource(bank)}`,
+    ];
     const outPath = path.resolve(values.out ?? `${path.parse(io.modelPath).name}.${layer.replace(/[\\/]/g, '_')}.filters.png`);
     const tiles = pages.flatMap((p) => filterTiles(p));
     const grid = engine.renderGrid(tiles, {
@@ -206,13 +221,15 @@ export async function runFilters(positionals: string[], values: InspectValues, i
       layer,
       className: bank.className,
       filterKind: bank.kind,
-      shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs, bank.count],
-      layout: 'filters[f].data is filter f as [kernelHeight, kernelWidth, inputs], row-major',
+      layout: bank.layout,
+      shape,
+      groups: bank.groups,
+      dataLayout: `filters[f].data is filter f as [${FILTER_LAYOUT_AXES[bank.layout].filter((a) => a !== 'filters').join(', ')}], row-major`,
       filters: Array.from({ length: bank.count }, (_, f) => {
         const weights = engine.filterWeights(bank, f);
         return {
           index: f,
-          shape: [bank.kernelHeight, bank.kernelWidth, bank.inputs],
+          shape: oneFilter,
           min: shortestFloat32(Math.min(...weights)),
           max: shortestFloat32(Math.max(...weights)),
           data: floats(weights),
@@ -223,6 +240,18 @@ export async function runFilters(positionals: string[], values: InspectValues, i
   } finally {
     model.dispose();
   }
+}
+
+/** Where the bank's shape comes from, when it is not the stored tensor's own (tfjs depthwise, Dense). */
+function weightsSource(bank: import('../engine/index').FilterBank): string {
+  if (bank.kind === 'dense-image') {
+    return ": the Dense kernel's rows read as pixels of the input";
+  }
+  if (bank.layout === 'HWIO' && bank.groups > 1) {
+    // TensorFlow keeps depthwise kernels [kh, kw, channels, multiplier]: the same values, one filter per channel and multiplier.
+    return `: the depthwise kernel [${bank.kernelHeight}, ${bank.kernelWidth}, ${bank.groups}, ${bank.count / bank.groups}] (channels, multiplier), one filter per pair`;
+  }
+  return `, ${FILTER_LAYOUT_SOURCES[bank.layout]}`;
 }
 
 /** One tile per filter, or (per input channel) one per filter and input labelled "filter:input". */

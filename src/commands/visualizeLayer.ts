@@ -71,7 +71,9 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
         return;
       }
       if (view === 'filters' && !offers.filters) {
-        throw new Error(`Layer "${layer}" has no filters to draw; filters exist for Conv2D, DepthwiseConv2D, SeparableConv2D and a first Dense layer over the image.`);
+        throw new Error(
+          `Layer "${layer}" has no filters to draw; filters exist for Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv and TF.js graph Conv2D/DepthwiseConv2dNative nodes, and a first Dense layer over the image.`,
+        );
       }
       if (view === 'activations' && !offers.activations) {
         throw new Error(`Layer "${layer}" has no activations to draw (its output is neither 4-D nor 2-D).`);

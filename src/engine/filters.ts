@@ -5,13 +5,20 @@
 //    [kh, kw, 1, cin·mult] (output channel c·mult + m, the order tfjs computes them in), so each
 //    channel's kernel is one filter with one input;
 //  - a first Dense layer over the flattened image: kernel [H·W·C, units] is [H, W, C, units] in the
-//    same layout, so each unit's weights are an image.
+//    same layout, so each unit's weights are an image;
+//  - convolution nodes of ONNX and TF.js graph models: their kernels, whatever order the source
+//    stores them in, brought to this one by nodeFilters.ts (a grouped ONNX Conv's filters each
+//    read their group's inputs, a depthwise one's a single channel).
+// The bank also keeps the source's own axis order (layout: HWIO for tfjs and TensorFlow, OIHW for
+// ONNX and PyTorch), in which shapes are shown and the CLI writes each filter's weights, so they
+// compare with the file's tensor directly.
 // Weights are signed, so tiles use a symmetric scale: byte = 127.5 + 127.5·w/bound, 128 is zero,
 // and a diverging colormap shows the sign.
 import {
   FILTER_MODES,
   FILTER_SCALES,
   type FilterKind,
+  type FilterLayout,
   type FilterMode,
   type FilterPage,
   type FilterPageRequest,
@@ -19,6 +26,7 @@ import {
 import { boundedPageSize, clampPage } from './activations';
 import { EngineError } from './errors';
 import { filterKindOf, findLayer, weightNamed } from './layerViews';
+import { readNodeFilters } from './nodeFilters';
 import type * as tf from './tf';
 
 export const DEFAULT_FILTER_PAGE_SIZE = 64;
@@ -31,10 +39,15 @@ export interface FilterBank {
   readonly layer: string;
   readonly className: string;
   readonly kind: FilterKind;
+  /** The source's axis order, for shapes shown and weights written (data is K[kh, kw, inputs, count] regardless). */
+  readonly layout: FilterLayout;
   readonly kernelHeight: number;
   readonly kernelWidth: number;
+  /** Inputs each filter reads (a group's for grouped convolutions, 1 for depthwise ones). */
   readonly inputs: number;
   readonly count: number;
+  /** Groups the filters split into, in order, each reading its own `inputs` channels (FilterPage.groups). */
+  readonly groups: number;
   readonly data: Float32Array;
 }
 
@@ -45,30 +58,39 @@ export function readFilterBank(model: tf.LayersModel, layerName: string): Filter
   if (!kind) {
     throw new EngineError(
       `Layer "${layerName}" (${className}) has no filters to draw; CNN Lens draws Conv2D, DepthwiseConv2D and SeparableConv2D kernels, ` +
+        'the Conv nodes of ONNX models (grouped and depthwise too) and the Conv2D and DepthwiseConv2dNative nodes of TF.js graph models (fused or not), ' +
         'and a first Dense layer over a flattened image input.',
       'bad-request',
     );
   }
-  const base = { layer: layerName, className, kind };
+  const node = readNodeFilters(found.layer);
+  if (node) {
+    return { layer: layerName, className, ...node };
+  }
+  // tfjs-layers keeps kernels HWIO (depthwise ones [kh, kw, channels, multiplier]).
+  const base = { layer: layerName, className, kind, layout: 'HWIO' as const };
   if (kind === 'conv2d') {
     const kernel = weightNamed(found.layer, 'kernel') as tf.Tensor;
     const [kh, kw, inputs, count] = kernel.shape;
-    return { ...base, kernelHeight: kh, kernelWidth: kw, inputs, count, data: Float32Array.from(kernel.dataSync()) };
+    return { ...base, kernelHeight: kh, kernelWidth: kw, inputs, count, groups: 1, data: Float32Array.from(kernel.dataSync()) };
   }
   if (kind === 'depthwise' || kind === 'separable') {
     const kernel = weightNamed(found.layer, 'depthwise_kernel') as tf.Tensor;
     const [kh, kw, channels, multiplier] = kernel.shape;
-    return { ...base, kernelHeight: kh, kernelWidth: kw, inputs: 1, count: channels * multiplier, data: Float32Array.from(kernel.dataSync()) };
+    return { ...base, kernelHeight: kh, kernelWidth: kw, inputs: 1, count: channels * multiplier, groups: channels, data: Float32Array.from(kernel.dataSync()) };
   }
   const kernel = weightNamed(found.layer, 'kernel') as tf.Tensor;
   const [, height, width, channels] = model.inputs[0].shape as number[];
-  return { ...base, kernelHeight: height, kernelWidth: width, inputs: channels, count: kernel.shape[1] as number, data: Float32Array.from(kernel.dataSync()) };
+  return { ...base, kernelHeight: height, kernelWidth: width, inputs: channels, count: kernel.shape[1] as number, groups: 1, data: Float32Array.from(kernel.dataSync()) };
 }
 
-/** Modes a bank can be drawn in: RGB only over 3 inputs; per-input tiles only over several. */
+/**
+ * Modes a bank can be drawn in: RGB only over 3 inputs of an ungrouped kernel (a group's 3 inputs
+ * are not red, green and blue); per-input tiles only over several.
+ */
 export function filterModes(bank: FilterBank): FilterMode[] {
   const modes: FilterMode[] = [];
-  if (bank.inputs === 3) {
+  if (bank.inputs === 3 && bank.groups === 1) {
     modes.push('rgb');
   }
   modes.push('mean');
@@ -191,10 +213,12 @@ export function filterPage(bank: FilterBank, request: Omit<FilterPageRequest, 'l
     layer: bank.layer,
     className: bank.className,
     kind: bank.kind,
+    layout: bank.layout,
     kernelHeight: kh,
     kernelWidth: kw,
     inputChannels: bank.inputs,
     filterCount: bank.count,
+    groups: bank.groups,
     modes,
     mode,
     scale,
@@ -214,13 +238,18 @@ export function filterPage(bank: FilterBank, request: Omit<FilterPageRequest, 'l
   };
 }
 
-/** One filter's raw weights, [kh, kw, inputs] row-major (the JSON the CLI writes). */
+/**
+ * One filter's raw weights in the bank's layout, row-major (the JSON the CLI writes): [kh, kw, inputs]
+ * for HWIO, [inputs, kh, kw] for OIHW, i.e. weight[filter] of the source's tensor.
+ */
 export function filterWeights(bank: FilterBank, filter: number): Float32Array {
-  const out = new Float32Array(bank.kernelHeight * bank.kernelWidth * bank.inputs);
-  for (let y = 0; y < bank.kernelHeight; y++) {
-    for (let x = 0; x < bank.kernelWidth; x++) {
-      for (let i = 0; i < bank.inputs; i++) {
-        out[(y * bank.kernelWidth + x) * bank.inputs + i] = at(bank, y, x, i, filter);
+  const { kernelHeight: kh, kernelWidth: kw, inputs } = bank;
+  const out = new Float32Array(kh * kw * inputs);
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      for (let i = 0; i < inputs; i++) {
+        const index = bank.layout === 'OIHW' ? (i * kh + y) * kw + x : (y * kw + x) * inputs + i;
+        out[index] = at(bank, y, x, i, filter);
       }
     }
   }

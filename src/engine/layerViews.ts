@@ -6,6 +6,8 @@ import type { FilterKind, LayerViews } from '../protocol/types';
 import { EngineError } from './errors';
 import { innerGraph } from './graph';
 import { layerEntries, type LayerEntry } from './layers';
+import { nodeFilterKind } from './nodeFilters';
+import { nodePlanOf } from './nodeGraph';
 import type * as tf from './tf';
 
 type Layer = tf.layers.Layer;
@@ -56,6 +58,11 @@ export function weightNamed(layer: Layer, suffix: string): tf.Tensor | undefined
  * weighted layer over the flattened image: then its kernel rows are pixels of the input.
  */
 export function filterKindOf(model: tf.LayersModel, found: FoundLayer): FilterKind | null {
+  // Node layers (ONNX, TF.js graph models) say where their kernel is; their class names are
+  // operator types, and a graph model's "Conv2D" is not the Keras layer of that name.
+  if (nodePlanOf(found.layer)) {
+    return nodeFilterKind(found.layer);
+  }
   const className = found.layer.getClassName();
   if (className === 'Conv2D' && weightNamed(found.layer, 'kernel')?.rank === 4) {
     return 'conv2d';

@@ -9,11 +9,31 @@
 // tfjs needs every layer's output shape when the graph is wired. Source files seldom carry shapes
 // for intermediate values, so the nodes run once on zeros (batch 1) first; a float value of rank 2
 // or more leads with the batch dim (shown as null), integer values are shape arithmetic.
+import type { FilterLayout } from '../protocol/types';
 import { EngineError } from './errors';
 import * as tf from './tf';
 
 /** How a node's input is fed: from a runtime value (index into the layer's inputs), a constant, or omitted. */
 export type Slot = { runtime: number } | { constant: tf.Tensor; weight: boolean } | { absent: true };
+
+/**
+ * Where a convolution node keeps its kernel, so the Filters view can draw it (nodeFilters.ts). Only
+ * the loader knows how it stored the constant in the slot, so it says so here.
+ */
+export interface NodeKernel {
+  /** The slot whose constant is the kernel. */
+  readonly slot: number;
+  /**
+   * Axis order of that constant as the slot holds it: `OHWI` (ONNX's OIHW weight made physical by
+   * onnx/ops.ts toPhysical), `HWIO` (TensorFlow's Conv2D filter), `HWCM` (TensorFlow's depthwise
+   * filter: channel, then multiplier).
+   */
+  readonly stored: 'OHWI' | 'HWIO' | 'HWCM';
+  /** The order the source file states it in, which the Filters view shows its shape in. */
+  readonly layout: FilterLayout;
+  /** Input channel groups (ONNX Conv's `group`); 1 for Conv2D. HWCM kernels are per channel by their shape. */
+  readonly groups: number;
+}
 
 export interface GraphNodePlan {
   readonly info: { readonly name: string; readonly opType: string };
@@ -22,6 +42,8 @@ export interface GraphNodePlan {
   readonly slots: Slot[];
   /** Output value names the model uses. */
   readonly outputs: string[];
+  /** Set on convolution nodes whose kernel can be drawn as filters. */
+  readonly kernel?: NodeKernel;
   /** Runs the operator on its inputs in slot order (runtime values and constants). */
   run(args: (tf.Tensor | undefined)[]): tf.Tensor[];
 }
@@ -59,7 +81,7 @@ let layerClass: NodeLayerClass | undefined;
 function nodeLayerClass(): NodeLayerClass {
   layerClass ??= class NodeLayer extends tf.layers.Layer {
     static readonly className = 'OperatorNode';
-    private readonly plan: GraphNodePlan;
+    readonly plan: GraphNodePlan; // read by nodePlanOf
     private readonly shapes: (number | null)[][];
 
     constructor(plan: GraphNodePlan, name: string, shapes: (number | null)[][]) {
@@ -95,6 +117,11 @@ function nodeLayerClass(): NodeLayerClass {
     }
   };
   return layerClass;
+}
+
+/** The plan a node layer runs, or undefined for any other layer (a tfjs Keras layer). */
+export function nodePlanOf(layer: tf.layers.Layer): GraphNodePlan | undefined {
+  return layerClass !== undefined && layer instanceof layerClass ? (layer as unknown as { plan: GraphNodePlan }).plan : undefined;
 }
 
 function argsOf(plan: GraphNodePlan, runtime: (index: number) => tf.Tensor | undefined): (tf.Tensor | undefined)[] {

@@ -421,6 +421,33 @@ export type FilterMode = (typeof FILTER_MODES)[number];
 /** `filter`: each filter spans its own ±max|w|; `shared`: all filters span the layer's. */
 export const FILTER_SCALES = ['filter', 'shared'] as const;
 export type FilterScale = (typeof FILTER_SCALES)[number];
+/**
+ * The axis order a filter bank's shape is stated in, the source's own: `HWIO` [kernel height, width,
+ * inputs, filters] as tfjs and TensorFlow store kernels; `OIHW` [filters, inputs, kernel height,
+ * width] as PyTorch stores them, and ONNX after it.
+ */
+export const FILTER_LAYOUTS = ['HWIO', 'OIHW'] as const;
+export type FilterLayout = (typeof FILTER_LAYOUTS)[number];
+/** Each layout's axes by name, and whose order it is, for labels. */
+export const FILTER_LAYOUT_AXES: Readonly<Record<FilterLayout, readonly string[]>> = {
+  HWIO: ['height', 'width', 'inputs', 'filters'],
+  OIHW: ['filters', 'inputs', 'height', 'width'],
+};
+export const FILTER_LAYOUT_SOURCES: Readonly<Record<FilterLayout, string>> = {
+  HWIO: 'as TensorFlow stores kernels',
+  OIHW: 'as PyTorch stores weights',
+};
+
+/** One filter's shape in a layout (the bank's without its filter axis): [kh, kw, inputs] or [inputs, kh, kw]. */
+export function filterShape(layout: FilterLayout, kernelHeight: number, kernelWidth: number, inputs: number): number[] {
+  return layout === 'OIHW' ? [inputs, kernelHeight, kernelWidth] : [kernelHeight, kernelWidth, inputs];
+}
+
+/** A filter bank's shape in a layout: [kh, kw, inputs, filters] (HWIO) or [filters, inputs, kh, kw] (OIHW). */
+export function filterBankShape(layout: FilterLayout, kernelHeight: number, kernelWidth: number, inputs: number, filters: number): number[] {
+  const one = filterShape(layout, kernelHeight, kernelWidth, inputs);
+  return layout === 'OIHW' ? [filters, ...one] : [...one, filters];
+}
 
 export interface FilterPageRequest {
   layer: string;
@@ -440,11 +467,19 @@ export interface FilterPage {
   layer: string;
   className: string;
   kind: FilterKind;
+  /** The order the source states the kernel in (see filterBankShape); tiles are row-major kh×kw whatever it is. */
+  layout: FilterLayout;
   kernelHeight: number;
   kernelWidth: number;
-  /** Input channels each filter sees (1 for depthwise kernels, drawn per channel). */
+  /** Input channels each filter sees (1 for depthwise kernels, drawn per channel; a group's inputs for grouped ones). */
   inputChannels: number;
   filterCount: number;
+  /**
+   * Groups the filters split into, in order, each reading its own inputChannels of the layer's input:
+   * 1 for an ordinary convolution, the channel count for a depthwise one, between for a grouped
+   * convolution (ONNX `group`), whose input indices are then within the filter's group.
+   */
+  groups: number;
   /** Modes this layer can be drawn in. */
   modes: FilterMode[];
   mode: FilterMode;

@@ -9,8 +9,10 @@ import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel, readImage } from '../../src/engine/index';
 import { toModelInput } from '../../src/engine/image';
-import { SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
+import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
+import { filterOf, onnxConvWeights } from './fixtures/onnxWeights';
 
+const TINY_ONNX = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'tiny_cnn', 'tiny_cnn.onnx');
 
 describe('cnn-lens activations and filters (dist/cli.js)', function () {
   let tmp: string;
@@ -82,6 +84,7 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.filterKind, 'conv2d');
+    assert.deepEqual([result.layout, result.groups], ['HWIO', 1]);
     assert.deepEqual(result.shape, [3, 3, 3, 8]);
     assert.ok(fs.existsSync(out));
 
@@ -99,7 +102,29 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
     const perInput = runCli(['filters', '--model', SAMPLE_MODEL, '--layer', 'conv2', '--mode', 'channels', '--scale', 'shared', '--out', path.join(tmp, 'c2.png')]);
     assert.equal(perInput.status, 0, perInput.stderr);
     assert.match(perInput.stdout, /16 filters of 3×3×8; drawn as channels, shared scale/);
+    assert.match(perInput.stdout, /Weights \[3, 3, 8, 16\] in HWIO order \(height, width, inputs, filters\), as TensorFlow stores kernels/);
     assert.match(perInput.stdout, /128 tiles/);
+  });
+
+  it('filters of an ONNX Conv node: shape and data in OIHW, each filter weight[o] of the file', function () {
+    const run = runCli(['filters', '--model', TINY_ONNX, '--layer', '/down/Conv', '--out', path.join(tmp, 'down.png'), '--json', '-']);
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.deepEqual([result.layer, result.className, result.filterKind, result.layout, result.groups], ['/down/Conv', 'Conv', 'conv2d', 'OIHW', 1]);
+    const weight = onnxConvWeights(TINY_ONNX).get('/down/Conv');
+    assert.ok(weight);
+    assert.deepEqual(result.shape, weight.dims);
+    assert.deepEqual(result.shape, [16, 8, 3, 3]);
+    assert.equal(result.filters.length, 16);
+    for (const filter of result.filters) {
+      assert.deepEqual(filter.shape, [8, 3, 3]);
+      assert.deepEqual(filter.data.map((v: number) => Math.fround(v)), filterOf(weight, filter.index), `filter ${filter.index}`);
+    }
+    const text = runCli(['filters', '--model', TINY_ONNX, '--layer', '/grouped/Conv', '--mode', 'channels', '--out', path.join(tmp, 'grouped.png')]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /Layer "\/grouped\/Conv" \(Conv, conv2d\): 8 filters of 2×3×3, in 4 groups; drawn as channels, filter scale/);
+    assert.match(text.stdout, /Weights \[8, 2, 3, 3\] in OIHW order \(filters, inputs, height, width\), as PyTorch stores weights/);
+    assert.match(text.stdout, /16 tiles/);
   });
 
   describe('bad usage exits 2, failures exit 1 naming the layer', function () {
@@ -122,6 +147,7 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
       ['an unknown layer', ['activations', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--layer', 'conv9'], /Layer "conv9" is not in model/],
       ['filters of a pooling layer', ['filters', '--model', SAMPLE_MODEL, '--layer', 'pool1'], /"pool1" \(MaxPooling2D\) has no filters to draw/],
       ['rgb mode over 8 inputs', ['filters', '--model', SAMPLE_MODEL, '--layer', 'conv2', '--mode', 'rgb'], /cannot be drawn in "rgb" mode; it offers mean, channels/],
+      ['filters of an ONNX ConvTranspose', ['filters', '--model', TINY_ONNX, '--layer', '/up/ConvTranspose'], /"\/up\/ConvTranspose" \(ConvTranspose\) has no filters to draw/],
     ];
     for (const [what, args, message] of failures) {
       it(what, function () {

@@ -303,6 +303,7 @@ describe('layer inspection: filters', function () {
     try {
       const bank = readFilterBank(model, 'conv');
       assert.deepEqual([bank.kernelHeight, bank.kernelWidth, bank.inputs, bank.count], [3, 3, 1, 2]);
+      assert.deepEqual([bank.layout, bank.groups], ['HWIO', 1]);
       const page = filterPage(bank, {});
       assert.deepEqual(page.modes, ['mean']);
       assert.equal(page.mode, 'mean');
@@ -373,6 +374,7 @@ describe('layer inspection: filters', function () {
       const d = depthwise.arraySync() as number[][][][];
       const bank = readFilterBank(dw, 'dw');
       assert.deepEqual([bank.inputs, bank.count], [1, 6]);
+      assert.deepEqual([bank.layout, bank.groups], ['HWIO', 3], 'tfjs order; one group per input channel');
       for (let c = 0; c < 3; c++) {
         for (let m = 0; m < 2; m++) {
           const expected = d.flatMap((row) => row.map((px) => px[c][m]));

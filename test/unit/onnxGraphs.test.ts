@@ -10,43 +10,10 @@ import * as tf from '../../src/engine/tf';
 import { loadModel } from '../../src/engine/index';
 import { EngineError } from '../../src/engine/errors';
 import { computeLogits } from '../../src/engine/graph';
-import { encodeModelProto } from '../../src/engine/onnx/onnxProto';
+import { encode, floats, int, ints, node, valueInfo } from './fixtures/onnxGraph';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const RESNET = path.join(REPO, 'test', 'fixtures', 'onnx', 'resnet18', 'resnet18.onnx');
-
-type Dim = number | string;
-const valueInfo = (name: string, dims: Dim[]) => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-});
-const floats = (name: string, dims: number[], values: number[]) => ({ name, dims, dataType: 1, floatData: values });
-const ints = (name: string, values: number[]) => ({ name, type: 7, ints: values });
-const int = (name: string, value: number) => ({ name, type: 2, i: value });
-const node = (opType: string, input: string[], output: string[], name: string, attribute: object[] = []) => ({ opType, input, output, name, attribute });
-
-interface GraphSpec {
-  inputs: { name: string; dims: Dim[] }[];
-  outputs: { name: string; dims: Dim[] }[];
-  nodes: object[];
-  initializers?: object[];
-  opset?: number;
-}
-
-function encode(spec: GraphSpec): Uint8Array {
-  return encodeModelProto({
-    irVersion: 7,
-    producerName: 'cnn-lens-test',
-    opsetImport: [{ domain: '', version: spec.opset ?? 13 }],
-    graph: {
-      name: 'test',
-      node: spec.nodes,
-      initializer: spec.initializers ?? [],
-      input: spec.inputs.map((i) => valueInfo(i.name, i.dims)),
-      output: spec.outputs.map((o) => valueInfo(o.name, o.dims)),
-    },
-  });
-}
 
 let folder: string;
 function writeModel(name: string, bytes: Uint8Array): string {

@@ -14,7 +14,7 @@ import * as path from 'path';
 import type { Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
 import { locateModelJson, readModelCompanions, readModelJsonWeights, type ModelFiles } from '../modelLoader';
-import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
+import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
 import * as tf from '../tf';
 
 interface AttrValue {
@@ -201,6 +201,16 @@ const TF_OPS: Record<string, (attr: Attrs, node: TfNode) => TfOp> = {
 TF_OPS.FusedBatchNormV2 = TF_OPS.FusedBatchNorm;
 TF_OPS.FusedBatchNormV3 = TF_OPS.FusedBatchNorm;
 
+/** The convolutions' filters (input 2) for the Filters view, kept as the converter wrote them: HWIO, depthwise [kh, kw, channels, multiplier]. */
+const CONV: NodeKernel = { slot: 1, stored: 'HWIO', layout: 'HWIO', groups: 1 };
+const DEPTHWISE: NodeKernel = { slot: 1, stored: 'HWCM', layout: 'HWIO', groups: 1 };
+const TF_KERNELS = new Map<string, NodeKernel>([
+  ['Conv2D', CONV],
+  ['_FusedConv2D', CONV],
+  ['DepthwiseConv2dNative', DEPTHWISE],
+  ['FusedDepthwiseConv2dNative', DEPTHWISE],
+]);
+
 const CONTROL_FLOW = new Set(['Switch', 'Merge', 'Enter', 'Exit', 'NextIteration', 'LoopCond', 'If', 'StatelessIf', 'While', 'StatelessWhile']);
 
 export function isGraphModelJson(parsed: unknown): boolean {
@@ -344,7 +354,7 @@ export async function loadGraphModelFromDisk(modelPath: string, overrides: Prepr
         const value = constants.get(name) as tf.Tensor;
         return { constant: tf.clone(value), weight: name in weights && value.dtype === 'float32' };
       });
-      plans.push({ info: { name: giveName(node.name), opType: node.op }, runtimeInputs, slots, outputs: [node.name], run });
+      plans.push({ info: { name: giveName(node.name), opType: node.op }, runtimeInputs, slots, outputs: [node.name], run, kernel: TF_KERNELS.get(node.op) });
       runtime.add(node.name);
     }
     const outputValue = resolve(output);

@@ -11,7 +11,7 @@
 import { EngineError } from '../errors';
 import * as tf from '../tf';
 import { decodeModelProto, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './onnxProto';
-import { Attributes, opFor, SUPPORTED_OPS, toLogical, toPhysical, type OpFn, type OpNode } from './ops';
+import { Attributes, kernelOf, opFor, SUPPORTED_OPS, toLogical, toPhysical, type OpFn, type OpNode } from './ops';
 import { tensorFromProto } from './tensors';
 import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
 
@@ -168,7 +168,14 @@ export function buildOnnxModelFromProto(proto: ModelProto, file: string, modelNa
         // A layer owns its constants: a rank-4 one is a new NHWC tensor, others a clone sharing data.
         return { constant: value.rank === 4 ? toPhysical(value) : tf.clone(value), weight: initializerNames.has(name) && value.dtype === 'float32' };
       });
-      const named: NodePlan = { ...plan, runtimeInputs, slots, info: { ...info, name: giveName(info.name) }, run: (args) => runNode(named, args) };
+      const named: NodePlan = {
+        ...plan,
+        runtimeInputs,
+        slots,
+        info: { ...info, name: giveName(info.name) },
+        kernel: kernelOf(node.opType, attrs),
+        run: (args) => runNode(named, args),
+      };
       plans.push(named);
       outputs.forEach((name) => runtime.add(name));
     });

@@ -9,6 +9,7 @@
 // order. Constant inputs (initializers) enter through the same rule (see toPhysical), which also
 // turns a Conv weight OIHW into OHWI; each operator then builds the filter layout tfjs wants.
 import { EngineError } from '../errors';
+import type { NodeKernel } from '../nodeGraph';
 import * as tf from '../tf';
 import type { AttributeProto, NodeProto, TensorProto } from './onnxProto';
 import { ATTRIBUTE_TYPE } from './onnxProto';
@@ -205,6 +206,16 @@ function conv(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode
   }
   const bias = inputs[2];
   return [bias ? tf.add(y, bias) : y];
+}
+
+/**
+ * Where a node's kernel is, for the Filters view: a Conv's weight is input 2, OIHW in the file and
+ * OHWI in its slot (toPhysical, as conv() reads it). ConvTranspose has none: its weight
+ * [in, out/group, kh, kw] spreads each input over the output rather than filtering the input, so
+ * it is not a bank of filters (tfjs's Conv2DTranspose is not drawn either).
+ */
+export function kernelOf(opType: string, attrs: Attributes): NodeKernel | undefined {
+  return opType === 'Conv' ? { slot: 1, stored: 'OHWI', layout: 'OIHW', groups: attrs.int('group', 1) } : undefined;
 }
 
 function convTranspose(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode): tf.Tensor[] {

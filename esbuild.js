@@ -4,8 +4,9 @@
 //   cli.js       (the `cnn-lens` command, Node)
 //   webview.js / webview.css (the panel UI, browser)
 // and copies the WebAssembly binaries the Node bundles load at run time next to them: tfjs-backend-wasm's
-// (found through setWasmPaths) and the WebP decoder's (src/engine/image.ts), and esbuild-wasm's two
-// run-time files for models defined in code (src/engine/codeModel/bundle.ts loads them from dist/).
+// (found through setWasmPaths) and the WebP decoder's (src/engine/image.ts), esbuild-wasm's two
+// run-time files for models defined in code (src/engine/codeModel/bundle.ts loads them from dist/),
+// and the Python bridge that PyTorch models run through (python/cnn_lens_torch.py).
 // `node esbuild.js --watch` rebuilds on change; otherwise bundles are minified with source maps.
 'use strict';
 const esbuild = require('esbuild');
@@ -91,9 +92,20 @@ function copyEsbuildWasm() {
   }
 }
 
+/**
+ * CNN Lens's bridge to the user's PyTorch (python/cnn_lens_torch.py), run by the user's Python; it
+ * ships as its own file beside the bundles (src/engine/pytorch/python.ts looks for it there).
+ */
+function copyPythonBridge() {
+  const script = path.join(root, 'python', 'cnn_lens_torch.py');
+  fs.mkdirSync(dist, { recursive: true });
+  fs.copyFileSync(script, path.join(dist, path.basename(script)));
+}
+
 async function main() {
   copyWasmBinaries();
   copyEsbuildWasm();
+  copyPythonBridge();
   if (watch) {
     for (const t of targets) {
       const context = await esbuild.context(optionsFor(t));

@@ -565,7 +565,9 @@ def describe_modules(torch, model):
             continue
         own = sum(p.numel() for p in module.parameters(recurse=False))
         total = sum(p.numel() for p in module.parameters())
-        described.append({"name": name, "className": type(module).__name__, "params": int(total), "ownParams": int(own)})
+        # A TorchScript module is a RecursiveScriptModule; its original_name is the class the user wrote.
+        class_name = getattr(module, "original_name", None) or type(module).__name__
+        described.append({"name": name, "className": class_name, "params": int(total), "ownParams": int(own)})
     return described
 
 
@@ -619,7 +621,7 @@ def export(request):
         "torch": torch.__version__,
         "builtFrom": built_from,
         "builtWith": shown,
-        "modelClass": type(model).__name__,
+        "modelClass": getattr(model, "original_name", None) or type(model).__name__,
         "scripted": scripted,
         "input": list(shape),
         "inputSource": source_of_size,

@@ -16,6 +16,7 @@ import { ModelDiscovery } from './modelDiscovery';
 import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
 import { createModelChangeHub } from './panel/vscodeFileEvents';
+import { choosePython, type PythonEnvironmentsApi } from './pythonChoice';
 import { affects, readSettings } from './settings';
 import { EngineClient } from './worker/client';
 
@@ -28,8 +29,20 @@ export function activate(context: vscode.ExtensionContext): void {
     backend: () => readSettings().backend,
     sampleWorkers: () => readSettings().sampleWorkers,
     log: (line) => output.appendLine(`[engine] ${line}`),
-    // Models defined in code run only in a trusted workspace (src/codeModels/trust.ts).
+    // Models defined in code and PyTorch models run only in a trusted workspace (src/codeModels/trust.ts).
     allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
+    // PyTorch models: the interpreter (asked when a worker starts) and exports kept in global storage.
+    pytorch: async () => ({
+      python: await choosePython(readSettings().pythonPath, await pythonExtension.environments(), undefined, (line) => output.appendLine(`[python] ${line}`)),
+      exportCacheDir: vscode.Uri.joinPath(context.globalStorageUri, 'torch-exports').fsPath,
+    }),
+  });
+  // Asked only when a worker starts (not at activation); another selected interpreter restarts the engine.
+  const pythonExtension = new PythonExtension(() => {
+    if (!readSettings().pythonPath) {
+      engine.restart('the Python extension selected another interpreter');
+      registry.all().forEach((panel) => panel.rerun());
+    }
   });
   const registry = new PanelRegistry<LensPanel>();
   // Live refresh: one set of model-file watchers for every panel and CodeLens.
@@ -78,9 +91,45 @@ export function activate(context: vscode.ExtensionContext): void {
       } else if (affects(event, 'sampleWorkers')) {
         // Helpers are started by the worker at its start: the next worker has the new number.
         engine.restart(`"cnnLens.sampleWorkers" is now ${readSettings().sampleWorkers}`);
+      } else if (affects(event, 'pythonPath')) {
+        // The interpreter is given to each worker at its start; PyTorch models load again with the new one.
+        engine.restart(`"cnnLens.pythonPath" is now ${readSettings().pythonPath || 'empty'}`);
+        registry.all().forEach((panel) => panel.rerun());
       }
     }),
   );
+  context.subscriptions.push(pythonExtension);
+}
+
+/**
+ * The Python extension's environments API, when it is installed: activated the first time CNN Lens
+ * needs an interpreter, and followed from then on (selecting another interpreter calls `onChange`).
+ */
+class PythonExtension implements vscode.Disposable {
+  private static readonly ID = 'ms-python.python';
+  private subscription: vscode.Disposable | undefined;
+
+  constructor(private readonly onChange: () => void) {}
+
+  async environments(): Promise<PythonEnvironmentsApi | undefined> {
+    const extension = vscode.extensions.getExtension<{ environments?: PythonEnvironmentsApi & { onDidChangeActiveEnvironmentPath?: vscode.Event<unknown> } }>(
+      PythonExtension.ID,
+    );
+    if (!extension) {
+      return undefined;
+    }
+    try {
+      const environments = (extension.isActive ? extension.exports : await extension.activate())?.environments;
+      this.subscription ??= environments?.onDidChangeActiveEnvironmentPath?.(() => this.onChange());
+      return environments;
+    } catch {
+      return undefined;
+    }
+  }
+
+  dispose(): void {
+    this.subscription?.dispose();
+  }
 }
 
 export function deactivate(): void {

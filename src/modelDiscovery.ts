@@ -4,12 +4,15 @@
 // model.json and the binary formats of protocol/modelFormats.ts) in a quick pick (asked only when
 // there is more than one).
 // The choice is remembered, and "CNN Lens: Select Model…" (also a panel button) changes it.
-// In a trusted workspace, models defined in code (`*.model.ts`, `*.model.js`, …: see
-// src/codeModels/trust.ts) are listed and picked up from the editor too.
+// In a trusted workspace, models that run the workspace's code are listed and picked up from the
+// editor too: PyTorch models (a .py file defining an nn.Module, read as text, never run, to decide;
+// a TorchScript or pickled-model .pt without such a source beside it) and models defined in code
+// (`*.model.ts`, `*.model.js`, …: see src/codeModels/trust.ts).
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { CODE_MODEL_GLOB, isCodeModelName, isScriptFile } from './codeModels/trust';
-import { BINARY_MODEL_EXTENSIONS, FORMAT_NAMES, binaryFormatOf, binaryModelGlob } from './protocol/modelFormats';
+import { BINARY_MODEL_EXTENSIONS, FORMAT_NAMES, TORCH_FILE_EXTENSIONS, binaryFormatOf, binaryModelGlob, parsePytorchModelPath } from './protocol/modelFormats';
+import { definesPytorchModel, modelClassOf, scanPythonSource } from './protocol/pythonSource';
 import { readSettings } from './settings';
 
 const REMEMBERED_KEY = 'cnnLens.modelPath';
@@ -17,6 +20,11 @@ const MODEL_FILE = 'model.json';
 /** A LayersModel's model.json always has this key; a package.json or tsconfig.json never does. */
 const LAYERS_MODEL_MARKER = '"modelTopology"';
 const MAX_CANDIDATES = 200;
+/** Python files read to find model sources; larger workspaces list the first ones. */
+const MAX_PYTHON_FILES = 500;
+/** Folders of installed packages and environments, not the user's models. */
+const PYTHON_EXCLUDE = '{**/node_modules/**,**/.venv/**,**/venv/**,**/site-packages/**,**/.tox/**,**/__pycache__/**}';
+const MAX_SOURCE_BYTES = 1024 * 1024;
 
 export class ModelNotFoundError extends Error {
   constructor(
@@ -51,8 +59,12 @@ export class ModelDiscovery {
     }
     const candidates = await findModelFiles();
     if (candidates.length === 0) {
+      const pytorch = vscode.workspace.isTrusted
+        ? 'no PyTorch model (a .py file defining an nn.Module, with its .pt/.pth checkpoint beside it)'
+        : 'no model CNN Lens may read in Restricted Mode (PyTorch model.py files run code: trust the folder to use them)';
       throw new ModelNotFoundError(
-        `No model found: the workspace has no TF.js model.json with "modelTopology" and no ${binaryExtensionList()} file (node_modules is skipped). Open a folder with a model, or set "cnnLens.modelPath".`,
+        `No model found: the workspace has ${pytorch}, no TF.js model.json with "modelTopology" and no ${binaryExtensionList()} file (node_modules is skipped). ` +
+          'Open a folder with a model, or set "cnnLens.modelPath" (e.g. to model.py).',
         'setting',
       );
     }
@@ -75,20 +87,19 @@ export class ModelDiscovery {
   private async pick(candidates: vscode.Uri[]): Promise<vscode.Uri | undefined> {
     const current = this.workspaceState.get<string>(REMEMBERED_KEY);
     type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
-    const items: Item[] = candidates.map((uri) => {
-      const binary = binaryFormatOf(uri.fsPath);
-      const format = binary ? FORMAT_NAMES[binary] : isCodeModelName(uri.fsPath) ? 'model code (createModel)' : 'TF.js model.json';
+    const items: Item[] = await Promise.all(candidates.map(async (uri) => {
+      const format = await describeCandidate(uri);
       return {
         label: vscode.workspace.asRelativePath(uri, true),
         description: uri.fsPath === current ? `${format} (current)` : format,
         uri,
       };
-    });
+    }));
     const browse: Item = { label: '$(folder-opened) Browse…', description: `a model.json or ${binaryExtensionList()} file outside the list` };
     items.push(browse);
     const chosen = await vscode.window.showQuickPick(items, {
       title: 'CNN Lens: Select Model',
-      placeHolder: `Select the model (TF.js model.json, ${binaryExtensionList()}, or *.model.ts/js code) that explains the image`,
+      placeHolder: `Select the model (PyTorch model.py, TF.js model.json, ${binaryExtensionList()}, or *.model.ts/js code) that explains the image`,
       matchOnDescription: true,
     });
     if (!chosen) {
@@ -148,13 +159,70 @@ export class ModelDiscovery {
  * node_modules; in a trusted workspace also the model code files (`*.model.ts|js`), recognised by name.
  */
 export async function findModelFiles(): Promise<vscode.Uri[]> {
-  const [jsonFiles, binaryFiles, codeFiles] = await Promise.all([
+  const trusted = vscode.workspace.isTrusted;
+  const none = Promise.resolve([] as vscode.Uri[]);
+  const [jsonFiles, binaryFiles, codeFiles, pythonFiles, torchFiles] = await Promise.all([
     vscode.workspace.findFiles(`**/${MODEL_FILE}`, '**/node_modules/**', MAX_CANDIDATES),
     vscode.workspace.findFiles(binaryModelGlob(), '**/node_modules/**', MAX_CANDIDATES),
-    vscode.workspace.isTrusted ? vscode.workspace.findFiles(CODE_MODEL_GLOB, '**/node_modules/**', MAX_CANDIDATES) : Promise.resolve([]),
+    trusted ? vscode.workspace.findFiles(CODE_MODEL_GLOB, '**/node_modules/**', MAX_CANDIDATES) : none,
+    trusted ? vscode.workspace.findFiles('**/*.py', PYTHON_EXCLUDE, MAX_PYTHON_FILES) : none,
+    trusted ? vscode.workspace.findFiles(`**/*.{${TORCH_FILE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}`, PYTHON_EXCLUDE, MAX_CANDIDATES) : none,
   ]);
   const checked = await Promise.all(jsonFiles.map(async (uri) => ((await isLayersModel(uri)) ? uri : undefined)));
-  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...binaryFiles, ...codeFiles].sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  const sources = (await Promise.all(pythonFiles.map(async (uri) => ((await isPytorchSource(uri)) ? uri : undefined)))).filter(
+    (uri): uri is vscode.Uri => uri !== undefined,
+  );
+  // A checkpoint beside its source is that source's weights; a .pt alone may be a TorchScript or pickled model.
+  const standalone = torchFiles.filter((uri) => !sources.some((source) => pairs(source.fsPath, uri.fsPath, sources)));
+  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...binaryFiles, ...codeFiles, ...sources, ...standalone].sort((a, b) =>
+    a.fsPath.localeCompare(b.fsPath),
+  );
+}
+
+/** Whether a torch file is the checkpoint of a source: same folder, and same stem or the folder's only source. */
+function pairs(source: string, torchFile: string, sources: readonly vscode.Uri[]): boolean {
+  if (path.dirname(source) !== path.dirname(torchFile)) {
+    return false;
+  }
+  const sameStem = path.basename(source, '.py') === path.basename(torchFile, path.extname(torchFile));
+  return sameStem || sources.filter((s) => path.dirname(s.fsPath) === path.dirname(source)).length === 1;
+}
+
+/** A .py file defining a PyTorch model (an nn.Module subclass or a create_model()), read as text. */
+async function isPytorchSource(uri: vscode.Uri): Promise<boolean> {
+  return (await pythonModelClass(uri)) !== null;
+}
+
+/** The class a PyTorch source builds ("" when a factory or several classes decide), or null when it is no model. */
+async function pythonModelClass(uri: vscode.Uri): Promise<string | null> {
+  try {
+    const stat = await vscode.workspace.fs.stat(uri);
+    if (stat.size > MAX_SOURCE_BYTES) {
+      return null;
+    }
+    const text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+    const scanned = scanPythonSource(text);
+    return definesPytorchModel(scanned) ? (modelClassOf(text, scanned) ?? '') : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The quick pick's description of a model file: its format (and a PyTorch source's class). */
+async function describeCandidate(uri: vscode.Uri): Promise<string> {
+  const binary = binaryFormatOf(uri.fsPath);
+  if (binary) {
+    return FORMAT_NAMES[binary];
+  }
+  const pytorch = parsePytorchModelPath(uri.fsPath);
+  if (pytorch?.kind === 'source') {
+    const className = await pythonModelClass(uri);
+    return className ? `PyTorch (${className})` : 'PyTorch';
+  }
+  if (pytorch) {
+    return 'PyTorch (TorchScript or pickled model)';
+  }
+  return isCodeModelName(uri.fsPath) ? 'model code (createModel)' : 'TF.js model.json';
 }
 
 /** ".onnx, .keras, .h5, .hdf5" (the binary formats CNN Lens reads), for messages. */
@@ -199,6 +267,11 @@ async function modelOpenInEditor(): Promise<vscode.Uri | undefined> {
     if (uri.scheme === 'file' && vscode.workspace.isTrusted && isCodeModelName(uri.fsPath)) {
       return uri;
     }
+    // The model.py being edited (or a .pt/.pth shown), in a trusted workspace: running it runs its code.
+    const pytorch = parsePytorchModelPath(uri.fsPath);
+    if (uri.scheme === 'file' && vscode.workspace.isTrusted && pytorch && (pytorch.kind === 'torch-file' || (await isPytorchSource(uri)))) {
+      return uri;
+    }
   }
   return undefined;
 }
@@ -210,25 +283,37 @@ async function browseForModel(): Promise<vscode.Uri | undefined> {
     openLabel: 'Use Model',
     filters: {
       'Model files': ['json', ...Object.keys(BINARY_MODEL_EXTENSIONS).map((e) => e.slice(1))],
+      'PyTorch (model source, checkpoint, TorchScript)': ['py', ...TORCH_FILE_EXTENSIONS.map((e) => e.slice(1))],
       'Model code (exports createModel)': ['ts', 'js', 'mts', 'mjs'],
     },
   });
   const uri = picked?.[0];
-  if (uri && isScriptFile(uri.fsPath)) {
-    return uri; // checked when it runs (trust, createModel export)
+  if (uri && (isScriptFile(uri.fsPath) || parsePytorchModelPath(uri.fsPath)?.kind === 'torch-file')) {
+    return uri; // checked when it runs (trust, createModel export; a checkpoint is paired with its source)
+  }
+  if (uri && parsePytorchModelPath(uri.fsPath)) {
+    if (!(await isPytorchSource(uri))) {
+      throw new ModelNotFoundError(
+        `${uri.fsPath} defines no PyTorch model: CNN Lens needs a .py file with a subclass of torch.nn.Module (or a create_model() function returning one).`,
+        'select',
+      );
+    }
+    return uri;
   }
   if (uri && !(await isModelFile(uri))) {
     throw new ModelNotFoundError(
-      `${uri.fsPath} is not a model CNN Lens reads: choose a TF.js model.json (with "modelTopology"), a ${binaryExtensionList()} file, or a *.model.ts/js file exporting createModel().`,
+      `${uri.fsPath} is not a model CNN Lens reads: choose a PyTorch model.py, a TF.js model.json (with "modelTopology"), a ${binaryExtensionList()} file, or a *.model.ts/js file exporting createModel().`,
       'select',
     );
   }
   return uri;
 }
 
+/** Whether the model file exists (`model.py:SimpleCNN` names the file model.py). */
 async function exists(uri: vscode.Uri): Promise<boolean> {
+  const pytorch = parsePytorchModelPath(uri.fsPath);
   try {
-    const stat = await vscode.workspace.fs.stat(uri);
+    const stat = await vscode.workspace.fs.stat(pytorch ? vscode.Uri.file(pytorch.file) : uri);
     return (stat.type & vscode.FileType.File) !== 0;
   } catch {
     return false;

@@ -14,6 +14,7 @@ export const SETTING = {
   defaultColormap: 'defaultColormap',
   defaultOpacity: 'defaultOpacity',
   topK: 'topK',
+  pythonPath: 'pythonPath',
 } as const;
 
 export interface LensSettings {
@@ -25,6 +26,8 @@ export interface LensSettings {
   defaultColormap: ColormapName;
   defaultOpacity: number;
   topK: number;
+  /** The Python with torch that runs PyTorch models; empty: the Python extension's, else the PATH's. */
+  pythonPath: string;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
@@ -41,6 +44,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
     defaultColormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as ColormapName) : 'jet',
     defaultOpacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.5,
     topK: Number.isInteger(topK) && topK >= 1 ? Math.min(topK, 100) : 5,
+    // A machine setting (package.json): only the user's own settings can name the program CNN Lens starts.
+    pythonPath: (config.get<string>(SETTING.pythonPath, '') ?? '').trim(),
   };
 }
 

@@ -2,12 +2,13 @@
 // heatmaps (8-bit maps from the host, coloured with the host's LUT), one page at a time. Toggles:
 // colour scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
 // shows the channel large over the image with its min/mean/max. 2-D layers: a bar chart, top first.
+import { formatShape } from '../src/protocol/shapes';
 import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
 import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/protocol/types';
 import { drawRgba } from './canvas';
 import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed } from './lut';
-import { checkbox, Latest, Legend, Pager, picker, shapeText, Status } from './viewParts';
+import { checkbox, Latest, Legend, Pager, picker, Status } from './viewParts';
 
 const MAPS_PER_PAGE = 64;
 const UNITS_PER_PAGE = 40;
@@ -94,7 +95,7 @@ export class ActivationsView {
         layers.map((l) => ({
           value: l.name,
           label: `${'\u2003'.repeat(l.depth)}${l.name}${l.name === info.defaultCamLayer ? ' (Grad-CAM default)' : ''}`,
-          description: `${l.className} ${shapeText(l.outputShape)}`,
+          description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
         })),
         name,
       );

@@ -3,11 +3,12 @@
 // kernels over several inputs, the mean over inputs or one tile per input channel (paged). Shapes are
 // stated in the source's own order (page.layout): HWIO for tfjs and TensorFlow, OIHW for ONNX and
 // PyTorch, so they read like the tensor in the user's code.
+import { formatShape } from '../src/protocol/shapes';
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
 import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/protocol/types';
 import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed, paintRgb } from './lut';
-import { Latest, Legend, Pager, picker, shapeText, Status } from './viewParts';
+import { Latest, Legend, Pager, picker, Status } from './viewParts';
 
 const FILTERS_PER_PAGE = 64;
 /** Per input channel, rows of this many filters a page (each row up to 16 inputs). */
@@ -91,7 +92,7 @@ export class FiltersView {
         layers.map((l) => ({
           value: l.name,
           label: `${'\u2003'.repeat(l.depth)}${l.name}`,
-          description: `${l.className} ${shapeText(l.outputShape)}`,
+          description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
         })),
         name,
       );

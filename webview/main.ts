@@ -52,6 +52,7 @@ const ui = {
   busyMessage: byId<HTMLSpanElement>('busy-message'),
   cancel: byId<VscodeButton>('cancel'),
   error: byId<HTMLDivElement>('error'),
+  modelNotice: byId<HTMLDivElement>('model-notice'),
   image: byId<HTMLCanvasElement>('image'),
   heatmap: byId<HTMLCanvasElement>('heatmap'),
   overlay: byId<HTMLCanvasElement>('overlay'),
@@ -117,6 +118,7 @@ function onNotification(message: HostToWebview): void {
     case 'model':
       model = message.model;
       fillModelPickers();
+      showModelDetail();
       break;
     case 'busy':
       ui.busy.hidden = !message.busy;
@@ -184,6 +186,16 @@ function showFiles(modelFileName: string, imageFileName: string): void {
   ui.imageLink.title = view ? `Open ${view.imagePath}` : '';
 }
 
+/** How the model was read, on the model link; a warning above the tabs when its numbers mean nothing yet. */
+function showModelDetail(): void {
+  if (!model) {
+    return;
+  }
+  ui.modelLink.title = view ? `Open ${view.modelPath}\n${model.detail}` : model.detail;
+  ui.modelNotice.textContent = model.notice ?? '';
+  ui.modelNotice.hidden = !model.notice;
+}
+
 function fillModelPickers(): void {
   if (!model) {
     return;
@@ -244,6 +256,9 @@ function renderStatus(): void {
     const where = usesNoLayer(result.method) ? 'the input' : result.layer;
     parts.push(`${methodLabel(result.method)} of “${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)}) at ${where}`);
     parts.push(`image ${result.originalWidth}×${result.originalHeight}`);
+    if (result.input) {
+      parts.push(result.input);
+    }
     const timings = Object.entries(result.timings)
       .map(([stage, ms]) => `${stage.replace(/Ms$/, '')} ${Math.round(ms)} ms`)
       .join(', ');

@@ -1,13 +1,19 @@
 // The Model tab: every layer (name, type, output shape, params, trainable) with totals, input shape
 // and backend; the default Grad-CAM layer is marked; a row opens its activations (or filters).
 import type { InspectModelInfo } from '../src/protocol/inspectPanel';
+import type { ModelFormat } from '../src/protocol/types';
 import type { InspectContext } from './inspect';
 import { element } from './lut';
-import { Latest, shapeText, Status } from './viewParts';
+import { formatShape } from '../src/protocol/shapes';
+import { Latest, Status } from './viewParts';
+
+/** Formats whose layers carry Keras's trainable flag. */
+const TRAINABLE_FORMATS: readonly ModelFormat[] = ['layers-model', 'keras', 'keras-h5'];
 
 export class SummaryView {
   readonly element = element('section', 'inspect-view summary-view');
   private readonly totals = element('p', 'view-summary');
+  private readonly detail = element('p', 'view-detail');
   private readonly table = element('table', 'layer-table');
   private readonly status = new Status('summary');
   private readonly latest = new Latest();
@@ -15,7 +21,8 @@ export class SummaryView {
   constructor(private readonly context: InspectContext) {
     this.table.dataset.testid = 'layer-table';
     this.totals.dataset.testid = 'model-totals';
-    this.element.append(this.status.busy, this.status.error, this.totals, this.table);
+    this.detail.dataset.testid = 'model-detail';
+    this.element.append(this.status.busy, this.status.error, this.totals, this.detail, this.table);
   }
 
   show(): void {
@@ -34,12 +41,17 @@ export class SummaryView {
   }
 
   private render(info: InspectModelInfo): void {
+    // Only Keras-style layers have a trainable flag; operator graphs and PyTorch modules do not.
+    const keras = TRAINABLE_FORMATS.includes(info.format);
     const top = info.layers.filter((l) => l.depth === 0);
     const trainable = top.filter((l) => l.trainable).reduce((sum, l) => sum + l.params, 0);
+    const [height, width, channels] = info.inputShape;
     this.totals.textContent =
       `${info.name} · ${info.layers.length} layers · ${info.totalParams.toLocaleString('en-US')} parameters` +
-      (trainable !== info.totalParams ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
-      ` · input ${info.inputShape.join('×')} · ${info.numClasses} classes · backend ${info.backend}`;
+      (keras && trainable !== info.totalParams ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
+      ` · input ${formatShape([null, height, width, channels], info.shapeOrder)} · ${info.numClasses} classes · backend ${info.backend}`;
+    this.detail.textContent = info.formatDetail ?? '';
+    this.detail.hidden = !info.formatDetail;
 
     const head = element('thead');
     const headRow = element('tr');
@@ -48,7 +60,7 @@ export class SummaryView {
       ['Type', ''],
       ['Output shape', ''],
       ['Params', 'number'],
-      ['Trainable', ''],
+      ...(keras ? [['Trainable', '']] : []),
       ['Show', ''],
     ]) {
       const th = element('th', className, text);
@@ -102,9 +114,9 @@ export class SummaryView {
       row.append(
         name,
         element('td', undefined, layer.className),
-        element('td', 'shape', shapeText(layer.outputShape)),
+        element('td', 'shape', formatShape(layer.outputShape, info.shapeOrder)),
         element('td', 'number', layer.params.toLocaleString('en-US')),
-        element('td', undefined, layer.trainable ? 'yes' : 'no'),
+        ...(keras ? [element('td', undefined, layer.trainable ? 'yes' : 'no')] : []),
         actions,
       );
       body.append(row);
@@ -114,7 +126,7 @@ export class SummaryView {
     const total = element('td', undefined, 'Total');
     total.colSpan = 3;
     const params = element('td', 'number', info.totalParams.toLocaleString('en-US'));
-    footRow.append(total, params, element('td'), element('td'));
+    footRow.append(total, params, ...(keras ? [element('td')] : []), element('td'));
     foot.append(footRow);
     this.table.replaceChildren(head, body, foot);
   }

@@ -142,11 +142,6 @@ export class Latest {
   }
 }
 
-export function shapeText(shape: (number | null)[]): string {
-  const dims = shape.slice(1);
-  return dims.length ? dims.map((d) => d ?? '?').join('×') : '?';
-}
-
 /** A colour legend: the low value, the colour bar of a lookup table, the high value. */
 export class Legend {
   readonly element = element('div', 'legend');

@@ -15,47 +15,8 @@ VSCODE_DIR="$CS_DIR/lib/vscode"
 
 log() { echo "e2e-setup: $*"; }
 fail() { echo "e2e-setup: ERROR: $*" >&2; exit 1; }
-
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    fail "need root (or sudo) to run: $*"; fi
-}
-
-# Another apt/dpkg run (unattended upgrades, a parallel install) holds the dpkg lock; wait for it
-# instead of failing with "Could not get lock".
-wait_for_apt() {
-  local waited=0
-  while pgrep -x apt-get >/dev/null || pgrep -x apt >/dev/null || pgrep -x dpkg >/dev/null; do
-    if [ "$waited" = 0 ]; then log "waiting for another apt-get/dpkg run to finish..."; fi
-    sleep 5
-    waited=$((waited + 5))
-    if [ "$waited" -ge 1200 ]; then fail "apt-get/dpkg still busy after 20 minutes"; fi
-  done
-}
-
-install_apt_packages() {
-  local missing=()
-  for pkg in chromium libkrb5-dev ripgrep; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$pkg")
-    fi
-  done
-  if [ "${#missing[@]}" = 0 ]; then
-    log "apt packages present (chromium libkrb5-dev ripgrep)"
-    return
-  fi
-  log "installing apt packages: ${missing[*]}"
-  wait_for_apt
-  # Refresh the package lists only when apt cannot find a candidate for what we need.
-  if ! apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    as_root apt-get update
-  fi
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; then
-    wait_for_apt
-    as_root apt-get update
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
-}
+# shellcheck source=../lib/apt.sh
+source "$ROOT/scripts/lib/apt.sh"
 
 # Files that exist only when code-server's postinstall (which runs `npm install` in lib/vscode and
 # lib/vscode/extensions) and the native modules' install scripts all ran. npm 11 skips install scripts
@@ -139,6 +100,6 @@ JSON
   log "code-server $CODE_SERVER_VERSION installed"
 }
 
-install_apt_packages
+ensure_apt_packages e2e-setup chromium libkrb5-dev ripgrep
 install_code_server
 log "ready: $CS_DIR/out/node/entry.js, /usr/bin/chromium"

@@ -1,5 +1,6 @@
 // Pure helpers of the CLI: argument parsing and output formatting. No engine import, so they are
 // testable without tfjs and the CLI can report usage errors before loading it.
+import { formatShape, type ShapeOrder } from '../protocol/shapes';
 import type { CamResult, FaithfulnessMetrics, LayerInfo, Map2D } from '../protocol/types';
 
 /** A mistake in the command line: exit code 2 with the usage text. */
@@ -35,11 +36,11 @@ export function parseClassArg(text: string, labels: string[]): number {
   throw new UsageError(`--class "${text}" is neither a class index nor a label of this model (labels: ${shown}${labels.length > 12 ? ', …' : ''}).`);
 }
 
-export function formatLayerTable(layers: LayerInfo[], defaultCamLayer: string): string {
+export function formatLayerTable(layers: LayerInfo[], defaultCamLayer: string, order?: ShapeOrder): string {
   const rows = layers.map((layer) => [
     (layer.name === defaultCamLayer ? '* ' : '  ') + '  '.repeat(layer.depth) + layer.name,
     layer.className,
-    formatShape(layer.outputShape),
+    formatShape(layer.outputShape, order),
     layer.params.toLocaleString('en-US'),
   ]);
   const header = ['  name', 'type', 'output shape', 'params'];
@@ -47,10 +48,6 @@ export function formatLayerTable(layers: LayerInfo[], defaultCamLayer: string): 
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-export function formatShape(shape: (number | null)[]): string {
-  return `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')})`;
 }
 
 function mapToJson(map: Map2D): { width: number; height: number; data: number[] } {

@@ -9,6 +9,8 @@ import { BACKEND_CHOICES, COLORMAPS, INPUT_LEVEL_METHODS, METHOD_NAMES } from '.
 import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing, PythonChoice } from '../protocol/types';
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
+import { pytorchInputNote, untrainedNotice } from '../protocol/modelNotes';
+import { formatShape } from '../protocol/shapes';
 import { runCompare } from './compare';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson, describeDetails, describeMetrics } from './format';
 import { methodOptionsFrom, METHOD_OPTION_FLAGS, METHOD_OPTIONS_USAGE } from './methodFlags';
@@ -274,11 +276,16 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
       }
       writeFile(path.resolve(values.json), text);
     }
-    process.stdout.write(formatLayerTable(summary.layers as LayerInfo[], summary.defaultCamLayer));
+    process.stdout.write(formatLayerTable(summary.layers as LayerInfo[], summary.defaultCamLayer, summary.shapeOrder));
+    const [height, width, channels] = summary.inputShape;
     process.stdout.write(
       `\n${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters, ` +
-        `input ${summary.inputShape.join('×')}, ${summary.numClasses} classes\n`,
+        `input ${formatShape([null, height, width, channels], summary.shapeOrder)}, ${summary.numClasses} classes\n`,
     );
+    const notice = untrainedNotice(summary);
+    if (notice) {
+      process.stdout.write(`${notice}\n`);
+    }
     process.stdout.write(`Format: ${FORMAT_NAMES[summary.format]}${summary.formatDetail ? ` (${summary.formatDetail})` : ''}\n`);
     return 0;
   } finally {
@@ -293,7 +300,16 @@ export function describeResult(
   outPath: string,
   jsonPath: string | undefined,
 ): string {
-  const lines = [`Backend: ${backendDetail}`, `Model: ${summary.path}`, 'Top predictions:'];
+  const lines = [`Backend: ${backendDetail}`, `Model: ${summary.path}`];
+  const input = pytorchInputNote(summary, result.cam.width, result.cam.height);
+  if (input) {
+    lines.push(`PyTorch: ${summary.pytorch?.builtWith}, ${input}`);
+  }
+  const notice = untrainedNotice(summary);
+  if (notice) {
+    lines.push(notice);
+  }
+  lines.push('Top predictions:');
   for (const p of result.predictions) {
     lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label} (class ${p.index})`);
   }

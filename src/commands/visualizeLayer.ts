@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { LensPanel, type PanelServices } from '../panel/lensPanel';
 import { INSPECT_VIEWS, type InspectView } from '../protocol/inspectPanel';
+import { formatShape, type ShapeOrder } from '../protocol/shapes';
 import type { LayerInfo, LayerViews } from '../protocol/types';
 import { activeImage, pickImage } from './images';
 import { reportError } from './reportError';
@@ -55,9 +56,9 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
     let view = args.view;
     let layer = args.layer;
     if (view !== 'summary') {
-      const { layers, views, defaultCamLayer } = await describeModel(services, modelUri);
+      const { layers, views, defaultCamLayer, shapeOrder } = await describeModel(services, modelUri);
       if (layer === undefined) {
-        layer = await pickLayer(layers, views, modelUri, defaultCamLayer);
+        layer = await pickLayer(layers, views, modelUri, defaultCamLayer, shapeOrder);
         if (layer === undefined) {
           return;
         }
@@ -66,7 +67,7 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
       if (!offers) {
         throw new Error(`Layer "${layer}" is not in ${vscode.workspace.asRelativePath(modelUri)}.`);
       }
-      view ??= await pickView(layers.find((l) => l.name === layer) as LayerInfo, offers);
+      view ??= await pickView(layers.find((l) => l.name === layer) as LayerInfo, offers, shapeOrder);
       if (view === undefined) {
         return;
       }
@@ -105,24 +106,22 @@ function workspaceRoot(): string {
   return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
 }
 
-async function describeModel(services: PanelServices, modelUri: vscode.Uri): Promise<{ layers: LayerInfo[]; views: LayerViews[]; defaultCamLayer: string }> {
+async function describeModel(
+  services: PanelServices,
+  modelUri: vscode.Uri,
+): Promise<{ layers: LayerInfo[]; views: LayerViews[]; defaultCamLayer: string; shapeOrder: ShapeOrder }> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: `CNN Lens: reading ${path.basename(path.dirname(modelUri.fsPath))}/${path.basename(modelUri.fsPath)}` },
     async () => {
       const summary = await services.engine.loadModel(modelUri.fsPath);
       const views = await services.engine.layerViews(modelUri.fsPath);
-      return { layers: summary.layers, views, defaultCamLayer: summary.defaultCamLayer };
+      return { layers: summary.layers, views, defaultCamLayer: summary.defaultCamLayer, shapeOrder: summary.shapeOrder };
     },
   );
 }
 
-export function formatShape(shape: (number | null)[]): string {
-  const dims = shape.slice(1);
-  return dims.length ? dims.map((d) => d ?? '?').join('×') : '?';
-}
-
 /** Name, type, output shape, params; nested layers indented under their model. */
-async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vscode.Uri, defaultCamLayer: string): Promise<string | undefined> {
+async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vscode.Uri, defaultCamLayer: string, order: ShapeOrder): Promise<string | undefined> {
   type Item = vscode.QuickPickItem & { layer: string };
   const items: Item[] = [];
   for (const info of layers) {
@@ -136,7 +135,7 @@ async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vsc
     items.push({
       // Em spaces survive the quick pick's whitespace collapsing; the name stays searchable.
       label: `${'\u2003'.repeat(info.depth)}${info.depth > 0 ? '↳ ' : ''}${info.name}`,
-      description: `${info.className} · ${formatShape(info.outputShape)} · ${info.params.toLocaleString('en-US')} params`,
+      description: `${info.className} · ${formatShape(info.outputShape, order)} · ${info.params.toLocaleString('en-US')} params`,
       detail: `${'\u2003'.repeat(info.depth)}${what}`,
       layer: info.name,
     });
@@ -149,12 +148,12 @@ async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vsc
   return chosen?.layer;
 }
 
-async function pickView(info: LayerInfo, offers: LayerViews): Promise<InspectView | undefined> {
+async function pickView(info: LayerInfo, offers: LayerViews, order: ShapeOrder): Promise<InspectView | undefined> {
   const choices: Array<vscode.QuickPickItem & { view: InspectView }> = [];
   if (offers.activations) {
     choices.push({
       label: '$(symbol-array) Activations',
-      description: offers.activations === 'maps' ? `every channel of ${formatShape(info.outputShape)} for an image` : `the ${formatShape(info.outputShape)} unit values for an image`,
+      description: offers.activations === 'maps' ? `every channel of ${formatShape(info.outputShape, order)} for an image` : `the ${formatShape(info.outputShape, order)} unit values for an image`,
       view: 'activations',
     });
   }

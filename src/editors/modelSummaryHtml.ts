@@ -3,6 +3,8 @@
 // vscode import) so it is unit-tested as text. Everything from the file is escaped: a model's
 // layer names and labels are untrusted input.
 import { FORMAT_NAMES } from '../protocol/modelFormats';
+import { untrainedNotice } from '../protocol/modelNotes';
+import { formatShape } from '../protocol/shapes';
 import type { ModelSummary } from '../protocol/types';
 
 export interface SummaryPageOptions {
@@ -43,6 +45,7 @@ function page(options: SummaryPageOptions, body: string): string {
   button:hover { background: var(--vscode-button-hoverBackground); }
   .error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
   .note { color: var(--vscode-descriptionForeground); margin-top: 12px; }
+  .notice { padding: 6px 10px; border: 1px solid var(--vscode-inputValidation-warningBorder, var(--vscode-editorWarning-foreground)); background: var(--vscode-inputValidation-warningBackground, transparent); border-radius: 2px; }
 </style>
 </head>
 <body>
@@ -55,10 +58,6 @@ ${body}
 </script>
 </body>
 </html>`;
-}
-
-function shape(dims: readonly (number | null)[]): string {
-  return dims.length ? `(${dims.map((d) => (d === null ? 'None' : String(d))).join(', ')})` : '';
 }
 
 function preprocessingText(summary: ModelSummary): string {
@@ -77,16 +76,18 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
   const rows = summary.layers
     .map((layer) => {
       const classes = [layer.spatial ? 'spatial' : '', layer.name === summary.defaultCamLayer ? 'default' : ''].filter(Boolean).join(' ');
-      return `<tr${classes ? ` class="${classes}"` : ''}><td class="name">${escapeHtml(layer.name)}${layer.name === summary.defaultCamLayer ? ' ★' : ''}</td><td>${escapeHtml(layer.className)}</td><td>${shape(layer.outputShape)}</td><td class="num">${layer.params.toLocaleString('en-US')}</td></tr>`;
+      return `<tr${classes ? ` class="${classes}"` : ''}><td class="name">${escapeHtml(layer.name)}${layer.name === summary.defaultCamLayer ? ' ★' : ''}</td><td>${escapeHtml(layer.className)}</td><td>${formatShape(layer.outputShape, summary.shapeOrder)}</td><td class="num">${layer.params.toLocaleString('en-US')}</td></tr>`;
     })
     .join('\n');
   const labels = summary.labelsSource ? `${summary.numClasses} (labels from ${escapeHtml(summary.labelsSource)})` : `${summary.numClasses} (no labels file: "class N")`;
   const body = `
 <h1>${escapeHtml(options.fileName)}</h1>
-<p class="detail" id="format">${escapeHtml(FORMAT_NAMES[summary.format])}${summary.formatDetail ? ` · ${escapeHtml(summary.formatDetail)}` : ''}</p>
+<p class="detail" id="format">${escapeHtml(FORMAT_NAMES[summary.format])}${summary.formatDetail ? ` · ${escapeHtml(summary.formatDetail)}` : ''}</p>${
+    untrainedNotice(summary) ? `\n<p class="notice" id="notice">${escapeHtml(untrainedNotice(summary) as string)}</p>` : ''
+  }
 <button data-action="explain" id="explain">Explain an Image with This Model…</button>
 <dl>
-  <dt>Input</dt><dd id="input">${h} × ${w} × ${c} (height × width × channels)</dd>
+  <dt>Input</dt><dd id="input">${summary.shapeOrder === 'NCHW' ? `${c} × ${h} × ${w} (channels × height × width)` : `${h} × ${w} × ${c} (height × width × channels)`}</dd>
   <dt>Preprocessing</dt><dd>${escapeHtml(preprocessingText(summary))}</dd>
   <dt>Classes</dt><dd>${labels}${summary.outputSoftmax ? ', softmax output (CAMs use the pre-softmax score)' : ''}</dd>
   <dt>Parameters</dt><dd>${summary.totalParams.toLocaleString('en-US')}</dd>
@@ -98,7 +99,11 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
 ${rows}
 </tbody>
 </table>
-<p class="note">Output shapes are channels-last (batch, height, width, channels), as CNN Lens runs every format.</p>`;
+<p class="note">${
+    summary.shapeOrder === 'NCHW'
+      ? 'Output shapes as PyTorch shows them: batch × channels × height × width.'
+      : 'Output shapes are height × width × channels (batch left out), as CNN Lens runs every format.'
+  }</p>`;
   return page(options, body);
 }
 

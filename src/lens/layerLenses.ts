@@ -1,6 +1,7 @@
 // What the CodeLens above a layer offers and what the hover on its name says, from where the layer
 // is written (model.json entry or tf.layers call) and, once the engine has loaded the model, its
 // ModelSummary. Pure data in, pure data out: src/lens/register.ts turns it into VS Code objects.
+import { formatShape, shapeList } from '../protocol/shapes';
 import type { LayerInfo, ModelSummary } from '../protocol/types';
 
 /** The argument of `cnnLens.visualizeLayer` (implemented with the layer views). */
@@ -99,21 +100,10 @@ export function loadErrorLens(offset: number, message: string): LensSpec {
   return { offset, title: `CNN Lens: the model does not load: ${short}`, tooltip: message };
 }
 
-/** "64×64×8" for [null, 64, 64, 8]; the batch dimension is left out. */
-export function formatShape(shape: readonly (number | null)[]): string {
-  if (shape.length === 0) {
-    return 'unknown';
-  }
-  return shape
-    .slice(1)
-    .map((d) => (d === null ? '?' : String(d)))
-    .join('×');
-}
-
 /** The hover on a layer's name, as Markdown. */
 export function layerHoverMarkdown(info: LayerInfo, summary: ModelSummary): string {
   const lines = [`**${info.name}** · \`${info.className}\``, ''];
-  lines.push(`Output shape: \`[${info.outputShape.map((d) => (d === null ? 'null' : d)).join(', ')}]\` (${formatShape(info.outputShape)})  `);
+  lines.push(`Output shape: \`${shapeList(info.outputShape, summary.shapeOrder)}\` (${formatShape(info.outputShape, summary.shapeOrder)})  `);
   lines.push(`Parameters: ${info.params.toLocaleString('en-US')}${info.params > 0 ? (info.trainable ? ' (trainable)' : ' (frozen)') : ''}  `);
   if (info.name === summary.defaultCamLayer) {
     lines.push('Default Grad-CAM layer  ');

@@ -58,6 +58,7 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
     <vscode-button id="export" data-testid="export" title="Save the overlay at the image's resolution as a PNG" disabled>Export PNG…</vscode-button>
   </span>
 </header>
+<div id="model-notice" class="notice" data-testid="model-notice" role="note" hidden></div>
 <nav id="tabs" class="tabs" data-testid="tabs" aria-label="Views"></nav>
 <div id="tab-panels">
 <section id="panel-gradcam" data-testid="panel-gradcam">

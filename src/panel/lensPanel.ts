@@ -3,7 +3,8 @@
 // sends the user's changes. Lifecycle follows webview-sample: `show` creates or reuses a panel,
 // `revive` restores one after a window reload, and every listener is disposed with the panel.
 import * as vscode from 'vscode';
-import { binaryFormatOf } from '../protocol/modelFormats';
+import { binaryFormatOf, parsePytorchModelPath } from '../protocol/modelFormats';
+import { pytorchInputNote } from '../protocol/modelNotes';
 import { renderOverlay } from '../engine/overlay';
 import { MessageChannelEndpoint, isCancelled, type HandlerContext } from '../protocol/messaging';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../protocol/inspectPanel';
@@ -557,6 +558,7 @@ export class LensPanel {
             backendDetail: backend.detail,
             timings: result.timings,
             inputsElsewhere: result.details?.inputsElsewhere,
+            input: pytorchInputNote(summary, result.cam.width, result.cam.height),
           };
           this.last = { result: panelResult, cam: result.cam, original: image, display };
           this.lastError = undefined;
@@ -644,9 +646,12 @@ function besideColumn(panelColumn: vscode.ViewColumn | undefined): vscode.ViewCo
   return panelColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One;
 }
 
-async function showModelFile(uri: vscode.Uri, column: vscode.ViewColumn, preserveFocus = true): Promise<void> {
+async function showModelFile(modelUri: vscode.Uri, column: vscode.ViewColumn, preserveFocus = true): Promise<void> {
+  // `model.py:SimpleCNN` is the file model.py.
+  const pytorch = parsePytorchModelPath(modelUri.fsPath);
+  const uri = pytorch ? vscode.Uri.file(pytorch.file) : modelUri;
   try {
-    if (binaryFormatOf(uri.fsPath)) {
+    if (binaryFormatOf(uri.fsPath) || pytorch?.kind === 'torch-file') {
       // A binary model (.onnx, .keras, .h5) opens in its default editor, CNN Lens's model viewer, not as text.
       await vscode.commands.executeCommand('vscode.open', uri, { viewColumn: column, preserveFocus, preview: true });
       return;

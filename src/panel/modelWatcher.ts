@@ -12,6 +12,7 @@
 // adapts VS Code's watchers), and the clock is injectable, so test/unit/modelWatcher.test.ts drives
 // the debounce with a fake clock.
 import * as path from 'path';
+import { parsePytorchModelPath } from '../protocol/modelFormats';
 
 export interface Disposable {
   dispose(): void;
@@ -37,6 +38,8 @@ export const DEFAULT_SETTLE_MS = 400;
 
 /** The files of a TF.js model folder that change what the model computes or how it is labelled. */
 const MODEL_FOLDER_FILES = new Set(['cnn-lens.json', 'labels.txt', 'labels.json', 'metadata.json']);
+/** Beside a PyTorch model: its checkpoints and the Python modules it may import. */
+const PYTORCH_FOLDER_EXTENSIONS = new Set(['.py', '.pt', '.pth', '.ckpt']);
 
 /**
  * True when `changedFile` belongs to the model at `modelPath`: the model file itself; beside a
@@ -45,16 +48,25 @@ const MODEL_FOLDER_FILES = new Set(['cnn-lens.json', 'labels.txt', 'labels.json'
  * Images, notes and training logs in the same folder do not trigger a reload.
  */
 export function isModelFile(modelPath: string, changedFile: string, extraFiles: ReadonlySet<string> = new Set()): boolean {
-  const model = path.resolve(modelPath);
+  // `model.py:SimpleCNN` is the file model.py.
+  const model = path.resolve(parsePytorchModelPath(modelPath)?.file ?? modelPath);
   const changed = path.resolve(changedFile);
   if (changed === model || extraFiles.has(changed)) {
     return true;
   }
-  if (path.extname(model).toLowerCase() !== '.json' || path.dirname(changed) !== path.dirname(model)) {
+  if (path.dirname(changed) !== path.dirname(model)) {
     return false;
   }
   const name = path.basename(changed);
-  return MODEL_FOLDER_FILES.has(name) || path.extname(name).toLowerCase() === '.bin';
+  const extension = path.extname(name).toLowerCase();
+  if (parsePytorchModelPath(modelPath)) {
+    // Before a first successful load (a syntax error) nothing says which files it reads: the folder's do.
+    return MODEL_FOLDER_FILES.has(name) || PYTORCH_FOLDER_EXTENSIONS.has(extension);
+  }
+  if (path.extname(model).toLowerCase() !== '.json') {
+    return false;
+  }
+  return MODEL_FOLDER_FILES.has(name) || extension === '.bin';
 }
 
 /** Collects events and calls `flush` once they stop arriving for `settleMs`. */

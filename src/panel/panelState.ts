@@ -2,7 +2,10 @@
 // changes when the user picks another image, model, class or layer; what the webview learns about a
 // model; and the pictures it shows (downscaled for display, coloured with the engine's colormaps).
 import { renderHeatmap, renderOverlay } from '../engine/overlay';
+import { FORMAT_NAMES } from '../protocol/modelFormats';
+import { untrainedNotice } from '../protocol/modelNotes';
 import type { LayerChoice, PanelModelInfo, PanelViewState, RenderedViews } from '../protocol/panel';
+import { formatShape } from '../protocol/shapes';
 import type { ColormapName, Map2D, ModelSummary, RgbaImage } from '../protocol/types';
 
 /** Longest side of the pictures posted to the webview; exports use the original resolution. */
@@ -14,7 +17,7 @@ export function toModelInfo(summary: ModelSummary, fileName: string): PanelModel
     .map((layer) => ({
       name: layer.name,
       className: layer.className,
-      shape: layer.outputShape.filter((d): d is number => d !== null).join('×'),
+      shape: formatShape(layer.outputShape, summary.shapeOrder),
       isDefault: layer.name === summary.defaultCamLayer,
     }));
   return {
@@ -25,6 +28,8 @@ export function toModelInfo(summary: ModelSummary, fileName: string): PanelModel
     layers,
     defaultLayer: summary.defaultCamLayer,
     inputShape: summary.inputShape,
+    detail: FORMAT_NAMES[summary.format] + (summary.formatDetail ? `: ${summary.formatDetail}` : ''),
+    ...(untrainedNotice(summary) ? { notice: untrainedNotice(summary) } : {}),
   };
 }
 

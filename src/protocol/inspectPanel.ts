@@ -20,7 +20,9 @@ import {
   type FilterScale,
   type LayerInfo,
   type LayerViews,
+  type ModelFormat,
 } from './types';
+import type { ShapeOrder } from './shapes';
 
 /** The panel's built-in tabs; other modules may register more (see webview/tabs.ts). */
 export const INSPECT_VIEWS = ['activations', 'filters', 'summary'] as const;
@@ -31,6 +33,11 @@ export interface InspectModelInfo {
   modelPath: string;
   imagePath: string;
   name: string;
+  format: ModelFormat;
+  /** How the model was read (format details; a PyTorch model's class, weights and input size). */
+  formatDetail?: string;
+  /** Shapes as the model's framework shows them ('NCHW': PyTorch). */
+  shapeOrder?: ShapeOrder;
   inputShape: [number, number, number];
   totalParams: number;
   numClasses: number;

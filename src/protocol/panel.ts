@@ -43,6 +43,10 @@ export interface PanelModelInfo {
   layers: LayerChoice[];
   defaultLayer: string;
   inputShape: [number, number, number];
+  /** The format and how the model was read (e.g. a PyTorch model's class, weights, input size). */
+  detail: string;
+  /** Something the user must know about the numbers shown, e.g. "untrained weights". */
+  notice?: string;
 }
 
 /** Heatmap and overlay at the display resolution (the image may be shown downscaled). */
@@ -74,6 +78,8 @@ export interface PanelResult {
   timings: Record<string, number>;
   /** Inputs of the method's sampling passes that helper workers computed (cnnLens.sampleWorkers). */
   inputsElsewhere?: number;
+  /** The model input the image ran at, when the user should see it: "input 3×32×32 (found by trial…)". */
+  input?: string;
 }
 
 export interface Bootstrap {

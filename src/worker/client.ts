@@ -15,6 +15,7 @@ import {
   type Envelope,
   type ReplyOf,
 } from '../protocol/messaging';
+import { isPytorchModelPath } from '../protocol/modelFormats';
 import type { ActivationChannel, ActivationPage, BackendChoice, FilterPage, LayerViews, Progress, RgbaImage } from '../protocol/types';
 import type {
   ActivationChannelWorkerRequest,
@@ -61,8 +62,8 @@ export interface EngineClientOptions {
    * occlusion) with the engine worker; read on each (re)start. 0 or absent: none.
    */
   sampleWorkers?: () => number;
-  /** How PyTorch models run (interpreter, export cache); read on each (re)start. */
-  pytorch?: () => PytorchSettings;
+  /** How PyTorch models run (interpreter, export cache); read on each (re)start (may ask the Python extension). */
+  pytorch?: () => PytorchSettings | Promise<PytorchSettings>;
 }
 
 export interface CallOptions {
@@ -99,6 +100,9 @@ function samplePoolSpec(options: EngineClientOptions): Pick<InitRequest, 'sample
   return { samplePool: { helpers, workerPath: options.workerPath, workerData, execArgv } };
 }
 
+/** Loading a PyTorch model runs the user's Python and exports the model: allow for large ones. */
+const PYTORCH_LOAD_TIMEOUT_MS = 600_000;
+
 export const WORKER_CRASHED = 'worker-crashed';
 export const WORKER_RESTARTED = 'worker-restarted';
 
@@ -127,7 +131,9 @@ export class EngineClient {
   loadModel(modelPath: string, options: CallOptions & { reload?: boolean; allowCode?: boolean } = {}) {
     const allowCode = options.allowCode ?? this.options.allowCode?.(modelPath) ?? false;
     const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload, ...(allowCode ? { allowCode: true } : {}) };
-    return this.call<LoadModelRequest>(message, options);
+    // A PyTorch model is exported by the user's Python first: large ones take minutes (cancellable).
+    const timeoutMs = options.timeoutMs ?? (isPytorchModelPath(modelPath) ? PYTORCH_LOAD_TIMEOUT_MS : undefined);
+    return this.call<LoadModelRequest>(message, { ...options, timeoutMs });
   }
 
   explain(request: Omit<ExplainImageRequest, 'type'>, options: CallOptions = {}): Promise<ExplainImageResult> {
@@ -255,10 +261,12 @@ class WorkerSession {
     this.worker.on('exit', (code) => this.onExit(code));
     const backend = options.backend();
     options.log(`engine worker #${serial}: starting (backend setting: ${backend})`);
-    this.ready = this.endpoint
-      .request<InitRequest>(
-        { type: 'init', backend, wasmDir: options.wasmDir, ...samplePoolSpec(options), ...(options.pytorch ? { pytorch: options.pytorch() } : {}) },
-        { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init },
+    this.ready = Promise.resolve(options.pytorch?.())
+      .then((pytorch) =>
+        this.endpoint.request<InitRequest>(
+          { type: 'init', backend, wasmDir: options.wasmDir, ...samplePoolSpec(options), ...(pytorch ? { pytorch } : {}) },
+          { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init },
+        ),
       )
       .then((report) => {
         this.report = report;

@@ -27,8 +27,8 @@ describe('cli: argument parsing and formatting', () => {
     ];
     const lines = formatLayerTable(layers, 'base/conv').split('\n');
     assert.match(lines[0], /name\s+type\s+output shape\s+params/);
-    assert.match(lines[2], /^\*\s+base\/conv\s+Conv2D\s+\(None, 8, 8, 16\)\s+1,200$/);
-    assert.match(lines[3], /^\s+dense\s+Dense\s+\(None, 10\)\s+170$/);
+    assert.match(lines[2], /^\*\s+base\/conv\s+Conv2D\s+8×8×16\s+1,200$/);
+    assert.match(lines[3], /^\s+dense\s+Dense\s+10\s+170$/);
   });
 
   it('writes the documented JSON shape with short float32 numbers', () => {

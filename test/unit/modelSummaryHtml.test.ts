@@ -35,7 +35,7 @@ describe('model viewer page', () => {
     assert.match(html, /mean 0\.485, 0\.456, 0\.406, std 0\.229, 0\.224, 0\.225 \(from \/w\/cnn-lens\.json\)/);
     assert.match(html, /11,689,512/);
     assert.match(html, /3, of which 1 with 4-D output/);
-    assert.match(html, /<tr class="spatial default"><td class="name">\/layer4\/relu\/Relu ★<\/td><td>Relu<\/td><td>\(None, 7, 7, 512\)<\/td>/);
+    assert.match(html, /<tr class="spatial default"><td class="name">\/layer4\/relu\/Relu ★<\/td><td>Relu<\/td><td>7×7×512<\/td>/);
     assert.match(html, /id="explain"/);
   });
 

@@ -206,7 +206,7 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
       path: path.resolve(parsePytorchModelPath(modelPath)?.file ?? modelPath),
       ...companions,
       format: 'pytorch',
-      formatDetail: describeBuild(answer, plan),
+      formatDetail: describeBuild(answer),
     });
   } catch (error) {
     info.model.dispose();
@@ -235,12 +235,13 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
 }
 
 /** One line for the panel, the summary and the CLI: what was built, from which weights, at which size. */
-export function describeBuild(answer: ExportAnswer, plan: Pick<PytorchPlan, 'standalone'>): string {
+export function describeBuild(answer: ExportAnswer): string {
+  // A TorchScript or pickled model file is its own weights.
   const weights = answer.checkpoint
-    ? plan.standalone && answer.checkpoint.path === answer.builtFrom
-      ? answer.checkpoint.form
-      : `weights ${path.basename(answer.checkpoint.path)} (${answer.checkpoint.form})`
-    : 'untrained weights (no checkpoint found: put a .pt/.pth beside the .py, or name it in cnn-lens.json as "checkpoint")';
+    ? answer.checkpoint.path === answer.builtFrom
+      ? ''
+      : `, weights ${path.basename(answer.checkpoint.path)} (${answer.checkpoint.form})`
+    : ', untrained weights (no checkpoint found: put a .pt/.pth beside the .py, or name it in cnn-lens.json as "checkpoint")';
   const size = answer.input.join('×');
   const how =
     answer.inputSource === 'sidecar'
@@ -248,7 +249,7 @@ export function describeBuild(answer: ExportAnswer, plan: Pick<PytorchPlan, 'sta
       : answer.inputSource === 'image'
         ? "the image's own size"
         : 'found by trial; set "input" in cnn-lens.json to choose it';
-  return `${answer.builtWith} from ${path.basename(answer.builtFrom)}, ${weights}; input ${size} (${how}); PyTorch ${answer.torch}, Python ${answer.python}`;
+  return `${answer.builtWith} from ${path.basename(answer.builtFrom)}${weights}; input ${size} (${how}); PyTorch ${answer.torch}, Python ${answer.python}`;
 }
 
 /** A layer as PyTorch describes it: the module's class and parameter count (functional nodes own none). */

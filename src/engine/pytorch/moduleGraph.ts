@@ -12,6 +12,11 @@
 //    "relu after conv1", "reshape after pool (call 2)".
 // Telling "the module computed this" from "the module passed its input through" is why inputs are
 // marked too: an output whose producer is one of the module's input marks was not computed there.
+//
+// A TorchScript model cannot take hooks, so its export has no marks: there a node with a weight
+// is named after the weight's module (`layer1.0.conv1.weight` → layer1.0.conv1), another node after
+// the innermost scope the exporter wrote into its name (`/pool/MaxPool` → pool), and the rest as
+// functional nodes. Containers are then not layers of their own.
 import { EngineError } from '../errors';
 import type { GraphProto, NodeProto } from '../onnx/onnxProto';
 
@@ -82,6 +87,9 @@ function markAttributes(node: NodeProto, file: string): ModuleCall {
  * input graph is not changed.
  */
 export function nameNodesByModule(graph: GraphProto, file: string): ModuleNamedGraph {
+  if (!graph.node.some(isMark)) {
+    return nameNodesByScope(graph);
+  }
   const producers = new Map<string, NodeProto>();
   graph.node.forEach((node) => node.output.forEach((value) => producers.set(value, node)));
   const alias = new Map<string, string>();
@@ -139,6 +147,28 @@ export function nameNodesByModule(graph: GraphProto, file: string): ModuleNamedG
   }
   const output = graph.output.map((value) => ({ ...value, name: resolve(value.name) }));
   return { graph: { ...graph, node: kept, output }, modules };
+}
+
+/** Names for an export without marks (TorchScript): weights' modules, then the exporter's scopes. */
+function nameNodesByScope(graph: GraphProto): ModuleNamedGraph {
+  const initializers = new Set(graph.initializer.map((t) => t.name ?? ''));
+  const names = new Map<NodeProto, string>();
+  const modules = new Map<string, ModuleCall>();
+  const nodes = graph.node.map((node) => ({ ...node }));
+  for (const node of nodes) {
+    const weight = node.input.find((value) => initializers.has(value) && /\.(weight|bias)$/.test(value));
+    const scope = /^\/(?:.*\/)?([^/]+)\/[^/]+$/.exec(node.name ?? '')?.[1];
+    const module = weight ? weight.replace(/\.(weight|bias)$/, '') : scope;
+    if (module && !modules.has(module)) {
+      names.set(node, module);
+      modules.set(module, { module, call: 1 });
+    }
+  }
+  nameFunctionalNodes(nodes, names);
+  for (const node of nodes) {
+    node.name = names.get(node) as string;
+  }
+  return { graph: { ...graph, node: nodes }, modules };
 }
 
 /**

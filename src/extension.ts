@@ -33,7 +33,9 @@ export function activate(context: vscode.ExtensionContext): void {
     allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
     // PyTorch models: the interpreter (asked when a worker starts) and exports kept in global storage.
     pytorch: async () => ({
-      python: await choosePython(readSettings().pythonPath, await pythonExtension.environments(), undefined, (line) => output.appendLine(`[python] ${line}`)),
+      python: await choosePython(readSettings().pythonPath, await pythonExtension.environments(), vscode.workspace.workspaceFolders?.[0]?.uri, (line) =>
+        output.appendLine(`[python] ${line}`),
+      ),
       exportCacheDir: vscode.Uri.joinPath(context.globalStorageUri, 'torch-exports').fsPath,
     }),
   });

@@ -169,14 +169,43 @@ export async function findModelFiles(): Promise<vscode.Uri[]> {
     trusted ? vscode.workspace.findFiles(`**/*.{${TORCH_FILE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}`, PYTHON_EXCLUDE, MAX_CANDIDATES) : none,
   ]);
   const checked = await Promise.all(jsonFiles.map(async (uri) => ((await isLayersModel(uri)) ? uri : undefined)));
-  const sources = (await Promise.all(pythonFiles.map(async (uri) => ((await isPytorchSource(uri)) ? uri : undefined)))).filter(
-    (uri): uri is vscode.Uri => uri !== undefined,
-  );
+  const scanned = await Promise.all(pythonFiles.map(async (uri) => ({ uri, choices: await pytorchChoices(uri) })));
+  const sources = scanned.filter((s) => s.choices.length > 0).map((s) => s.uri);
   // A checkpoint beside its source is that source's weights; a .pt alone may be a TorchScript or pickled model.
   const standalone = torchFiles.filter((uri) => !sources.some((source) => pairs(source.fsPath, uri.fsPath, sources)));
-  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...binaryFiles, ...codeFiles, ...sources, ...standalone].sort((a, b) =>
-    a.fsPath.localeCompare(b.fsPath),
+  return [...checked.filter((uri): uri is vscode.Uri => uri !== undefined), ...binaryFiles, ...codeFiles, ...scanned.flatMap((s) => s.choices), ...standalone].sort(
+    (a, b) => a.fsPath.localeCompare(b.fsPath),
   );
+}
+
+/**
+ * The models a .py file offers: the file (it decides its class: one class, a factory), or one
+ * `model.py:ClassName` per nn.Module class when it defines several that none uses; none when it
+ * defines no model.
+ */
+async function pytorchChoices(uri: vscode.Uri): Promise<vscode.Uri[]> {
+  const read = await readPythonSource(uri);
+  if (!read || !definesPytorchModel(read.scanned)) {
+    return [];
+  }
+  const modules = read.scanned.classes.filter((c) => c.isModule);
+  if (read.scanned.factories.length > 0 || modules.length <= 1 || modelClassOf(read.text, read.scanned)) {
+    return [uri];
+  }
+  return modules.map((c) => vscode.Uri.file(`${uri.fsPath}:${c.name}`));
+}
+
+async function readPythonSource(uri: vscode.Uri): Promise<{ text: string; scanned: ReturnType<typeof scanPythonSource> } | undefined> {
+  try {
+    const stat = await vscode.workspace.fs.stat(uri);
+    if (stat.size > MAX_SOURCE_BYTES) {
+      return undefined;
+    }
+    const text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+    return { text, scanned: scanPythonSource(text) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a torch file is the checkpoint of a source: same folder, and same stem or the folder's only source. */
@@ -190,22 +219,8 @@ function pairs(source: string, torchFile: string, sources: readonly vscode.Uri[]
 
 /** A .py file defining a PyTorch model (an nn.Module subclass or a create_model()), read as text. */
 async function isPytorchSource(uri: vscode.Uri): Promise<boolean> {
-  return (await pythonModelClass(uri)) !== null;
-}
-
-/** The class a PyTorch source builds ("" when a factory or several classes decide), or null when it is no model. */
-async function pythonModelClass(uri: vscode.Uri): Promise<string | null> {
-  try {
-    const stat = await vscode.workspace.fs.stat(uri);
-    if (stat.size > MAX_SOURCE_BYTES) {
-      return null;
-    }
-    const text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
-    const scanned = scanPythonSource(text);
-    return definesPytorchModel(scanned) ? (modelClassOf(text, scanned) ?? '') : null;
-  } catch {
-    return null;
-  }
+  const read = await readPythonSource(uri);
+  return read !== undefined && definesPytorchModel(read.scanned);
 }
 
 /** The quick pick's description of a model file: its format (and a PyTorch source's class). */
@@ -216,8 +231,12 @@ async function describeCandidate(uri: vscode.Uri): Promise<string> {
   }
   const pytorch = parsePytorchModelPath(uri.fsPath);
   if (pytorch?.kind === 'source') {
-    const className = await pythonModelClass(uri);
-    return className ? `PyTorch (${className})` : 'PyTorch';
+    if (pytorch.className) {
+      return `PyTorch (class ${pytorch.className})`;
+    }
+    const read = await readPythonSource(uri);
+    const className = read ? modelClassOf(read.text, read.scanned) : undefined;
+    return className ? `PyTorch (${className})` : read?.scanned.factories.length ? `PyTorch (${read.scanned.factories[0]}())` : 'PyTorch';
   }
   if (pytorch) {
     return 'PyTorch (TorchScript or pickled model)';

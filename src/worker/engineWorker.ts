@@ -12,7 +12,7 @@ import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
 import type { MethodName, Preprocessing, Progress, RgbaImage } from '../protocol/types';
 import { LayerInspection } from './inspection';
-import { ModelStore } from './modelStore';
+import { ModelStore, type LoadOptions } from './modelStore';
 import { HelperEngines } from './samplePool';
 import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
@@ -62,7 +62,7 @@ let lastImage: { key: string; image: RgbaImage } | undefined;
 /** Activation maps and filter grids (issue 3); models and images come from the caches above. */
 const inspection = new LayerInspection({
   withModel: async (modelPath, work, wait) => models.using(await models.get(modelPath, wait), work),
-  withModelForImage: async (modelPath, image, work, wait) => models.using(await models.forImage(modelPath, image, wait), work),
+  withModelForImage: (modelPath, image, work, wait) => withModelForImage(modelPath, image, work, wait),
   image: (imagePath) => imageFor(imagePath),
   progress: (requestId, progress) => endpoint.emit({ type: 'progress', requestId, progress }),
 });
@@ -150,15 +150,34 @@ function loadOptionsOf(message: { preprocessing?: Preprocessing }, context: Hand
   };
 }
 
+/**
+ * Runs `work` on the model an image runs on, held throughout: the loaded model is held while the
+ * image decodes (a reload arriving meanwhile must not free it), then the image decides whether a
+ * PyTorch model runs at its own size (another variant, held too).
+ */
+async function withModelForImage<T>(
+  modelPath: string,
+  imageOrPath: RgbaImage | string,
+  work: (model: LoadedModel, image: RgbaImage) => Promise<T>,
+  wait: LoadOptions,
+  /** Filled with when the model was loaded and the image decoded (Date.now()), for timings. */
+  marks: { loaded?: number; decoded?: number } = {},
+): Promise<T> {
+  return models.using(await models.get(modelPath, wait), async (base) => {
+    marks.loaded = Date.now();
+    const image = typeof imageOrPath === 'string' ? await imageFor(imageOrPath) : imageOrPath;
+    marks.decoded = Date.now();
+    const model = await models.forImage(modelPath, base, image, wait);
+    return model === base ? work(base, image) : models.using(model, (variant) => work(variant, image));
+  });
+}
+
 async function explainImage(message: ExplainImageRequest, context: HandlerContext): Promise<ExplainImageResult> {
   const t0 = Date.now();
-  // The image first: it decides which variant of a PyTorch model runs (its own size, when it can).
-  const image = await imageFor(message.imagePath);
-  const t1 = Date.now();
-  const loaded = await models.forImage(message.modelPath, image, loadOptionsOf(message, context));
-  // Held from here on: a reload arriving meanwhile must not free it.
-  return models.using(loaded, async (model) => {
-    const t2 = Date.now();
+  const marks: { loaded?: number; decoded?: number } = {};
+  return withModelForImage(message.modelPath, message.imagePath, async (model, image) => {
+    const t1 = marks.loaded ?? t0;
+    const t2 = marks.decoded ?? t1;
     const sampling = SAMPLING_METHODS.has(message.request.method) || message.request.metrics === true;
     const result = await explain(model, image, message.request, {
       signal: context.signal,
@@ -166,18 +185,16 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
       samplePool: sampling ? samplePoolFor(message.modelPath, model) : undefined,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
-    // The engine's own stages plus the worker's: image decode, model load (0 when cached), whole request.
-    result.timings = { ...result.timings, imageMs: t1 - t0, modelMs: t2 - t1, requestMs: Date.now() - t0 };
+    // The engine's own stages plus the worker's: model load and image decode (0 when cached), whole request.
+    result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
     // The reply's buffers are transferred (detached here), so send a copy of the cached image.
     return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
-  });
+  }, loadOptionsOf(message, context), marks);
 }
 
 async function compareImage(message: CompareImageRequest, context: HandlerContext): Promise<CompareImageResult> {
-  const image = await imageFor(message.imagePath);
-  const loaded = await models.forImage(message.modelPath, image, loadOptionsOf(message, context));
   // Held for the whole comparison, as explainImage holds its model (a reload may come meanwhile).
-  return models.using(loaded, async (model) => {
+  return withModelForImage(message.modelPath, message.imagePath, async (model, image) => {
     const started = Date.now();
     const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
     const results = await compareMethods(model, image, message.methods, message.request, {
@@ -188,7 +205,7 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
     return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
-  });
+  }, loadOptionsOf(message, context));
 }
 
 /** The helpers holding this load of the model, if any (asking starts their loading). */

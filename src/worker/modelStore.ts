@@ -81,11 +81,10 @@ export class ModelStore {
   }
 
   /**
-   * The model an image runs on: the loaded model, or for a PyTorch model that takes any size and
-   * has no size set, its variant at the image's own size (within bounds; else the usual size).
+   * The model an image runs on: the loaded model `base`, or for a PyTorch model that takes any size
+   * and has no size set, its variant at the image's own size (within bounds; else the usual size).
    */
-  async forImage(modelPath: string, image: RgbaImage, options: LoadOptions = {}): Promise<LoadedModel> {
-    const base = await this.get(modelPath, options);
+  async forImage(modelPath: string, base: LoadedModel, image: RgbaImage, options: LoadOptions = {}): Promise<LoadedModel> {
     const input = ownSizeInput(base.summary, image);
     if (!input) {
       return base;

@@ -1,0 +1,124 @@
+// PyTorch models in the engine worker, as the extension drives it: Restricted Mode runs none of the
+// user's Python (the gate and the worker's own refusal), a load reports progress and a cancel stops
+// the Python process, and a model that takes any size explains each image at the image's own size.
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { codeModelGate, UntrustedCodeModelError } from '../../src/codeModels/trust';
+import type { EngineClient } from '../../src/worker/client';
+import { engineFromSource } from './fixtures/workerFromSource';
+import { modelFolder, removeFolders, requireTorch } from './fixtures/pytorch';
+
+/** Fully convolutional: adaptive pooling lets it run at any size. */
+const ANY_SIZE = `import torch.nn as nn
+
+
+class AnySize(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.features(x)).flatten(1))
+`;
+
+/** Python processes running the bridge script for this folder. */
+function bridgesFor(dir: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', 'cnn_lens_torch.py'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '' && fs.existsSync(`/proc/${line.split(' ')[0]}/cwd`) && fs.realpathSync(`/proc/${line.split(' ')[0]}/cwd`) === fs.realpathSync(dir));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return condition();
+}
+
+describe('PyTorch models in the engine worker', function () {
+  this.timeout(180_000);
+  const folders: string[] = [];
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-torch-worker-cache-'));
+  let engine: EngineClient | undefined;
+
+  before(() => requireTorch());
+  afterEach(() => {
+    engine?.dispose();
+    engine = undefined;
+  });
+  after(() => {
+    removeFolders(folders);
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('Restricted Mode: the gate refuses model.py and .pth with the reason, and the worker runs no Python without allowCode', async () => {
+    const refused = codeModelGate('/w/model.py', false);
+    assert.strictEqual(refused.allowCode, false);
+    assert.ok(refused.refusal instanceof UntrustedCodeModelError);
+    assert.match(refused.refusal.message, /^\/w\/model\.py is a PyTorch model: loading it runs this workspace's Python code.*only in a trusted workspace/);
+    assert.strictEqual(codeModelGate('/w/simple_cnn.pth', false).allowCode, false);
+    assert.strictEqual(codeModelGate('/w/model.py:SimpleCNN', true).allowCode, true);
+
+    // A model.py that would leave a trace if it ran.
+    const dir = modelFolder({ 'model.py': `${ANY_SIZE}\nopen("ran.txt", "w").write("the code ran")\n` });
+    folders.push(dir);
+    engine = engineFromSource({ pytorch: () => ({ exportCacheDir: cacheDir }) });
+    await assert.rejects(engine.loadModel(path.join(dir, 'model.py'), { allowCode: false }), /is a PyTorch model: loading it runs its Python code; CNN Lens runs it only when allowed/);
+    assert.ok(!fs.existsSync(path.join(dir, 'ran.txt')), 'nothing of the workspace ran');
+    const summary = await engine.loadModel(path.join(dir, 'model.py'), { allowCode: true });
+    assert.strictEqual(summary.format, 'pytorch');
+    assert.ok(fs.existsSync(path.join(dir, 'ran.txt')), 'allowed, the model code runs');
+  });
+
+  it('reports progress while Python exports, and a cancel stops the Python process and keeps the worker', async () => {
+    const dir = modelFolder({ 'model.py': ANY_SIZE.replace('super().__init__()', 'super().__init__()\n        import time\n        time.sleep(120)') });
+    folders.push(dir);
+    engine = engineFromSource({ pytorch: () => ({ exportCacheDir: cacheDir }), cancelGraceMs: 10_000 });
+    await engine.backendReport();
+    const controller = new AbortController();
+    const progress: string[] = [];
+    const load = engine.loadModel(path.join(dir, 'model.py'), { allowCode: true, signal: controller.signal, onProgress: (p) => progress.push(p.message) });
+    assert.ok(await waitFor(() => bridgesFor(dir).length === 1, 20_000), 'the bridge runs');
+    assert.deepStrictEqual(progress, ['Running model.py with Python and exporting it…']);
+    const started = Date.now();
+    controller.abort();
+    await assert.rejects(load, /[Cc]ancel/);
+    assert.ok(await waitFor(() => bridgesFor(dir).length === 0, 5_000), 'the Python process is gone');
+    assert.ok(Date.now() - started < 5_000);
+    assert.strictEqual(engine.workerStarts, 1, 'the worker answered the cancel itself (no restart)');
+    await engine.memory(); // and it still answers
+  });
+
+  it('a model that takes any size explains each image at the image\'s own size, and keeps one such variant', async () => {
+    const dir = modelFolder({ 'model.py': ANY_SIZE });
+    folders.push(dir);
+    const images = path.resolve(__dirname, '..', '..', 'samples', 'workspace', 'images');
+    engine = engineFromSource({ pytorch: () => ({ exportCacheDir: cacheDir }) });
+    const modelPath = path.join(dir, 'model.py');
+    const summary = await engine.loadModel(modelPath, { allowCode: true });
+    assert.deepStrictEqual(summary.pytorch?.input, [3, 224, 224], 'found by trial');
+    assert.strictEqual(summary.pytorch?.flexible, true);
+    const at64 = await engine.explain({ modelPath, imagePath: path.join(images, 'sneaker-64px.png'), request: { method: 'gradcam' } });
+    assert.deepStrictEqual([at64.result.cam.width, at64.result.cam.height], [64, 64], 'the 64×64 image runs at 64×64');
+    assert.strictEqual(at64.result.layer, 'features');
+    // Another size replaces the variant; the same size again reuses it (no tensors added).
+    const at256 = await engine.explain({ modelPath, imagePath: path.join(images, 'sample.png'), request: { method: 'gradcam' } });
+    assert.deepStrictEqual([at256.result.cam.width, at256.result.cam.height], [256, 256]);
+    const memory = await engine.memory();
+    await engine.explain({ modelPath, imagePath: path.join(images, 'sample.png'), request: { method: 'gradcam', classIndex: 1 } });
+    await engine.explain({ modelPath, imagePath: path.join(images, 'sneaker-64px.png'), request: { method: 'gradcam' } });
+    await engine.explain({ modelPath, imagePath: path.join(images, 'sample.png'), request: { method: 'gradcam' } });
+    assert.strictEqual((await engine.memory()).numTensors, memory.numTensors, 'one variant kept: switching sizes frees the last');
+  });
+});

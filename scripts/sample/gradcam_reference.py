@@ -55,7 +55,7 @@ class GradCam:
     def __init__(self, model, layer_name):
         self.model = model.eval()
         self.layer_name = layer_name
-        module = dict(model.named_children())[layer_name]
+        module = model.get_submodule(layer_name)  # a module path: "conv4", "features.4"
         self.handle = module.register_forward_hook(self._keep)
 
     def _keep(self, _module, _inputs, output):

@@ -124,8 +124,25 @@ def main():
 
 
 def write_workspace_readme(workspace, report):
-    """The sample workspace's README, with this run's numbers."""
+    """The sample workspace's README, with this run's numbers (and train_simple_cnn.py's, for pytorch/).
+
+    Written by both training scripts, so retraining either sample keeps the other's section."""
     c1, c2, c3, c4 = CHANNELS
+    simple_cnn_report = os.path.join(HERE, "training-simple-cnn.json")
+    pytorch = ""
+    if os.path.exists(simple_cnn_report):
+        with open(simple_cnn_report) as f:
+            simple = json.load(f)
+        pytorch = f"""
+## `pytorch/`: a PyTorch model
+
+The PyTorch tutorial's `SimpleCNN` as a PyTorch user ships it, trained the same way on 32x32 scenes
+(garments downscaled to {simple["garment"]}x{simple["garment"]}; `scripts/sample/train_simple_cnn.py`): `model.py` (the tutorial's
+code, unchanged), `simple_cnn.pth` (its `state_dict`), `labels.txt` and `images/` (32x32 test scenes,
+the model's own size). Input 32x32 RGB in [0,1] (`transforms.ToTensor()`, no `Normalize`); layers
+conv1 > pool > conv2 (16x16, the last conv) > pool (its second call) > fc1. {simple["parameters"]:,} parameters,
+test accuracy **{simple["testAccuracy"]:.1%}** on {simple["testScenes"]:,} test scenes (seed {simple["seed"]}, {simple["epochs"]:g} epochs, PyTorch {simple["torch"]}).
+"""
     text = f"""# CNN Lens sample workspace
 
 A small CNN trained by CNN Lens itself (`scripts/sample/train_sample.py` in the CNN Lens repository)
@@ -137,7 +154,7 @@ garment's position varies, so a Grad-CAM map can be checked against where the ga
   64x64 RGB scaled to [0,1] (no mean/std), output softmax over 10 classes.
   Layers: conv1 (3x3, {c1}, ReLU) > pool1 > conv2 (3x3, {c2}) > bn2 > relu2 > pool2 > conv3 (3x3, {c3}, ReLU)
   > pool3 > conv4 (3x3, {c4}, ReLU, 8x8: the default Grad-CAM layer) > gap > predictions (softmax).
-  {report["parameters"]:,} parameters.
+  {report["parameters"] + 2 * c2:,} parameters ({report["parameters"]:,} trainable; batch norm's moving statistics are the rest).
 - `model/labels.txt`: the 10 Fashion-MNIST classes.
 - `images/`: Fashion-MNIST **test** garments in such scenes (never seen in training), 256x256 except
   `sneaker-64px.png` (the model's native size); `trouser.jpg` is a JPEG, `bag-transparent.png` has a
@@ -149,7 +166,7 @@ Test accuracy: **{report["testAccuracy"]:.1%}** on {report["testScenes"]:,} test
 Try it: right-click an image in the explorer > **Show Grad-CAM**, or from the repository root:
 
     node dist/cli.js gradcam samples/workspace/images/sample.png --model samples/workspace/model/model.json --out overlay.png
-"""
+{pytorch}"""
     with open(os.path.join(workspace, "README.md"), "w") as f:
         f.write(text)
 

@@ -585,10 +585,7 @@ def export(request):
     started = time.time()
     source = os.path.abspath(request["source"])
     files = UserFiles(os.path.dirname(source))
-    try:
-        import torch
-    except Exception as error:  # noqa: BLE001
-        raise BridgeError("no-torch", f"{sys.executable} cannot import torch ({type(error).__name__}: {error}).")
+    torch = import_torch(request)
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     checkpoint = None
     built_from = source
@@ -636,11 +633,21 @@ def export(request):
     }
 
 
-def probe(_request):
+def import_torch(request):
+    """torch, or the no-torch error. Once torch imports, a marker file says this interpreter works:
+    CNN Lens then reports a later crash (out of memory, a segfault in the user's code) instead of
+    trying the next Python on the PATH."""
     try:
         import torch
     except Exception as error:  # noqa: BLE001
         raise BridgeError("no-torch", f"{sys.executable} cannot import torch ({type(error).__name__}: {error}).")
+    with open(request["resultPath"] + ".torch", "w", encoding="utf-8") as handle:
+        handle.write(torch.__version__)
+    return torch
+
+
+def probe(request):
+    torch = import_torch(request)
     return {"ok": True, "python": sys.version.split()[0], "executable": sys.executable, "torch": torch.__version__}
 
 

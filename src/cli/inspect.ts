@@ -107,7 +107,7 @@ export async function runActivations(positionals: string[], values: InspectValue
     const first = pages[0];
     const lines = [
       `Backend: ${backend.detail}`,
-      `Layer "${layer}" (${acts.className}): ${acts.kind === 'maps' ? `${acts.channels} channels of ${acts.height}×${acts.width}` : `${acts.channels} units`}, ` +
+      `Layer "${layer}" (${engine.shownClassName(model.summary, layer, acts.className)}): ${acts.kind === 'maps' ? `${acts.channels} channels of ${acts.height}×${acts.width}` : `${acts.channels} units`}, ` +
         `values ${first.layerMin.toPrecision(4)} to ${first.layerMax.toPrecision(4)}, ${first.deadCount} dead (all zero)`,
     ];
     if (acts.kind === 'units') {
@@ -136,7 +136,7 @@ export async function runActivations(positionals: string[], values: InspectValue
       image: imagePath,
       backend: backend.backend,
       layer,
-      className: acts.className,
+      className: engine.shownClassName(model.summary, layer, acts.className),
       activation: acts.kind,
       shape: acts.kind === 'maps' ? [acts.height, acts.width, acts.channels] : [acts.channels],
       layout: acts.kind === 'maps' ? 'channels[c].data is the h×w map of channel c, row-major' : 'channels[c].data is [value of unit c]',
@@ -202,7 +202,7 @@ export async function runFilters(positionals: string[], values: InspectValues, i
     const order = `${bank.layout} order (${FILTER_LAYOUT_AXES[bank.layout].join(', ')})`;
     const lines = [
       `Backend: ${backend.detail}`,
-      `Layer "${layer}" (${bank.className}, ${bank.kind}): ${describe}; drawn as ${first.mode}, ${first.scale} scale`,
+      `Layer "${layer}" (${engine.shownClassName(model.summary, layer, bank.className)}, ${bank.kind}): ${describe}; drawn as ${first.mode}, ${first.scale} scale`,
       `Weights [${shape.join(', ')}] in ${order}${weightsSource(bank)}`,
     ];
     const outPath = path.resolve(values.out ?? `${path.parse(io.modelPath).name}.${layer.replace(/[\\/]/g, '_')}.filters.png`);
@@ -219,7 +219,7 @@ export async function runFilters(positionals: string[], values: InspectValues, i
       model: model.summary.path,
       backend: backend.backend,
       layer,
-      className: bank.className,
+      className: engine.shownClassName(model.summary, layer, bank.className),
       filterKind: bank.kind,
       layout: bank.layout,
       shape,

@@ -179,6 +179,14 @@ export { filterPage, filterWeights, readFilterBank, type FilterBank } from './fi
 export { describeLayerViews } from './layerViews';
 export { renderBars, renderGrid, type BarEntry, type GridTile } from './grid';
 export { colormapLut, divergingLut } from './colormap';
+/**
+ * The class users know a layer by: the summary's (a PyTorch module's class, Conv2d) rather than the
+ * engine layer's (the ONNX operator it runs, Conv), for pages and reports about one layer.
+ */
+export function shownClassName(summary: ModelSummary, layer: string, engineClassName: string): string {
+  return summary.layers.find((info) => info.name === layer)?.className ?? engineClassName;
+}
+
 /** The name input-level results report as their "layer": the model's input layer. */
 function inputName(model: tf.LayersModel): string {
   return model.inputLayers?.[0]?.name ?? 'input';

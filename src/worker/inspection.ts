@@ -2,7 +2,7 @@
 // which layers offer them. Models come from the worker's model cache; activations stay cached per
 // (model, image, layer) in the engine's ActivationCache, so paging and re-sorting never rerun the model.
 import * as fs from 'fs';
-import { ActivationCache, activationChannel, activationPage, describeLayerViews, filterPage, readFilterBank, type LoadedModel } from '../engine';
+import { ActivationCache, activationChannel, activationPage, describeLayerViews, filterPage, readFilterBank, shownClassName, type LoadedModel } from '../engine';
 import type { HandlerContext } from '../protocol/messaging';
 import type { ActivationChannel, ActivationPage, FilterPage, LayerViews, Progress, RgbaImage } from '../protocol/types';
 import type { ActivationChannelWorkerRequest, ActivationPageWorkerRequest, FilterPageWorkerRequest, LayerInspectionRequest, LayerViewsRequest } from '../protocol/worker';
@@ -45,17 +45,25 @@ export class LayerInspection {
   }
 
   async activationPage(message: ActivationPageWorkerRequest, context: HandlerContext): Promise<ActivationPage> {
-    const acts = await this.layerActivations(message.modelPath, message.imagePath, message.request.layer, context);
-    return activationPage(acts, message.request);
+    const { acts, summary } = await this.layerActivations(message.modelPath, message.imagePath, message.request.layer, context);
+    const page = activationPage(acts, message.request);
+    return { ...page, className: shownClassName(summary, page.layer, page.className) };
   }
 
   async activationChannel(message: ActivationChannelWorkerRequest, context: HandlerContext): Promise<ActivationChannel> {
-    const acts = await this.layerActivations(message.modelPath, message.imagePath, message.request.layer, context);
+    const { acts } = await this.layerActivations(message.modelPath, message.imagePath, message.request.layer, context);
     return activationChannel(acts, message.request.channel);
   }
 
   async filterPage(message: FilterPageWorkerRequest, context: HandlerContext): Promise<FilterPage> {
-    return this.deps.withModel(message.modelPath, async (model) => filterPage(readFilterBank(model.model, message.request.layer), message.request), this.waitOf(context));
+    return this.deps.withModel(
+      message.modelPath,
+      async (model) => {
+        const page = filterPage(readFilterBank(model.model, message.request.layer), message.request);
+        return { ...page, className: shownClassName(model.summary, page.layer, page.className) };
+      },
+      this.waitOf(context),
+    );
   }
 
   private async layerActivations(modelPath: string, imagePath: string, layer: string, context: HandlerContext) {
@@ -65,7 +73,7 @@ export class LayerInspection {
     return this.deps.withModelForImage(
       modelPath,
       image,
-      (model) => this.activations.get(model, key, async () => image, layer, this.waitOf(context)),
+      async (model) => ({ acts: await this.activations.get(model, key, async () => image, layer, this.waitOf(context)), summary: model.summary }),
       this.waitOf(context),
     );
   }

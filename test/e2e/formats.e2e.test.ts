@@ -10,7 +10,7 @@ import * as assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   REPO_ROOT,
   createSandbox,
@@ -24,9 +24,9 @@ import {
   openWorkspace,
   revealInExplorer,
   screenshot,
+  visibleText,
 } from './workbench';
 import { readCanvasStats } from './canvas';
-import type { BrowserGlobals } from './dom';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-formats');
 const ONNX_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'sample_cnn');
@@ -95,17 +95,6 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     await screenshot(page!, path.join(ARTIFACTS, '02-onnx-model-viewer.png'));
   });
 });
-
-async function visibleText(frame: Frame, selector: string): Promise<string> {
-  return frame.evaluate((sel) => {
-    const { document, getComputedStyle } = globalThis as unknown as BrowserGlobals;
-    const el = document.querySelector(sel);
-    if (!el || el.hidden || getComputedStyle(el).display === 'none') {
-      return '';
-    }
-    return el.innerText || el.textContent || '';
-  }, selector);
-}
 
 /** The sample workspace plus the ONNX fixture (with its labels) as its model. */
 function copyWorkspace(sandbox: Sandbox): string {

@@ -22,6 +22,7 @@ import {
 } from './codeServer';
 import { closeWorkbench, copySampleWorkspace, recordFailure, SAMPLE_WORKSPACE, startWorkbench } from './session';
 import {
+  assertPanelBesideModel,
   chooseContextMenuItem,
   findWebviewFrame,
   isQuickInputVisible,
@@ -32,6 +33,7 @@ import {
   revealInExplorer,
   runCommandFromPalette,
   screenshot,
+  visibleText,
 } from './workbench';
 import { readCanvasStats, type CanvasStats } from './canvas';
 import type { BrowserGlobals, DomElement } from './dom';
@@ -102,7 +104,7 @@ describe('CNN Lens in code-server (end to end)', function () {
     await answerQuickPicks(page!);
     const frame = await waitForPanel(page!, expected);
     await assertPanel(frame, expected, 'explorer');
-    await assertPanelBesideModel(page!);
+    await assertPanelBesideModel(page!, path.basename(MODEL));
     await settle(page!);
     const shot = await screenshot(page!, path.join(ARTIFACTS, '03-panel-explorer.png'));
     if (process.env.CNN_LENS_UPDATE_SCREENSHOT === '1') {
@@ -214,32 +216,6 @@ async function topPrediction(frame: Frame): Promise<string> {
 /** Lets images in the panel finish decoding and painting before a screenshot. */
 async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(500);
-}
-
-/** The issue's layout: model.json in one editor group, the panel in the group beside it. */
-async function assertPanelBesideModel(page: Page): Promise<void> {
-  const groups = await page.locator('.editor-group-container').evaluateAll((elements) =>
-    (elements as unknown as DomElement[]).map((group) =>
-      Array.from(group.querySelectorAll('.tab')).map((tab) => tab.getAttribute('aria-label') ?? tab.textContent ?? ''),
-    ),
-  );
-  const modelGroup = groups.findIndex((tabs) => tabs.some((tab) => tab.includes(path.basename(MODEL))));
-  const panelGroup = groups.findIndex((tabs) => tabs.some((tab) => /Grad-CAM/.test(tab)));
-  assert.ok(modelGroup >= 0, `no editor shows ${path.basename(MODEL)}; editor tabs: ${JSON.stringify(groups)}`);
-  assert.ok(panelGroup >= 0, `no Grad-CAM panel tab; editor tabs: ${JSON.stringify(groups)}`);
-  assert.notStrictEqual(modelGroup, panelGroup, `the panel and ${path.basename(MODEL)} share one editor group: the panel must open beside the model`);
-}
-
-async function visibleText(frame: Frame, selector: string): Promise<string> {
-  return frame.evaluate((sel) => {
-    const { document, getComputedStyle } = globalThis as unknown as BrowserGlobals;
-    const el = document.querySelector(sel);
-    if (!el || el.hidden || getComputedStyle(el).display === 'none') {
-      return '';
-    }
-    // innerText skips hidden descendants; textContent covers elements that render text in shadow DOM.
-    return el.innerText || el.textContent || '';
-  }, selector);
 }
 
 function assertSampleWorkspace(): void {

@@ -3,11 +3,13 @@
 // (../shared/vscode-e2e-here.md): commands show in the palette only once the remote extension host
 // has registered them (so retry), explorer context-menu items ignore an immediate click (hover,
 // wait, click), and a webview is two nested iframes.
+import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 import type { Sandbox } from './codeServer';
 import { sleep } from './codeServer';
+import type { BrowserGlobals, DomElement } from './dom';
 
 export const CHROMIUM_PATH = process.env.CNN_LENS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -222,4 +224,31 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
     await sleep(100);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** The text of an element as the user sees it: "" when it is missing or hidden. */
+export async function visibleText(frame: Frame, selector: string): Promise<string> {
+  return frame.evaluate((sel) => {
+    const { document, getComputedStyle } = globalThis as unknown as BrowserGlobals;
+    const el = document.querySelector(sel);
+    if (!el || el.hidden || getComputedStyle(el).display === 'none') {
+      return '';
+    }
+    // innerText skips hidden descendants; textContent covers elements that render text in shadow DOM.
+    return el.innerText || el.textContent || '';
+  }, selector);
+}
+
+/** The product's layout: the model file in one editor group, the Grad-CAM panel in the group beside it. */
+export async function assertPanelBesideModel(page: Page, modelFileName: string): Promise<void> {
+  const groups = await page.locator('.editor-group-container').evaluateAll((elements) =>
+    (elements as unknown as DomElement[]).map((group) =>
+      Array.from(group.querySelectorAll('.tab')).map((tab) => tab.getAttribute('aria-label') ?? tab.textContent ?? ''),
+    ),
+  );
+  const modelGroup = groups.findIndex((tabs) => tabs.some((tab) => tab.includes(modelFileName)));
+  const panelGroup = groups.findIndex((tabs) => tabs.some((tab) => /Grad-CAM/.test(tab)));
+  assert.ok(modelGroup >= 0, `no editor shows ${modelFileName}; editor tabs: ${JSON.stringify(groups)}`);
+  assert.ok(panelGroup >= 0, `no Grad-CAM panel tab; editor tabs: ${JSON.stringify(groups)}`);
+  assert.notStrictEqual(modelGroup, panelGroup, `the panel and ${modelFileName} share one editor group: the panel must open beside the model`);
 }

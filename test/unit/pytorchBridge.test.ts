@@ -340,9 +340,13 @@ def create_model():
       folders.push(fakeBin);
       // A Python without site-packages: it runs, but cannot import torch.
       fs.writeFileSync(path.join(fakeBin, 'python3'), `#!/bin/sh\nexec ${TORCH_PYTHON} -S "$@"\n`, { mode: 0o755 });
+      // A shim whose interpreter is gone (pyenv without its version): it exits before Python starts.
+      const brokenBin = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-broken-python-'));
+      folders.push(brokenBin);
+      fs.writeFileSync(path.join(brokenBin, 'python3'), '#!/bin/sh\necho "pyenv: python3: command not found" >&2\nexit 127\n', { mode: 0o755 });
       const torchBin = path.dirname(TORCH_PYTHON);
-      const env = { PATH: [fakeBin, torchBin].join(path.delimiter) };
-      assert.deepStrictEqual(pythonCandidates({}, env).slice(0, 2), [path.join(fakeBin, 'python3'), path.join(torchBin, 'python3')]);
+      const env = { PATH: [brokenBin, fakeBin, torchBin].join(path.delimiter) };
+      assert.deepStrictEqual(pythonCandidates({}, env).slice(0, 3), [path.join(brokenBin, 'python3'), path.join(fakeBin, 'python3'), path.join(torchBin, 'python3')]);
       const savedPath = process.env.PATH;
       process.env.PATH = env.PATH;
       try {

@@ -128,7 +128,7 @@ export async function runBridge<T>(choice: PythonChoice, request: Record<string,
           'unsupported',
         );
       }
-      refusals.push(`${python} (${error.message})`);
+      refusals.push(`${python} (${error.message.split('\n').slice(-1)[0].trim()})`);
       continue;
     }
     if (answer.ok) {
@@ -168,7 +168,12 @@ async function runOnce<T>(python: string, request: Record<string, unknown>, opti
     try {
       text = await fs.promises.readFile(resultPath, 'utf8');
     } catch {
-      throw stderr.startError ?? new EngineError(describeCrash(python, stderr), 'bad-input');
+      // Died before torch imported: this interpreter does not work (a broken shim, a missing
+      // library); after: the user's model crashed it, which another Python would not change.
+      if (stderr.startError || !fs.existsSync(`${resultPath}.torch`)) {
+        throw stderr.startError ?? new InterpreterStartError(describeCrash(python, stderr));
+      }
+      throw new EngineError(describeCrash(python, stderr), 'bad-input');
     }
     const answer = JSON.parse(text) as BridgeAnswer<T>;
     if (!answer.ok && answer.error.trace) {

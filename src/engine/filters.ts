@@ -26,7 +26,7 @@ import {
 import { boundedPageSize, clampPage } from './activations';
 import { EngineError } from './errors';
 import { filterKindOf, findLayer, weightNamed } from './layerViews';
-import { readNodeFilters } from './nodeFilters';
+import { readNodeFilters, type KernelBank } from './nodeFilters';
 import type * as tf from './tf';
 
 export const DEFAULT_FILTER_PAGE_SIZE = 64;
@@ -34,21 +34,10 @@ export const MAX_FILTER_PAGE_SIZE = 512;
 export const DEFAULT_INPUTS_PER_PAGE = 16;
 export const MAX_INPUTS_PER_PAGE = 64;
 
-/** A layer's weights as K[kernelHeight, kernelWidth, inputs, count], row-major. */
-export interface FilterBank {
+/** A layer's weights as K[kernelHeight, kernelWidth, inputs, count], row-major (fields: nodeFilters.ts's KernelBank). */
+export interface FilterBank extends KernelBank {
   readonly layer: string;
   readonly className: string;
-  readonly kind: FilterKind;
-  /** The source's axis order, for shapes shown and weights written (data is K[kh, kw, inputs, count] regardless). */
-  readonly layout: FilterLayout;
-  readonly kernelHeight: number;
-  readonly kernelWidth: number;
-  /** Inputs each filter reads (a group's for grouped convolutions, 1 for depthwise ones). */
-  readonly inputs: number;
-  readonly count: number;
-  /** Groups the filters split into, in order, each reading its own `inputs` channels (FilterPage.groups). */
-  readonly groups: number;
-  readonly data: Float32Array;
 }
 
 export function readFilterBank(model: tf.LayersModel, layerName: string): FilterBank {

@@ -12,21 +12,23 @@ import type { FilterKind, FilterLayout } from '../protocol/types';
 import { nodePlanOf, type NodeKernel } from './nodeGraph';
 import type * as tf from './tf';
 
-/** A node's kernel as FilterBank holds it (see filters.ts). */
-export interface NodeFilters {
+/** A kernel as the filter grids draw it, whichever layer holds it (FilterBank adds the layer's names). */
+export interface KernelBank {
   readonly kind: FilterKind;
+  /** The source's axis order, for shapes shown and weights written (data is K[kh, kw, inputs, count] regardless). */
   readonly layout: FilterLayout;
   readonly kernelHeight: number;
   readonly kernelWidth: number;
-  /** Inputs each filter reads: the input channels, a group's, or 1 (depthwise). */
+  /** Inputs each filter reads (a group's for grouped convolutions, 1 for depthwise ones). */
   readonly inputs: number;
   readonly count: number;
+  /** Groups the filters split into, in order, each reading its own `inputs` channels (FilterPage.groups). */
   readonly groups: number;
   /** K[kh, kw, inputs, count], row-major. */
   readonly data: Float32Array;
 }
 
-type Bank = Omit<NodeFilters, 'data' | 'layout'>;
+type Bank = Omit<KernelBank, 'data' | 'layout'>;
 
 interface KernelConstant {
   readonly kernel: NodeKernel;
@@ -75,7 +77,7 @@ export function nodeFilterKind(layer: tf.layers.Layer): FilterKind | null {
 }
 
 /** The node layer's kernel as a filter bank, or undefined when it has none (see nodeFilterKind). */
-export function readNodeFilters(layer: tf.layers.Layer): NodeFilters | undefined {
+export function readNodeFilters(layer: tf.layers.Layer): KernelBank | undefined {
   const found = kernelConstant(layer);
   const bank = found && bankOf(found);
   if (!found || !bank) {

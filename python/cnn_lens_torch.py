@@ -522,7 +522,7 @@ def add_marks(torch, model):
     return handles
 
 
-def export_onnx(torch, model, shape, out_path, files, marked):
+def export_onnx(torch, model, shape, out_path, files, marked, source):
     from torch.onnx import TrainingMode
 
     handles = add_marks(torch, model) if marked else []
@@ -547,7 +547,9 @@ def export_onnx(torch, model, shape, out_path, files, marked):
         op = re.search(r"operator '?([\w:.]+)'? to ONNX", message)
         mapped = files.error_from(error, "exporting to ONNX")
         what = f"the operator {op.group(1)} cannot be exported to ONNX opset {OPSET}" if op else "torch.onnx.export failed"
-        raise BridgeError("export", f"{what}: {message}", mapped.file, mapped.line)
+        # The user's line when the traceback reaches it; else the file whose forward() uses the operator.
+        where = f"{mapped.file}:{mapped.line}" if mapped.file else source
+        raise BridgeError("export", f"{where}: {what}: {message}", mapped.file or source, mapped.line)
     finally:
         for handle in handles:
             handle.remove()
@@ -609,7 +611,7 @@ def export(request):
     model.eval()
     shape, source_of_size, tried, classes = find_input_size(torch, model, request, files)
     flexible = source_of_size == "image" or (source_of_size == "trial" and is_flexible(torch, model, shape))
-    export_onnx(torch, model, shape, request["onnxPath"], files, marked=not scripted)
+    export_onnx(torch, model, shape, request["onnxPath"], files, marked=not scripted, source=built_from)
     return {
         "ok": True,
         "bridgeVersion": BRIDGE_VERSION,

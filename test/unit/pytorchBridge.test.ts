@@ -213,6 +213,15 @@ torch.save(sd, "model.pth")`);
       );
     });
 
+    it('an operator torch.onnx.export cannot export: the file, the operator and PyTorch\'s message', async () => {
+      const dir = modelFolder({ 'model.py': TINY.replace('x = self.pool(F.relu(self.bn(self.conv(x))))', 'x = self.pool(torch.fft.fft2(self.conv(x)).abs())') });
+      folders.push(dir);
+      await rejects(
+        loadPytorchModel(path.join(dir, 'model.py'), options),
+        new RegExp(`^${escape(path.join(dir, 'model.py'))}: the operator aten::fft_\\w+ cannot be exported to ONNX opset 13: Exporting the operator 'aten::fft_\\w+'`),
+      );
+    });
+
     it('a class that needs arguments, with the two ways to give them', async () => {
       const dir = modelFolder({ 'model.py': TINY.replace('num_classes=5', 'num_classes') });
       folders.push(dir);
@@ -303,6 +312,25 @@ def create_model():
       const dir = tinyWith('torch.save(sd, "alone.pth")');
       fs.rmSync(path.join(dir, 'model.py'));
       await rejects(loadPytorchModel(path.join(dir, 'alone.pth'), options), /alone\.pth holds only weights \(a state_dict\), not the model's structure\. Put the \.py file that defines the model beside it/);
+    });
+
+    it('a whole model pickled by a training script (class in __main__) runs on its own, its class found beside it', async () => {
+      const dir = modelFolder({
+        'train.py': `${TINY}
+
+if __name__ == "__main__":
+${SAVE_TINY('torch.save(model, "trained.pt")').split('\n').map((line) => `    ${line.replace('from model import Tiny', '')}`).join('\n')}
+`,
+      });
+      folders.push(dir);
+      runTorch(dir, 'import runpy; runpy.run_path("train.py", run_name="__main__")');
+      const model = await loadPytorchModel(path.join(dir, 'trained.pt'), options);
+      try {
+        assert.match(model.summary.pytorch?.builtWith ?? '', /whole pickled model/);
+        assertClose(await engineLogits(model), JSON.parse(fs.readFileSync(path.join(dir, 'logits.json'), 'utf8')), 'pickled in __main__');
+      } finally {
+        model.dispose();
+      }
     });
 
     it('a TorchScript file runs on its own, with PyTorch\'s logits', async () => {

@@ -18,10 +18,12 @@ files) or the checkpoint's layers, and says what to do. They come back as {"ok":
 {"kind", "message", "file", "line"}}; this script exits 0 whenever it could write its answer.
 """
 import contextlib
+import gc
 import importlib.util
 import inspect
 import io
 import json
+import linecache
 import os
 import pickle
 import re
@@ -29,6 +31,7 @@ import sys
 import time
 import traceback
 import warnings
+import weakref
 import zipfile
 
 BRIDGE_VERSION = 1
@@ -146,7 +149,7 @@ def outermost_classes(classes):
     return [cls for cls in classes if cls not in used]
 
 
-def build_model(torch, request, files):
+def build_model(torch, request, files, sites=None):
     path = request["source"]
     module = import_source(path, files)
     class_name = request.get("className")
@@ -159,17 +162,17 @@ def build_model(torch, request, files):
         factory = getattr(module, factory_name, None)
         if not callable(factory):
             raise BridgeError("no-class", f"{path}: has no function {factory_name}() (named as the factory in cnn-lens.json).", path)
-        return call_builder(torch, factory, f"{factory_name}()", args, kwargs, files, path)
+        return call_builder(torch, factory, f"{factory_name}()", args, kwargs, files, path, sites)
     if class_name:
         cls = getattr(module, class_name, None)
         if not (inspect.isclass(cls) and issubclass(cls, torch.nn.Module)):
             names = ", ".join(c.__name__ for c in module_classes(torch, module)) or "none"
             raise BridgeError("no-class", f"{path}: has no nn.Module class {class_name} (its nn.Module classes: {names}).", path)
-        return call_builder(torch, cls, f"{class_name}()", args, kwargs, files, path)
+        return call_builder(torch, cls, f"{class_name}()", args, kwargs, files, path, sites)
     for name in FACTORY_NAMES:
         factory = getattr(module, name, None)
         if inspect.isfunction(factory) and factory.__module__ == module.__name__:
-            return call_builder(torch, factory, f"{name}()", args, kwargs, files, path)
+            return call_builder(torch, factory, f"{name}()", args, kwargs, files, path, sites)
     classes = module_classes(torch, module)
     if not classes:
         raise BridgeError(
@@ -187,14 +190,88 @@ def build_model(torch, request, files):
             path,
         )
     cls = candidates[0]
-    return call_builder(torch, cls, f"{cls.__name__}()", args, kwargs, files, path)
+    return call_builder(torch, cls, f"{cls.__name__}()", args, kwargs, files, path, sites)
 
 
-def call_builder(torch, builder, shown, args, kwargs, files, path):
+class ConstructionSites:
+    """The line of the user's files where each module was written: where it was assigned to its
+    parent (`self.conv1 = conv3x3(...)`, `self.add_module("pool", ...)`), else where it was built
+    (an element of an inline nn.Sequential, a block built in a loop). CodeLens and hover link lines
+    to modules by it, exactly, instead of guessing from names. Recorded while the model is built by
+    wrapping nn.Module.__init__ (the frames of the module's own __init__ chain are skipped: the next
+    one is the call), __setattr__ and add_module. Modules of other files (torchvision's) have none."""
+
+    def __init__(self, torch, files):
+        self.torch = torch
+        self.files = files
+        self.sites = weakref.WeakKeyDictionary()
+        self.assigned = weakref.WeakKeyDictionary()
+        # The line defining the class or factory that built the model (its own lens).
+        self.builder = None
+
+    @contextlib.contextmanager
+    def recording(self):
+        module_class = self.torch.nn.Module
+        originals = (module_class.__init__, module_class.__setattr__, module_class.add_module)
+        original_init, original_setattr, original_add = originals
+        sites, assigned, files = self.sites, self.assigned, self.files
+
+        def here(frame):
+            return (os.path.realpath(frame.f_code.co_filename), frame.f_lineno) if frame is not None and files.owns(frame.f_code.co_filename) else None
+
+        def init(module, *args, **kwargs):
+            original_init(module, *args, **kwargs)
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is module:
+                frame = frame.f_back
+            site = here(frame)
+            if site:
+                sites[module] = site
+
+        def setattr_(parent, name, value):
+            if isinstance(value, module_class) and value not in assigned:
+                site = here(sys._getframe(1))
+                if site:
+                    assigned[value] = site
+            original_setattr(parent, name, value)
+
+        def add_module(parent, name, module):
+            if isinstance(module, module_class) and module not in assigned:
+                site = here(sys._getframe(1))
+                if site:
+                    assigned[module] = site
+            original_add(parent, name, module)
+
+        module_class.__init__, module_class.__setattr__, module_class.add_module = init, setattr_, add_module
+        try:
+            yield
+        finally:
+            module_class.__init__, module_class.__setattr__, module_class.add_module = originals
+
+    def of(self, module):
+        site = self.assigned.get(module) or self.sites.get(module)
+        # The line's text lets the editor find it again while the user types above it.
+        return {"file": site[0], "line": site[1], "text": linecache.getline(site[0], site[1]).strip()} if site else None
+
+
+def definition_site(value, files):
+    """The line that defines a class or function of the user's (the model's class, a factory)."""
+    try:
+        file = inspect.getsourcefile(value)
+        line = inspect.getsourcelines(value)[1]
+    except (OSError, TypeError):
+        return None
+    if not file or not files.owns(file):
+        return None
+    return {"file": os.path.realpath(file), "line": line, "text": linecache.getline(file, line).strip()}
+
+
+def call_builder(torch, builder, shown, args, kwargs, files, path, sites=None):
     # Seeded, so a model without a checkpoint has the same (untrained) weights on every load.
     torch.manual_seed(0)
     try:
-        model = builder(*args, **kwargs)
+        with sites.recording() if sites else contextlib.nullcontext():
+            model = builder(*args, **kwargs)
     except TypeError as error:
         mine = [f for f in traceback.extract_tb(error.__traceback__) if files.owns(f.filename)]
         if not mine and ("argument" in str(error)):
@@ -209,6 +286,8 @@ def call_builder(torch, builder, shown, args, kwargs, files, path):
         raise files.error_from(error, f"building the model with {shown}")
     if not isinstance(model, torch.nn.Module):
         raise BridgeError("no-class", f"{path}: {shown} returned {type(model).__name__}, not a torch.nn.Module.", path)
+    if sites is not None:
+        sites.builder = definition_site(builder, files)
     return model, shown
 
 
@@ -560,16 +639,30 @@ def export_onnx(torch, model, shape, out_path, files, marked, source):
 # What the engine shows about the model
 
 
-def describe_modules(torch, model):
+def describe_modules(torch, model, sites):
+    """Each module: class, parameters as PyTorch counts them, where it was built, and the statistics
+    of its own weights (min, mean, max of each parameter; for hovers)."""
     described = []
     for name, module in model.named_modules():
         if not name:
             continue
-        own = sum(p.numel() for p in module.parameters(recurse=False))
+        own = list(module.named_parameters(recurse=False))
         total = sum(p.numel() for p in module.parameters())
         # A TorchScript module is a RecursiveScriptModule; its original_name is the class the user wrote.
         class_name = getattr(module, "original_name", None) or type(module).__name__
-        described.append({"name": name, "className": class_name, "params": int(total), "ownParams": int(own)})
+        entry = {"name": name, "className": class_name, "params": int(total), "ownParams": int(sum(p.numel() for _, p in own))}
+        site = sites.of(module) if sites else None
+        if site:
+            entry["site"] = site
+        stats = {}
+        with torch.no_grad():
+            for key, parameter in own:
+                if parameter.numel() > 0:
+                    values = parameter.detach().float()
+                    stats[key] = [round(float(values.min()), 6), round(float(values.mean()), 6), round(float(values.max()), 6)]
+        if stats:
+            entry["weights"] = stats
+        described.append(entry)
     return described
 
 
@@ -591,6 +684,7 @@ def export(request):
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     checkpoint = None
     built_from = source
+    sites = ConstructionSites(torch, files)
     if request.get("standalone"):
         try:
             model, shown = load_standalone(torch, source, files)
@@ -601,10 +695,10 @@ def export(request):
                 raise
             # A state_dict opened as the model: build the model from the .py beside it.
             built_from = os.path.abspath(paired)
-            model, shown = build_model(torch, {**request, "source": built_from}, files)
+            model, shown = build_model(torch, {**request, "source": built_from}, files, sites)
             checkpoint = load_weights(torch, model, shown, source, files)
     else:
-        model, shown = build_model(torch, request, files)
+        model, shown = build_model(torch, request, files, sites)
         if request.get("checkpoint"):
             checkpoint = load_weights(torch, model, shown, request["checkpoint"], files)
     scripted = isinstance(model, torch.jit.ScriptModule)
@@ -629,7 +723,8 @@ def export(request):
         "classes": classes,
         "checkpoint": checkpoint,
         "parameters": int(sum(p.numel() for p in model.parameters())),
-        "modules": describe_modules(torch, model),
+        "modules": describe_modules(torch, model, sites),
+        "builderSite": sites.builder,
         "sourceFiles": local_sources(files),
         "seconds": round(time.time() - started, 3),
     }
@@ -653,22 +748,68 @@ def probe(request):
     return {"ok": True, "python": sys.version.split()[0], "executable": sys.executable, "torch": torch.__version__}
 
 
-def main():
-    request = json.load(sys.stdin)
+def answer(request):
+    """Runs one request; the answer (or the user's error) goes to the request's result file."""
     result_path = request["resultPath"]
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # the user's prints must not look like answers
     try:
-        answer = {"export": export, "probe": probe}[request["op"]](request)
+        result = {"export": export, "probe": probe}[request["op"]](request)
     except BridgeError as error:
-        answer = {"ok": False, "error": {"kind": error.kind, "message": error.message, "file": error.file, "line": error.line}}
+        result = {"ok": False, "error": {"kind": error.kind, "message": error.message, "file": error.file, "line": error.line}}
     except Exception as error:  # noqa: BLE001 - a bug here, reported rather than lost
-        answer = {"ok": False, "error": {"kind": "bridge", "message": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}}
+        result = {"ok": False, "error": {"kind": "bridge", "message": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()}}
     finally:
         sys.stdout = real_stdout
     with open(result_path + ".part", "w", encoding="utf-8") as handle:
-        json.dump(answer, handle)
+        json.dump(result, handle)
     os.replace(result_path + ".part", result_path)
+
+
+def forget_user_modules(folder):
+    """Before the next request of a long-lived bridge: the user's modules are imported afresh (their
+    files may have changed), and nothing of the last model stays referenced."""
+    files = UserFiles(folder)
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and files.owns(path):
+            del sys.modules[name]
+    importlib.invalidate_caches()
+    linecache.clearcache()
+    gc.collect()
+
+
+def serve():
+    """Answers requests, one JSON line each on stdin, until stdin closes (CNN Lens's engine keeps one
+    such process, so torch is imported once). After each answer, `done <id>` on stdout."""
+    real_stdout = sys.stdout
+    start_dir = os.getcwd()
+    start_path = list(sys.path)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            os.chdir(request.get("cwd") or start_dir)
+            answer(request)
+        finally:
+            source = request.get("source")
+            if source:
+                forget_user_modules(os.path.dirname(os.path.abspath(source)))
+            sys.path[:] = start_path
+            os.chdir(start_dir)
+        real_stdout.write(f"done {request.get('id', '')}\n")
+        real_stdout.flush()
+
+
+def main():
+    if "--serve" in sys.argv[1:]:
+        serve()
+        return
+    request = json.loads(sys.stdin.readline())
+    os.chdir(request.get("cwd") or os.getcwd())
+    answer(request)
+    print(f"done {request.get('id', '')}", flush=True)
 
 
 if __name__ == "__main__":

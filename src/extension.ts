@@ -8,7 +8,9 @@ import { selectModelCommand } from './commands/selectModel';
 import { showGradCamAtLayer } from './commands/showGradCamAtLayer';
 import { GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
 import { codeModelKind, modelJsonKind, registerModelLenses } from './lens/register';
+import { isPythonModel, PythonModelLenses } from './lens/pythonLenses';
 import { ModelSummaryCache } from './lens/summaryCache';
+import { PythonErrorDiagnostics } from './pythonDiagnostics';
 import { showGradCam } from './commands/showGradCam';
 import { visualizeLayer } from './commands/visualizeLayer';
 import { ModelViewerProvider } from './editors/modelViewer';
@@ -23,6 +25,8 @@ import { EngineClient } from './worker/client';
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('CNN Lens');
   const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
+  // A PyTorch model's code error also lands as a squiggle on its line.
+  const pythonErrors = new PythonErrorDiagnostics();
   const engine = new EngineClient({
     workerPath: vscode.Uri.joinPath(dist, 'worker.js').fsPath,
     wasmDir: dist.fsPath,
@@ -31,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (line) => output.appendLine(`[engine] ${line}`),
     // Models defined in code and PyTorch models run only in a trusted workspace (src/codeModels/trust.ts).
     allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
+    onLoaded: (modelPath, error) => pythonErrors.loaded(modelPath, error),
     // PyTorch models: the interpreter (asked when a worker starts) and exports kept in global storage.
     pytorch: async () => ({
       python: await choosePython(readSettings().pythonPath, await pythonExtension.environments(), vscode.workspace.workspaceFolders?.[0]?.uri, (line) =>
@@ -77,6 +82,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.visualizeLayer', (args?: unknown) => visualizeLayer(services, args)),
     summaries,
     registerModelLenses(summaries, [modelJsonKind, codeModelKind]),
+    new PythonModelLenses(summaries),
+    pythonErrors,
+    trackPythonModelEditor(),
     ModelViewerProvider.register(services),
     vscode.window.registerWebviewPanelSerializer(LensPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
@@ -101,6 +109,29 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   context.subscriptions.push(pythonExtension);
+}
+
+/**
+ * The context key `cnnLens.pythonModel`: the active editor shows a .py file that defines a PyTorch
+ * model (a text scan, no Python), so its title and context menus offer Show Grad-CAM and Visualize Layer.
+ */
+function trackPythonModelEditor(): vscode.Disposable {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const update = () => {
+    const document = vscode.window.activeTextEditor?.document;
+    void vscode.commands.executeCommand('setContext', 'cnnLens.pythonModel', document !== undefined && isPythonModel(document));
+  };
+  update();
+  return vscode.Disposable.from(
+    vscode.window.onDidChangeActiveTextEditor(update),
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      if (event.document === vscode.window.activeTextEditor?.document && event.document.languageId === 'python') {
+        clearTimeout(timer);
+        timer = setTimeout(update, 300);
+      }
+    }),
+    { dispose: () => clearTimeout(timer) },
+  );
 }
 
 /**

@@ -3,12 +3,19 @@
 // modelDiscovery.ts) and the panel beside the model file.
 import * as vscode from 'vscode';
 import { LensPanel, type PanelServices } from '../panel/lensPanel';
-import { IMAGE_EXTENSIONS, isSupportedImage, pickImage } from './images';
+import { parsePytorchModelPath } from '../protocol/modelFormats';
+import { activeImage, IMAGE_EXTENSIONS, isSupportedImage, pickImage } from './images';
 import { reportError } from './reportError';
 import { selectModelCommand } from './selectModel';
 
 export async function showGradCam(services: PanelServices, target?: unknown): Promise<void> {
   try {
+    // From a model source (model.py's editor title, the lens above its class): that model, any image.
+    const model = modelTarget(target);
+    if (model) {
+      await showWithModel(services, model);
+      return;
+    }
     const imageUri = target instanceof vscode.Uri ? target : await pickImage();
     if (!imageUri) {
       return;
@@ -28,4 +35,25 @@ export async function showGradCam(services: PanelServices, target?: unknown): Pr
   } catch (error) {
     await reportError('Show Grad-CAM', error, { output: services.output, selectModel: () => selectModelCommand(services) });
   }
+}
+
+/** The model a target names: a PyTorch source's Uri, or `{ modelPath }` (a CodeLens). */
+function modelTarget(target: unknown): vscode.Uri | undefined {
+  if (target instanceof vscode.Uri) {
+    return target.scheme === 'file' && parsePytorchModelPath(target.fsPath)?.kind === 'source' ? target : undefined;
+  }
+  const modelPath = typeof target === 'object' && target !== null ? (target as { modelPath?: unknown }).modelPath : undefined;
+  return typeof modelPath === 'string' && modelPath ? vscode.Uri.file(modelPath) : undefined;
+}
+
+/** This model for the image the panel shows, the image open in an editor, or one the user picks; remembered. */
+async function showWithModel(services: PanelServices, modelUri: vscode.Uri): Promise<void> {
+  const panel = services.registry.active;
+  const imageUri = panel ? vscode.Uri.file(panel.viewState.imagePath) : (activeImage() ?? (await pickImage({ title: 'CNN Lens: Show Grad-CAM', placeHolder: `The image to explain with ${vscode.workspace.asRelativePath(modelUri)}` })));
+  if (!imageUri) {
+    return;
+  }
+  await services.discovery.remember(modelUri);
+  services.output.appendLine(`[command] Show Grad-CAM: ${imageUri.fsPath} with ${modelUri.fsPath}`);
+  await LensPanel.show(services, imageUri, modelUri);
 }

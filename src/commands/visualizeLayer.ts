@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { LensPanel, type PanelServices } from '../panel/lensPanel';
 import { INSPECT_VIEWS, type InspectView } from '../protocol/inspectPanel';
+import { parsePytorchModelPath } from '../protocol/modelFormats';
 import { formatShape, type ShapeOrder } from '../protocol/shapes';
 import type { LayerInfo, LayerViews } from '../protocol/types';
 import { activeImage, pickImage } from './images';
@@ -17,17 +18,28 @@ export interface VisualizeLayerArgs {
   modelPath?: string;
   layer?: string;
   view?: InspectView;
+  /** Offer only these layers (a CodeLens on a line that made several). */
+  layers?: string[];
 }
 
-/** Accepts the documented argument object and nothing else (a CodeLens may pass a Uri by mistake). */
+/**
+ * Accepts the documented argument object, or the Uri of a PyTorch model source (the editor title of
+ * model.py), and nothing else.
+ */
 export function parseVisualizeArgs(value: unknown): VisualizeLayerArgs {
-  if (typeof value !== 'object' || value === null || value instanceof vscode.Uri || Array.isArray(value)) {
+  if (value instanceof vscode.Uri) {
+    return value.scheme === 'file' && parsePytorchModelPath(value.fsPath) ? { modelPath: value.fsPath } : {};
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return {};
   }
   const v = value as Record<string, unknown>;
   const args: VisualizeLayerArgs = {};
   if (typeof v.modelPath === 'string' && v.modelPath) {
     args.modelPath = v.modelPath;
+  }
+  if (Array.isArray(v.layers) && v.layers.length > 0 && v.layers.every((l) => typeof l === 'string')) {
+    args.layers = v.layers as string[];
   }
   if (typeof v.layer === 'string' && v.layer) {
     args.layer = v.layer;
@@ -58,7 +70,8 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
     if (view !== 'summary') {
       const { layers, views, defaultCamLayer, shapeOrder } = await describeModel(services, modelUri);
       if (layer === undefined) {
-        layer = await pickLayer(layers, views, modelUri, defaultCamLayer, shapeOrder);
+        const offered = args.layers ? layers.filter((l) => args.layers?.includes(l.name)) : layers;
+        layer = await pickLayer(offered, views, modelUri, defaultCamLayer, shapeOrder);
         if (layer === undefined) {
           return;
         }

@@ -239,6 +239,34 @@ export interface PytorchBuild {
   inputSource: 'sidecar' | 'image' | 'trial';
   /** True when the model also runs at other sizes (adaptive pooling): images may run at their own size. */
   flexible: boolean;
+  /** The model's class (SimpleCNN), as named in the source. */
+  modelClass: string;
+  /** The line defining the model's class or the factory that built it, in the user's files. */
+  builderSite?: SourceSite;
+  /** Every submodule: where it is written, its own weights' statistics, and its layers (one per call). */
+  modules: PytorchModule[];
+}
+
+/** A line of the user's Python files, with its text (to find it again while the file is edited). */
+export interface SourceSite {
+  file: string;
+  /** 1-based. */
+  line: number;
+  text: string;
+}
+
+export interface PytorchModule {
+  /** Its path in named_modules(): conv1, layer4.1, features.13. */
+  name: string;
+  className: string;
+  /** Parameters, its submodules' included, as PyTorch counts them. */
+  params: number;
+  /** Where it is assigned (`self.conv1 = …`), else built; absent for modules of other files. */
+  site?: SourceSite;
+  /** min, mean, max of each of its own parameters (weight, bias). */
+  weights?: Record<string, [number, number, number]>;
+  /** Its layers: one per call ("pool", "pool (call 2)"); none when it never runs. */
+  layers: string[];
 }
 
 export interface ModelSummary {

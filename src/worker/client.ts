@@ -11,6 +11,7 @@ import { Worker, type WorkerOptions } from 'worker_threads';
 import {
   CancelledError,
   ChannelError,
+  isCancelled,
   MessageChannelEndpoint,
   type Envelope,
   type ReplyOf,
@@ -62,6 +63,8 @@ export interface EngineClientOptions {
    * occlusion) with the engine worker; read on each (re)start. 0 or absent: none.
    */
   sampleWorkers?: () => number;
+  /** Told how each loadModel ended (the extension shows a PyTorch model's code error on its line). */
+  onLoaded?: (modelPath: string, error?: unknown) => void;
   /** How PyTorch models run (interpreter, export cache); read on each (re)start (may ask the Python extension). */
   pytorch?: () => PytorchSettings | Promise<PytorchSettings>;
 }
@@ -133,7 +136,16 @@ export class EngineClient {
     const message: LoadModelRequest = { type: 'loadModel', modelPath, reload: options.reload, ...(allowCode ? { allowCode: true } : {}) };
     // A PyTorch model is exported by the user's Python first: large ones take minutes (cancellable).
     const timeoutMs = options.timeoutMs ?? (isPytorchModelPath(modelPath) ? PYTORCH_LOAD_TIMEOUT_MS : undefined);
-    return this.call<LoadModelRequest>(message, { ...options, timeoutMs });
+    const loading = this.call<LoadModelRequest>(message, { ...options, timeoutMs });
+    loading.then(
+      () => this.options.onLoaded?.(modelPath),
+      (error: unknown) => {
+        if (!isCancelled(error)) {
+          this.options.onLoaded?.(modelPath, error);
+        }
+      },
+    );
+    return loading;
   }
 
   explain(request: Omit<ExplainImageRequest, 'type'>, options: CallOptions = {}): Promise<ExplainImageResult> {

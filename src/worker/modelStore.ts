@@ -168,6 +168,7 @@ export class ModelStore {
         cacheDir: this.options.exportCacheDir(),
         preprocessing,
         input: options.input,
+        keepPythonAlive: true,
         signal,
         onProgress: progress,
         log: (line) => this.options.log(line),

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parsePytorchModelPath, TORCH_FILE_EXTENSIONS } from '../../protocol/modelFormats';
 import { definesPytorchModel, scanPythonSource } from '../../protocol/pythonSource';
-import type { LayerInfo, ModelSummary, Preprocessing, PytorchBuild, PythonChoice } from '../../protocol/types';
+import type { LayerInfo, ModelSummary, Preprocessing, PytorchBuild, PytorchModule, PythonChoice, SourceSite } from '../../protocol/types';
 import { EngineError, throwIfCancelled } from '../errors';
 import { wrapModel, type LoadedModel } from '../index';
 import { readModelCompanions, readSidecarBeside, type PytorchSidecar } from '../modelLoader';
@@ -32,6 +32,8 @@ export interface PytorchLoadOptions {
   checkpoint?: string;
   /** Export at this input, [channels, height, width] (an image's own size) instead of the usual one. */
   input?: [number, number, number];
+  /** Keep the Python process for the next load (the engine worker: torch is imported once). */
+  keepPythonAlive?: boolean;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
   log?: (line: string) => void;
@@ -53,7 +55,8 @@ export interface ExportAnswer {
   classes: number;
   checkpoint: { path: string; form: string } | null;
   parameters: number;
-  modules: { name: string; className: string; params: number; ownParams: number }[];
+  modules: { name: string; className: string; params: number; ownParams: number; site?: SourceSite; weights?: Record<string, [number, number, number]> }[];
+  builderSite: SourceSite | null;
   sourceFiles: string[];
   seconds: number;
 }
@@ -182,6 +185,7 @@ async function exportPlan(plan: PytorchPlan, options: PytorchLoadOptions): Promi
     signal: options.signal,
     cwd: path.dirname(plan.source),
     log: options.log,
+    keepAlive: options.keepPythonAlive,
   });
   options.log?.(`pytorch: ${path.basename(plan.source)}: ${answer.builtWith} with ${python} (torch ${answer.torch}), input ${answer.input.join('×')} (${answer.inputSource}), exported in ${answer.seconds} s`);
   const read = [plan.source, plan.pairedSource, plan.checkpoint, ...answer.sourceFiles].filter((f): f is string => typeof f === 'string');
@@ -228,6 +232,9 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
     input: answer.input,
     inputSource: answer.inputSource,
     flexible: answer.flexible,
+    modelClass: answer.modelClass,
+    ...(answer.builderSite ? { builderSite: answer.builderSite } : {}),
+    modules: modulesWithLayers(answer, named.modules),
   };
   const watched = [plan.source, plan.pairedSource, plan.checkpoint, plan.sidecarPath, ...answer.sourceFiles];
   summary.sourceFiles = [...new Set(watched.filter((f): f is string => typeof f === 'string'))];
@@ -250,6 +257,22 @@ export function describeBuild(answer: ExportAnswer): string {
         ? "the image's own size"
         : 'found by trial; set "input" in cnn-lens.json to choose it';
   return `${answer.builtWith} from ${path.basename(answer.builtFrom)}${weights}; input ${size} (${how}); PyTorch ${answer.torch}, Python ${answer.python}`;
+}
+
+/** The bridge's modules with the layers each one's calls became. */
+function modulesWithLayers(answer: ExportAnswer, calls: ReadonlyMap<string, ModuleCall>): PytorchModule[] {
+  const layersOf = new Map<string, string[]>();
+  for (const [layer, call] of calls) {
+    layersOf.set(call.module, [...(layersOf.get(call.module) ?? []), layer]);
+  }
+  return answer.modules.map((m) => ({
+    name: m.name,
+    className: m.className,
+    params: m.params,
+    ...(m.site ? { site: m.site } : {}),
+    ...(m.weights ? { weights: m.weights } : {}),
+    layers: layersOf.get(m.name) ?? [],
+  }));
 }
 
 /** A layer as PyTorch describes it: the module's class and parameter count (functional nodes own none). */

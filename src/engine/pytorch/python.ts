@@ -6,7 +6,7 @@
 //
 // The script reads its request as JSON on stdin and writes its answer to a file (the user's code
 // may print anything); a run is cancelled by killing the process.
-import { spawn } from 'child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -47,6 +47,8 @@ export class PythonModelError extends EngineError {
 }
 
 export interface RunOptions {
+  /** Keep this Python running for the next request (the engine worker; the CLI runs one). */
+  keepAlive?: boolean;
   signal?: AbortSignal;
   /** Kills the run after this long (ms). */
   timeoutMs?: number;
@@ -162,34 +164,44 @@ class InterpreterStartError extends Error {}
 async function runOnce<T>(python: string, request: Record<string, unknown>, options: RunOptions): Promise<BridgeAnswer<T>> {
   const scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'cnn-lens-py-'));
   const resultPath = path.join(scratch, 'answer.json');
+  const bridge = options.keepAlive ? keptBridge(python) : new BridgeProcess(python, false);
   try {
-    const stderr = await spawnBridge(python, JSON.stringify({ ...request, resultPath }), options);
-    let text: string;
     try {
-      text = await fs.promises.readFile(resultPath, 'utf8');
-    } catch {
+      await bridge.run({ ...request, resultPath, cwd: options.cwd }, options);
+    } catch (error) {
+      if (!(error instanceof BridgeExit)) {
+        throw error;
+      }
       // Died before torch imported: this interpreter does not work (a broken shim, a missing
       // library); after: the user's model crashed it, which another Python would not change.
-      if (stderr.startError || !fs.existsSync(`${resultPath}.torch`)) {
-        throw stderr.startError ?? new InterpreterStartError(describeCrash(python, stderr));
+      if (error.startError || !fs.existsSync(`${resultPath}.torch`)) {
+        throw error.startError ?? new InterpreterStartError(describeCrash(python, error));
       }
-      throw new EngineError(describeCrash(python, stderr), 'bad-input');
+      throw new EngineError(describeCrash(python, error), 'bad-input');
     }
-    const answer = JSON.parse(text) as BridgeAnswer<T>;
+    const answer = JSON.parse(await fs.promises.readFile(resultPath, 'utf8')) as BridgeAnswer<T>;
     if (!answer.ok && answer.error.trace) {
       options.log?.(`python bridge: ${answer.error.trace}`);
     }
     return answer;
   } finally {
+    if (!options.keepAlive) {
+      bridge.kill();
+    }
     await fs.promises.rm(scratch, { recursive: true, force: true });
   }
 }
 
-interface BridgeExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  tail: string;
-  startError?: InterpreterStartError;
+/** How a bridge process ended before answering. */
+class BridgeExit extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly tail: string,
+    readonly startError?: InterpreterStartError,
+  ) {
+    super(`exited with code ${code}`);
+  }
 }
 
 function describeCrash(python: string, exit: BridgeExit): string {
@@ -199,52 +211,147 @@ function describeCrash(python: string, exit: BridgeExit): string {
   return `Python (${python}) ${how}${memory} before answering CNN Lens's bridge script${tail ? `:\n${tail}` : '.'}`;
 }
 
-function spawnBridge(python: string, input: string, options: RunOptions): Promise<BridgeExit> {
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new EngineError('Cancelled', 'cancelled'));
-      return;
-    }
-    const child = spawn(python, [bridgeScriptPath()], {
-      cwd: options.cwd,
+/**
+ * Bridges kept alive, one per interpreter: importing torch once makes a re-export after a save take
+ * a fraction of a second instead of two. They end when this thread ends (stdin closes), when a
+ * request is cancelled or times out (killed; the next request starts another), or by
+ * stopKeptBridges().
+ */
+const kept = new Map<string, BridgeProcess>();
+
+function keptBridge(python: string): BridgeProcess {
+  let bridge = kept.get(python);
+  if (!bridge || bridge.dead) {
+    bridge = new BridgeProcess(python, true);
+    kept.set(python, bridge);
+  }
+  return bridge;
+}
+
+/** Stops the kept bridges (the worker frees its models; tests end). */
+export function stopKeptBridges(): void {
+  kept.forEach((bridge) => bridge.kill());
+  kept.clear();
+}
+
+/** How many kept bridges are running (for leak checks). */
+export function keptBridgeCount(): number {
+  return [...kept.values()].filter((bridge) => !bridge.dead).length;
+}
+
+let requestIds = 0;
+
+/**
+ * One Python running the bridge script: for one request, or (`serve`) for many, one JSON line
+ * each on stdin, answered by `done <id>` on stdout once the answer file is written. Requests run
+ * one at a time.
+ */
+class BridgeProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private tail = '';
+  private stdoutLine = '';
+  private exit: BridgeExit | undefined;
+  private waiting: { id: string; resolve: () => void; reject: (error: Error) => void } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly python: string,
+    serve: boolean,
+  ) {
+    this.child = spawn(python, [bridgeScriptPath(), ...(serve ? ['--serve'] : [])], {
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
       // No __pycache__ folders in the user's project; UTF-8 whatever the locale.
       env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' },
     });
-    let tail = '';
-    const keep = (chunk: Buffer) => {
-      tail = (tail + chunk.toString('utf8')).slice(-STDERR_KEPT);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let settled = false;
     let startError: InterpreterStartError | undefined;
-    const finish = (outcome: () => void) => {
-      if (!settled) {
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        outcome();
-      }
-    };
-    const onAbort = () => {
-      child.kill('SIGKILL');
-      finish(() => reject(new EngineError('Cancelled', 'cancelled')));
-    };
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(() => reject(new EngineError(`Python (${python}) did not finish building and exporting the model within ${Math.round(timeoutMs / 1000)} s; it was stopped.`, 'bad-input')));
-    }, timeoutMs);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (error: NodeJS.ErrnoException) => {
+    this.child.on('error', (error: NodeJS.ErrnoException) => {
       startError = new InterpreterStartError(error.code === 'ENOENT' ? 'not found' : error.message);
     });
-    child.on('close', (code, signal) => finish(() => resolve({ code, signal, tail, startError })));
-    child.stdin.on('error', () => undefined); // a Python that exits at once closes the pipe early
-    child.stdin.end(input);
-  });
+    this.child.on('close', (code, signal) => {
+      this.exit = new BridgeExit(code, signal, this.tail, startError);
+      this.waiting?.reject(this.exit);
+      this.waiting = undefined;
+    });
+    this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk.toString('utf8')));
+    this.child.stderr.on('data', (chunk: Buffer) => this.keep(chunk.toString('utf8')));
+    this.child.stdin.on('error', () => undefined); // a Python that exits at once closes the pipe early
+    if (serve) {
+      // A kept bridge waits for requests for as long as this thread lives: it must not keep Node alive.
+      for (const handle of [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as unknown as { unref?: () => void }[]) {
+        handle.unref?.();
+      }
+    }
+  }
+
+  get dead(): boolean {
+    return this.exit !== undefined || this.child.killed;
+  }
+
+  kill(): void {
+    if (!this.dead) {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  /** Sends one request; resolves once it is answered, rejects with a BridgeExit if Python ends first. */
+  run(request: Record<string, unknown>, options: RunOptions): Promise<void> {
+    const next = this.queue.then(() => this.send(request, options));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private send(request: Record<string, unknown>, options: RunOptions): Promise<void> {
+    if (this.exit) {
+      return Promise.reject(this.exit);
+    }
+    if (options.signal?.aborted) {
+      return Promise.reject(new EngineError('Cancelled', 'cancelled'));
+    }
+    const id = String(++requestIds);
+    return new Promise<void>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const stop = (error: Error) => {
+        // A cancelled or stuck export cannot be interrupted inside torch: the process goes.
+        this.kill();
+        done(() => reject(error));
+      };
+      const onAbort = () => stop(new EngineError('Cancelled', 'cancelled'));
+      const timer = setTimeout(
+        () => stop(new EngineError(`Python (${this.python}) did not finish building and exporting the model within ${Math.round(timeoutMs / 1000)} s; it was stopped.`, 'bad-input')),
+        timeoutMs,
+      );
+      const done = (outcome: () => void) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (this.waiting?.id === id) {
+          this.waiting = undefined;
+        }
+        outcome();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting = { id, resolve: () => done(resolve), reject: (error) => done(() => reject(error)) };
+      this.child.stdin.write(`${JSON.stringify({ ...request, id })}\n`);
+    });
+  }
+
+  private onStdout(text: string): void {
+    this.keep(text);
+    this.stdoutLine += text;
+    let newline = this.stdoutLine.indexOf('\n');
+    while (newline >= 0) {
+      const line = this.stdoutLine.slice(0, newline).trim();
+      this.stdoutLine = this.stdoutLine.slice(newline + 1);
+      if (this.waiting && line === `done ${this.waiting.id}`) {
+        this.waiting.resolve();
+      }
+      newline = this.stdoutLine.indexOf('\n');
+    }
+  }
+
+  private keep(text: string): void {
+    this.tail = (this.tail + text).slice(-STDERR_KEPT);
+  }
 }
 
 /** Hex digest of a file's content, for cache keys. */

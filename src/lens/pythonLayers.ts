@@ -121,7 +121,8 @@ export function pythonLayerLenses(modelPath: string, file: string, text: string,
       });
     }
   }
-  return lenses;
+  // In the file's order (the class line's lenses come before its body's; a sort keeps each line's order).
+  return lenses.sort((a, b) => a.offset - b.offset);
 }
 
 /** `self.NAME` at an offset: the attribute name and its range. */
@@ -163,7 +164,8 @@ export function enclosingClass(text: string, offset: number): string | undefined
 
 /** Markdown-safe text (module paths and class names come from the user's code). */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+  // Dots and dashes matter only at the start of a line, where these names never are.
+  return text.replace(/[\\`*_{}[\]()#+!|<>]/g, '\\$&');
 }
 
 /**

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { codeModelGate, UntrustedCodeModelError } from '../../src/codeModels/trust';
 import type { EngineClient } from '../../src/worker/client';
 import { engineFromSource } from './fixtures/workerFromSource';
-import { modelFolder, removeFolders, requireTorch } from './fixtures/pytorch';
+import { modelFolder, removeFolders, requireTorch, runTorch } from './fixtures/pytorch';
 
 /** Fully convolutional: adaptive pooling lets it run at any size. */
 const ANY_SIZE = `import torch.nn as nn
@@ -26,12 +26,12 @@ class AnySize(nn.Module):
         return self.fc(self.pool(self.features(x)).flatten(1))
 `;
 
-/** Python processes running the bridge script for this folder. */
-function bridgesFor(dir: string): string[] {
+/** Python processes of this test process running the bridge script (the worker threads spawn them). */
+function bridgeProcesses(): string[] {
   try {
-    return execFileSync('pgrep', ['-af', 'cnn_lens_torch.py'], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'cnn_lens_torch.py'], { encoding: 'utf8' })
       .split('\n')
-      .filter((line) => line.trim() !== '' && fs.existsSync(`/proc/${line.split(' ')[0]}/cwd`) && fs.realpathSync(`/proc/${line.split(' ')[0]}/cwd`) === fs.realpathSync(dir));
+      .filter((line) => line.trim() !== '');
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -89,15 +89,70 @@ describe('PyTorch models in the engine worker', function () {
     const controller = new AbortController();
     const progress: string[] = [];
     const load = engine.loadModel(path.join(dir, 'model.py'), { allowCode: true, signal: controller.signal, onProgress: (p) => progress.push(p.message) });
-    assert.ok(await waitFor(() => bridgesFor(dir).length === 1, 20_000), 'the bridge runs');
+    assert.ok(await waitFor(() => bridgeProcesses().length === 1, 20_000), 'the bridge runs');
     assert.deepStrictEqual(progress, ['Running model.py with Python and exporting it…']);
     const started = Date.now();
     controller.abort();
     await assert.rejects(load, /[Cc]ancel/);
-    assert.ok(await waitFor(() => bridgesFor(dir).length === 0, 5_000), 'the Python process is gone');
+    assert.ok(await waitFor(() => bridgeProcesses().length === 0, 5_000), 'the Python process is gone');
     assert.ok(Date.now() - started < 5_000);
     assert.strictEqual(engine.workerStarts, 1, 'the worker answered the cancel itself (no restart)');
     await engine.memory(); // and it still answers
+  });
+
+  it('live refresh: a checkpoint edit moves the logit by exactly the edit; a syntax error names its line; fixing recovers; 50 refreshes leak no process or tensor', async () => {
+    const sample = path.resolve(__dirname, '..', '..', 'samples', 'workspace', 'pytorch');
+    const dir = modelFolder({ 'model.py': fs.readFileSync(path.join(sample, 'model.py'), 'utf8') });
+    folders.push(dir);
+    // 51 checkpoints, made in one Python run (in a subfolder: beside model.py only one may sit): the
+    // trained weights with fc1.bias[7] raised by 0.01·k.
+    fs.mkdirSync(path.join(dir, 'edits'));
+    runTorch(
+      dir,
+      `import torch
+sd = torch.load(${JSON.stringify(path.join(sample, 'simple_cnn.pth'))})
+for k in range(51):
+    edited = {name: value.clone() for name, value in sd.items()}
+    edited["fc1.bias"][7] += 0.01 * k
+    torch.save(edited, f"edits/{k}.pt")`,
+    );
+    const checkpoint = path.join(dir, 'simple_cnn.pth');
+    const use = (k: number) => fs.copyFileSync(path.join(dir, 'edits', `${k}.pt`), checkpoint);
+    const modelPath = path.join(dir, 'model.py');
+    const imagePath = path.join(sample, 'images', 'sneaker.png');
+    engine = engineFromSource({ pytorch: () => ({ exportCacheDir: cacheDir }) });
+    // As live refresh does after a save: load again, then explain.
+    const refresh = async () => {
+      await engine!.loadModel(modelPath, { allowCode: true, reload: true });
+      return (await engine!.explain({ modelPath, imagePath, request: { method: 'gradcam', classIndex: 7 } })).result.score;
+    };
+    use(0);
+    const base = await refresh();
+    use(50);
+    assert.ok(Math.abs((await refresh()) - (base + 0.5)) < 1e-5, 'fc1.bias[7] + 0.5 moves the class-7 logit by 0.5');
+
+    const source = fs.readFileSync(modelPath, 'utf8');
+    fs.writeFileSync(modelPath, source.replace('self.fc1 = nn.Linear(32 * 8 * 8, 10)', 'self.fc1 = nn.Linear(32 * 8 * 8, 10'));
+    await assert.rejects(refresh(), (error: Error) => {
+      const line = source.split('\n').findIndex((l) => l.includes('self.fc1 = nn.Linear')) + 1;
+      assert.match(error.message, new RegExp(`^${modelPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: SyntaxError: `));
+      return true;
+    });
+    fs.writeFileSync(modelPath, source);
+    use(0);
+    assert.ok(Math.abs((await refresh()) - base) < 1e-5, 'fixed: the model loads again');
+
+    const memory = (await engine.memory()).numTensors;
+    for (let k = 1; k <= 50; k++) {
+      use(k);
+      const score = await refresh();
+      assert.ok(Math.abs(score - (base + 0.01 * k)) < 1e-5, `refresh ${k}`);
+      assert.strictEqual(bridgeProcesses().length, 1, `refresh ${k}: one Python process`);
+    }
+    assert.strictEqual((await engine.memory()).numTensors, memory, 'no tensors left behind by 50 refreshes');
+    assert.strictEqual(bridgeProcesses().length, 1, 'one Python kept for the next save');
+    engine.dispose();
+    assert.ok(await waitFor(() => bridgeProcesses().length === 0, 5_000), 'the worker gone, its Python ends');
   });
 
   it('a model that takes any size explains each image at the image\'s own size, and keeps one such variant', async () => {

@@ -139,6 +139,11 @@ export async function runBridge<T>(choice: PythonChoice, request: Record<string,
       }
       return { answer, python };
     }
+    if (answer.error.kind === 'no-torch') {
+      // An interpreter without torch is of no further use: do not keep it running.
+      kept.get(python)?.kill();
+      kept.delete(python);
+    }
     if (answer.error.kind === 'no-torch' && !choice.path) {
       refusals.push(`${python} (${answer.error.message.replace(/^\S+ /, '')})`);
       continue;

@@ -1,5 +1,5 @@
-// "Grad-CAM here" (CodeLens above a layer of model.json or of a code model): Grad-CAM at that
-// layer, in the panel beside the model file. The image: the one the panel already shows, else the
+// "Grad-CAM here" (CodeLens above a layer of model.json, a code model or a PyTorch model.py):
+// Grad-CAM at that layer, in the panel beside the model file, on its Grad-CAM tab. The image: the one the panel already shows, else the
 // image open in an editor (the active tab, then any visible one), else the user picks one.
 import * as vscode from 'vscode';
 import type { GradCamAtLayerArgs } from '../lens/layerLenses';
@@ -30,7 +30,8 @@ export async function showGradCamAtLayer(services: PanelServices, value: unknown
     const modelUri = vscode.Uri.file(args.modelPath);
     services.output.appendLine(`[command] Grad-CAM at ${args.layer}: ${imageUri.fsPath} with ${modelUri.fsPath}`);
     await services.discovery.remember(modelUri);
-    await LensPanel.show(services, imageUri, modelUri, { layer: args.layer });
+    const panel = await LensPanel.show(services, imageUri, modelUri, { layer: args.layer });
+    panel.showGradCamTab();
   } catch (error) {
     await reportError('Grad-CAM at a layer', error, { output: services.output });
   }

@@ -301,6 +301,11 @@ export class LensPanel {
     }
   }
 
+  /** "Grad-CAM here": bring the Grad-CAM tab to the front (the panel may be showing another tab). */
+  showGradCamTab(): void {
+    this.openTab({ ...this.inspectState, tab: 'gradcam' });
+  }
+
   /** "Visualize Layer…": open the Activations, Filters or Model tab (at a layer) in this panel. */
   showInspect(view: InspectView, layer?: string): void {
     const next: InspectViewState = { ...this.inspectState, tab: tabOfView(view) };
@@ -310,6 +315,10 @@ export class LensPanel {
       next.filterLayer = layer;
       delete next.filterMode; // the new layer's own default (RGB only where it has 3 inputs)
     }
+    this.openTab(next);
+  }
+
+  private openTab(next: InspectViewState): void {
     this.saveInspectState(next);
     this.revealInspectOnReady = !this.webviewReady;
     this.panel.reveal(this.panel.viewColumn, false);

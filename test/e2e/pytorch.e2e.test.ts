@@ -5,7 +5,10 @@
 // right-click the image → Show Grad-CAM shows the CLI's top-1 at conv2, named as in model.py, beside
 // the model.py editor; the Model tab lists the modules (pool (call 2)) with PyTorch shapes; the
 // Filters tab draws conv1's 16 filters in PyTorch's order; the Activations tab shows conv2's
-// 32 channels. Screenshots go to test-artifacts/e2e-pytorch/.
+// 32 channels. Inspect while coding: lenses above the lines that define layers open them, the hover
+// on self.conv2 gives its shape and weights, typing and saving model.py refreshes the panel, and a
+// syntax error shows in the panel and as a squiggle on its line until fixed. Screenshots go to
+// test-artifacts/e2e-pytorch/.
 //
 // Run: scripts/e2e/run.sh (all e2e files) or npx mocha --config test/e2e/.mocharc.json test/e2e/pytorch.e2e.test.ts
 import * as assert from 'node:assert';
@@ -123,7 +126,83 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
     await page!.waitForTimeout(500);
     await screenshot(page!, path.join(ARTIFACTS, '04-pytorch-activations.png'));
   });
+
+  it('model.py: lenses on the lines that define layers; "Grad-CAM here" above self.conv1 and self.conv2 opens those layers; hover on self.conv2', async function () {
+    const editor = modelEditor(page!);
+    const lenses = editor.locator('.codelens-decoration');
+    await lenses.filter({ hasText: /^conv2 · 1×32×16×16/ }).first().waitFor({ timeout: PANEL_TIMEOUT_MS });
+    const texts = (await lenses.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    for (const expected of [
+      /^Show Grad-CAM… \| Model summary$/,
+      /^conv1 · 1×16×32×32 \| Activations \| Filters \| Grad-CAM here$/,
+      /^pool · 1×16×16×16 \| Activations \| Grad-CAM here \| \+1 more$/,
+      /^conv2 · 1×32×16×16 \| Activations \| Filters \| Grad-CAM here \(default layer\)$/,
+      /^fc1 · 1×10 \| Activations$/,
+    ]) {
+      assert.ok(texts.some((t) => expected.test(t)), `a lens ${expected} among ${JSON.stringify(texts)}`);
+    }
+    await page!.waitForTimeout(300);
+    await screenshot(page!, path.join(ARTIFACTS, '05-pytorch-lenses.png'));
+    const panel = await findWebviewFrame(page!, '#status');
+    for (const layer of ['conv1', 'conv2']) {
+      await lenses.filter({ hasText: new RegExp(`^${layer} ·`) }).first().locator('a', { hasText: 'Grad-CAM here' }).click();
+      await waitUntil(async () => new RegExp(`at ${layer} ·`).test(await visibleText(panel, '#status')), PANEL_TIMEOUT_MS, `Grad-CAM at ${layer}`);
+      assert.strictEqual(await panel.locator('.tab[aria-selected="true"]').getAttribute('data-tab'), 'gradcam', 'the Grad-CAM tab shows it');
+    }
+    // Hover on self.conv2 in forward(): the module, its PyTorch shape, parameters and weights.
+    // Monaco's Python tokens: `self`, `.conv2`, `(`…; the last `.conv2` is forward()'s.
+    const token = await editor.locator('.view-line span span', { hasText: '.conv2' }).last().boundingBox();
+    assert.ok(token, 'the conv2 token of forward() is on screen');
+    await page!.mouse.move(token.x + token.width / 2, token.y + token.height / 2, { steps: 5 });
+    const hover = page!.locator('.monaco-hover-content', { hasText: 'Parameters' }).first();
+    await hover.waitFor({ timeout: 30_000 });
+    const hoverText = await hover.innerText();
+    assert.match(hoverText, /conv2 · Conv2d/);
+    assert.match(hoverText, /Output: 1×32×16×16 · default Grad-CAM layer/);
+    assert.match(hoverText, /Parameters: 4,640/);
+    assert.match(hoverText, /weight: min -?[\d.]+, mean -?[\d.]+, max [\d.]+/);
+    await screenshot(page!, path.join(ARTIFACTS, '06-pytorch-hover.png'));
+    await page!.keyboard.press('Escape');
+  });
+
+  it('editing and saving model.py refreshes the panel; a syntax error shows its line, squiggled; fixing it recovers', async function () {
+    const panel = await findWebviewFrame(page!, '#status');
+    const scoreOf = async () => Number(/score (-?[\d.]+)\)/.exec(await visibleText(panel, '#status'))?.[1]);
+    const before = await scoreOf();
+    assert.ok(Number.isFinite(before), 'a score in the status line');
+    const editor = modelEditor(page!);
+    // Double the scores in forward(): `return x` → `return x * 2`, typed and saved in the editor.
+    await editor.locator('.view-line', { hasText: 'return x' }).click();
+    await page!.keyboard.press('End');
+    await page!.keyboard.type(' * 2');
+    await page!.keyboard.press('Control+S');
+    await waitUntil(async () => Math.abs((await scoreOf()) - 2 * before) < 1e-3 * Math.abs(before), 30_000, `the score to double from ${before}`);
+    await screenshot(page!, path.join(ARTIFACTS, '07-pytorch-saved.png'));
+
+    await editor.locator('.view-line', { hasText: 'return x * 2' }).click();
+    await page!.keyboard.press('End');
+    await page!.keyboard.type(' +');
+    await page!.keyboard.press('Control+S');
+    const saved = () => fs.readFileSync(path.join(workspace, 'model.py'), 'utf8').split('\n');
+    await waitUntil(async () => saved().some((l) => l.trim() === 'return x * 2 +'), 30_000, 'the broken line to be saved');
+    const line = saved().findIndex((l) => l.trim() === 'return x * 2 +') + 1;
+    await waitUntil(async () => new RegExp(`model\\.py:${line}: SyntaxError`).test(await visibleText(panel, '#error')), 30_000, `the syntax error at line ${line}`);
+    await editor.locator('.squiggly-error').first().waitFor({ timeout: 30_000 });
+    await screenshot(page!, path.join(ARTIFACTS, '08-pytorch-syntax-error.png'));
+
+    await page!.keyboard.press('Backspace');
+    await page!.keyboard.press('Backspace');
+    await page!.keyboard.press('Control+S');
+    await waitUntil(async () => (await visibleText(panel, '#error')).trim() === '', 30_000, 'the error to clear');
+    await waitUntil(async () => Math.abs((await scoreOf()) - 2 * before) < 1e-3 * Math.abs(before), 30_000, 'the doubled score again');
+    await editor.locator('.squiggly-error').first().waitFor({ state: 'detached', timeout: 30_000 });
+  });
 });
+
+/** The editor group showing model.py. */
+function modelEditor(page: Page) {
+  return page.locator('.editor-group-container', { has: page.locator('.tab', { hasText: 'model.py' }) }).first();
+}
 
 async function waitForCount(frame: Frame, testid: string, count: number): Promise<void> {
   await waitUntil(async () => (await frame.locator(`[data-testid="${testid}"]`).count()) === count, PANEL_TIMEOUT_MS, `${count} ${testid}s`);

@@ -534,7 +534,8 @@ def find_input_size(torch, model, request, files):
 def is_flexible(torch, model, shape):
     """Whether the model also runs at another size (adaptive pooling): then the engine may feed
     each image at its own size, as a PyTorch user would."""
-    other = (shape[0], shape[1] + 32, shape[2] + 48)
+    # Another size that is cheaper to try than a larger one: smaller where the size leaves room.
+    other = (shape[0], shape[1] - 32, shape[2] - 48) if min(shape[1], shape[2]) > 96 else (shape[0], shape[1] + 32, shape[2] + 48)
     try:
         problem, _ = run_once(torch, model, other)
         return problem is None
@@ -682,6 +683,15 @@ def export(request):
     files = UserFiles(os.path.dirname(source))
     torch = import_torch(request)
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    phases = {}
+    mark = time.time()
+
+    def phase(name):
+        nonlocal mark
+        now = time.time()
+        phases[name] = round(now - mark, 3)
+        mark = now
+
     checkpoint = None
     built_from = source
     sites = ConstructionSites(torch, files)
@@ -703,9 +713,14 @@ def export(request):
             checkpoint = load_weights(torch, model, shown, request["checkpoint"], files)
     scripted = isinstance(model, torch.jit.ScriptModule)
     model.eval()
+    phase("build")
     shape, source_of_size, tried, classes = find_input_size(torch, model, request, files)
     flexible = source_of_size == "image" or (source_of_size == "trial" and is_flexible(torch, model, shape))
+    phase("size")
     export_onnx(torch, model, shape, request["onnxPath"], files, marked=not scripted, source=built_from)
+    phase("export")
+    modules = describe_modules(torch, model, sites)
+    phase("describe")
     return {
         "ok": True,
         "bridgeVersion": BRIDGE_VERSION,
@@ -723,10 +738,11 @@ def export(request):
         "classes": classes,
         "checkpoint": checkpoint,
         "parameters": int(sum(p.numel() for p in model.parameters())),
-        "modules": describe_modules(torch, model, sites),
+        "modules": modules,
         "builderSite": sites.builder,
         "sourceFiles": local_sources(files),
         "seconds": round(time.time() - started, 3),
+        "phases": phases,
     }
 
 

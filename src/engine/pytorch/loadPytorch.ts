@@ -59,6 +59,8 @@ export interface ExportAnswer {
   builderSite: SourceSite | null;
   sourceFiles: string[];
   seconds: number;
+  /** Seconds per step of the export (build, size, export, describe), for the log. */
+  phases?: Record<string, number>;
 }
 
 /** What to run: resolved from the model path, the sidecar and the folder, before Python starts. */
@@ -187,7 +189,7 @@ async function exportPlan(plan: PytorchPlan, options: PytorchLoadOptions): Promi
     log: options.log,
     keepAlive: options.keepPythonAlive,
   });
-  options.log?.(`pytorch: ${path.basename(plan.source)}: ${answer.builtWith} with ${python} (torch ${answer.torch}), input ${answer.input.join('×')} (${answer.inputSource}), exported in ${answer.seconds} s`);
+  options.log?.(`pytorch: ${path.basename(plan.source)}: ${answer.builtWith} with ${python} (torch ${answer.torch}), input ${answer.input.join('×')} (${answer.inputSource}), exported in ${answer.seconds} s (${Object.entries(answer.phases ?? {}).map(([step, s]) => `${step} ${s}`).join(', ')})`);
   const read = [plan.source, plan.pairedSource, plan.checkpoint, ...answer.sourceFiles].filter((f): f is string => typeof f === 'string');
   await cache.store(key, answer, read);
   return { onnxPath, answer, cached: false };

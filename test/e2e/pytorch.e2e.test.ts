@@ -8,7 +8,7 @@
 // 32 channels. Inspect while coding: lenses above the lines that define layers open them, the hover
 // on self.conv2 gives its shape and weights, typing and saving model.py refreshes the panel, and a
 // syntax error shows in the panel and as a squiggle on its line until fixed. Screenshots go to
-// test-artifacts/e2e-pytorch/.
+// test-artifacts/e2e-pytorch/; CNN_LENS_UPDATE_SCREENSHOT=1 also writes media/screenshot-pytorch.png.
 //
 // Run: scripts/e2e/run.sh (all e2e files) or npx mocha --config test/e2e/.mocharc.json test/e2e/pytorch.e2e.test.ts
 import * as assert from 'node:assert';
@@ -161,7 +161,11 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
     assert.match(hoverText, /Output: 1×32×16×16 · default Grad-CAM layer/);
     assert.match(hoverText, /Parameters: 4,640/);
     assert.match(hoverText, /weight: min -?[\d.]+, mean -?[\d.]+, max [\d.]+/);
-    await screenshot(page!, path.join(ARTIFACTS, '06-pytorch-hover.png'));
+    const shot = await screenshot(page!, path.join(ARTIFACTS, '06-pytorch-hover.png'));
+    if (process.env.CNN_LENS_UPDATE_SCREENSHOT === '1') {
+      fs.copyFileSync(shot, path.join(REPO_ROOT, 'media', 'screenshot-pytorch.png'));
+      console.log('e2e: updated media/screenshot-pytorch.png');
+    }
     await page!.keyboard.press('Escape');
   });
 

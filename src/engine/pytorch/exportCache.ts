@@ -2,8 +2,9 @@
 // (importing torch alone takes one to two seconds; exporting a large model, several). An entry is
 // the ONNX file and the bridge's answer, under a key made of everything the request says (source,
 // class, arguments, checkpoint, input size, interpreter, bridge script); it holds while every file
-// the export read (the source, the local modules it imported, the checkpoint) keeps its size and
-// modification time. Entries unused for two weeks, and the oldest beyond 2 GiB, are deleted.
+// the export read keeps its content: Python sources by their text (a save or checkout that leaves
+// the text alone costs nothing), checkpoints (large) by size and modification time. Entries unused
+// for two weeks, and the oldest beyond 2 GiB, are deleted.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,6 +17,8 @@ export interface FileStamp {
   path: string;
   size: number;
   mtimeMs: number;
+  /** A source's text digest: when present, it alone decides. */
+  digest?: string;
 }
 
 export interface CacheEntry<T> {
@@ -32,10 +35,21 @@ export function defaultExportCacheDir(): string {
 export async function stampOf(file: string): Promise<FileStamp | null> {
   try {
     const stat = await fs.promises.stat(file);
-    return { path: file, size: stat.size, mtimeMs: stat.mtimeMs };
+    const stamp: FileStamp = { path: file, size: stat.size, mtimeMs: stat.mtimeMs };
+    if (/\.py$/i.test(file)) {
+      stamp.digest = crypto.createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
+    }
+    return stamp;
   } catch {
     return null;
   }
+}
+
+function unchanged(now: FileStamp | null, then: FileStamp): boolean {
+  if (!now) {
+    return false;
+  }
+  return then.digest !== undefined ? now.digest === then.digest : now.size === then.size && now.mtimeMs === then.mtimeMs;
 }
 
 export class ExportCache {
@@ -64,8 +78,7 @@ export class ExportCache {
     }
     const onnxPath = this.onnxPath(key);
     const stamps = await Promise.all([...record.files.map((f) => stampOf(f.path)), stampOf(onnxPath)]);
-    const unchanged = record.files.every((f, i) => stamps[i] !== null && stamps[i]?.size === f.size && stamps[i]?.mtimeMs === f.mtimeMs);
-    if (!unchanged || stamps[stamps.length - 1] === null) {
+    if (!record.files.every((f, i) => unchanged(stamps[i], f)) || stamps[stamps.length - 1] === null) {
       return undefined;
     }
     const now = new Date();

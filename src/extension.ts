@@ -51,7 +51,9 @@ export function activate(context: vscode.ExtensionContext): void {
       registry.all().forEach((panel) => panel.rerun());
     }
   });
-  const registry = new PanelRegistry<LensPanel>();
+  // The engine's memory (tfjs's WebAssembly heap never shrinks) goes back when the last panel closes:
+  // the engine process ends, and the next request (a panel, a lens) starts a fresh one.
+  const registry = new PanelRegistry<LensPanel>(() => engine.restart('the last CNN Lens panel closed: its memory is given back'));
   // Live refresh: one set of model-file watchers for every panel and CodeLens.
   const modelChanges = createModelChangeHub();
   const services: PanelServices = {

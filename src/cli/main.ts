@@ -385,11 +385,18 @@ function inspectIo(values: Values): InspectIo {
   return { ...commonOptions(values), writeFile, stdout: (text) => process.stdout.write(text) };
 }
 
+/**
+ * Writes an output file whole or not at all: into a temporary file beside it, then renamed over it,
+ * so a failure (a full disk, a kill) never leaves a truncated PNG or JSON where a good one was.
+ */
 export function writeFile(filePath: string, data: Uint8Array | string): void {
+  const temporary = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.tmp`);
   try {
     fs.mkdirSync(path.dirname(filePath), { recursive: true });
-    fs.writeFileSync(filePath, data);
+    fs.writeFileSync(temporary, data);
+    fs.renameSync(temporary, filePath);
   } catch (error) {
+    fs.rmSync(temporary, { force: true });
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`${filePath}: cannot write the output (${reason}).`);
   }

@@ -9,7 +9,9 @@ export type EngineErrorCode =
   | 'unsupported'
   /** The request names something that does not exist (layer, class index...). */
   | 'bad-request'
-  | 'cancelled';
+  | 'cancelled'
+  /** The engine itself broke (a WebAssembly abort): the request failed, and the engine restarts. */
+  | 'engine-broken';
 
 export class EngineError extends Error {
   constructor(

@@ -100,14 +100,25 @@ export function loadErrorLens(offset: number, message: string): LensSpec {
   return { offset, title: `CNN Lens: the model does not load: ${short}`, tooltip: message };
 }
 
+/** Markdown-safe text: layer, model and class names come from the model file, which anyone may have written. */
+export function escapeMarkdown(text: string): string {
+  // Dots and dashes matter only at the start of a line, where these names never are.
+  return text.replace(/[\\`*_{}[\]()#+!|<>]/g, '\\$&');
+}
+
+/** Text inside a Markdown code span: it cannot contain a backtick, so none can end it early. */
+export function codeSpan(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
 /** The hover on a layer's name, as Markdown. */
 export function layerHoverMarkdown(info: LayerInfo, summary: ModelSummary): string {
-  const lines = [`**${info.name}** · \`${info.className}\``, ''];
+  const lines = [`**${escapeMarkdown(info.name)}** · ${codeSpan(info.className)}`, ''];
   lines.push(`Output shape: \`${shapeList(info.outputShape, summary.shapeOrder)}\` (${formatShape(info.outputShape, summary.shapeOrder)})  `);
   lines.push(`Parameters: ${info.params.toLocaleString('en-US')}${info.params > 0 ? (info.trainable ? ' (trainable)' : ' (frozen)') : ''}  `);
   if (info.name === summary.defaultCamLayer) {
     lines.push('Default Grad-CAM layer  ');
   }
-  lines.push('', `_${summary.name}: ${summary.totalParams.toLocaleString('en-US')} parameters in all_`);
+  lines.push('', `_${escapeMarkdown(summary.name)}: ${summary.totalParams.toLocaleString('en-US')} parameters in all_`);
   return lines.join('\n');
 }

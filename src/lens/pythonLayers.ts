@@ -8,7 +8,7 @@
 import { scanPythonSource } from '../protocol/pythonSource';
 import { formatShape, shapeList } from '../protocol/shapes';
 import type { ModelSummary, PytorchModule, SourceSite } from '../protocol/types';
-import { GRADCAM_AT_LAYER_COMMAND, VISUALIZE_LAYER_COMMAND, layerLenses, type LensSpec } from './layerLenses';
+import { codeSpan, escapeMarkdown, GRADCAM_AT_LAYER_COMMAND, VISUALIZE_LAYER_COMMAND, layerLenses, type LensSpec } from './layerLenses';
 
 export const SHOW_GRADCAM_COMMAND = 'cnnLens.showGradCam';
 
@@ -162,12 +162,6 @@ export function enclosingClass(text: string, offset: number): string | undefined
   return found;
 }
 
-/** Markdown-safe text (module paths and class names come from the user's code). */
-export function escapeMarkdown(text: string): string {
-  // Dots and dashes matter only at the start of a line, where these names never are.
-  return text.replace(/[\\`*_{}[\]()#+!|<>]/g, '\\$&');
-}
-
 /**
  * The hover on `self.NAME` inside a class of the model: for each instance of the class in the
  * model, the module's class, output shape (per call), parameters and its weights' statistics.
@@ -189,7 +183,7 @@ export function pythonHoverMarkdown(text: string, offset: number, summary: Model
   const infos = new Map(summary.layers.map((layer) => [layer.name, layer]));
   const shown = modules.slice(0, 6);
   const parts = shown.map((module) => {
-    const lines = [`**${escapeMarkdown(module.name)}** · \`${module.className.replace(/`/g, "'")}\``, ''];
+    const lines = [`**${escapeMarkdown(module.name)}** · ${codeSpan(module.className)}`, ''];
     for (const layer of module.layers) {
       const info = infos.get(layer);
       if (info) {

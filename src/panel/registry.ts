@@ -14,6 +14,9 @@ export class PanelRegistry<P extends RegisteredPanel> implements vscode.Disposab
   private lastActive: P | undefined;
   private readonly subscriptions = new Map<P, vscode.Disposable[]>();
 
+  /** `onEmpty`: called when the last panel closes (the extension gives the engine's memory back). */
+  constructor(private readonly onEmpty: () => void = () => undefined) {}
+
   add(panel: P): void {
     this.panels.add(panel);
     this.lastActive = panel;
@@ -55,6 +58,9 @@ export class PanelRegistry<P extends RegisteredPanel> implements vscode.Disposab
       this.lastActive = undefined;
     }
     this.updateContext();
+    if (this.panels.size === 0) {
+      this.onEmpty();
+    }
   }
 
   private updateContext(): void {

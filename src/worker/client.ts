@@ -7,7 +7,7 @@
 // if the worker has not answered the cancelled request within `cancelGraceMs`, the worker is
 // terminated and the next request starts a fresh one. New requests wait for cancelled ones to
 // drain first, so they never queue behind work nobody wants.
-import { Worker, type WorkerOptions } from 'worker_threads';
+import { fork, type ChildProcess } from 'child_process';
 import {
   CancelledError,
   ChannelError,
@@ -51,8 +51,8 @@ export interface EngineClientOptions {
   cancelGraceMs?: number;
   /** Per-request-type timeouts (ms). */
   timeouts?: Partial<Record<WorkerRequest['type'], number>>;
-  /** Extra options for `new Worker` (tests run the TypeScript entry with tsx's loader). */
-  workerOptions?: WorkerOptions;
+  /** How the engine process starts: data for its entry (tests run the TypeScript entry through tsx) and Node flags. */
+  workerOptions?: EngineProcessOptions;
   /**
    * Whether a model defined in code may run (the extension: only in a trusted workspace). Applied
    * to every loadModel unless the call says otherwise, so every view loads code models alike.
@@ -68,6 +68,19 @@ export interface EngineClientOptions {
   /** How PyTorch models run (interpreter, export cache); read on each (re)start (may ask the Python extension). */
   pytorch?: () => PytorchSettings | Promise<PytorchSettings>;
 }
+
+export interface EngineProcessOptions {
+  /** Given to the entry as JSON in CNN_LENS_WORKER_DATA (and as workerData where it runs as a thread). */
+  workerData?: unknown;
+  /** Node flags of the engine process, after its heap limit. */
+  execArgv?: string[];
+}
+
+/**
+ * The V8 heap the engine process may use (tensors and WebAssembly memory are outside it). A model
+ * that needs more ends the engine process, not the extension host, and the engine restarts.
+ */
+export const ENGINE_HEAP_MB = 2048;
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -107,6 +120,8 @@ function samplePoolSpec(options: EngineClientOptions): Pick<InitRequest, 'sample
 const PYTORCH_LOAD_TIMEOUT_MS = 600_000;
 
 export const WORKER_CRASHED = 'worker-crashed';
+/** The engine's answer when a request broke it (src/worker/engineWorker.ts). */
+const ENGINE_BROKEN = 'engine-broken';
 export const WORKER_RESTARTED = 'worker-restarted';
 
 export class EngineClient {
@@ -239,40 +254,59 @@ export class EngineClient {
   }
 }
 
-/** One worker thread and its channel. Dead once the worker exits; never revived. */
+/**
+ * One engine process and its channel. Dead once the process exits; never revived. A process, not a
+ * worker thread: a JavaScript heap exhausted, a WebAssembly abort or a runaway allocation ends this
+ * process only, and the extension host (with every other extension) lives on.
+ */
 class WorkerSession {
   readonly ready: Promise<BackendReport>;
   report: BackendReport | undefined;
   dead = false;
 
-  private readonly worker: Worker;
+  private readonly child: ChildProcess;
   private readonly endpoint: MessageChannelEndpoint<WorkerRequest, WorkerEvent>;
-  /** Requests posted to the worker that it has not answered yet. */
-  private readonly outstanding = new Set<number>();
-  /** Cancelled requests the worker is still busy with, and their restart timers. */
+  /** Requests posted to the engine that it has not answered yet, with what they asked. */
+  private readonly outstanding = new Map<number, { type: string }>();
+  /** Cancelled requests the engine is still busy with, and their restart timers. */
   private readonly lingering = new Map<number, ReturnType<typeof setTimeout>>();
   private readonly drainWaiters: Array<() => void> = [];
   private readonly progressListeners = new Map<number, (progress: Progress) => void>();
   private lastPostedId = 0;
   private lastError: string | undefined;
+  /** The end of what the engine printed (a fatal out-of-memory report says so there). */
+  private outputTail = '';
 
   constructor(
     private readonly options: EngineClientOptions,
     private readonly serial: number,
   ) {
     const started = Date.now();
-    this.worker = new Worker(options.workerPath, options.workerOptions);
+    const { workerData, execArgv = [] } = options.workerOptions ?? {};
+    this.child = fork(options.workerPath, [], {
+      // Explicit flags: the host's own (an inspector port, a loader) must not be inherited.
+      execArgv: [`--max-old-space-size=${ENGINE_HEAP_MB}`, ...execArgv],
+      // ELECTRON_RUN_AS_NODE: in desktop VS Code the host's executable is Electron's.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', CNN_LENS_WORKER_DATA: JSON.stringify(workerData ?? null) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const keep = (chunk: Buffer) => {
+      this.outputTail = (this.outputTail + chunk.toString('utf8')).slice(-8192);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
     this.endpoint = new MessageChannelEndpoint<WorkerRequest, WorkerEvent>((envelope, transfer) => this.post(envelope, transfer), {
       onEvent: (event) => this.onEvent(event),
     });
-    this.worker.on('message', (data: unknown) => this.receive(data));
-    this.worker.on('error', (error: Error) => {
+    this.child.on('message', (data: unknown) => this.receive(data));
+    this.child.on('error', (error: Error) => {
       this.lastError = error.message;
-      options.log(`engine worker #${serial}: uncaught error: ${error.stack ?? error.message}`);
+      options.log(`engine #${serial}: ${error.stack ?? error.message}`);
     });
-    this.worker.on('exit', (code) => this.onExit(code));
+    this.child.on('exit', (code, signal) => this.onExit(code, signal));
     const backend = options.backend();
-    options.log(`engine worker #${serial}: starting (backend setting: ${backend})`);
+    options.log(`engine #${serial}: starting (backend setting: ${backend})`);
     this.ready = Promise.resolve(options.pytorch?.())
       .then((pytorch) =>
         this.endpoint.request<InitRequest>(
@@ -282,7 +316,7 @@ class WorkerSession {
       )
       .then((report) => {
         this.report = report;
-        options.log(`engine worker #${serial}: backend ${report.backend}: ${report.detail} (ready in ${Date.now() - started} ms)`);
+        options.log(`engine #${serial}: backend ${report.backend}: ${report.detail} (ready in ${Date.now() - started} ms)`);
         return report;
       });
   }
@@ -317,7 +351,7 @@ class WorkerSession {
       return;
     }
     this.markDead(reason);
-    void this.worker.terminate();
+    this.child.kill('SIGKILL');
   }
 
   private post(envelope: Envelope, transfer?: ArrayBuffer[]): void {
@@ -325,12 +359,16 @@ class WorkerSession {
       return;
     }
     if (envelope.kind === 'request') {
-      this.outstanding.add(envelope.id);
+      this.outstanding.set(envelope.id, envelope.body);
       this.lastPostedId = envelope.id;
     } else if (envelope.kind === 'cancel' && this.outstanding.has(envelope.id)) {
       this.watchCancelled(envelope.id);
     }
-    this.worker.postMessage(envelope, transfer ?? []);
+    // Across processes values are copied (structured clone): nothing to transfer.
+    void transfer;
+    if (this.child.connected) {
+      this.child.send(envelope);
+    }
   }
 
   private watchCancelled(id: number): void {
@@ -356,6 +394,11 @@ class WorkerSession {
       }
     }
     this.endpoint.handle(data);
+    if (envelope && envelope.kind === 'reply' && !envelope.ok && envelope.error.code === ENGINE_BROKEN) {
+      // Its WebAssembly module is unusable: no request may reach it again (it exits by itself too).
+      this.options.log(`engine #${this.serial}: ${envelope.error.message}`);
+      this.kill(new ChannelError(`The engine restarted after: ${envelope.error.message}`, WORKER_RESTARTED));
+    }
   }
 
   private onEvent(event: WorkerEvent): void {
@@ -369,18 +412,13 @@ class WorkerSession {
     }
   }
 
-  private onExit(code: number): void {
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.dead) {
       return; // we terminated it on purpose
     }
-    const why = this.lastError ? `: ${this.lastError}` : '';
-    this.options.log(`engine worker #${this.serial}: exited unexpectedly with code ${code}${why}`);
-    this.markDead(
-      new ChannelError(
-        `The CNN Lens engine stopped unexpectedly (exit code ${code}${why}). It restarts on the next request; if this repeats, try another "cnnLens.backend" (e.g. cpu).`,
-        WORKER_CRASHED,
-      ),
-    );
+    const tail = this.outputTail.trim();
+    this.options.log(`engine #${this.serial}: exited unexpectedly (code ${code}, signal ${signal})${this.lastError ? `: ${this.lastError}` : ''}${tail ? `\n${tail}` : ''}`);
+    this.markDead(new ChannelError(describeEngineExit(code, signal, tail, [...this.outstanding.values()][0]), WORKER_CRASHED));
   }
 
   private markDead(reason: Error): void {
@@ -403,6 +441,31 @@ class WorkerSession {
       resolve();
     }
   }
+}
+
+/** What a request was doing, with its files: "loading /w/model.h5", "explaining /w/a.png with /w/model.json". */
+function describeRequest(body: { type: string } | undefined): string {
+  const fields = (body ?? {}) as { type?: string; modelPath?: unknown; imagePath?: unknown };
+  const model = typeof fields.modelPath === 'string' ? fields.modelPath : undefined;
+  const image = typeof fields.imagePath === 'string' ? fields.imagePath : undefined;
+  if (fields.type === 'loadModel' && model) return `loading ${model}`;
+  if (image && model) return `explaining ${image} with ${model}`;
+  if (model) return `working on ${model}`;
+  return fields.type ? `answering "${fields.type}"` : 'starting';
+}
+
+/**
+ * Why the engine process ended, for the requests it took with it: out of memory (V8's heap report,
+ * or killed by the system) or another crash, naming what it was doing.
+ */
+export function describeEngineExit(code: number | null, signal: string | null, output: string, request: { type: string } | undefined): string {
+  const doing = describeRequest(request);
+  const outOfMemory = /heap out of memory|Reached heap limit|Array buffer allocation failed|Cannot allocate memory|std::bad_alloc/i.test(output) || signal === 'SIGKILL';
+  if (outOfMemory) {
+    return `The CNN Lens engine ran out of memory while ${doing}: the file needs more memory than the engine may use (a model or image declaring huge sizes?). The engine restarts on the next request.`;
+  }
+  const how = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
+  return `The CNN Lens engine ${how} while ${doing}. It restarts on the next request; if this repeats with this file, try another "cnnLens.backend" (e.g. cpu).`;
 }
 
 /** The promise, or a CancelledError as soon as the signal aborts (the promise keeps running). */

@@ -1,9 +1,9 @@
-// The engine's worker_threads entry (bundled to dist/worker.js). The extension host talks to it
-// through src/worker/client.ts; tfjs work here never blocks the host's event loop. One switch over
+// The engine's entry (bundled to dist/worker.js), run as a child process of the extension host or
+// the CLI (src/worker/client.ts; see enginePort.ts for why a process): tfjs work here never blocks
+// the host's event loop, and nothing here can take the host down. One switch over
 // WorkerRequest; models stay loaded between requests (keyed by path) so changing the class or layer
 // in the panel costs one Grad-CAM, not a model load.
 import * as fs from 'fs';
-import { parentPort } from 'worker_threads';
 import { compareMethods, encodePng, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
 import { BATCH_MEMORY_BYTES } from '../engine/batching';
 import { EngineError } from '../engine/errors';
@@ -11,21 +11,27 @@ import { runSamplePass } from '../engine/samplePool';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
 import type { MethodName, Preprocessing, Progress, RgbaImage } from '../protocol/types';
+import { engineBreakingError } from './engineFailures';
+import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
 import { ModelStore, type LoadOptions } from './modelStore';
 import { HelperEngines } from './samplePool';
 import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
-if (!parentPort) {
-  throw new Error('engineWorker must run in a worker thread (new Worker("dist/worker.js")).');
-}
-const port = parentPort;
+const port = enginePort();
 
-const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>(
-  (envelope, transfer) => port.postMessage(envelope, transfer ?? []),
-  { onRequest: (message, context) => handle(message, context) },
-);
-port.on('message', (data: unknown) => endpoint.handle(data));
+const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>((envelope, transfer) => port.post(envelope, transfer), {
+  onRequest: (message, context) =>
+    handle(message, context).catch((error: unknown) => {
+      const broken = engineBreakingError(message, error);
+      if (broken) {
+        // Answer first (the reply names the files), then end: the client starts a fresh engine.
+        setTimeout(() => process.exit(70), 200);
+      }
+      throw broken ?? error;
+    }),
+});
+port.onMessage((data: unknown) => endpoint.handle(data));
 
 let backend: BackendReport | undefined;
 /** dist/: the .wasm binaries, and esbuild-wasm's files for models defined in code. */

@@ -21,6 +21,15 @@ describe('cnn-lens CLI (dist/cli.js)', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('writes outputs whole or not at all: a path it cannot replace fails with the file named and leaves no partial file', function () {
+    const blocked = path.join(tmp, 'blocked.png');
+    fs.mkdirSync(blocked); // a folder where the PNG should go: the rename must fail
+    const run = runCli(['gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--out', blocked]);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, new RegExp(`${blocked.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write the output`));
+    assert.deepEqual(fs.readdirSync(tmp).filter((name) => name.endsWith('.tmp')), [], 'no temporary file left');
+  });
+
   it('gradcam writes the overlay PNG at the image size and the JSON the issue specifies', function () {
     const out = path.join(tmp, 'overlay.png');
     const json = path.join(tmp, 'result.json');

@@ -138,6 +138,16 @@ describe('CodeLens/hover: lenses and hovers from the engine summary', function (
     const bn2 = summary.layers.find((l) => l.name === 'bn2')!;
     assert.strictEqual(bn2.params, paramsOf('bn2'));
   });
+
+  it('the hover escapes what the model file names: a layer or model name cannot inject Markdown (a link, an image)', function () {
+    const evil = { ...summary.layers[1], name: 'x](https://evil.example)![y', className: 'Conv2D` [z](https://evil.example)' };
+    const hover = layerHoverMarkdown(evil, { ...summary, name: '**bold** <img src=x>' });
+    // Outside code spans (which render no links) no unescaped "](" is left.
+    const outsideCode = hover.replace(/`[^`]*`/g, '');
+    assert.ok(!/(^|[^\\])\]\(/.test(outsideCode), hover);
+    assert.ok(hover.startsWith('**x\\]\\(https://evil.example\\)\\!\\[y** · `Conv2D\' [z](https://evil.example)`'), hover);
+    assert.ok(hover.includes('_\\*\\*bold\\*\\* \\<img src=x\\>:'), hover);
+  });
 });
 
 describe('CodeLens/hover: the summary cache follows the files', function () {

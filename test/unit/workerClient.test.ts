@@ -87,9 +87,30 @@ describe('worker client: scripted worker (cancel, crash, timeout, progress)', fu
   it('a crash rejects the request with a clear error and the next request starts a new worker', async function () {
     const error = await rejection(explainPath('crash'));
     assert.strictEqual(error.code, WORKER_CRASHED);
-    assert.match(error.message, /exit code 7/);
+    // It names what the engine was doing, with its files (the fake's model is "m").
+    assert.match(error.message, /^The CNN Lens engine exited with code 7 while explaining crash with m\. It restarts on the next request/);
     assert.deepStrictEqual(await explainPath('again'), { echo: 'again' });
     assert.strictEqual(engine.workerStarts, 2);
+  });
+
+  it('an engine that runs out of memory ends its own process only: the error names the files, the next request gets a fresh engine', async function () {
+    engine.dispose();
+    // A small heap, so V8 gives up quickly.
+    ({ engine, logs } = client(FAKE_ENTRY, { workerOptions: { workerData: { entry: FAKE_ENTRY }, execArgv: ['--max-old-space-size=64'] } }));
+    const error = await rejection(explainPath('oom'));
+    assert.strictEqual(error.code, WORKER_CRASHED);
+    assert.match(error.message, /^The CNN Lens engine ran out of memory while explaining oom with m: the file needs more memory than the engine may use/);
+    assert.ok(logs.some((line) => /heap/i.test(line)), `V8's report is logged: ${JSON.stringify(logs.slice(-3))}`);
+    assert.deepStrictEqual(await explainPath('again'), { echo: 'again' });
+    assert.strictEqual(engine.workerStarts, 2);
+  });
+
+  it('an engine that reports itself broken is replaced before the next request', async function () {
+    const error = await rejection(explainPath('broken'));
+    assert.strictEqual(error.code, 'engine-broken');
+    assert.match(error.message, /^broken with m: the engine's WebAssembly memory failed/);
+    assert.deepStrictEqual(await explainPath('next'), { echo: 'next' });
+    assert.strictEqual(engine.workerStarts, 2, 'the broken engine took no further request');
   });
 
   it('errors keep their message and code across the thread boundary', async function () {

@@ -6,18 +6,11 @@
 # Needs Debian's python3-torch, python3-opencv, python3-pil, dataset-fashion-mnist. The TF.js sample
 # (build_sample.sh) is not touched, except the pytorch/ section of samples/workspace/README.md.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-PYTHON=${PYTHON:-/usr/bin/python3}   # Debian's python: the one with torch
-export PYTHONDONTWRITEBYTECODE=1     # no __pycache__ in the repo
+source "$(dirname "$0")/build_common.sh"
 
-step() { echo; echo "== $1"; }
-start=$SECONDS
-step "train SimpleCNN (samples/workspace/pytorch/simple_cnn.pth)"
-"$PYTHON" scripts/sample/train_simple_cnn.py "$@"
-step "sample images (samples/workspace/pytorch/images)"
-"$PYTHON" scripts/sample/make_simple_cnn_images.py
-step "PyTorch reference (test/fixtures/reference/pytorch-simple-cnn.json)"
-"$PYTHON" scripts/sample/simple_cnn_reference.py
-step "Sequential parity fixture (test/fixtures/pytorch/sequential, test/fixtures/reference/pytorch-sequential.json)"
-"$PYTHON" scripts/fixtures/export_pytorch_fixtures.py
-echo; echo "PyTorch sample rebuilt in $((SECONDS - start)) s"
+run_python "train SimpleCNN (samples/workspace/pytorch/simple_cnn.pth)" scripts/sample/train_simple_cnn.py "$@"
+run_python "sample images (samples/workspace/pytorch/images)" scripts/sample/make_simple_cnn_images.py
+run_python "PyTorch reference (test/fixtures/reference/pytorch-simple-cnn.json)" scripts/sample/simple_cnn_reference.py
+run_python "Sequential parity fixture (test/fixtures/pytorch/sequential, test/fixtures/reference/pytorch-sequential.json)" \
+  scripts/fixtures/export_pytorch_fixtures.py
+rebuilt "PyTorch sample"

@@ -29,3 +29,12 @@ def model_input(path, height, width):
     source = torch.from_numpy(rgb).permute(2, 0, 1)[None]
     resized = F.interpolate(source, size=(height, width), mode="bilinear", align_corners=False)
     return resized / 255.0
+
+
+def scenes_input(rgb_uint8):
+    """uint8 NHWC scenes (scenes.compose's 'rgb', already at the input size) -> float NCHW in [0,1].
+
+    A channels-last view of the array, not a copy: the TF.js sample was trained and its reference made
+    on such tensors, and a contiguous copy could round the convolutions differently. Callers whose
+    model needs contiguous input (SimpleCNN's x.view) add .contiguous()."""
+    return torch.from_numpy(rgb_uint8).permute(0, 3, 1, 2).float().div_(255.0)

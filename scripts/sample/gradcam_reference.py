@@ -16,6 +16,9 @@ torch's bilinear interpolate (align_corners=False) is checked to agree.
 The model input comes from the image FILE through CNN Lens's preprocessing (cnnlens_input.py), so the
 engine and this reference start from the same tensor. The fixture also holds "probes": raw 64x64
 test scenes (base64 uint8 RGB) with their logits, to check the TF.js conversion without decoding.
+
+The Grad-CAM runs of an image (gradcam_runs), the pointing game and write_fixture also make the
+PyTorch references (simple_cnn_reference.py, scripts/fixtures/export_pytorch_fixtures.py).
 """
 import base64
 import json
@@ -33,7 +36,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import scenes  # noqa: E402
-from cnnlens_input import model_input  # noqa: E402
+from cnnlens_input import model_input, scenes_input  # noqa: E402
 from export_tfjs import read_layers_model  # noqa: E402
 from sample_cnn import INPUT_SIZE, build_model  # noqa: E402
 
@@ -47,6 +50,10 @@ FIXTURE_LAYERS = ["conv4", "pool1"]
 PROBES = 4
 POINTING_SCENES = 2000
 REFERENCE_SEED = 99
+# The fixtures' "definition": what every Grad-CAM here computes (also simple_cnn_reference.py's fixtures).
+DEFINITION = ("pytorch-grad-cam GradCAM: pre-softmax logit, weights = spatial mean of gradients, "
+              "cam = relu(sum w_k A_k), scale_cam_image (min, max+1e-7, cv2.resize INTER_LINEAR), "
+              "aggregate_multi_layers (relu, mean, scale_cam_image)")
 
 
 class GradCam:
@@ -143,24 +150,64 @@ def inside(point, box, margin=PEAK_MARGIN):
     return x0 - margin <= x < x1 + margin and y0 - margin <= y < y1 + margin
 
 
-def pointing_game(model, seed):
-    """Share of test scenes whose top-1 Grad-CAM (conv4) peak lies in the garment's box."""
-    images, labels = scenes.load_split("t10k")
+def top_classes(logits, count=2):
+    """The `count` classes with the largest logits: the top-1, then the runner-up, ..."""
+    return [int(c) for c in np.argsort(-logits, kind="stable")[:count]]
+
+
+def gradcam_runs(model, batch, layers, width, height, classes_per_image=2):
+    """Grad-CAM of one input for each layer, then each of its top classes, as the fixtures store them.
+
+    Returns (logits, runs, the largest cv2-versus-torch resize disagreement, at most 1e-5)."""
+    with torch.no_grad():
+        logits = model(batch)[0].numpy()
+    runs = []
+    worst = 0.0
+    for layer in layers:
+        gradcam = GradCam(model, layer)
+        for class_index in top_classes(logits, classes_per_image):
+            run_logits, _, raw = gradcam.raw_cams(batch, [class_index])
+            assert np.allclose(run_logits[0], logits, rtol=0, atol=1e-6)
+            cam = final_cams(raw, width, height)
+            worst = max(worst, torch_resize_check(raw, width, height, cam))
+            runs.append({
+                "layer": layer,
+                "classIndex": class_index,
+                "score": float(logits[class_index]),  # the float32 logit exactly
+                "camPeak": peak(cam[0]),
+                "cam": map_json(cam[0], 6),  # in [0, 1]
+                "layerCam": map_json(raw[0], 7),
+            })
+        gradcam.close()
+    return logits, runs, worst
+
+
+def pointing_game(model, layer, seed, *, canvas, garment, margin, to_input):
+    """Share of POINTING_SCENES test scenes whose top-1 Grad-CAM peak at `layer` lies in the garment's
+    box (within margin), and the top-1 accuracy on them. to_input makes the model's input of a scene batch."""
+    images, labels = scenes.load_split("t10k", garment)
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(images), POINTING_SCENES, replace=False)
-    gradcam = GradCam(model, "conv4")
+    gradcam = GradCam(model, layer)
     hits = correct = 0
     for start in range(0, POINTING_SCENES, 250):
         index = picks[start:start + 250]
-        scene = scenes.compose(images[index], rng)
-        batch = torch.from_numpy(scene["rgb"]).permute(0, 3, 1, 2).float() / 255.0
-        logits, classes, raw = gradcam.raw_cams(batch)
-        cams = final_cams(raw, INPUT_SIZE, INPUT_SIZE)
-        for cam, box in zip(cams, scene["boxes"]):
-            hits += inside(peak(cam), box)
+        scene = scenes.compose(images[index], rng, canvas=canvas)
+        _, classes, raw = gradcam.raw_cams(to_input(scene["rgb"]))
+        for cam, box in zip(final_cams(raw, canvas, canvas), scene["boxes"]):
+            hits += inside(peak(cam), box, margin)
         correct += int((classes == labels[index]).sum())
     gradcam.close()
     return hits / POINTING_SCENES, correct / POINTING_SCENES
+
+
+def write_fixture(path, fixture):
+    """Compact JSON with a final newline, as every reference fixture is written."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(fixture, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {os.path.relpath(path, REPO)} ({os.path.getsize(path) // 1024} KiB)")
 
 
 def main():
@@ -176,30 +223,11 @@ def main():
     for file_name in FIXTURE_IMAGES:
         path = os.path.join(IMAGE_DIR, file_name)
         batch = model_input(path, INPUT_SIZE, INPUT_SIZE)
-        with torch.no_grad():
-            logits = model(batch)[0].numpy()
-        order = np.argsort(-logits)
-        classes = [int(order[0]), int(order[1])]  # top-1 and the runner-up
-        runs = []
-        for layer in FIXTURE_LAYERS:
-            gradcam = GradCam(model, layer)
-            for class_index in classes:
-                run_logits, _, raw = gradcam.raw_cams(batch, [class_index])
-                assert np.allclose(run_logits[0], logits, rtol=0, atol=1e-6)
-                cam = final_cams(raw, INPUT_SIZE, INPUT_SIZE)
-                max_resize_diff = max(max_resize_diff, torch_resize_check(raw, INPUT_SIZE, INPUT_SIZE, cam))
-                runs.append({
-                    "layer": layer,
-                    "classIndex": class_index,
-                    "score": float(logits[class_index]),
-                    "camPeak": peak(cam[0]),
-                    "cam": map_json(cam[0], 6),
-                    "layerCam": map_json(raw[0], 7),
-                })
-            gradcam.close()
+        logits, runs, diff = gradcam_runs(model, batch, FIXTURE_LAYERS, INPUT_SIZE, INPUT_SIZE)
+        max_resize_diff = max(max_resize_diff, diff)
         info = sample_images[file_name]
         top1_peak = runs[0]["camPeak"]
-        print(f"{file_name}: truth {info['label']}, top-1 {scenes.CLASS_NAMES[classes[0]]}, "
+        print(f"{file_name}: truth {info['label']}, top-1 {scenes.CLASS_NAMES[runs[0]['classIndex']]}, "
               f"conv4 peak {top1_peak} in box {info['box']}: {inside(top1_peak, info['box'])}")
         fixture_images.append({
             "file": f"samples/workspace/images/{file_name}",
@@ -217,20 +245,19 @@ def main():
     index = rng.choice(len(images), PROBES, replace=False)
     probe_scenes = scenes.compose(images[index], rng)["rgb"]
     with torch.no_grad():
-        probe_logits = model(torch.from_numpy(probe_scenes).permute(0, 3, 1, 2).float() / 255.0).numpy()
+        probe_logits = model(scenes_input(probe_scenes)).numpy()
     probes = [{"label": scenes.CLASS_NAMES[labels[i]], "rgbBase64": base64.b64encode(s.tobytes()).decode("ascii"),
                "logits": rounded(l, 8)} for i, s, l in zip(index, probe_scenes, probe_logits)]
 
-    pointing, accuracy = pointing_game(model, REFERENCE_SEED + 1)
+    pointing, accuracy = pointing_game(model, "conv4", REFERENCE_SEED + 1, canvas=INPUT_SIZE, garment=scenes.GARMENT,
+                                       margin=PEAK_MARGIN, to_input=scenes_input)
     print(f"pointing game: top-1 conv4 Grad-CAM peak inside the garment box on {pointing:.1%} of "
           f"{POINTING_SCENES} test scenes (top-1 accuracy on them {accuracy:.1%})")
 
     fixture = {
         "generatedBy": "scripts/sample/gradcam_reference.py (PyTorch " + torch.__version__ + ", OpenCV " + cv2.__version__ + ")",
         "model": "samples/workspace/model/model.json",
-        "definition": "pytorch-grad-cam GradCAM: pre-softmax logit, weights = spatial mean of gradients, "
-                      "cam = relu(sum w_k A_k), scale_cam_image (min, max+1e-7, cv2.resize INTER_LINEAR), "
-                      "aggregate_multi_layers (relu, mean, scale_cam_image)",
+        "definition": DEFINITION,
         "preprocessing": "RGBA over black with 8-bit rounding, bilinear half-pixel resize to 64x64 (no antialias), /255",
         "labels": scenes.CLASS_NAMES,
         "layers": FIXTURE_LAYERS,
@@ -242,11 +269,8 @@ def main():
         "images": fixture_images,
         "probes": probes,
     }
-    os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
-    with open(FIXTURE, "w") as f:
-        json.dump(fixture, f, separators=(",", ":"))
-        f.write("\n")
-    print(f"wrote {os.path.relpath(FIXTURE, REPO)} ({os.path.getsize(FIXTURE) // 1024} KiB) in {time.time() - started:.1f}s")
+    write_fixture(FIXTURE, fixture)
+    print(f"done in {time.time() - started:.1f}s")
 
 
 if __name__ == "__main__":

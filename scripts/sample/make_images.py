@@ -6,6 +6,7 @@ a 256x256 bicubic enlargement looks better in the panel), except one kept at the
 An image is used only if the trained model, fed through CNN Lens's preprocessing, predicts its
 true class with probability >= 0.8 — chosen on the prediction, never on the Grad-CAM map.
 Writes scripts/sample/sample-images.json: each garment's tight bounding box in model-input (64x64) pixels.
+make_simple_cnn_images.py makes the PyTorch sample's images with the same code (make_sample_images).
 """
 import json
 import os
@@ -28,7 +29,8 @@ WORKSPACE = os.path.join(REPO, "samples", "workspace")
 IMAGE_SEED = 2024
 DISPLAY = 256
 MIN_PROBABILITY = 0.8
-# (file name, Fashion-MNIST class, kind): 'rgb' PNG, 'jpeg', 'rgba' (transparent background), 'native' (64x64 PNG)
+# (file name, Fashion-MNIST class, kind): 'rgb' PNG, 'jpeg', 'rgba' (transparent background), 'native'
+# (a PNG at the model's input size, not enlarged)
 SAMPLES = [
     ("sample.png", "Ankle boot", "rgb"),
     ("trouser.jpg", "Trouser", "jpeg"),
@@ -59,34 +61,57 @@ def save(image, path, kind):
         image.save(path, optimize=True)
 
 
+def write_scene(garment, rng, canvas, kind, path):
+    """Composes one garment's scene, writes it to path as `kind` and returns it."""
+    scene = scenes.compose(garment, rng, with_alpha=True, canvas=canvas)
+    save(render(scene, kind), path, kind)
+    return scene
+
+
+def confident_scene(model, garments, labels, wanted, path, kind, *, image_seed, canvas, file_input):
+    """Writes to path the first test garment of class `wanted` whose image the model predicts as that
+    class with p >= MIN_PROBABILITY; returns (its test index, its scene, p).
+
+    The prediction is made on the written file (file_input(path)): on what CNN Lens will be given."""
+    for index in np.flatnonzero(labels == wanted):
+        # One generator per test index: an image does not change when the list of samples changes.
+        scene = write_scene(garments[index:index + 1], np.random.default_rng([image_seed, int(index)]), canvas, kind, path)
+        with torch.no_grad():
+            probabilities = torch.softmax(model(file_input(path)), 1)[0]
+        if probabilities.argmax().item() == wanted and probabilities[wanted].item() >= MIN_PROBABILITY:
+            return int(index), scene, probabilities[wanted].item()
+    raise SystemExit(f"no test garment of class {scenes.CLASS_NAMES[wanted]} is predicted with p >= {MIN_PROBABILITY}")
+
+
+def make_sample_images(model, samples, out_dir, boxes_path, *, image_seed, canvas, garment, file_input):
+    """Writes one image per (file name, class, kind) of samples into out_dir, and their garments' boxes
+    (canvas pixels) into boxes_path. Also make_simple_cnn_images.py's, with its own model and sizes.
+
+    file_input(path): the model's input made from an image file as CNN Lens makes it."""
+    garments, labels = scenes.load_split("t10k", garment)
+    os.makedirs(out_dir, exist_ok=True)
+    boxes = {}
+    for file_name, class_name, kind in samples:
+        wanted = scenes.CLASS_NAMES.index(class_name)
+        index, scene, probability = confident_scene(model, garments, labels, wanted, os.path.join(out_dir, file_name), kind,
+                                                    image_seed=image_seed, canvas=canvas, file_input=file_input)
+        x0, y0, x1, y1 = (int(v) for v in scene["boxes"][0])
+        boxes[file_name] = {"label": class_name, "classIndex": wanted, "testIndex": index,
+                            "box": [x0, y0, x1, y1], "probability": round(probability, 4)}
+        print(f"{file_name}: test garment {index} ({class_name}), p = {probability:.3f}, box {[x0, y0, x1, y1]}")
+    with open(boxes_path, "w") as f:
+        json.dump({"coordinates": f"model input pixels ({canvas}x{canvas}): [x0, y0, x1, y1], x1/y1 exclusive",
+                   "images": boxes}, f, indent=2)
+        f.write("\n")
+
+
 def main():
     torch.set_num_threads(2)
     model = build_model().eval()
     read_layers_model(os.path.join(WORKSPACE, "model"), model)
-    images, labels = scenes.load_split("t10k")
-    out_dir = os.path.join(WORKSPACE, "images")
-    os.makedirs(out_dir, exist_ok=True)
-    boxes = {}
-    for file_name, class_name, kind in SAMPLES:
-        wanted = scenes.CLASS_NAMES.index(class_name)
-        path = os.path.join(out_dir, file_name)
-        for index in np.flatnonzero(labels == wanted):
-            # One generator per test index: an image does not change when the list above changes.
-            scene = scenes.compose(images[index:index + 1], np.random.default_rng([IMAGE_SEED, int(index)]), with_alpha=True)
-            save(render(scene, kind), path, kind)
-            with torch.no_grad():
-                probabilities = torch.softmax(model(model_input(path, INPUT_SIZE, INPUT_SIZE)), 1)[0]
-            if probabilities.argmax().item() == wanted and probabilities[wanted].item() >= MIN_PROBABILITY:
-                break
-        else:
-            raise SystemExit(f"no test garment of class {class_name} is predicted with p >= {MIN_PROBABILITY}")
-        x0, y0, x1, y1 = (int(v) for v in scene["boxes"][0])
-        boxes[file_name] = {"label": class_name, "classIndex": wanted, "testIndex": int(index),
-                            "box": [x0, y0, x1, y1], "probability": round(probabilities[wanted].item(), 4)}
-        print(f"{file_name}: test garment {index} ({class_name}), p = {probabilities[wanted].item():.3f}, box {[x0, y0, x1, y1]}")
-    with open(os.path.join(HERE, "sample-images.json"), "w") as f:
-        json.dump({"coordinates": "model input pixels (64x64): [x0, y0, x1, y1], x1/y1 exclusive", "images": boxes}, f, indent=2)
-        f.write("\n")
+    make_sample_images(model, SAMPLES, os.path.join(WORKSPACE, "images"), os.path.join(HERE, "sample-images.json"),
+                       image_seed=IMAGE_SEED, canvas=INPUT_SIZE, garment=scenes.GARMENT,
+                       file_input=lambda path: model_input(path, INPUT_SIZE, INPUT_SIZE))
 
 
 if __name__ == "__main__":

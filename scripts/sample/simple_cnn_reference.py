@@ -4,9 +4,10 @@
 For each image of samples/workspace/pytorch/images/ (simple-cnn-images.json): the model input made from
 the image FILE with CNN Lens's preprocessing (cnnlens_input.py; the images are 32x32, the model's
 size, so nothing is resized and the input is the PNG's bytes / 255), the logits, and Grad-CAM exactly
-as pytorch-grad-cam defines it (re-implemented in gradcam_reference.py: GradCam, final_cams) for the
-target layers model.conv1 and model.conv2, for the top-1 class and the runner-up. Layers are named by
-their module path, as CNN Lens names the layers of a PyTorch model.
+as pytorch-grad-cam defines it (gradcam_reference.py's re-implementation; its gradcam_runs and
+pointing_game serve both samples' references) for the target layers model.conv1 and model.conv2, for
+the top-1 class and the runner-up. Layers are named by their module path, as CNN Lens names the layers
+of a PyTorch model.
 
 The fixture format (shared with scripts/fixtures/export_pytorch_fixtures.py) is described in
 scripts/sample/README.md ("The PyTorch reference files"). Also computed: a pointing game (how often
@@ -31,20 +32,16 @@ sys.path.insert(0, HERE)
 
 import scenes  # noqa: E402
 from cnnlens_input import model_input  # noqa: E402
-from gradcam_reference import GradCam, final_cams, inside, map_json, peak, torch_resize_check  # noqa: E402
+from gradcam_reference import DEFINITION, POINTING_SCENES, gradcam_runs, inside, pointing_game, write_fixture  # noqa: E402
 from make_simple_cnn_images import BOXES  # noqa: E402
 from train_simple_cnn import CANVAS, GARMENT, SAMPLE_DIR, load_trained, to_input  # noqa: E402
 
 FIXTURE = os.path.join(REPO, "test", "fixtures", "reference", "pytorch-simple-cnn.json")
 LAYERS = ["conv1", "conv2"]
 POINTING_LAYER = "conv2"
-POINTING_SCENES = 2000
 POINTING_SEED = 100
 # conv2 (the module's output, before pooling) is 16x16: one cell per 2 input pixels.
 PEAK_MARGIN = 1
-DEFINITION = ("pytorch-grad-cam GradCAM: pre-softmax logit, weights = spatial mean of gradients, "
-              "cam = relu(sum w_k A_k), scale_cam_image (min, max+1e-7, cv2.resize INTER_LINEAR), "
-              "aggregate_multi_layers (relu, mean, scale_cam_image)")
 PREPROCESSING = "scripts/sample/cnnlens_input.py: RGBA over black with 8-bit rounding, bilinear half-pixel resize to the input size (no antialias), /255; no mean/std"
 
 
@@ -60,36 +57,13 @@ def input_json(batch):
             "base64": base64.b64encode(array.tobytes()).decode("ascii")}
 
 
-def image_reference(model, path, size, layers, classes_per_image=2, check_resize=None):
-    """One image's entry: input, logits, and per layer x class the Grad-CAM runs.
+def image_reference(model, path, size, layers):
+    """One image's entry: input, logits, and per layer x class (top-1, then the runner-up) the Grad-CAM runs.
 
-    Classes: the top-1 and then the next classes by logit (runner-up first). Returns (entry, resize
-    diff) where the diff is the largest cv2-versus-torch resize disagreement seen (must be <= 1e-5).
-    """
+    Returns (entry, the largest cv2-versus-torch resize disagreement seen, at most 1e-5)."""
     height, width = size
     batch = model_input(path, height, width).contiguous()
-    with torch.no_grad():
-        logits = model(batch)[0].numpy()
-    order = np.argsort(-logits, kind="stable")
-    classes = [int(c) for c in order[:classes_per_image]]
-    runs = []
-    worst = 0.0
-    for layer in layers:
-        gradcam = GradCam(model, layer)
-        for class_index in classes:
-            run_logits, _, raw = gradcam.raw_cams(batch, [class_index])
-            assert np.allclose(run_logits[0], logits, rtol=0, atol=1e-6)
-            cam = final_cams(raw, width, height)
-            worst = max(worst, torch_resize_check(raw, width, height, cam))
-            runs.append({
-                "layer": layer,
-                "classIndex": class_index,
-                "score": full_precision([logits[class_index]])[0],
-                "camPeak": peak(cam[0]),
-                "cam": map_json(cam[0], 6),  # in [0, 1]; 6 digits as gradcam-sample.json
-                "layerCam": map_json(raw[0], 7),
-            })
-        gradcam.close()
+    logits, runs, worst = gradcam_runs(model, batch, layers, width, height)
     with Image.open(path) as image:
         image_size = [image.height, image.width]
     entry = {
@@ -101,32 +75,6 @@ def image_reference(model, path, size, layers, classes_per_image=2, check_resize
         "runs": runs,
     }
     return entry, worst
-
-
-def write_fixture(path, fixture):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(fixture, f, separators=(",", ":"))
-        f.write("\n")
-    print(f"wrote {os.path.relpath(path, REPO)} ({os.path.getsize(path) // 1024} KiB)")
-
-
-def pointing_game(model):
-    """Share of 32x32 test scenes whose top-1 Grad-CAM peak (POINTING_LAYER) lies in the garment's box."""
-    images, labels = scenes.load_split("t10k", GARMENT)
-    rng = np.random.default_rng(POINTING_SEED)
-    picks = rng.choice(len(images), POINTING_SCENES, replace=False)
-    gradcam = GradCam(model, POINTING_LAYER)
-    hits = correct = 0
-    for start in range(0, POINTING_SCENES, 250):
-        index = picks[start:start + 250]
-        scene = scenes.compose(images[index], rng, canvas=CANVAS)
-        _, classes, raw = gradcam.raw_cams(to_input(scene["rgb"]))
-        for cam, box in zip(final_cams(raw, CANVAS, CANVAS), scene["boxes"]):
-            hits += inside(peak(cam), box, PEAK_MARGIN)
-        correct += int((classes == labels[index]).sum())
-    gradcam.close()
-    return hits / POINTING_SCENES, correct / POINTING_SCENES
 
 
 def main():
@@ -148,7 +96,8 @@ def main():
         images.append({"file": entry["file"], "label": info["label"], "labelIndex": info["classIndex"],
                        "box": info["box"], "top1PeakInBox": hit, **{k: v for k, v in entry.items() if k != "file"}})
 
-    pointing, accuracy = pointing_game(model)
+    pointing, accuracy = pointing_game(model, POINTING_LAYER, POINTING_SEED, canvas=CANVAS, garment=GARMENT,
+                                       margin=PEAK_MARGIN, to_input=to_input)
     print(f"pointing game: top-1 {POINTING_LAYER} Grad-CAM peak inside the garment box (margin {PEAK_MARGIN}) on "
           f"{pointing:.1%} of {POINTING_SCENES} test scenes (top-1 accuracy on them {accuracy:.1%})")
 

@@ -6,119 +6,57 @@
 Needs Debian's python3-torch and dataset-fashion-mnist. Deterministic for a given seed on the same
 machine and thread count (2 threads; data from numpy Generators, torch seeded, deterministic
 algorithms on). Writes model.json, group1-shard1of1.bin and labels.txt into --out, and
-training.json (accuracy, timings) beside this script's outputs for the README.
+training.json (accuracy, timings) beside this script's outputs for the README. The training itself
+(scene_training.py) is shared with train_simple_cnn.py, the PyTorch sample.
 """
-import argparse
 import json
 import os
 import sys
-import time
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import scenes  # noqa: E402
+from cnnlens_input import scenes_input  # noqa: E402
 from export_tfjs import read_layers_model, write_layers_model  # noqa: E402
 from sample_cnn import CHANNELS, build_model  # noqa: E402
+from scene_training import (check_round_trip, parameter_count, train_and_test, training_arguments,  # noqa: E402
+                            write_json, write_labels)
 
-TEST_SEED_OFFSET = 1000  # the test scenes use seed + this, so they never share draws with training
 MODEL_NAME = "fashion_scenes_cnn"
 
 
-def to_tensor(rgb_uint8):
-    """uint8 NHWC scenes -> float NCHW in [0,1], exactly as CNN Lens scales its input."""
-    return torch.from_numpy(rgb_uint8).permute(0, 3, 1, 2).float().div_(255.0)
-
-
-def evaluate(model, images, labels, batch=500):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            logits = model(to_tensor(images[i:i + batch]))
-            correct += (logits.argmax(1).numpy() == labels[i:i + batch]).sum()
-    return correct / len(images)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=float, default=6.0, help="passes over the 60k training garments (fresh scenes each pass)")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-2, help="peak learning rate of the one-cycle schedule")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", default=os.path.join(REPO, "samples", "workspace", "model"))
-    parser.add_argument("--report", default=os.path.join(HERE, "training.json"))
-    args = parser.parse_args()
-
-    torch.set_num_threads(2)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    rng = np.random.default_rng(args.seed)
-    started = time.time()
-
-    train_images, train_labels = scenes.load_split("train")
-    test_images, test_labels, _ = scenes.test_scenes(args.seed + TEST_SEED_OFFSET)
-
-    model = build_model()
-    steps = int(args.epochs * len(train_images)) // args.batch
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.2)
-    print(f"training {steps} steps of {args.batch} scenes ({args.epochs} epochs) on {torch.get_num_threads()} threads", flush=True)
-
-    noise_bank = scenes.make_noise_bank(rng)
-    order = np.empty(0, np.int64)
-    running = 0.0
-    for step in range(steps):
-        if len(order) < args.batch:  # next pass over the garments, in a new order and new scenes
-            order = np.concatenate([order, rng.permutation(len(train_images))])
-        batch, order = order[:args.batch], order[args.batch:]
-        scene = scenes.compose(train_images[batch], rng, noise_bank=noise_bank)
-        model.train()
-        loss = F.cross_entropy(model(to_tensor(scene["rgb"])), torch.from_numpy(train_labels[batch]))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
-        if (step + 1) % 100 == 0 or step + 1 == steps:
-            print(f"  step {step + 1}/{steps}  loss {running:.3f}  {time.time() - started:.0f}s", flush=True)
-    train_seconds = time.time() - started
-
-    model.eval()
-    accuracy = evaluate(model, test_images, test_labels)
-    print(f"test accuracy on {len(test_images)} Fashion-MNIST test scenes: {accuracy:.4f}", flush=True)
+    args = training_arguments(__doc__, epochs=6.0, lr=1e-2, out=os.path.join(REPO, "samples", "workspace", "model"),
+                              report=os.path.join(HERE, "training.json")).parse_args()
+    trained = train_and_test(build_model, args, canvas=scenes.CANVAS, garment=scenes.GARMENT, to_input=scenes_input, log_every=100)
+    model = trained.model
+    print(f"test accuracy on {trained.test_scenes} Fashion-MNIST test scenes: {trained.accuracy:.4f}", flush=True)
 
     shard_bytes = write_layers_model(model, args.out, MODEL_NAME)
-    with open(os.path.join(args.out, "labels.txt"), "w") as f:
-        f.write("\n".join(scenes.CLASS_NAMES) + "\n")
+    write_labels(os.path.join(args.out, "labels.txt"))
     # The exported files must hold exactly the trained weights: read them back and compare.
     check = build_model().eval()
     read_layers_model(args.out, check)
-    for (name, a), (_, b) in zip(model.state_dict().items(), check.state_dict().items()):
-        if not name.endswith("num_batches_tracked") and not torch.equal(a, b):
-            raise SystemExit(f"export round trip changed {name}")
+    check_round_trip(model, check, "export", ignore="num_batches_tracked")  # a count TF.js does not keep
 
     report = {
         "seed": args.seed,
         "epochs": args.epochs,
-        "steps": steps,
+        "steps": trained.steps,
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "testAccuracy": round(float(accuracy), 4),
-        "testScenes": int(len(test_images)),
-        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "testAccuracy": round(float(trained.accuracy), 4),
+        "testScenes": int(trained.test_scenes),
+        "parameters": parameter_count(model),
         "shardBytes": shard_bytes,
-        "trainSeconds": round(train_seconds, 1),
+        "trainSeconds": round(trained.train_seconds, 1),
     }
-    with open(args.report, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+    write_json(args.report, report)
     write_workspace_readme(os.path.dirname(os.path.abspath(args.out)), report)
     print(json.dumps(report), flush=True)
 

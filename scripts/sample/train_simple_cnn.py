@@ -13,24 +13,23 @@ Generators, torch seeded, deterministic algorithms on). Writes, in samples/works
 simple_cnn.pth (a plain `torch.save(model.state_dict(), ...)`) and labels.txt,
 scripts/sample/training-simple-cnn.json (accuracy, steps, timings) for the README, and the sample
 workspace's README.md (train_sample.write_workspace_readme, whose pytorch/ section reads that json).
+The training itself (scene_training.py) is the TF.js sample's (train_sample.py), at this canvas size.
 """
-import argparse
 import importlib.util
 import json
 import os
 import sys
-import time
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-import scenes  # noqa: E402
-from train_sample import TEST_SEED_OFFSET, write_workspace_readme  # noqa: E402
+from cnnlens_input import scenes_input  # noqa: E402
+from scene_training import (check_round_trip, parameter_count, train_and_test, training_arguments,  # noqa: E402
+                            write_json, write_labels)
+from train_sample import write_workspace_readme  # noqa: E402
 
 SAMPLE_DIR = os.path.join(REPO, "samples", "workspace", "pytorch")
 CHECKPOINT = os.path.join(SAMPLE_DIR, "simple_cnn.pth")
@@ -49,16 +48,7 @@ def simple_cnn_class():
 def to_input(rgb_uint8):
     """uint8 NHWC scenes -> contiguous float NCHW in [0,1], what ToTensor gives (SimpleCNN's x.view
     needs a contiguous tensor, not the channels-last strides of a permuted NHWC array)."""
-    return torch.from_numpy(rgb_uint8).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
-
-
-def evaluate(model, images, labels, batch=500):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            correct += (model(to_input(images[i:i + batch])).argmax(1).numpy() == labels[i:i + batch]).sum()
-    return correct / len(images)
+    return scenes_input(rgb_uint8).contiguous()
 
 
 def load_trained():
@@ -69,85 +59,40 @@ def load_trained():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=float, default=10.0, help="passes over the 60k training garments (fresh scenes each pass)")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
-    parser.add_argument("--seed", type=int, default=7)
+    parser = training_arguments(__doc__, epochs=10.0, lr=3e-3, out=CHECKPOINT, report=os.path.join(HERE, "training-simple-cnn.json"))
     parser.add_argument("--garment", type=int, default=GARMENT, help="garment size on the 32x32 canvas (Fashion-MNIST's 28 downscaled)")
-    parser.add_argument("--out", default=CHECKPOINT)
-    parser.add_argument("--report", default=os.path.join(HERE, "training-simple-cnn.json"))
     args = parser.parse_args()
+    trained = train_and_test(simple_cnn_class(), args, canvas=CANVAS, garment=args.garment, to_input=to_input, log_every=200)
+    model = trained.model
+    print(f"test accuracy on {trained.test_scenes} Fashion-MNIST test scenes (32x32): {trained.accuracy:.4f}", flush=True)
 
-    torch.set_num_threads(2)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    rng = np.random.default_rng(args.seed)
-    started = time.time()
-
-    train_images, train_labels = scenes.load_split("train", args.garment)
-    test_images, test_labels, _ = scenes.test_scenes(args.seed + TEST_SEED_OFFSET, CANVAS, args.garment)
-
-    model = simple_cnn_class()()
-    steps = int(args.epochs * len(train_images)) // args.batch
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.2)
-    print(f"training {steps} steps of {args.batch} scenes ({args.epochs} epochs) on {torch.get_num_threads()} threads", flush=True)
-
-    noise_bank = scenes.make_noise_bank(rng, canvas=CANVAS)
-    order = np.empty(0, np.int64)
-    running = 0.0
-    for step in range(steps):
-        if len(order) < args.batch:  # next pass over the garments, in a new order and new scenes
-            order = np.concatenate([order, rng.permutation(len(train_images))])
-        batch, order = order[:args.batch], order[args.batch:]
-        scene = scenes.compose(train_images[batch], rng, noise_bank=noise_bank, canvas=CANVAS)
-        model.train()
-        loss = F.cross_entropy(model(to_input(scene["rgb"])), torch.from_numpy(train_labels[batch]))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
-        if (step + 1) % 200 == 0 or step + 1 == steps:
-            print(f"  step {step + 1}/{steps}  loss {running:.3f}  {time.time() - started:.0f}s", flush=True)
-    train_seconds = time.time() - started
-
-    model.eval()
-    accuracy = evaluate(model, test_images, test_labels)
-    print(f"test accuracy on {len(test_images)} Fashion-MNIST test scenes (32x32): {accuracy:.4f}", flush=True)
-
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
     torch.save(model.state_dict(), args.out)
-    with open(os.path.join(os.path.dirname(os.path.abspath(args.out)), "labels.txt"), "w") as f:
-        f.write("\n".join(scenes.CLASS_NAMES) + "\n")
+    write_labels(os.path.join(out_dir, "labels.txt"))
     # The checkpoint must load into a fresh SimpleCNN as a PyTorch user loads it, with the same weights.
     check = simple_cnn_class()()
     check.load_state_dict(torch.load(args.out))
-    for (name, a), (_, b) in zip(model.state_dict().items(), check.state_dict().items()):
-        if not torch.equal(a, b):
-            raise SystemExit(f"checkpoint round trip changed {name}")
+    check_round_trip(model, check, "checkpoint")
 
     report = {
         "model": "samples/workspace/pytorch/model.py (SimpleCNN)",
         "seed": args.seed,
         "epochs": args.epochs,
-        "steps": steps,
+        "steps": trained.steps,
         "batch": args.batch,
         "peakLearningRate": args.lr,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "canvas": CANVAS,
         "garment": args.garment,
-        "testAccuracy": round(float(accuracy), 4),
-        "testScenes": int(len(test_images)),
-        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "testAccuracy": round(float(trained.accuracy), 4),
+        "testScenes": int(trained.test_scenes),
+        "parameters": parameter_count(model),
         "checkpointBytes": os.path.getsize(args.out),
-        "trainSeconds": round(train_seconds, 1),
+        "trainSeconds": round(trained.train_seconds, 1),
     }
-    with open(args.report, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+    write_json(args.report, report)
     # The workspace README has a section on pytorch/ with these numbers (and the TF.js sample's).
     with open(os.path.join(HERE, "training.json")) as f:
         write_workspace_readme(os.path.join(REPO, "samples", "workspace"), json.load(f))

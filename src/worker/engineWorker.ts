@@ -14,7 +14,7 @@ import type { MethodName, Preprocessing, Progress, RgbaImage } from '../protocol
 import { engineBreakingError } from './engineFailures';
 import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
-import { ModelStore, type LoadOptions } from './modelStore';
+import { ModelStore } from './modelStore';
 import { HelperEngines } from './samplePool';
 import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
@@ -67,8 +67,8 @@ let lastImage: { key: string; image: RgbaImage } | undefined;
 
 /** Activation maps and filter grids (issue 3); models and images come from the caches above. */
 const inspection = new LayerInspection({
-  withModel: async (modelPath, work, wait) => models.using(await models.get(modelPath, wait), work),
-  withModelForImage: (modelPath, image, work, wait) => withModelForImage(modelPath, image, work, wait),
+  withModel: (modelPath, work, wait) => models.use(modelPath, wait, work),
+  withModelForImage: (modelPath, image, work, wait) => models.useForImage(modelPath, async () => image, wait, work),
   image: (imagePath) => imageFor(imagePath),
   progress: (requestId, progress) => endpoint.emit({ type: 'progress', requestId, progress }),
 });
@@ -156,34 +156,19 @@ function loadOptionsOf(message: { preprocessing?: Preprocessing }, context: Hand
   };
 }
 
-/**
- * Runs `work` on the model an image runs on, held throughout: the loaded model is held while the
- * image decodes (a reload arriving meanwhile must not free it), then the image decides whether a
- * PyTorch model runs at its own size (another variant, held too).
- */
-async function withModelForImage<T>(
-  modelPath: string,
-  imageOrPath: RgbaImage | string,
-  work: (model: LoadedModel, image: RgbaImage) => Promise<T>,
-  wait: LoadOptions,
-  /** Filled with when the model was loaded and the image decoded (Date.now()), for timings. */
-  marks: { loaded?: number; decoded?: number } = {},
-): Promise<T> {
-  return models.using(await models.get(modelPath, wait), async (base) => {
-    marks.loaded = Date.now();
-    const image = typeof imageOrPath === 'string' ? await imageFor(imageOrPath) : imageOrPath;
-    marks.decoded = Date.now();
-    const model = await models.forImage(modelPath, base, image, wait);
-    return model === base ? work(base, image) : models.using(model, (variant) => work(variant, image));
-  });
-}
-
 async function explainImage(message: ExplainImageRequest, context: HandlerContext): Promise<ExplainImageResult> {
   const t0 = Date.now();
-  const marks: { loaded?: number; decoded?: number } = {};
-  return withModelForImage(message.modelPath, message.imagePath, async (model, image) => {
-    const t1 = marks.loaded ?? t0;
-    const t2 = marks.decoded ?? t1;
+  let t1 = t0;
+  let t2 = t0;
+  // The loaded model is held while the image decodes (a reload meanwhile must not free it); the image
+  // then decides which variant of a PyTorch model runs (its own size, when it can).
+  const decode = async () => {
+    t1 = Date.now();
+    const image = await imageFor(message.imagePath);
+    t2 = Date.now();
+    return image;
+  };
+  return models.useForImage(message.modelPath, decode, loadOptionsOf(message, context), async (model, image) => {
     const sampling = SAMPLING_METHODS.has(message.request.method) || message.request.metrics === true;
     const result = await explain(model, image, message.request, {
       signal: context.signal,
@@ -195,12 +180,12 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
     // The reply's buffers are transferred (detached here), so send a copy of the cached image.
     return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
-  }, loadOptionsOf(message, context), marks);
+  });
 }
 
 async function compareImage(message: CompareImageRequest, context: HandlerContext): Promise<CompareImageResult> {
   // Held for the whole comparison, as explainImage holds its model (a reload may come meanwhile).
-  return withModelForImage(message.modelPath, message.imagePath, async (model, image) => {
+  return models.useForImage(message.modelPath, () => imageFor(message.imagePath), loadOptionsOf(message, context), async (model, image) => {
     const started = Date.now();
     const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
     const results = await compareMethods(model, image, message.methods, message.request, {
@@ -211,7 +196,7 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
     return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
-  }, loadOptionsOf(message, context));
+  });
 }
 
 /** The helpers holding this load of the model, if any (asking starts their loading). */
@@ -229,8 +214,8 @@ function samplePoolFor(modelPath: string, model: LoadedModel) {
 
 /** A helper's side: one part of another worker's sampling batch, on this worker's copy of the model. */
 async function samplePass(message: SamplePassRequest): Promise<Float32Array> {
-  const loaded = await models.get(message.modelPath, { preprocessing: message.preprocessing, allowCode: message.allowCode === true, input: message.input });
-  return models.using(loaded, async (model) => {
+  const options = { preprocessing: message.preprocessing, allowCode: message.allowCode === true, input: message.input };
+  return models.use(message.modelPath, options, async (model) => {
     const { part } = message;
     const batch = tf.tensor4d(part.batch, part.shape);
     try {

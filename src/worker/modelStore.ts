@@ -4,8 +4,8 @@
 //    allowed it (a trusted workspace, or the CLI), and once allowed a file stays allowed;
 //  - a load is shared by the requests waiting for it; one request's cancel ends only its wait, and
 //    the load itself (a PyTorch export can take many seconds) stops when every waiter cancelled;
-//  - a reload while a request still computes on the old model frees the old one when that request
-//    ends, not under it (usingModel);
+//  - a request holds its model from the moment it finds the load (before any await), so a reload
+//    arriving meanwhile frees the old model when that request ends, not under it (use);
 //  - a PyTorch model that runs at any size (adaptive pooling) is fed each image at the image's own
 //    size, as a PyTorch user would: one extra export per size, one such variant kept per model.
 import type { LoadedModel } from '../engine';
@@ -22,7 +22,7 @@ export interface ModelStoreOptions {
   python: () => PythonChoice | undefined;
   exportCacheDir: () => string | undefined;
   log: (line: string) => void;
-  /** Called when a model is disposed and again when it is freed: forget what refers to it (forward passes). */
+  /** Called when a model is freed, first: forget what refers to it (forward passes). */
   onForget: (model: LoadedModel) => void;
 }
 
@@ -42,6 +42,11 @@ interface SharedLoad {
   readonly listeners: Set<(progress: Progress) => void>;
   waiters: number;
   settled: boolean;
+  /** Requests computing with this load's model: it is freed only once none is. */
+  holders: number;
+  /** Reloaded or dropped: freed when the last holder ends (or at once without holders). */
+  disposed: boolean;
+  freed: boolean;
 }
 
 export class ModelStore {
@@ -49,15 +54,22 @@ export class ModelStore {
   /** The one own-size variant kept per model path. */
   private readonly variants = new Map<string, string>();
   private readonly allowed = new Set<string>();
-  private readonly inUse = new Map<LoadedModel, number>();
-  private readonly disposeWhenIdle = new Set<LoadedModel>();
   private readonly loadNumbers = new WeakMap<LoadedModel, number>();
   private loadCount = 0;
 
   constructor(private readonly options: ModelStoreOptions) {}
 
-  /** Loads (or returns the loaded) model. */
-  async get(modelPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  /** Loads (or returns the loaded) model, without holding it (for its summary). */
+  get(modelPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
+    return this.use(modelPath, options, async (model) => model);
+  }
+
+  /**
+   * Runs `work` with the model held: the hold is taken on the load as soon as it is found, before
+   * anything is awaited, so a reload or a dispose that arrives meanwhile (requests come in bursts)
+   * frees this model only after `work` ends.
+   */
+  async use<T>(modelPath: string, options: LoadOptions, work: (model: LoadedModel) => Promise<T>): Promise<T> {
     if (options.allowCode) {
       this.allowed.add(modelPath);
     }
@@ -73,53 +85,55 @@ export class ModelStore {
       }
       this.variants.set(modelPath, key);
     }
-    let load = this.loads.get(key);
-    if (!load) {
-      load = this.start(key, modelPath, options);
+    const load = this.loads.get(key) ?? this.start(key, modelPath, options);
+    load.holders++;
+    try {
+      return await work(await this.wait(load, options));
+    } finally {
+      load.holders--;
+      if (load.disposed && load.holders === 0) {
+        await this.freeLoad(load);
+      }
     }
-    return this.wait(load, options);
   }
 
   /**
-   * The model an image runs on: the loaded model `base`, or for a PyTorch model that takes any size
-   * and has no size set, its variant at the image's own size (within bounds; else the usual size).
+   * Runs `work` with the model an image runs on, held: the loaded model, or for a PyTorch model that
+   * takes any size and has no size set, its variant at the image's own size (within bounds; else
+   * the usual size). The loaded model stays held while `image()` decodes and the variant loads.
    */
-  async forImage(modelPath: string, base: LoadedModel, image: RgbaImage, options: LoadOptions = {}): Promise<LoadedModel> {
-    const input = ownSizeInput(base.summary, image);
-    if (!input) {
-      return base;
-    }
-    try {
-      return await this.get(modelPath, { ...options, input, reload: false });
-    } catch (error) {
-      if (error instanceof EngineError && error.code === 'cancelled') {
-        throw error;
+  async useForImage<T>(
+    modelPath: string,
+    image: () => Promise<RgbaImage>,
+    options: LoadOptions,
+    work: (model: LoadedModel, image: RgbaImage) => Promise<T>,
+  ): Promise<T> {
+    return this.use(modelPath, options, async (base) => {
+      const decoded = await image();
+      const input = ownSizeInput(base.summary, decoded);
+      if (!input) {
+        return work(base, decoded);
       }
-      this.options.log(`model: ${modelPath} does not run at the image's size ${input.join('×')} (${error instanceof Error ? error.message : String(error)}); using ${base.summary.pytorch?.input.join('×')}`);
-      await this.dispose(modelPath, { variantOnly: true });
-      return base;
-    }
-  }
-
-  /** Runs `work` with the model held, so a concurrent reload defers freeing it until `work` ends. */
-  async using<T>(model: LoadedModel, work: (model: LoadedModel) => Promise<T>): Promise<T> {
-    this.inUse.set(model, (this.inUse.get(model) ?? 0) + 1);
-    try {
-      return await work(model);
-    } finally {
-      const users = (this.inUse.get(model) ?? 1) - 1;
-      if (users > 0) {
-        this.inUse.set(model, users);
-      } else {
-        this.inUse.delete(model);
-        if (this.disposeWhenIdle.delete(model)) {
-          this.free(model);
+      let variant: LoadedModel | undefined;
+      try {
+        return await this.use(modelPath, { ...options, input, reload: false }, async (model) => {
+          variant = model;
+          return work(model, decoded);
+        });
+      } catch (error) {
+        if (variant || (error instanceof EngineError && error.code === 'cancelled')) {
+          throw error; // the variant loaded: the failure is the work's
         }
+        this.options.log(
+          `model: ${modelPath} does not run at the image's size ${input.join('×')} (${error instanceof Error ? error.message : String(error)}); using ${base.summary.pytorch?.input.join('×')}`,
+        );
+        await this.dispose(modelPath, { variantOnly: true });
+        return work(base, decoded);
       }
-    }
+    });
   }
 
-  /** Frees the model (and its variant) now, or when the last request using it ends. */
+  /** Frees the model (and its variant) now, or when the last request holding it ends. */
   async dispose(modelPath: string, options: { variantOnly?: boolean } = {}): Promise<void> {
     const variant = this.variants.get(modelPath);
     this.variants.delete(modelPath);
@@ -140,7 +154,7 @@ export class ModelStore {
     const listeners = new Set<(progress: Progress) => void>();
     const started = Date.now();
     const promise = this.load(modelPath, options, abort.signal, (message) => listeners.forEach((l) => l({ message })));
-    const load: SharedLoad = { promise, abort, listeners, waiters: 0, settled: false };
+    const load: SharedLoad = { promise, abort, listeners, waiters: 0, settled: false, holders: 0, disposed: false, freed: false };
     this.loads.set(key, load);
     promise.then(
       (model) => {
@@ -240,22 +254,25 @@ export class ModelStore {
     if (!load) {
       return;
     }
+    load.disposed = true;
+    if (load.holders === 0) {
+      await this.freeLoad(load);
+    }
+  }
+
+  /** Frees a disposed load's model once: by the last holder, or by the dispose when none held it. */
+  private async freeLoad(load: SharedLoad): Promise<void> {
     let model: LoadedModel;
     try {
       model = await load.promise;
     } catch {
       return; // it never loaded: nothing to free
     }
-    this.options.onForget(model);
-    if (this.inUse.has(model)) {
-      this.disposeWhenIdle.add(model);
-    } else {
-      this.free(model);
+    if (load.freed || load.holders > 0) {
+      return;
     }
-  }
-
-  private free(model: LoadedModel): void {
-    // The request that held it may have kept a forward pass after the dispose forgot the others.
+    load.freed = true;
+    // Forget its forward passes (a holder may have kept one after the dispose), then its weights.
     this.options.onForget(model);
     model.dispose();
   }

@@ -26,15 +26,24 @@ class AnySize(nn.Module):
         return self.fc(self.pool(self.features(x)).flatten(1))
 `;
 
-/** Python processes of this test process running the bridge script (the worker threads spawn them). */
+/** Python processes running the bridge script below this test process (the engine processes spawn them). */
 function bridgeProcesses(): string[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'cnn_lens_torch.py'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line) => line.trim() !== '');
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }));
+  const below = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const row of table) {
+      if (below.has(row.ppid) && !below.has(row.pid)) {
+        below.add(row.pid);
+        grew = true;
+      }
+    }
   }
+  return table.filter((row) => below.has(row.pid) && row.args.includes('cnn_lens_torch.py')).map((row) => `${row.pid} ${row.args}`);
 }
 
 async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {

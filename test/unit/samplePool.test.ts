@@ -202,7 +202,7 @@ describe('sampling batches shared with helper engines', function () {
         shared = await engine.explain({ modelPath, imagePath, request });
       }
       assert.strictEqual(shared.result.details?.inputsElsewhere, 4, `the helper never took a share: ${logs.filter((l) => /helper/.test(l)).join('\n')}`);
-      assert.ok(logs.some((l) => /sample helper 1: engine worker #1: backend wasm/.test(l)), 'the helper runs the same backend');
+      assert.ok(logs.some((l) => /sample helper 1: engine #1: backend wasm/.test(l)), 'the helper runs the same backend');
 
       // The same request in this process, one engine, same backend.
       await initBackend('wasm');

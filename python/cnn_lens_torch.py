@@ -228,18 +228,19 @@ class ConstructionSites:
             if site:
                 sites[module] = site
 
-        def setattr_(parent, name, value):
+        def note_assignment(value, caller):
+            # The first assignment wins: a module later re-registered elsewhere keeps its own line.
             if isinstance(value, module_class) and value not in assigned:
-                site = here(sys._getframe(1))
+                site = here(caller)
                 if site:
                     assigned[value] = site
+
+        def setattr_(parent, name, value):
+            note_assignment(value, sys._getframe(1))
             original_setattr(parent, name, value)
 
         def add_module(parent, name, module):
-            if isinstance(module, module_class) and module not in assigned:
-                site = here(sys._getframe(1))
-                if site:
-                    assigned[module] = site
+            note_assignment(module, sys._getframe(1))
             original_add(parent, name, module)
 
         module_class.__init__, module_class.__setattr__, module_class.add_module = init, setattr_, add_module

@@ -104,7 +104,7 @@ export class Hdf5WeightReader {
     const storage = storageOf(dataset);
     if (storage?.layout === LAYOUT.contiguous && storage.address !== undefined && storage.address + bytes > this.fileBytes && bytes > 0) {
       throw new EngineError(
-        `${where} declares ${describeBytes(bytes)} of data (shape [${shape.join(', ')}], ${dtype}) but the file holds only ${describeBytes(this.fileBytes)}; the file is truncated or damaged.`,
+        `${where} declares ${describeBytes(bytes)} of data (shape [${shape.join(', ')}], ${dtype}) at byte ${storage.address}, past the end of the file (${describeBytes(this.fileBytes)}); the file is truncated or damaged.`,
         'bad-input',
       );
     }

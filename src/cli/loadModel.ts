@@ -20,6 +20,15 @@ export interface CommonOptions {
  * runs at any size is loaded at the image's own size, as the extension does.
  */
 export async function loadCliModel(common: CommonOptions, verbose: boolean, image?: RgbaImage): Promise<LoadedModel> {
+  const model = await openModel(common, verbose, image);
+  // Problems that do not stop the run (labels that do not fit the classes) go to stderr, one line each.
+  for (const warning of model.summary.warnings ?? []) {
+    process.stderr.write(`cnn-lens: warning: ${warning}\n`);
+  }
+  return model;
+}
+
+async function openModel(common: CommonOptions, verbose: boolean, image?: RgbaImage): Promise<LoadedModel> {
   if (isPytorchModelPath(common.modelPath)) {
     const { loadPytorchModel, ownSizeInput } = await import('../engine/pytorch/loadPytorch');
     const options = {

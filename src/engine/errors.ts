@@ -29,3 +29,13 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
     throw new EngineError('Cancelled', 'cancelled');
   }
 }
+
+/**
+ * The model computed NaN or infinite class scores. Raised where the scores are read (pipeline.ts);
+ * explain() turns it into a message naming the model and the image.
+ */
+export class NonFiniteScoresError extends EngineError {
+  constructor(readonly detail: string) {
+    super(`the class scores are not finite (${detail})`, 'bad-input');
+  }
+}

@@ -11,6 +11,8 @@ import { createJimp } from '@jimp/core';
 import { defaultFormats } from 'jimp';
 import type { Preprocessing, RgbaImage } from '../protocol/types';
 import { EngineError } from './errors';
+import { imageExtents, type ImageExtent, type ImageFormat } from './imageHeader';
+import { DEFAULT_MAX_IMAGE_PIXELS, describePixels } from './limits';
 import * as tf from './tf';
 
 /** File name of libwebp's decoder; esbuild.js copies it next to the bundles in dist/. */
@@ -18,13 +20,22 @@ export const WEBP_WASM_FILE = 'webp_dec.wasm';
 
 const SUPPORTED = 'PNG, JPEG, BMP, GIF, WebP or TIFF';
 
-type ImageFormat = 'PNG' | 'JPEG' | 'BMP' | 'GIF' | 'WebP' | 'TIFF';
+export interface ImageReadOptions {
+  /**
+   * The largest image decoded, in pixels (width × height); larger ones are refused before decoding.
+   * Default DEFAULT_MAX_IMAGE_PIXELS (limits.ts).
+   */
+  maxPixels?: number;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-/** Decodes an image file's bytes to RGBA. Errors name `sourceName` and say what is wrong. */
-export async function decodeImage(bytes: Uint8Array, sourceName: string): Promise<RgbaImage> {
+/**
+ * Decodes an image file's bytes to RGBA. Errors name `sourceName` and say what is wrong; an image
+ * larger than `options.maxPixels` is refused from its header, before anything is decoded.
+ */
+export async function decodeImage(bytes: Uint8Array, sourceName: string, options: ImageReadOptions = {}): Promise<RgbaImage> {
   if (bytes.length === 0) {
     throw new EngineError(`${sourceName}: the file is empty (0 bytes), not an image.`, 'bad-input');
   }
@@ -32,11 +43,13 @@ export async function decodeImage(bytes: Uint8Array, sourceName: string): Promis
   if (!format) {
     throw new EngineError(`${sourceName}: not a ${SUPPORTED} image (unrecognised file contents).`, 'bad-input');
   }
+  const maxPixels = maxPixelsOf(options);
+  checkDeclaredPixels(imageExtents(bytes, format), format, maxPixels, sourceName);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let bitmap: { width: number; height: number; data: Uint8Array };
   try {
     // fromBuffer also applies a JPEG's EXIF orientation, so pixels are upright as viewers show them.
-    bitmap = (await codecs().fromBuffer(buffer)).bitmap;
+    bitmap = (await codecs().fromBuffer(buffer, jpegLimits(maxPixels))).bitmap;
   } catch (error) {
     if (error instanceof EngineError) {
       throw error; // already says what is wrong (e.g. the WebP decoder binary is missing)
@@ -51,19 +64,66 @@ export async function decodeImage(bytes: Uint8Array, sourceName: string): Promis
   if (!(width > 0 && height > 0) || bitmap.data.length < width * height * 4) {
     throw new EngineError(`${sourceName}: the ${format} image decodes to no pixels (${width}x${height}).`, 'bad-input');
   }
+  if (width * height > maxPixels) {
+    // A header the check could not read (e.g. a JPEG whose height comes later, in a DNL segment).
+    throw tooManyPixels(sourceName, format, { width, height, part: '' }, maxPixels);
+  }
   // A private copy: decoders may hand out views into pooled or wasm memory.
-  return { width, height, data: new Uint8Array(bitmap.data.subarray(0, width * height * 4)) };
+  return { width, height, data: new Uint8Array(bitmap.data.subarray(0, width * height * 4)), source: sourceName };
 }
 
-/** Reads and decodes an image file. */
-export async function readImageFile(filePath: string): Promise<RgbaImage> {
+/** Reads and decodes an image file (see decodeImage for the size limit). */
+export async function readImageFile(filePath: string, options: ImageReadOptions = {}): Promise<RgbaImage> {
   let bytes: Uint8Array;
   try {
     bytes = await fs.promises.readFile(filePath);
   } catch (error) {
     throw new EngineError(`${filePath}: cannot read the image (${fileErrorReason(error)}).`, 'bad-input');
   }
-  return decodeImage(bytes, filePath);
+  return decodeImage(bytes, filePath, options);
+}
+
+function maxPixelsOf(options: ImageReadOptions): number {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  if (!(Number.isInteger(maxPixels) && maxPixels > 0)) {
+    throw new EngineError(`maxImagePixels must be a positive whole number of pixels, got ${maxPixels}.`, 'bad-request');
+  }
+  return maxPixels;
+}
+
+/** Refuses a header declaring more than `maxPixels` (TIFF: all pages together, jimp decodes each). */
+function checkDeclaredPixels(extents: ImageExtent[], format: ImageFormat, maxPixels: number, sourceName: string): void {
+  for (const extent of extents) {
+    if (extent.width * extent.height > maxPixels) {
+      throw tooManyPixels(sourceName, format, extent, maxPixels);
+    }
+  }
+  const pages = extents.reduce((sum, e) => sum + e.width * e.height, 0);
+  if (format === 'TIFF' && pages > maxPixels) {
+    throw new EngineError(
+      `${sourceName}: the TIFF's ${extents.length} pages hold ${(pages / 1e6).toFixed(1)} megapixels together, more than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels; ` +
+        'raise maxImagePixels to open it, or save the page you need on its own.',
+      'bad-input',
+    );
+  }
+}
+
+function tooManyPixels(sourceName: string, format: ImageFormat, extent: ImageExtent, maxPixels: number): EngineError {
+  const what = extent.part ? `the ${format}'s ${extent.part}` : `the ${format} image`;
+  return new EngineError(
+    `${sourceName}: ${what} is ${describePixels(extent.width, extent.height)}, more than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels; ` +
+      'raise maxImagePixels to open it, or downscale the image.',
+    'bad-input',
+  );
+}
+
+/**
+ * jpeg-js's own limits, set from ours: its defaults (100 MP, 512 MB) would refuse images below our
+ * limit with "maxMemoryUsageInMB limit exceeded", which reads like a damaged file. It needs up to
+ * about 16 bytes a pixel (coefficients of up to 4 components, then RGBA).
+ */
+function jpegLimits(maxPixels: number): Record<string, Record<string, number>> {
+  return { 'image/jpeg': { maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil((maxPixels * 16) / 2 ** 20) + 64 } };
 }
 
 /** Encodes RGBA pixels as a PNG file's bytes. */
@@ -230,9 +290,16 @@ export function toModelInput(image: RgbaImage, inputShape: [number, number, numb
   });
 }
 
+/** How far mean and std may go: inputs are scaled to [0, 1] first, so real values are near that range. */
+const MAX_PREPROCESSING_MAGNITUDE = 1e6;
+const MIN_STD = 1e-6;
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
 /**
- * Checks mean/std: finite numbers, 1 value or one per channel, std never 0. `source` names where the
- * values came from (e.g. "…/cnn-lens.json" or "--mean") so the message says what to fix.
+ * Checks mean/std: finite numbers, 1 value or one per channel, |mean| at most 1e6, std from 1e-6 to
+ * 1e6 (the model runs in float32: a std of 1e-300 is 0 there and every image would give the same
+ * result; a mean of 1e308 swamps every pixel). `source` names where the values came from (e.g.
+ * "…/cnn-lens.json" or "--mean") so the message says what to fix.
  */
 export function checkPreprocessing(preprocessing: Preprocessing, channels: number | undefined, source: string): void {
   for (const key of ['mean', 'std'] as const) {
@@ -241,7 +308,7 @@ export function checkPreprocessing(preprocessing: Preprocessing, channels: numbe
       continue;
     }
     if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new EngineError(`${source}: "${key}" must be a list of numbers, got ${JSON.stringify(values)}.`, 'bad-input');
+      throw new EngineError(`${source}: "${key}" must be a list of numbers, all finite, got ${describeValues(values)}.`, 'bad-input');
     }
     // With the channel count unknown (e.g. a multi-input model the caller will refuse), lengths cannot be checked.
     if (channels !== undefined && values.length !== 1 && values.length !== channels) {
@@ -250,10 +317,30 @@ export function checkPreprocessing(preprocessing: Preprocessing, channels: numbe
         'bad-input',
       );
     }
-    if (key === 'std' && values.some((v) => v === 0)) {
-      throw new EngineError(`${source}: "std" must not contain 0 (it divides the input).`, 'bad-input');
+    const index = values.findIndex((v) => degeneratePreprocessing(key, v) !== undefined);
+    if (index >= 0) {
+      throw new EngineError(`${source}: "${key}" value ${index + 1} (${values[index]}) ${degeneratePreprocessing(key, values[index])}.`, 'bad-input');
     }
   }
+}
+
+/** Values as written, NaN and Infinity included (JSON.stringify shows them as null). */
+export function describeValues(values: unknown): string {
+  return Array.isArray(values) ? `[${values.map((v) => (typeof v === 'number' ? String(v) : JSON.stringify(v))).join(', ')}]` : JSON.stringify(values);
+}
+
+/** Why a mean or std value cannot be used, or undefined when it can. */
+function degeneratePreprocessing(key: 'mean' | 'std', value: number): string | undefined {
+  if (key === 'mean') {
+    return Math.abs(value) > MAX_PREPROCESSING_MAGNITUDE ? `is beyond ±${MAX_PREPROCESSING_MAGNITUDE.toExponential()}; inputs are scaled to [0, 1] before the mean is subtracted` : undefined;
+  }
+  if (value === 0) return 'must not contain 0 (it divides the input)';
+  if (value < 0) return 'must be positive (it divides the input)';
+  if (Math.fround(value) < FLOAT32_MIN_NORMAL) return 'is 0 or subnormal in float32, the precision the model runs in (it divides the input)';
+  if (value < MIN_STD || value > MAX_PREPROCESSING_MAGNITUDE) {
+    return `is outside ${MIN_STD.toExponential()}..${MAX_PREPROCESSING_MAGNITUDE.toExponential()}; inputs are scaled to [0, 1] before they are divided by it`;
+  }
+  return undefined;
 }
 
 /** RGBA (8-bit) to the model's channels after compositing over black, rounded to 8 bits, as float32. */

@@ -2,10 +2,12 @@
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
 import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
-import { EngineError, throwIfCancelled } from './errors';
+import { EngineError, NonFiniteScoresError, throwIfCancelled } from './errors';
 import { ForwardCache } from './forwardCache';
 import { outputAppliesSoftmax, prepareBatchNormFolds } from './graph';
-import { readImageFile, toModelInput } from './image';
+import { readImageFile, toModelInput, type ImageReadOptions } from './image';
+import { checkLayerOutputs } from './layerOutputs';
+import { checkModelInputSize, namingFile } from './limits';
 import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
 import { computeMetrics } from './metrics';
 import { getMethod } from './methods';
@@ -18,7 +20,8 @@ import type * as tf from './tf';
 export { initBackend, currentBackend, currentBackendReport, defaultWasmDir } from './backend';
 export { applyColormap } from './colormap';
 export { renderOverlay, renderHeatmap, resizeMap } from './overlay';
-export { encodePng, decodeImage } from './image';
+export { encodePng, decodeImage, type ImageReadOptions } from './image';
+export { DEFAULT_MAX_IMAGE_PIXELS, MAX_MODEL_INPUT_PIXELS, MAX_MODEL_INPUT_SIDE, MAX_TENSOR_ELEMENTS, MAX_WEIGHT_BYTES } from './limits';
 export { describeLayers, defaultCamLayer } from './layers';
 export { renderCompareGrid, type CompareTile } from './compareGrid';
 export type { RunContext } from './pipeline';
@@ -46,7 +49,13 @@ const DEFAULT_TOP_K = 5;
 
 /** Loads model.json (or its folder), .onnx, ... (see formats.ts) with labels and the cnn-lens.json sidecar. */
 export async function loadModel(modelPath: string, options: { preprocessing?: Preprocessing } = {}): Promise<LoadedModel> {
-  const files = await loadModelFromDisk(modelPath, options.preprocessing);
+  let files: Awaited<ReturnType<typeof loadModelFromDisk>>;
+  try {
+    files = await loadModelFromDisk(modelPath, options.preprocessing);
+  } catch (error) {
+    // The loaders' own errors name the file; a raw JavaScript or tfjs one gets it here.
+    throw error instanceof EngineError ? error : namingFile(error, modelPath, 'cannot be loaded');
+  }
   try {
     return wrapModel(files.model, {
       path: files.modelPath,
@@ -59,7 +68,7 @@ export async function loadModel(modelPath: string, options: { preprocessing?: Pr
     });
   } catch (error) {
     files.model.dispose();
-    throw error;
+    throw error instanceof EngineError ? error : namingFile(error, files.modelPath, 'cannot be loaded');
   }
 }
 
@@ -86,8 +95,19 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
       'unsupported',
     );
   }
-  // Labels that do not match the class count would name the wrong classes: fall back to "class N".
+  // Checked here for every format (loaders check what their files declare earlier, before building).
+  checkModelInputSize(height, width, where);
+  checkLayerOutputs(model, where);
+  // Labels that do not match the class count would name the wrong classes: fall back to "class N",
+  // and say so (a label file for another model, or one with a header line, is easy to miss).
   const labelsMatch = source.labels !== null && source.labels.length === numClasses;
+  const warnings: string[] = [];
+  if (source.labels !== null && !labelsMatch) {
+    warnings.push(
+      `${source.labelsSource ?? 'the labels file'} has ${source.labels.length} label${source.labels.length === 1 ? '' : 's'} but the model has ${numClasses} classes; ` +
+        'the labels are not used and classes are shown as "class N" (give one label per class, in class order).',
+    );
+  }
   const summary: ModelSummary = {
     path: source.path,
     format: source.format ?? 'layers-model',
@@ -103,14 +123,18 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
     outputSoftmax: outputAppliesSoftmax(model),
     totalParams: model.countParams(),
     numClasses,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   prepareBatchNormFolds(model);
   return { summary, model, dispose: () => model.dispose() };
 }
 
-/** Decodes an image file (PNG, JPEG, BMP, GIF, WebP) to RGBA. */
-export async function readImage(imagePath: string): Promise<RgbaImage> {
-  return readImageFile(imagePath);
+/**
+ * Decodes an image file (PNG, JPEG, BMP, GIF, WebP, TIFF) to RGBA. Images over `maxPixels` (default
+ * DEFAULT_MAX_IMAGE_PIXELS) are refused from their header, before decoding.
+ */
+export async function readImage(imagePath: string, options: ImageReadOptions = {}): Promise<RgbaImage> {
+  return readImageFile(imagePath, options);
 }
 
 /**
@@ -135,7 +159,12 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
   const [height, width] = summary.inputShape;
   const options = resolveOptions(request.options ?? {}, height, width);
   throwIfCancelled(context.signal);
-  const input = toModelInput(image, summary.inputShape, summary.preprocessing);
+  let input: tf.Tensor4D;
+  try {
+    input = toModelInput(image, summary.inputShape, summary.preprocessing);
+  } catch (error) {
+    throw explainFailure(error, summary, image);
+  }
   try {
     const methodContext: RunContext = request.metrics ? { ...context, onProgress: (p) => context.onProgress?.({ ...p, fraction: p.fraction === undefined ? undefined : p.fraction * 0.7 }) } : context;
     const result = await computeCam(
@@ -168,9 +197,23 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
       result.timings.metrics = result.metrics.timeMs;
     }
     return result;
+  } catch (error) {
+    throw explainFailure(error, summary, image);
   } finally {
     input.dispose();
   }
+}
+
+/** An error while explaining, as one line naming the model (and the image, when it is about the image). */
+function explainFailure(error: unknown, summary: ModelSummary, image: RgbaImage): unknown {
+  const shown = image.source ?? `the ${image.width}×${image.height} image`;
+  if (error instanceof NonFiniteScoresError) {
+    return new EngineError(
+      `${summary.path}: for ${shown}, ${error.message}; the model's weights or the preprocessing (mean/std) make it overflow or compute NaN, so there is nothing to explain.`,
+      'bad-input',
+    );
+  }
+  return error instanceof EngineError ? error : namingFile(error, summary.path, `explaining ${shown} failed`);
 }
 
 // Layer inspection (issue 3): activation maps, filter grids, and which layers offer them.

@@ -9,8 +9,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Preprocessing } from '../protocol/types';
 import { EngineError } from './errors';
-import { checkPreprocessing } from './image';
+import { checkFinite, checkFiniteFloat16 } from './finiteWeights';
+import { checkPreprocessing, describeValues } from './image';
+import { checkKerasTopology } from './kerasTopology';
+import { describeBytes, elementCount, MAX_WEIGHT_BYTES } from './limits';
 import * as tf from './tf';
+import { buildWithDeclaredWeights, type DeclaredWeights } from './weightShapes';
 
 export interface ModelFiles {
   model: tf.LayersModel;
@@ -123,6 +127,8 @@ async function readModelJson(file: string): Promise<ModelJson> {
   if (parsed.format !== undefined && parsed.format !== 'layers-model') {
     throw new EngineError(`${file}: unknown model format "${String(parsed.format)}"; CNN Lens reads "layers-model".`, 'unsupported');
   }
+  // Before tfjs sees it: a dangling or cyclic reference would hang tfjs, a huge input allocate.
+  checkKerasTopology(topology, file);
   return parsed as unknown as ModelJson;
 }
 
@@ -136,7 +142,8 @@ async function readModelJson(file: string): Promise<ModelJson> {
 export async function readModelJsonWeights(modelJsonPath: string, weightsManifest: unknown): Promise<tf.NamedTensorMap> {
   const folder = path.dirname(modelJsonPath);
   const realFolder = await fs.promises.realpath(folder);
-  const weights = await readWeights({ modelTopology: {}, weightsManifest }, modelJsonPath, folder, realFolder);
+  // A graph's constants are not all weights: a one-value ±Infinity is a bound or a padding value.
+  const weights = await readWeights({ modelTopology: {}, weightsManifest }, modelJsonPath, folder, realFolder, { infiniteScalars: true });
   return weights ? tf.io.decodeWeights(weights.data, weights.specs) : {};
 }
 
@@ -151,32 +158,62 @@ interface GroupSpec {
   weights: tf.io.WeightsManifestEntry[];
 }
 
-/** Validates the manifest, reads every shard (inside the folder only) and checks sizes. */
-async function readWeights(modelJson: ModelJson, file: string, folder: string, realFolder: string): Promise<LoadedWeights | null> {
+/**
+ * Validates the manifest, checks the shards' sizes on disk against it (before reading anything),
+ * reads every shard (inside the folder only) and refuses NaN or infinite weights.
+ */
+async function readWeights(
+  modelJson: ModelJson,
+  file: string,
+  folder: string,
+  realFolder: string,
+  allow: { infiniteScalars?: boolean } = {},
+): Promise<LoadedWeights | null> {
   if (modelJson.weightsManifest === undefined) {
     return null;
   }
   const groups = parseManifest(modelJson.weightsManifest, file);
+  const groupSizes = groups.map((group) => group.weights.map((spec) => weightByteLength(spec, file)));
+  const declaredBytes = groupSizes.flat().reduce((a, b) => a + b, 0);
+  if (!(declaredBytes <= MAX_WEIGHT_BYTES)) {
+    throw new EngineError(
+      `${file}: the weights manifest declares ${describeBytes(declaredBytes)} of weights, more than the ${describeBytes(MAX_WEIGHT_BYTES)} CNN Lens loads.`,
+      'bad-input',
+    );
+  }
+  const groupShards: { name: string; real: string; size: number }[][] = [];
+  for (const [index, group] of groups.entries()) {
+    const shards: { name: string; real: string; size: number }[] = [];
+    for (const shardPath of group.paths) {
+      const real = await resolveInsideFolder(shardPath, folder, realFolder, `${file}: weightsManifest path`, 'weight shard');
+      shards.push({ name: shardPath, real, size: (await fs.promises.stat(real)).size });
+    }
+    const expected = groupSizes[index].reduce((a, b) => a + b, 0);
+    if (shards.reduce((sum, shard) => sum + shard.size, 0) !== expected) {
+      throw new EngineError(describeSizeMismatch(file, index, shards, expected, folder), 'bad-input');
+    }
+    groupShards.push(shards);
+  }
   const modelSpecs: tf.io.WeightsManifestEntry[] = [];
   const modelBytes: Uint8Array[] = [];
   for (const [index, group] of groups.entries()) {
-    const shards: { name: string; bytes: Uint8Array }[] = [];
-    for (const shardPath of group.paths) {
-      const real = await resolveInsideFolder(shardPath, folder, realFolder, `${file}: weightsManifest path`, 'weight shard');
-      shards.push({ name: shardPath, bytes: await fs.promises.readFile(real) });
-    }
-    const groupBytes = concatBytes(shards.map((s) => s.bytes));
-    const sizes = group.weights.map((spec) => weightByteLength(spec, file));
-    const expected = sizes.reduce((a, b) => a + b, 0);
-    if (groupBytes.length !== expected) {
-      throw new EngineError(describeSizeMismatch(file, index, shards, expected, folder), 'bad-input');
+    const shards = groupShards[index];
+    const groupBytes = concatBytes(await Promise.all(shards.map((shard) => fs.promises.readFile(shard.real))));
+    const sizes = groupSizes[index];
+    if (groupBytes.length !== sizes.reduce((a, b) => a + b, 0)) {
+      // The files changed between the size check and the read (a save in progress).
+      throw new EngineError(describeSizeMismatch(file, index, shards, sizes.reduce((a, b) => a + b, 0), folder), 'bad-input');
     }
     // Keep only model weights: optimizer state (saved with includeOptimizer) is useless for inference.
     let offset = 0;
     group.weights.forEach((spec, i) => {
       if (spec.group !== 'optimizer') {
+        const bytes = groupBytes.subarray(offset, offset + sizes[i]);
+        if (!(allow.infiniteScalars && isInfiniteScalar(spec, bytes))) {
+          checkFiniteWeight(spec, bytes, file);
+        }
         modelSpecs.push(spec);
-        modelBytes.push(groupBytes.subarray(offset, offset + sizes[i]));
+        modelBytes.push(bytes);
       }
       offset += sizes[i];
     });
@@ -184,6 +221,34 @@ async function readWeights(modelJson: ModelJson, file: string, folder: string, r
   const data = concatBytes(modelBytes);
   // An exact ArrayBuffer: tfjs reads weightData from offset 0 to its end.
   return { specs: modelSpecs, data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer };
+}
+
+/** Refuses a weight holding NaN or an infinity (float32, float16) or quantized with a non-finite scale. */
+function checkFiniteWeight(spec: tf.io.WeightsManifestEntry, bytes: Uint8Array, file: string): void {
+  const weight = `${file}: weight "${spec.name}"`;
+  const quantization = spec.quantization;
+  if (quantization?.dtype === 'float16') {
+    checkFiniteFloat16(new Uint16Array(alignedCopy(bytes)), weight);
+  } else if (quantization) {
+    checkFinite([quantization.scale ?? 0, quantization.min ?? 0], `${weight}'s quantization scale and min`);
+  } else if (spec.dtype === 'float32') {
+    checkFinite(new Float32Array(alignedCopy(bytes)), weight);
+  }
+}
+
+/** A one-value float32 weight holding +Infinity or -Infinity. */
+function isInfiniteScalar(spec: tf.io.WeightsManifestEntry, bytes: Uint8Array): boolean {
+  if (spec.dtype !== 'float32' || spec.quantization || bytes.length !== 4) return false;
+  const value = new DataView(bytes.buffer, bytes.byteOffset, 4).getFloat32(0, true);
+  return value === Infinity || value === -Infinity;
+}
+
+/** The bytes as an ArrayBuffer a typed array can view: themselves when aligned, else a copy. */
+function alignedCopy(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0) {
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+  return bytes.slice().buffer;
 }
 
 function parseManifest(manifest: unknown, file: string): GroupSpec[] {
@@ -224,19 +289,13 @@ function weightByteLength(spec: tf.io.WeightsManifestEntry, file: string): numbe
   return spec.shape.reduce((a, b) => a * b, 1) * bytes;
 }
 
-function describeSizeMismatch(
-  file: string,
-  groupIndex: number,
-  shards: { name: string; bytes: Uint8Array }[],
-  expected: number,
-  folder: string,
-): string {
-  const actual = shards.reduce((sum, s) => sum + s.bytes.length, 0);
+function describeSizeMismatch(file: string, groupIndex: number, shards: { name: string; size: number }[], expected: number, folder: string): string {
+  const actual = shards.reduce((sum, s) => sum + s.size, 0);
   if (shards.length === 1) {
     const shard = path.join(folder, shards[0].name);
     return `${shard}: weight shard has ${actual} bytes but ${path.basename(file)} expects ${expected} bytes (truncated, or from another model).`;
   }
-  const list = shards.map((s) => `${s.name} (${s.bytes.length} bytes)`).join(', ');
+  const list = shards.map((s) => `${s.name} (${s.size} bytes)`).join(', ');
   return `${file}: weights group ${groupIndex + 1} expects ${expected} bytes but its shards hold ${actual}: ${list} (truncated, or from another model).`;
 }
 
@@ -257,13 +316,34 @@ async function buildModel(modelJson: ModelJson, weights: LoadedWeights | null, f
     artifacts.weightData = weights.data;
   }
   const handler: tf.io.IOHandler = { load: async () => artifacts };
-  const model = await withCleanupOnFailure(() => tf.loadLayersModel(handler, { strict: true }), file);
+  const declared = declaredByManifest(weights?.specs ?? null, file);
+  const model = await withCleanupOnFailure(() => buildWithDeclaredWeights(declared, () => tf.loadLayersModel(handler, { strict: true })), file);
   if (!weights && model.weights.length > 0) {
     const count = model.weights.length;
     model.dispose();
     throw new EngineError(`${file}: has no "weightsManifest" but the model has ${count} weights; the weight files are missing.`, 'bad-input');
   }
   return model;
+}
+
+/**
+ * The weights a manifest declares, for checking the variables tfjs creates (weightShapes.ts). A
+ * variable is named "<layer>/<weight>"; a nested model's may carry its path in front.
+ */
+function declaredByManifest(specs: tf.io.WeightsManifestEntry[] | null, file: string): DeclaredWeights {
+  const shapes = new Map<string, number[]>((specs ?? []).map((spec) => [spec.name, spec.shape]));
+  return {
+    file,
+    source: specs ? 'the weights manifest' : 'model.json (it has no "weightsManifest": the weight files are missing)',
+    totalValues: (specs ?? []).reduce((sum, spec) => sum + elementCount(spec.shape), 0),
+    shapesFor(layer, weight) {
+      const name = `${layer}/${weight}`;
+      const exact = shapes.get(name);
+      if (exact) return { key: name, shapes: [exact] };
+      const nested = [...shapes.keys()].filter((key) => key.endsWith(`/${name}`));
+      return nested.length > 0 ? { key: name, shapes: nested.map((key) => shapes.get(key) as number[]) } : undefined;
+    },
+  };
 }
 
 /**
@@ -417,7 +497,7 @@ async function readSidecar(folder: string, realFolder: string): Promise<Sidecar 
       continue;
     }
     if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new EngineError(`${file}: "${key}" must be a list of numbers (one, or one per channel), got ${JSON.stringify(value)}.`, 'bad-input');
+      throw new EngineError(`${file}: "${key}" must be a list of numbers (one, or one per channel), all finite, got ${describeValues(value)}.`, 'bad-input');
     }
     preprocessing[key] = value as number[];
   }

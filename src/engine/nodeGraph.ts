@@ -11,6 +11,7 @@
 // or more leads with the batch dim (shown as null), integer values are shape arithmetic.
 import type { FilterLayout } from '../protocol/types';
 import { EngineError } from './errors';
+import { checkTensorSize } from './limits';
 import * as tf from './tf';
 
 /** How a node's input is fed: from a runtime value (index into the layer's inputs), a constant, or omitted. */
@@ -169,6 +170,8 @@ function inferShapes(plans: readonly GraphNodePlan[], inputName: string, hwc: [n
       const outputs = plan.run(argsOf(plan, (i) => values.get(plan.runtimeInputs[i] as string)));
       plan.outputs.forEach((name, i) => {
         const value = outputs[i] as tf.Tensor;
+        // Operators that can outgrow their inputs check before computing (onnx/ops.ts); this bounds the rest.
+        checkTensorSize(value.shape, `${plan.info.opType} node "${plan.info.name}" output`);
         values.set(name, value);
         // Feature maps and scores lead with the batch dim; integer values (Shape, Gather, axes)
         // are shape arithmetic without one.

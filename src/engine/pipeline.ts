@@ -12,7 +12,7 @@ import type { CutLease, ForwardCache } from './forwardCache';
 import { classScoresOf, computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
 import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from './overlay';
-import { argMax, topPredictions } from './predict';
+import { argMax, checkFiniteScores, topPredictions } from './predict';
 import * as tf from './tf';
 
 /** Helpers every method may use; the pipeline counts the passes they run. */
@@ -413,6 +413,7 @@ async function computeLayerCam(
     }
     checkSpatial(activations, layer.name);
     const logits = (await logitsTensor.data()) as Float32Array;
+    checkFiniteScores(logits);
     const classIndex = request.classIndex ?? argMax(logits);
     checkClassIndex(classIndex, logits.length);
     // The panel's status line lists these stages: say when the forward pass came from the last request.
@@ -496,6 +497,7 @@ async function computeInputAttribution(
       logits = (await logitsTensor.data()) as Float32Array;
       logitsTensor.dispose();
     }
+    checkFiniteScores(logits);
     const classIndex = request.classIndex ?? argMax(logits);
     checkClassIndex(classIndex, logits.length);
     lap(forwardReused ? 'forward (reused)' : 'forward');

@@ -2,6 +2,7 @@
 // here in double precision (max subtracted first), so a softmax model and its logit twin report
 // the same numbers and no probability rounds to exactly 0 or 1 before it has to.
 import type { Prediction } from '../protocol/types';
+import { NonFiniteScoresError } from './errors';
 
 export function softmax(logits: ArrayLike<number>): Float64Array {
   let max = -Infinity;
@@ -49,4 +50,19 @@ export function labelsFor(numClasses: number, labels: readonly string[] | null):
     return [...labels];
   }
   return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+}
+
+/**
+ * Refuses NaN or infinite class scores: a softmax of them prints "NaN%" and a CAM of them is empty
+ * or meaningless, with nothing saying why (NaN weights, a degenerate batch norm, an overflow).
+ */
+export function checkFiniteScores(logits: ArrayLike<number>): void {
+  const bad: number[] = [];
+  for (let i = 0; i < logits.length; i++) {
+    if (!Number.isFinite(logits[i])) bad.push(i);
+  }
+  if (bad.length > 0) {
+    const listed = bad.slice(0, 3).map((i) => `class ${i}: ${logits[i]}`).join(', ');
+    throw new NonFiniteScoresError(`${listed}${bad.length > 3 ? `, and ${bad.length - 3} more` : ''} of ${logits.length} classes`);
+  }
 }

@@ -174,6 +174,8 @@ export interface RgbaImage {
   width: number;
   height: number;
   data: Uint8Array;
+  /** The file it was decoded from, for messages about it (readImage sets it). */
+  source?: string;
 }
 
 /** A single-channel float map, row-major. */
@@ -300,6 +302,11 @@ export interface ModelSummary {
   shapeOrder?: 'NCHW';
   /** For PyTorch models: how the model was built, which weights and which input size. */
   pytorch?: PytorchBuild;
+  /**
+   * Problems that do not stop the model from loading but change what is shown, one line each naming
+   * the file (e.g. a labels file whose count differs from the class count: classes become "class N").
+   */
+  warnings?: string[];
 }
 
 export interface Prediction {

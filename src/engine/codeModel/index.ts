@@ -12,6 +12,7 @@ import { fileURLToPath } from 'url';
 import * as vm from 'vm';
 import type { Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
+import { checkFiniteModelWeights } from '../finiteWeights';
 import { wrapModel, type LoadedModel } from '../index';
 import { readModelArtifactsFromDisk, readModelCompanions } from '../modelLoader';
 import * as tf from '../tf';
@@ -38,6 +39,8 @@ export async function loadCodeModel(entry: string, options: CodeModelOptions = {
   const weightFiles = new Set<string>();
   const model = await runCodeModel(file, bundle, weightFiles);
   try {
+    // Weights the code made or loaded: no format check has seen them.
+    checkFiniteModelWeights(model, file);
     // Labels and cnn-lens.json beside the code file, checked against the model's input channels.
     const companions = await readModelCompanions(file, model, options.preprocessing);
     const loaded = wrapModel(model, { path: file, ...companions });

@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
+import { broadcastShape, checkModelInputSize, checkTensorSize, namingFile } from '../limits';
 import { locateModelJson, readModelCompanions, readModelJsonWeights, type ModelFiles } from '../modelLoader';
 import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
 import * as tf from '../tf';
@@ -59,6 +60,20 @@ class Attrs {
   strings(name: string): string[] {
     return (this.attr[name]?.list?.s ?? []).map((v) => Buffer.from(v, 'base64').toString('utf8'));
   }
+}
+
+/** Refuses a result larger than MAX_TENSOR_ELEMENTS before computing it (ops whose output can outgrow their inputs). */
+function checkSize(node: TfNode, shape: readonly number[]): void {
+  checkTensorSize(shape, `graph node "${node.name}" (${node.op}) output`);
+}
+
+/** An element-wise op of two values, sized (broadcasting can multiply them) before it runs. */
+function elementwise(fn: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): (attr: Attrs, node: TfNode) => TfOp {
+  return (_attr, node) =>
+    ([a, b]) => {
+      checkSize(node, broadcastShape((a as tf.Tensor).shape, (b as tf.Tensor).shape));
+      return [fn(a as tf.Tensor, b as tf.Tensor)];
+    };
 }
 
 function unsupported(node: TfNode, what: string): never {
@@ -134,8 +149,11 @@ const depthwise = (attr: Attrs, node: TfNode) => (x: tf.Tensor, w: tf.Tensor): t
   nhwc(attr, node);
   return tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, hw(attr.ints('strides')), padding(attr, node) as 'same', 'NHWC', hw(attr.ints('dilations')));
 };
-const matMul = (attr: Attrs) => (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
-  tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, attr.bool('transpose_a', false), attr.bool('transpose_b', false));
+const matMul = (attr: Attrs, node: TfNode) => (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+  const [transposeA, transposeB] = [attr.bool('transpose_a', false), attr.bool('transpose_b', false)];
+  checkSize(node, [a.shape[transposeA ? 1 : 0] as number, b.shape[transposeB ? 0 : 1] as number]);
+  return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB);
+};
 
 function pool(kind: 'max' | 'avg'): TfOp {
   return ([x], attr, node) => {
@@ -161,9 +179,9 @@ const TF_OPS: Record<string, (attr: Attrs, node: TfNode) => TfOp> = {
   _FusedConv2D: (a, n) => fused(conv2d(a, n)),
   DepthwiseConv2dNative: (a, n) => ([x, w]) => [depthwise(a, n)(x as tf.Tensor, w as tf.Tensor)],
   FusedDepthwiseConv2dNative: (a, n) => fused(depthwise(a, n)),
-  MatMul: (a) => ([x, w]) => [matMul(a)(x as tf.Tensor, w as tf.Tensor)],
-  _FusedMatMul: (a) => fused(matMul(a)),
-  BiasAdd: () => ([x, b]) => [tf.add(x as tf.Tensor, b as tf.Tensor)],
+  MatMul: (a, n) => ([x, w]) => [matMul(a, n)(x as tf.Tensor, w as tf.Tensor)],
+  _FusedMatMul: (a, n) => fused(matMul(a, n)),
+  BiasAdd: elementwise((x, b) => tf.add(x, b)),
   FusedBatchNorm: (a, n) => ([x, scale, offset, mean, variance]) => {
     nhwc(a, n);
     return [tf.batchNorm(x as tf.Tensor, mean as tf.Tensor, variance as tf.Tensor, offset, scale, a.float('epsilon', 1e-3))];
@@ -183,18 +201,25 @@ const TF_OPS: Record<string, (attr: Attrs, node: TfNode) => TfOp> = {
   Squeeze: (a) => ([x]) => [tf.squeeze(x as tf.Tensor, a.ints('squeeze_dims'))],
   Softmax: () => ([x]) => [tf.softmax(x as tf.Tensor)],
   Identity: () => ([x]) => [tf.clone(x as tf.Tensor)],
-  AddV2: () => ([a, b]) => [tf.add(a as tf.Tensor, b as tf.Tensor)],
-  Add: () => ([a, b]) => [tf.add(a as tf.Tensor, b as tf.Tensor)],
-  Sub: () => ([a, b]) => [tf.sub(a as tf.Tensor, b as tf.Tensor)],
-  Mul: () => ([a, b]) => [tf.mul(a as tf.Tensor, b as tf.Tensor)],
-  RealDiv: () => ([a, b]) => [tf.div(a as tf.Tensor, b as tf.Tensor)],
-  ConcatV2: () => (inputs) => {
-    const axis = Number((inputs[inputs.length - 1] as tf.Tensor).dataSync()[0]);
-    return [tf.concat(inputs.slice(0, -1), axis)];
+  AddV2: elementwise((a, b) => tf.add(a, b)),
+  Add: elementwise((a, b) => tf.add(a, b)),
+  Sub: elementwise((a, b) => tf.sub(a, b)),
+  Mul: elementwise((a, b) => tf.mul(a, b)),
+  RealDiv: elementwise((a, b) => tf.div(a, b)),
+  ConcatV2: (_a, n) => (inputs) => {
+    const values = inputs.slice(0, -1) as tf.Tensor[];
+    const rank = values[0]?.rank ?? 0;
+    const raw = Number((inputs[inputs.length - 1] as tf.Tensor).dataSync()[0]);
+    const axis = raw < 0 ? raw + rank : raw;
+    if (values.length > 0) {
+      checkSize(n, values[0].shape.map((d, i) => (i === axis ? values.reduce((sum, v) => sum + (v.shape[i] ?? 0), 0) : d)));
+    }
+    return [tf.concat(values, raw)];
   },
-  Pad: () => ([x, paddings]) => {
+  Pad: (_a, n) => ([x, paddings]) => {
     const p = Array.from((paddings as tf.Tensor).dataSync(), Number);
     const pairs = Array.from({ length: p.length / 2 }, (_, i) => [p[2 * i], p[2 * i + 1]] as [number, number]);
+    checkSize(n, (x as tf.Tensor).shape.map((d, i) => d + (pairs[i]?.[0] ?? 0) + (pairs[i]?.[1] ?? 0)));
     return [tf.pad(x as tf.Tensor, pairs)];
   },
 };
@@ -257,6 +282,15 @@ function topologicalOrder(nodes: readonly TfNode[], file: string): TfNode[] {
 
 export async function loadGraphModelFromDisk(modelPath: string, overrides: Preprocessing = {}): Promise<ModelFiles & { formatDetail: string }> {
   const file = await locateModelJson(modelPath);
+  try {
+    return await loadGraphModel(file, overrides);
+  } catch (error) {
+    // Node and op messages ("graph node "x" (MatMul) failed: …") get the file in front.
+    throw namingFile(error, file, 'cannot be rebuilt as a model');
+  }
+}
+
+async function loadGraphModel(file: string, overrides: Preprocessing): Promise<ModelFiles & { formatDetail: string }> {
   const json = JSON.parse(await fs.promises.readFile(file, 'utf8')) as {
     modelTopology?: { node?: TfNode[]; library?: { function?: unknown[] } };
     weightsManifest?: unknown;
@@ -295,6 +329,7 @@ export async function loadGraphModelFromDisk(modelPath: string, overrides: Prepr
   if (dims.length !== 4 || !(height! > 0 && width! > 0 && channels! > 0)) {
     throw new EngineError(`${file}: input "${input.name}" has shape [${dims.join(', ')}]; CNN Lens needs an NHWC image input of a fixed size [-1, height, width, channels].`, 'unsupported');
   }
+  checkModelInputSize(height as number, width as number, `${file}: input "${input.name}"`);
   const outputs = Object.values(json.signature?.outputs ?? {}).map((o) => o.name ?? '');
   const consumed = new Set(nodes.flatMap((n) => (n.input ?? []).map((i) => sourceOf(i)?.node)));
   const outputName = outputs.length === 1 ? valueName(sourceOf(outputs[0] as string) as { node: string; index: number }) : nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const').map((n) => n.name);

@@ -4,15 +4,24 @@
 // JSON natively; Keras 3's is converted first, keras3Config.ts) and given the file's weights
 // layer by layer. HDF5 is read by jsfive (pure JS), zip by fflate. Layouts: see
 // scripts/fixtures/export_keras.py, which writes fixtures the same way Keras does.
+//
+// Files are untrusted: the config is checked before tfjs builds it (kerasTopology.ts), every
+// variable tfjs creates must match a dataset the file holds (weightShapes.ts), each dataset is
+// checked before it is read (hdf5Weights.ts), and a .keras archive inflates only the entries used,
+// within a budget (zipEntries.ts).
 import * as fs from 'fs';
 import * as path from 'path';
-import { unzipSync } from 'fflate';
-import * as hdf5 from 'jsfive';
+import type * as hdf5 from 'jsfive';
 import type { ModelFormat, Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
+import { checkKerasTopology } from '../kerasTopology';
+import { describeBytes, MAX_WEIGHT_BYTES, namingFile } from '../limits';
 import { readModelCompanions, type ModelFiles } from '../modelLoader';
 import * as tf from '../tf';
+import { buildWithDeclaredWeights, type DeclaredWeights } from '../weightShapes';
+import { datasetShape, Hdf5WeightReader, openHdf5 } from './hdf5Weights';
 import { keras3ToKeras2 } from './keras3Config';
+import { listZipEntries, readZipEntry, ZipError, type ZipEntry } from './zipEntries';
 
 export interface KerasFiles extends ModelFiles {
   format: ModelFormat;
@@ -22,7 +31,14 @@ export interface KerasFiles extends ModelFiles {
 export async function loadKerasModelFromDisk(modelPath: string, format: 'keras' | 'keras-h5', overrides: Preprocessing = {}): Promise<KerasFiles> {
   const file = path.resolve(modelPath);
   const bytes = await readBytes(file);
-  const { model, detail } = format === 'keras' ? await fromKeras3(bytes, file) : await fromKeras2H5(bytes, file);
+  let built: { model: tf.LayersModel; detail: string };
+  try {
+    built = format === 'keras' ? await fromKeras3(bytes, file) : await fromKeras2H5(bytes, file);
+  } catch (error) {
+    // jsfive and tfjs throw strings and raw errors; every message names the file.
+    throw namingFile(error, file, 'cannot be read as a Keras model');
+  }
+  const { model, detail } = built;
   try {
     const companions = await readModelCompanions(file, model, overrides);
     return { model, modelPath: file, ...companions, format, formatDetail: detail };
@@ -47,20 +63,6 @@ async function readBytes(file: string): Promise<Uint8Array> {
   }
 }
 
-function openHdf5(bytes: Uint8Array, file: string, what: string): hdf5.File {
-  try {
-    const copy = bytes.slice().buffer;
-    const h5 = new hdf5.File(copy, path.basename(file));
-    void h5.keys; // reading the root group's links fails early on a truncated file
-    return h5;
-  } catch (error) {
-    throw new EngineError(
-      `${file}: ${what} is not a readable HDF5 file (${error instanceof Error ? error.message : String(error)}); the file is truncated or not a Keras model.`,
-      'bad-input',
-    );
-  }
-}
-
 function stringAttr(group: hdf5.Group, name: string): string | undefined {
   const value = group.attrs[name];
   if (typeof value === 'string') return value;
@@ -74,36 +76,21 @@ function stringListAttr(group: hdf5.Group, name: string): string[] {
   return list.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v)));
 }
 
-function readDataset(h5: hdf5.File, datasetPath: string, file: string): tf.Tensor {
-  let dataset: hdf5.Group | hdf5.Dataset | null;
-  let values: ArrayLike<number>;
-  try {
-    dataset = h5.get(datasetPath);
-    if (!dataset || !('shape' in dataset)) {
-      throw new EngineError(`${file}: no weight dataset "${datasetPath}" (the file does not follow the Keras layout).`, 'bad-input');
-    }
-    values = dataset.value as ArrayLike<number>;
-  } catch (error) {
-    if (error instanceof EngineError) throw error;
-    throw new EngineError(`${file}: weight "${datasetPath}" cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
-  }
-  const dtype = String(dataset.dtype);
-  if (!/^[<>]f[48]$/.test(dtype)) {
-    throw new EngineError(`${file}: weight "${datasetPath}" has dtype ${dtype}; CNN Lens reads float32/float64 Keras weights.`, 'unsupported');
-  }
-  return tf.tensor(Float32Array.from(values), dataset.shape);
-}
-
-/** Builds the LayersModel, naming unsupported layers by name and type. */
-async function buildFromKerasJson(modelConfig: Record<string, unknown>, file: string): Promise<tf.LayersModel> {
+/**
+ * Builds the LayersModel, naming unsupported layers by name and type. The config is checked first
+ * and every variable tfjs creates against the weights the file declares.
+ */
+async function buildFromKerasJson(modelConfig: Record<string, unknown>, file: string, declared: DeclaredWeights): Promise<tf.LayersModel> {
+  checkKerasTopology(modelConfig, file);
   const variablesBefore = new Set(Object.keys(tf.engine().registeredVariables));
   try {
-    return await tf.models.modelFromJSON({ modelTopology: modelConfig } as unknown as tf.io.ModelJSON);
+    return await buildWithDeclaredWeights(declared, () => tf.models.modelFromJSON({ modelTopology: modelConfig } as unknown as tf.io.ModelJSON));
   } catch (error) {
     // Layers built before the failing one already hold initialised variables: free them.
     for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) {
       if (!variablesBefore.has(name)) variable.dispose();
     }
+    if (error instanceof EngineError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /Unknown (?:layer|initializer|regularizer|constraint|activation)[^:]*: (\w+)/.exec(message);
     if (unknown) {
@@ -152,13 +139,20 @@ function layersWithWeights(model: tf.LayersModel): tf.layers.Layer[] {
   return out;
 }
 
-function setLayerWeights(layer: tf.layers.Layer, values: tf.Tensor[], file: string, where: string): void {
+/** Reads a layer's arrays (after checking their count) and sets them, leaving no tensors behind. */
+function setLayerWeights(layer: tf.layers.Layer, paths: string[], read: (path: string, index: number) => tf.Tensor, file: string, where: string): void {
+  const values: tf.Tensor[] = [];
   try {
-    if (values.length !== layer.weights.length) {
-      throw new Error(`${values.length} arrays for ${layer.weights.length} weights (${layer.weights.map((w) => w.originalName).join(', ')})`);
+    if (paths.length !== layer.weights.length) {
+      throw new EngineError(
+        `${file}: layer "${layer.name}" cannot take the weights in ${where}: ${paths.length} arrays for ${layer.weights.length} weights (${layer.weights.map((w) => w.originalName).join(', ')}).`,
+        'bad-input',
+      );
     }
+    paths.forEach((datasetPath, i) => values.push(read(datasetPath, i)));
     layer.setWeights(values);
   } catch (error) {
+    if (error instanceof EngineError) throw error;
     throw new EngineError(`${file}: layer "${layer.name}" cannot take the weights in ${where}: ${error instanceof Error ? error.message : String(error)}.`, 'bad-input');
   } finally {
     tf.dispose(values);
@@ -196,33 +190,90 @@ async function fromKeras2H5(bytes: Uint8Array, file: string): Promise<{ model: t
   }
   const weightsRoot = h5.keys.includes('model_weights') ? 'model_weights' : '';
   const root = (weightsRoot ? h5.get(weightsRoot) : h5) as hdf5.Group;
-  const model = await withModel(buildFromKerasJson(config, file), (m) => {
+  const groupOf = (layer: string): hdf5.Group | null => {
+    let group: hdf5.Group | hdf5.Dataset | null;
+    try {
+      group = root.get(layer);
+    } catch (error) {
+      throw new EngineError(`${file}: the weights of layer "${layer}" cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
+    }
+    return group && 'keys' in group ? group : null;
+  };
+  // Keras 2 names each array "<layer>/<weight>:0" (a nested model's with its path in front).
+  const arraysOf = (layer: string, group: hdf5.Group) =>
+    stringListAttr(group, 'weight_names').map((name) => ({ name: name.replace(/:\d+$/, ''), path: `${weightsRoot}/${layer}/${name}` }));
+  const declared: DeclaredWeights = {
+    file,
+    source: 'the file',
+    totalValues: datasetValues(root),
+    shapesFor(layer, weight) {
+      let group: hdf5.Group | null;
+      try {
+        group = groupOf(layer);
+      } catch {
+        return undefined; // reading the weights after the build says what is wrong
+      }
+      if (!group) return undefined;
+      const arrays = arraysOf(layer, group).map((a) => ({ ...a, shape: datasetShape(h5, a.path) }));
+      if (arrays.some((a) => !a.shape)) return undefined; // unreadable: reading the weights says what is wrong
+      const named = arrays.filter((a) => a.name === `${layer}/${weight}` || a.name.endsWith(`/${layer}/${weight}`));
+      const shapes = (list: typeof arrays) => list.map((a) => a.shape as number[]);
+      return named.length > 0 ? { key: `${layer}/${weight}`, shapes: shapes(named) } : { key: layer, shapes: shapes(arrays) };
+    },
+  };
+  const reader = new Hdf5WeightReader(h5, bytes.length, file);
+  const model = await withModel(buildFromKerasJson(config, file, declared), (m) => {
     for (const layer of layersWithWeights(m)) {
-      const group = root.get(layer.name) as hdf5.Group | null;
+      const group = groupOf(layer.name);
       if (!group) {
         throw new EngineError(`${file}: no weights for layer "${layer.name}" (group ${weightsRoot}/${layer.name} is missing).`, 'bad-input');
       }
-      const names = stringListAttr(group, 'weight_names');
-      const values = names.map((name) => readDataset(h5, `${weightsRoot}/${layer.name}/${name}`, file));
-      setLayerWeights(layer, values, file, `${weightsRoot}/${layer.name}`);
+      const paths = arraysOf(layer.name, group).map((a) => a.path);
+      setLayerWeights(layer, paths, (datasetPath, i) => reader.read(datasetPath, layer.weights[i].shape as number[]), file, `${weightsRoot}/${layer.name}`);
     }
   });
   const version = stringAttr(h5, 'keras_version');
   return { model, detail: `Keras ${version ?? '2'} HDF5 (model_config + model_weights)` };
 }
 
-async function fromKeras3(bytes: Uint8Array, file: string): Promise<{ model: tf.LayersModel; detail: string }> {
-  let entries: Record<string, Uint8Array>;
+/** Entries a .keras archive needs; any others (assets, a zip bomb) are never inflated. */
+const KERAS_ENTRIES = ['config.json', 'model.weights.h5', 'metadata.json'];
+/** config.json and metadata.json are text describing the model: generous for any real one. */
+const MAX_KERAS_JSON_BYTES = 64 * 1024 * 1024;
+
+/** The archive's entries CNN Lens reads, within MAX_WEIGHT_BYTES (weights) and MAX_KERAS_JSON_BYTES (JSON). */
+function readKerasArchive(bytes: Uint8Array, file: string): Map<string, Uint8Array> {
+  const unreadable = (reason: string): EngineError =>
+    new EngineError(`${file}: not a readable .keras archive (${reason}); the zip is truncated or not a Keras 3 model.`, 'bad-input');
+  let entries: ZipEntry[];
   try {
-    entries = unzipSync(bytes);
+    entries = listZipEntries(bytes);
   } catch (error) {
-    throw new EngineError(
-      `${file}: not a readable .keras archive (${error instanceof Error ? error.message : String(error)}); the zip is truncated or not a Keras 3 model.`,
-      'bad-input',
-    );
+    throw unreadable(error instanceof Error ? error.message : String(error));
   }
-  const configBytes = entries['config.json'];
-  const weightBytes = entries['model.weights.h5'];
+  const out = new Map<string, Uint8Array>();
+  for (const entry of entries.filter((e) => KERAS_ENTRIES.includes(e.name))) {
+    const limit = entry.name.endsWith('.h5') ? MAX_WEIGHT_BYTES : MAX_KERAS_JSON_BYTES;
+    if (entry.size > limit) {
+      throw new EngineError(
+        `${file}: the archive's ${entry.name} declares ${describeBytes(entry.size)}, more than the ${describeBytes(limit)} CNN Lens reads from it.`,
+        'bad-input',
+      );
+    }
+    try {
+      out.set(entry.name, readZipEntry(bytes, entry));
+    } catch (error) {
+      if (!(error instanceof ZipError)) throw error;
+      throw unreadable(error.message);
+    }
+  }
+  return out;
+}
+
+async function fromKeras3(bytes: Uint8Array, file: string): Promise<{ model: tf.LayersModel; detail: string }> {
+  const entries = readKerasArchive(bytes, file);
+  const configBytes = entries.get('config.json');
+  const weightBytes = entries.get('model.weights.h5');
   if (!configBytes || !weightBytes) {
     const missing = [configBytes ? '' : 'config.json', weightBytes ? '' : 'model.weights.h5'].filter(Boolean).join(' and ');
     throw new EngineError(`${file}: the .keras archive has no ${missing}; save the model with model.save("model.keras") (Keras 3).`, 'bad-input');
@@ -235,17 +286,68 @@ async function fromKeras3(bytes: Uint8Array, file: string): Promise<{ model: tf.
   }
   const config = keras3ToKeras2(raw as never, file);
   const h5 = openHdf5(weightBytes, file, 'model.weights.h5 inside it');
-  const model = await withModel(buildFromKerasJson(config, file), (m) => {
+  // Keras 3 stores a layer's arrays as layers/<layer>/vars/0, 1, ... in the order of layer.weights.
+  const varsOf = (layer: string): string[] | undefined => {
+    let group: hdf5.Group | hdf5.Dataset | null;
+    try {
+      group = h5.get(`layers/${layer}/vars`);
+    } catch (error) {
+      throw new EngineError(`${file}: the weights of layer "${layer}" in model.weights.h5 cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
+    }
+    return group && 'keys' in group ? group.keys.map((key) => `layers/${layer}/vars/${key}`) : undefined;
+  };
+  const declared: DeclaredWeights = {
+    file,
+    source: 'model.weights.h5',
+    totalValues: datasetValues(h5),
+    shapesFor(layer) {
+      let shapes: (number[] | undefined)[] | undefined;
+      try {
+        shapes = varsOf(layer)?.map((p) => datasetShape(h5, p));
+      } catch {
+        return undefined; // reading the weights after the build says what is wrong
+      }
+      // Unreadable datasets: reading the weights says what is wrong.
+      return shapes && shapes.every((s) => s !== undefined) ? { key: layer, shapes: shapes as number[][] } : undefined;
+    },
+  };
+  const reader = new Hdf5WeightReader(h5, weightBytes.length, file);
+  const model = await withModel(buildFromKerasJson(config, file, declared), (m) => {
     for (const layer of layersWithWeights(m)) {
       const where = `layers/${layer.name}/vars`;
-      const group = h5.get(where) as hdf5.Group | null;
-      if (!group) {
+      if (!varsOf(layer.name)) {
         throw new EngineError(`${file}: model.weights.h5 has no weights for layer "${layer.name}" (no group ${where}).`, 'bad-input');
       }
-      const values = layer.weights.map((_, i) => readDataset(h5, `${where}/${i}`, file));
-      setLayerWeights(layer, values, file, where);
+      const paths = layer.weights.map((_, i) => `${where}/${i}`);
+      setLayerWeights(layer, paths, (datasetPath, i) => reader.read(datasetPath, layer.weights[i].shape as number[]), file, where);
     }
   });
-  const metadata = entries['metadata.json'] ? (JSON.parse(new TextDecoder().decode(entries['metadata.json'])) as { keras_version?: string }) : {};
-  return { model, detail: `Keras ${metadata.keras_version ?? '3'} (config.json + model.weights.h5)` };
+  const metadataBytes = entries.get('metadata.json');
+  let version: string | undefined;
+  try {
+    version = metadataBytes ? (JSON.parse(new TextDecoder().decode(metadataBytes)) as { keras_version?: string }).keras_version : undefined;
+  } catch {
+    version = undefined; // metadata is only shown, never needed
+  }
+  return { model, detail: `Keras ${version ?? '3'} (config.json + model.weights.h5)` };
+}
+
+/** Values in every dataset under a group (a weights file holds nothing else), shapes only. */
+function datasetValues(group: hdf5.Group, depth = 0): number {
+  if (depth > 32) return 0;
+  let total = 0;
+  for (const key of group.keys) {
+    let child: hdf5.Group | hdf5.Dataset | null = null;
+    try {
+      child = group.get(key);
+    } catch {
+      continue; // unreadable: reading it as a weight says so
+    }
+    if (child && 'shape' in child) {
+      total += [...child.shape].reduce((a, b) => a * b, 1);
+    } else if (child && 'keys' in child) {
+      total += datasetValues(child, depth + 1);
+    }
+  }
+  return total;
 }

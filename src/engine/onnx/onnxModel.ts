@@ -9,6 +9,7 @@
 //  2. each remaining node becomes a node layer over its runtime inputs (shapes inferred by running
 //     on zeros, nodeGraph.ts).
 import { EngineError } from '../errors';
+import { checkModelInputSize, namingFile } from '../limits';
 import * as tf from '../tf';
 import { decodeModelProto, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './onnxProto';
 import { Attributes, kernelOf, opFor, SUPPORTED_OPS, toLogical, toPhysical, type OpFn, type OpNode } from './ops';
@@ -105,6 +106,7 @@ function imageInput(graph: GraphProto, initializers: ReadonlySet<string>, file: 
       'unsupported',
     );
   }
+  checkModelInputSize(height, width, `${file}: input "${inputs[0].name}"`);
   return { value: inputs[0], hwc: [height, width, channels] };
 }
 
@@ -113,8 +115,19 @@ export function buildOnnxModel(bytes: Uint8Array, file: string, modelName: strin
   return buildOnnxModelFromProto(decodeOnnx(bytes, file), file, modelName);
 }
 
-/** Rebuilds a decoded ONNX model (its graph possibly rewritten, see pytorch/moduleGraph.ts) as a LayersModel. */
+/**
+ * Rebuilds a decoded ONNX model (its graph possibly rewritten, see pytorch/moduleGraph.ts) as a
+ * LayersModel. Every failure names `file`: messages about a node or tensor get it in front.
+ */
 export function buildOnnxModelFromProto(proto: ModelProto, file: string, modelName: string): OnnxModelInfo {
+  try {
+    return rebuild(proto, file, modelName);
+  } catch (error) {
+    throw namingFile(error, file, 'cannot be rebuilt as a model');
+  }
+}
+
+function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelInfo {
   const graph = proto.graph as GraphProto;
   const opset = opsetOf(proto);
   checkOperators(graph, file);
@@ -127,11 +140,12 @@ export function buildOnnxModelFromProto(proto: ModelProto, file: string, modelNa
   const constants = new Map<string, tf.Tensor>(); // logical layout
   const initializerNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   const plans: NodePlan[] = [];
+  // The input's size first: nothing is allocated for a model CNN Lens would refuse anyway.
+  const input = imageInput(graph, initializerNames, file);
   try {
     for (const init of graph.initializer) {
       constants.set(init.name ?? '', tensorFromProto(init, init.name ?? ''));
     }
-    const input = imageInput(graph, new Set(constants.keys()), file);
     const used = new Set<string>([...graph.node.flatMap((n) => n.input), ...graph.output.map((o) => o.name)]);
     const runtime = new Set<string>([input.value.name]);
     const giveName = nameGiver();

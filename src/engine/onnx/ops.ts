@@ -9,6 +9,7 @@
 // order. Constant inputs (initializers) enter through the same rule (see toPhysical), which also
 // turns a Conv weight OIHW into OHWI; each operator then builds the filter layout tfjs wants.
 import { EngineError } from '../errors';
+import { broadcastShape, checkTensorSize } from '../limits';
 import type { NodeKernel } from '../nodeGraph';
 import * as tf from '../tf';
 import type { AttributeProto, NodeProto, TensorProto } from './onnxProto';
@@ -75,6 +76,14 @@ function required(inputs: (tf.Tensor | undefined)[], index: number, node: OpNode
 /** Integer values of a small constant-like input (shapes, axes, pads). */
 function intValues(value: tf.Tensor | undefined): number[] | undefined {
   return value ? Array.from(value.dataSync(), (v) => Number(v)) : undefined;
+}
+
+/**
+ * Refuses a result larger than MAX_TENSOR_ELEMENTS before computing it. Operators whose output can
+ * outgrow their inputs call it: a ConstantOfShape's dims, a Pad's pads, broadcasting, a product.
+ */
+function checkSize(node: OpNode, shape: readonly number[], what = 'output'): void {
+  checkTensorSize(shape, `ONNX node "${node.name}" (${node.opType}) ${what}`);
 }
 
 function unsupported(node: OpNode, what: string): never {
@@ -167,6 +176,12 @@ function windowOf(attrs: Attributes, node: OpNode, kernel: number[], inputHW: nu
   return { kernel, strides, dilations, pads };
 }
 
+/** The input padded by [top, left, bottom, right] must fit too (pads are attributes: any size). */
+function checkPadded(node: OpNode, x: tf.Tensor, pads: number[], extra = [0, 0]): void {
+  const [n, h, w, c] = x.shape;
+  checkSize(node, [n, h + pads[0] + pads[2] + extra[0], w + pads[1] + pads[3] + extra[1], c], 'padded input');
+}
+
 function padSpatial(x: tf.Tensor4D, pads: number[], value = 0): tf.Tensor4D {
   if (pads.every((p) => p === 0)) {
     return x;
@@ -184,6 +199,7 @@ function conv(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode
   const [outChannels, kh, kw, inPerGroup] = weight.shape;
   const window = windowOf(attrs, node, attrs.ints('kernel_shape') ?? [kh as number, kw as number], [x.shape[1] as number, x.shape[2] as number]);
   const group = attrs.int('group', 1);
+  checkPadded(node, x, window.pads);
   const padded = padSpatial(x as tf.Tensor4D, window.pads);
   const strides = window.strides as [number, number];
   const dilations = window.dilations as [number, number];
@@ -240,6 +256,7 @@ function convTranspose(inputs: (tf.Tensor | undefined)[], attrs: Attributes, nod
   const [n, h, w] = x.shape;
   const fullH = (h - 1) * sh + kh;
   const fullW = (w - 1) * sw + kw;
+  checkSize(node, [n, fullH + extraH, fullW + extraW, outChannels]);
   const filter = tf.transpose(weight, [1, 2, 3, 0]) as tf.Tensor4D; // [kh, kw, out, in]
   let y: tf.Tensor4D = tf.conv2dTranspose(x, filter, [n, fullH, fullW, outChannels], [sh, sw], 'valid');
   // output_padding adds rows/columns at the end (no input reaches them); pads crop the full output.
@@ -276,6 +293,7 @@ function poolWindow(x: tf.Tensor, attrs: Attributes, node: OpNode): { window: Wi
       extra[i] = ceilExtra(x.shape[i + 1] as number, kernel[i] as number, window.strides[i] as number, window.pads[i] as number, window.pads[i + 2] as number);
     }
   }
+  checkPadded(node, x, window.pads, extra);
   return { window, extra };
 }
 
@@ -373,7 +391,11 @@ function concat(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNo
     throw new EngineError(`ONNX node "${node.name}" (Concat) has no inputs.`, 'bad-input');
   }
   const rank = values[0].rank;
-  return [tf.concat(values, physicalAxis(attrs.int('axis', 0), rank))];
+  const axis = physicalAxis(attrs.int('axis', 0), rank);
+  const shape = [...values[0].shape];
+  shape[axis] = values.reduce((sum, v) => sum + (v.shape[axis] ?? 0), 0);
+  checkSize(node, shape);
+  return [tf.concat(values, axis)];
 }
 
 function shape(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode): tf.Tensor[] {
@@ -388,6 +410,7 @@ function gather(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNo
   let axis = attrs.int('axis', 0);
   axis = axis < 0 ? axis + data.rank : axis;
   const rawIndices = required(inputs, 1, node);
+  checkSize(node, [...data.shape.slice(0, axis), ...rawIndices.shape, ...data.shape.slice(axis + 1)]);
   const size = data.shape[axis];
   const indices = tf.tensor(
     Array.from(rawIndices.dataSync(), (i) => (i < 0 ? i + size : i)),
@@ -476,6 +499,7 @@ function pad(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode)
   if (pairs.some(([a, b]) => a < 0 || b < 0)) {
     unsupported(node, 'negative padding');
   }
+  checkSize(node, data.shape.map((d, axis) => d + pairs[axis][0] + pairs[axis][1]));
   if (mode === 'constant') {
     return [tf.pad(data, pairs, Number(value))];
   }
@@ -512,6 +536,7 @@ function reduce(kind: 'mean' | 'sum' | 'max') {
 function binary(fn: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): OpFn {
   return (inputs, _attrs, node) => {
     const [a, b] = alignForBroadcast(required(inputs, 0, node), required(inputs, 1, node));
+    checkSize(node, broadcastShape(a.shape, b.shape));
     return [fn(a, b)];
   };
 }
@@ -541,6 +566,7 @@ function gemm(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode
   if (a.rank !== 2 || b.rank !== 2) {
     unsupported(node, `Gemm of ${a.rank}-D and ${b.rank}-D values`);
   }
+  checkSize(node, [a.shape[attrs.int('transA', 0) === 1 ? 1 : 0] as number, b.shape[attrs.int('transB', 0) === 1 ? 0 : 1] as number]);
   let y = tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, attrs.int('transA', 0) === 1, attrs.int('transB', 0) === 1) as tf.Tensor;
   const alpha = attrs.float('alpha', 1);
   if (alpha !== 1) y = tf.mul(y, alpha);
@@ -558,6 +584,7 @@ function matMul(inputs: (tf.Tensor | undefined)[], _attrs: Attributes, node: OpN
   if (a.rank === 1 || b.rank === 1) {
     unsupported(node, 'MatMul with a 1-D operand');
   }
+  checkSize(node, [...broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), a.shape[a.rank - 2] as number, b.shape[b.rank - 1] as number]);
   return [toPhysical(tf.matMul(a, b))];
 }
 
@@ -609,6 +636,7 @@ function constant(_inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: O
 
 function constantOfShape(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode): tf.Tensor[] {
   const dims = intValues(required(inputs, 0, node)) as number[];
+  checkSize(node, dims);
   const t = attrs.tensor('value');
   const value = t ? tensorFromProto(t, node.name) : tf.scalar(0);
   const [fill] = value.dataSync();

@@ -2,8 +2,22 @@
 // little-endian bytes; int64 (shapes, axes) becomes int32, the only integer dtype tfjs computes
 // with, clamped so INT64_MAX ("to the end" in Slice) stays the largest int32.
 import { EngineError } from '../errors';
+import { checkFinite } from '../finiteWeights';
+import { checkTensorSize } from '../limits';
 import * as tf from '../tf';
 import { ONNX_DTYPE, type TensorProto } from './onnxProto';
+
+/** Bytes per value in raw_data, by data type. */
+const RAW_BYTES: Record<number, number> = {
+  [ONNX_DTYPE.FLOAT]: 4,
+  [ONNX_DTYPE.DOUBLE]: 8,
+  [ONNX_DTYPE.FLOAT16]: 2,
+  [ONNX_DTYPE.INT64]: 8,
+  [ONNX_DTYPE.INT32]: 4,
+  [ONNX_DTYPE.UINT8]: 1,
+  [ONNX_DTYPE.INT8]: 1,
+  [ONNX_DTYPE.BOOL]: 1,
+};
 
 const INT32_MAX = 2147483647;
 const INT32_MIN = -2147483648;
@@ -27,9 +41,16 @@ function float16ToFloat32(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-/** Values of a TensorProto with its dims; `owner` names the initializer or node in messages. */
+/**
+ * Values of a TensorProto with its dims; `owner` names the initializer or node in messages. The
+ * dims are checked against MAX_TENSOR_ELEMENTS and the data the file holds before anything is
+ * allocated. Float values must be finite, except a one-value tensor holding ±Infinity: exporters
+ * write clip bounds and padding values that way.
+ */
 export function tensorFromProto(proto: TensorProto, owner: string): tf.Tensor {
   const dims = proto.dims.map(Number);
+  const name = `ONNX tensor "${proto.name ?? owner}"`;
+  checkTensorSize(dims, name);
   const size = dims.reduce((a, b) => a * b, 1);
   if (proto.dataLocation === 1 || proto.externalData.length > 0) {
     throw new EngineError(
@@ -40,6 +61,16 @@ export function tensorFromProto(proto: TensorProto, owner: string): tf.Tensor {
   }
   const raw = proto.rawData && proto.rawData.length > 0 ? proto.rawData : undefined;
   const type = proto.dataType ?? ONNX_DTYPE.FLOAT;
+  const bytesPerValue = RAW_BYTES[type];
+  if (bytesPerValue !== undefined && raw && raw.length !== size * bytesPerValue) {
+    throw new EngineError(
+      `${name} holds ${raw.length} bytes of data for shape [${dims.join(', ')}] (${size * bytesPerValue} expected): the file is damaged or truncated.`,
+      'bad-input',
+    );
+  }
+  if (bytesPerValue !== undefined && !raw && heldValues(proto, type) !== size) {
+    throw new EngineError(`${name} holds ${heldValues(proto, type)} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`, 'bad-input');
+  }
   let values: Float32Array | Int32Array | Uint8Array;
   let dtype: tf.DataType;
   switch (type) {
@@ -77,10 +108,24 @@ export function tensorFromProto(proto: TensorProto, owner: string): tf.Tensor {
       throw new EngineError(`ONNX tensor "${proto.name ?? owner}" has data type ${type}, which CNN Lens does not read (float, double, float16 and integers only).`, 'unsupported');
   }
   if (values.length !== size) {
-    throw new EngineError(
-      `ONNX tensor "${proto.name ?? owner}" holds ${values.length} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`,
-      'bad-input',
-    );
+    throw new EngineError(`${name} holds ${values.length} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`, 'bad-input');
+  }
+  if (dtype === 'float32' && !(size === 1 && Math.abs(values[0]) === Infinity)) {
+    checkFinite(values, name);
   }
   return tf.tensor(values, dims, dtype);
+}
+
+/** Values a TensorProto holds outside raw_data, in the field its data type uses. */
+function heldValues(proto: TensorProto, type: number): number {
+  switch (type) {
+    case ONNX_DTYPE.FLOAT:
+      return proto.floatData.length;
+    case ONNX_DTYPE.DOUBLE:
+      return proto.doubleData.length;
+    case ONNX_DTYPE.INT64:
+      return proto.int64Data.length;
+    default:
+      return proto.int32Data.length; // int32, float16 bits, uint8, int8, bool
+  }
 }

@@ -19,6 +19,7 @@ import { LensPanel, type PanelServices } from './panel/lensPanel';
 import { PanelRegistry } from './panel/registry';
 import { createModelChangeHub } from './panel/vscodeFileEvents';
 import { choosePython, type PythonEnvironmentsApi } from './pythonChoice';
+import { megapixelsToPixels } from './protocol/imageLimit';
 import { affects, readSettings } from './settings';
 import { EngineClient } from './worker/client';
 
@@ -32,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): void {
     wasmDir: dist.fsPath,
     backend: () => readSettings().backend,
     sampleWorkers: () => readSettings().sampleWorkers,
+    maxImagePixels: () => megapixelsToPixels(readSettings().maxImageMegapixels),
     log: (line) => output.appendLine(`[engine] ${line}`),
     // Models defined in code and PyTorch models run only in a trusted workspace (src/codeModels/trust.ts).
     allowCode: (modelPath) => codeModelGate(modelPath, vscode.workspace.isTrusted).allowCode,
@@ -103,6 +105,10 @@ export function activate(context: vscode.ExtensionContext): void {
       } else if (affects(event, 'sampleWorkers')) {
         // Helpers are started by the worker at its start: the next worker has the new number.
         engine.restart(`"cnnLens.sampleWorkers" is now ${readSettings().sampleWorkers}`);
+      } else if (affects(event, 'maxImageMegapixels')) {
+        // The limit is given to each engine at its start; an image refused before may open now.
+        engine.restart(`"cnnLens.maxImageMegapixels" is now ${readSettings().maxImageMegapixels}`);
+        registry.all().forEach((panel) => panel.rerun());
       } else if (affects(event, 'pythonPath')) {
         // The interpreter is given to each worker at its start; PyTorch models load again with the new one.
         engine.restart(`"cnnLens.pythonPath" is now ${readSettings().pythonPath || 'empty'}`);

@@ -3,6 +3,7 @@
 import * as os from 'os';
 import * as vscode from 'vscode';
 import { resolveSampleWorkers } from './worker/samplePool';
+import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS } from './protocol/imageLimit';
 import { BACKEND_CHOICES, COLORMAPS, type BackendChoice, type ColormapName } from './protocol/types';
 
 export const SECTION = 'cnnLens';
@@ -15,6 +16,7 @@ export const SETTING = {
   defaultOpacity: 'defaultOpacity',
   topK: 'topK',
   pythonPath: 'pythonPath',
+  maxImageMegapixels: 'maxImageMegapixels',
 } as const;
 
 export interface LensSettings {
@@ -28,6 +30,8 @@ export interface LensSettings {
   topK: number;
   /** The Python with torch that runs PyTorch models; empty: the Python extension's, else the PATH's. */
   pythonPath: string;
+  /** Images over this are refused before decoding, in megapixels (the engine takes pixels). */
+  maxImageMegapixels: number;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
@@ -37,6 +41,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
   const opacity = config.get<number>(SETTING.defaultOpacity, 0.5);
   const topK = config.get<number>(SETTING.topK, 5);
   const sampleWorkers = config.get<number>(SETTING.sampleWorkers, -1);
+  const maxImageMegapixels = config.get<number>(SETTING.maxImageMegapixels, DEFAULT_MAX_IMAGE_MEGAPIXELS);
   return {
     modelPath: (config.get<string>(SETTING.modelPath, '') ?? '').trim(),
     backend: (BACKEND_CHOICES as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
@@ -46,6 +51,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
     topK: Number.isInteger(topK) && topK >= 1 ? Math.min(topK, 100) : 5,
     // A machine setting (package.json): only the user's own settings can name the program CNN Lens starts.
     pythonPath: (config.get<string>(SETTING.pythonPath, '') ?? '').trim(),
+    maxImageMegapixels:
+      typeof maxImageMegapixels === 'number' && maxImageMegapixels > 0 && maxImageMegapixels <= MAX_IMAGE_MEGAPIXELS ? maxImageMegapixels : DEFAULT_MAX_IMAGE_MEGAPIXELS,
   };
 }
 

@@ -94,7 +94,7 @@ export async function runActivations(positionals: string[], values: InspectValue
 
   const engine = await import('../engine/index');
   const backend = await engine.initBackend(io.backend);
-  const image = await engine.readImage(imagePath);
+  const image = await engine.readImage(imagePath, { maxPixels: io.maxImagePixels });
   const model = await loadCliModel(io, false, image);
   try {
     const acts = await engine.computeActivations(model, image, layer);

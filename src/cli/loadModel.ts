@@ -13,6 +13,8 @@ export interface CommonOptions {
   /** PyTorch models: the interpreter (--python; else CNN_LENS_PYTHON; else found on the PATH) and --checkpoint. */
   python: PythonChoice;
   checkpoint?: string;
+  /** Images over this many pixels are refused from their header (--max-image-megapixels). */
+  maxImagePixels: number;
 }
 
 /**

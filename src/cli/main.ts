@@ -11,6 +11,7 @@ import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { pytorchInputNote, untrainedNotice } from '../protocol/modelNotes';
 import { formatShape } from '../protocol/shapes';
+import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
 import { runCompare } from './compare';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson, describeDetails, describeMetrics } from './format';
 import { methodOptionsFrom, METHOD_OPTION_FLAGS, METHOD_OPTIONS_USAGE } from './methodFlags';
@@ -53,6 +54,8 @@ Options:
   --std r,g,b          per-channel std (overrides cnn-lens.json)
   --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = node if installed, else wasm, else cpu)
   --top-k K            number of predictions reported (default: 5)
+  --max-image-megapixels M  larger images are refused before decoding (default: ${DEFAULT_MAX_IMAGE_MEGAPIXELS};
+                       each megapixel costs about 40 MB while the image is prepared)
   --sample-workers N   helper workers sharing the batches of sampling methods and metrics
                        (default 0; each starts an engine and loads the model: worth it for
                        large models and many samples)
@@ -79,6 +82,7 @@ const OPTIONS = {
   model: { type: 'string' },
   checkpoint: { type: 'string' },
   python: { type: 'string' },
+  'max-image-megapixels': { type: 'string' },
   layer: { type: 'string' },
   class: { type: 'string' },
   method: { type: 'string' },
@@ -183,10 +187,23 @@ function commonOptions(values: Values): CommonOptions {
   return {
     modelPath: path.resolve(values.model),
     backend,
+    maxImagePixels: maxImagePixelsOf(values['max-image-megapixels']),
     preprocessing: values.mean !== undefined || values.std !== undefined ? preprocessing : undefined,
     python,
     ...(values.checkpoint !== undefined ? { checkpoint: path.resolve(values.checkpoint) } : {}),
   };
+}
+
+/** --max-image-megapixels as pixels; the engine's default without it. */
+function maxImagePixelsOf(flag: string | undefined): number {
+  if (flag === undefined) {
+    return megapixelsToPixels(DEFAULT_MAX_IMAGE_MEGAPIXELS);
+  }
+  const megapixels = Number(flag);
+  if (!Number.isFinite(megapixels) || megapixels <= 0 || megapixels > MAX_IMAGE_MEGAPIXELS) {
+    throw new UsageError(`--max-image-megapixels must be a number above 0 and at most ${MAX_IMAGE_MEGAPIXELS}, not "${flag}".`);
+  }
+  return megapixelsToPixels(megapixels);
 }
 
 /** Checks of the flags every explaining command shares. */
@@ -341,7 +358,7 @@ export async function openExplainSession(common: CommonOptions, values: Values, 
   const engine = await import('../engine/index');
   const backendReport = await engine.initBackend(common.backend);
   // The image first: a PyTorch model that runs at any size runs at the image's own size.
-  const image = await engine.readImage(imagePath);
+  const image = await engine.readImage(imagePath, { maxPixels: common.maxImagePixels });
   const model = await loadCliModel(common, values.verbose === true, image);
   let helpers: HelperEngines | undefined;
   const close = () => {

@@ -3,7 +3,7 @@
 // vscode import) so it is unit-tested as text. Everything from the file is escaped: a model's
 // layer names and labels are untrusted input.
 import { FORMAT_NAMES } from '../protocol/modelFormats';
-import { untrainedNotice } from '../protocol/modelNotes';
+import { modelNotices } from '../protocol/modelNotes';
 import { formatShape } from '../protocol/shapes';
 import type { ModelSummary } from '../protocol/types';
 
@@ -83,7 +83,7 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
   const body = `
 <h1>${escapeHtml(options.fileName)}</h1>
 <p class="detail" id="format">${escapeHtml(FORMAT_NAMES[summary.format])}${summary.formatDetail ? ` · ${escapeHtml(summary.formatDetail)}` : ''}</p>${
-    untrainedNotice(summary) ? `\n<p class="notice" id="notice">${escapeHtml(untrainedNotice(summary) as string)}</p>` : ''
+    modelNotices(summary).map((notice, i) => `\n<p class="notice"${i === 0 ? ' id="notice"' : ''}>${escapeHtml(notice)}</p>`).join('')
   }
 <button data-action="explain" id="explain">Explain an Image with This Model…</button>
 <dl>

@@ -12,7 +12,7 @@ import { defaultFormats } from 'jimp';
 import type { Preprocessing, RgbaImage } from '../protocol/types';
 import { EngineError } from './errors';
 import { imageExtents, type ImageExtent, type ImageFormat } from './imageHeader';
-import { DEFAULT_MAX_IMAGE_PIXELS, describePixels } from './limits';
+import { DEFAULT_MAX_IMAGE_PIXELS, IMAGE_LIMIT_CONTROLS, describePixels, megapixels } from './limits';
 import * as tf from './tf';
 
 /** File name of libwebp's decoder; esbuild.js copies it next to the bundles in dist/. */
@@ -86,7 +86,7 @@ export async function readImageFile(filePath: string, options: ImageReadOptions 
 function maxPixelsOf(options: ImageReadOptions): number {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (!(Number.isInteger(maxPixels) && maxPixels > 0)) {
-    throw new EngineError(`maxImagePixels must be a positive whole number of pixels, got ${maxPixels}.`, 'bad-request');
+    throw new EngineError(`The image limit must be a positive whole number of pixels, got ${maxPixels}.`, 'bad-request');
   }
   return maxPixels;
 }
@@ -101,8 +101,8 @@ function checkDeclaredPixels(extents: ImageExtent[], format: ImageFormat, maxPix
   const pages = extents.reduce((sum, e) => sum + e.width * e.height, 0);
   if (format === 'TIFF' && pages > maxPixels) {
     throw new EngineError(
-      `${sourceName}: the TIFF's ${extents.length} pages hold ${(pages / 1e6).toFixed(1)} megapixels together, more than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels; ` +
-        'raise maxImagePixels to open it, or save the page you need on its own.',
+      `${sourceName}: the TIFF's ${extents.length} pages hold ${megapixels(pages)} megapixels together, more than the limit of ${megapixels(maxPixels)} megapixels; ` +
+        `raise the limit (${IMAGE_LIMIT_CONTROLS}) to open it, or save the page you need on its own.`,
       'bad-input',
     );
   }
@@ -111,8 +111,8 @@ function checkDeclaredPixels(extents: ImageExtent[], format: ImageFormat, maxPix
 function tooManyPixels(sourceName: string, format: ImageFormat, extent: ImageExtent, maxPixels: number): EngineError {
   const what = extent.part ? `the ${format}'s ${extent.part}` : `the ${format} image`;
   return new EngineError(
-    `${sourceName}: ${what} is ${describePixels(extent.width, extent.height)}, more than the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels; ` +
-      'raise maxImagePixels to open it, or downscale the image.',
+    `${sourceName}: ${what} is ${describePixels(extent.width, extent.height)}, more than the limit of ${megapixels(maxPixels)} megapixels; ` +
+      `raise the limit (${IMAGE_LIMIT_CONTROLS}) to open it, or downscale the image.`,
     'bad-input',
   );
 }

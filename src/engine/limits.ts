@@ -3,6 +3,7 @@
 // HDF5 dataset, a ConstantOfShape of 10000² floats), so every loader compares what a file declares
 // with these limits, and with the bytes that hold it, before it allocates; each refusal names the
 // file, what is too large and both numbers. The numbers and why: README, "Limits and safety".
+import { DEFAULT_MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
 import { EngineError } from './errors';
 
 /**
@@ -13,7 +14,10 @@ import { EngineError } from './errors';
  * under 1.5 GB; at 40 megapixels WebP reached 1.66 GB. Pillow refuses 2 × 89 megapixels, but holds 3
  * to 4 bytes a pixel. Callers change it with the `maxPixels` option of readImage / decodeImage.
  */
-export const DEFAULT_MAX_IMAGE_PIXELS = 24_000_000;
+export const DEFAULT_MAX_IMAGE_PIXELS = megapixelsToPixels(DEFAULT_MAX_IMAGE_MEGAPIXELS);
+
+/** What raises the image limit, for messages refusing an image: the extension's setting, the CLI's flag. */
+export const IMAGE_LIMIT_CONTROLS = 'the "cnnLens.maxImageMegapixels" setting, or --max-image-megapixels in the CLI';
 
 /** The longest side of a model input. */
 export const MAX_MODEL_INPUT_SIDE = 8192;
@@ -32,7 +36,13 @@ export const MAX_WEIGHT_BYTES = 2 * 1024 ** 3;
 
 /** "16000×16000 (256.0 megapixels)" */
 export function describePixels(width: number, height: number): string {
-  return `${width}×${height} (${(width * height / 1e6).toFixed(1)} megapixels)`;
+  return `${width}×${height} (${megapixels(width * height)} megapixels)`;
+}
+
+/** "24.0", and two significant digits below one megapixel ("0.066"), so a small limit never reads as its image. */
+export function megapixels(pixels: number): string {
+  const value = pixels / 1e6;
+  return value >= 1 ? value.toFixed(1) : String(Number(value.toPrecision(2)));
 }
 
 /** "134,217,728" */

@@ -3,7 +3,7 @@
 // model; and the pictures it shows (downscaled for display, coloured with the engine's colormaps).
 import { renderHeatmap, renderOverlay } from '../engine/overlay';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
-import { untrainedNotice } from '../protocol/modelNotes';
+import { modelNotices } from '../protocol/modelNotes';
 import type { LayerChoice, PanelModelInfo, PanelViewState, RenderedViews } from '../protocol/panel';
 import { formatShape } from '../protocol/shapes';
 import type { ColormapName, Map2D, ModelSummary, RgbaImage } from '../protocol/types';
@@ -29,7 +29,7 @@ export function toModelInfo(summary: ModelSummary, fileName: string): PanelModel
     defaultLayer: summary.defaultCamLayer,
     inputShape: summary.inputShape,
     detail: FORMAT_NAMES[summary.format] + (summary.formatDetail ? `: ${summary.formatDetail}` : ''),
-    ...(untrainedNotice(summary) ? { notice: untrainedNotice(summary) } : {}),
+    ...(modelNotices(summary).length > 0 ? { notice: modelNotices(summary).join('\n') } : {}),
   };
 }
 

@@ -17,6 +17,15 @@ export function untrainedNotice(summary: ModelSummary): string | undefined {
   );
 }
 
+/**
+ * Everything the user must know before trusting the numbers of a model, most serious first: untrained
+ * weights, then the engine's warnings (a labels file that does not fit the classes).
+ */
+export function modelNotices(summary: ModelSummary): string[] {
+  const untrained = untrainedNotice(summary);
+  return [...(untrained ? [untrained] : []), ...(summary.warnings ?? [])];
+}
+
 /** "input 3×32×32 (found by trial; …)" for a PyTorch result whose map is `width`×`height`; undefined for other formats. */
 export function pytorchInputNote(summary: ModelSummary, width: number, height: number): string | undefined {
   const build = summary.pytorch;

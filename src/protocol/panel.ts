@@ -45,7 +45,7 @@ export interface PanelModelInfo {
   inputShape: [number, number, number];
   /** The format and how the model was read (e.g. a PyTorch model's class, weights, input size). */
   detail: string;
-  /** Something the user must know about the numbers shown, e.g. "untrained weights". */
+  /** What the user must know about the numbers shown, e.g. "untrained weights", one per line. */
   notice?: string;
 }
 

@@ -39,6 +39,8 @@ export interface InitRequest extends RequestBase<BackendReport> {
   samplePool?: SamplePoolSpec;
   /** How PyTorch models run (src/engine/pytorch/). */
   pytorch?: PytorchSettings;
+  /** Images over this many pixels are refused from their header (default: the engine's). */
+  maxImagePixels?: number;
 }
 
 export interface PytorchSettings {

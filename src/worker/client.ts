@@ -67,6 +67,8 @@ export interface EngineClientOptions {
   onLoaded?: (modelPath: string, error?: unknown) => void;
   /** How PyTorch models run (interpreter, export cache); read on each (re)start (may ask the Python extension). */
   pytorch?: () => PytorchSettings | Promise<PytorchSettings>;
+  /** Images over this many pixels are refused before decoding; read on each (re)start. Absent: the engine's default. */
+  maxImagePixels?: () => number;
 }
 
 export interface EngineProcessOptions {
@@ -306,11 +308,19 @@ class WorkerSession {
     });
     this.child.on('exit', (code, signal) => this.onExit(code, signal));
     const backend = options.backend();
+    const maxImagePixels = options.maxImagePixels?.();
     options.log(`engine #${serial}: starting (backend setting: ${backend})`);
     this.ready = Promise.resolve(options.pytorch?.())
       .then((pytorch) =>
         this.endpoint.request<InitRequest>(
-          { type: 'init', backend, wasmDir: options.wasmDir, ...samplePoolSpec(options), ...(pytorch ? { pytorch } : {}) },
+          {
+            type: 'init',
+            backend,
+            wasmDir: options.wasmDir,
+            ...samplePoolSpec(options),
+            ...(pytorch ? { pytorch } : {}),
+            ...(maxImagePixels !== undefined ? { maxImagePixels } : {}),
+          },
           { timeoutMs: options.timeouts?.init ?? DEFAULT_TIMEOUTS.init },
         ),
       )

@@ -38,6 +38,8 @@ let backend: BackendReport | undefined;
 let binariesDir: string | undefined;
 /** How PyTorch models run: the interpreter and where exports are kept (from "init"). */
 let pytorch: PytorchSettings = {};
+/** Images over this are refused before decoding (from "init": the cnnLens.maxImageMegapixels setting). */
+let maxImagePixels: number | undefined;
 
 const models = new ModelStore({
   binariesDir: () => binariesDir,
@@ -80,6 +82,7 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
       backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
       binariesDir = message.wasmDir;
       pytorch = message.pytorch ?? {};
+      maxImagePixels = message.maxImagePixels;
       helpers?.dispose();
       helpers =
         message.samplePool && message.samplePool.helpers > 0 ? new HelperEngines(message.samplePool, backend.backend, message.wasmDir, pytorch, log) : undefined;
@@ -142,7 +145,7 @@ async function imageFor(imagePath: string): Promise<RgbaImage> {
   if (lastImage?.key === key) {
     return lastImage.image;
   }
-  const image = await readImage(imagePath);
+  const image = await readImage(imagePath, maxImagePixels === undefined ? {} : { maxPixels: maxImagePixels });
   lastImage = { key, image };
   return image;
 }

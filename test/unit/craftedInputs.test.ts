@@ -55,8 +55,8 @@ const writeFile = (file: string, bytes: Uint8Array): string => {
 
 const ROWS: Row[] = [
   // Images: refused from the header, before a decoder allocates.
-  { name: 'PNG of 12000² (1-bit, 18 KB)', kind: 'image', make: (d) => writeFile(path.join(d, 'bomb.png'), crafted.pngBomb(12000)), says: ['12000×12000', '144.0 megapixels', 'limit of 24.0 megapixels', 'maxImagePixels'] },
-  { name: 'GIF with a 16000² logical screen (35 bytes)', kind: 'image', make: (d) => writeFile(path.join(d, 'screen.gif'), crafted.gifBomb(16000)), says: ['logical screen', '16000×16000', 'maxImagePixels'] },
+  { name: 'PNG of 12000² (1-bit, 18 KB)', kind: 'image', make: (d) => writeFile(path.join(d, 'bomb.png'), crafted.pngBomb(12000)), says: ['12000×12000', '144.0 megapixels', 'limit of 24.0 megapixels', 'cnnLens.maxImageMegapixels', '--max-image-megapixels'] },
+  { name: 'GIF with a 16000² logical screen (35 bytes)', kind: 'image', make: (d) => writeFile(path.join(d, 'screen.gif'), crafted.gifBomb(16000)), says: ['logical screen', '16000×16000', 'cnnLens.maxImageMegapixels', '--max-image-megapixels'] },
   { name: 'GIF with a 16000² frame on a small screen', kind: 'image', make: (d) => writeFile(path.join(d, 'frame.gif'), crafted.gifBomb(16, 16000)), says: ['frame 1', '16000×16000'] },
   { name: 'JPEG whose SOF declares 30000²', kind: 'image', make: (d) => writeFile(path.join(d, 'bomb.jpg'), crafted.jpegBomb(30000, 30000)), says: ['JPEG', '30000×30000', '900.0 megapixels'] },
   { name: 'BMP header of 30000²', kind: 'image', make: (d) => writeFile(path.join(d, 'bomb.bmp'), crafted.bmpBomb(30000, 30000)), says: ['BMP', '30000×30000'] },
@@ -203,6 +203,25 @@ describe('crafted inputs: limits checked before allocating, clear one-line error
     assert.ok(refused instanceof EngineError && refused.message.includes(SAMPLE_IMAGE) && refused.message.includes('256×256'), String(refused));
     const image = await readImage(SAMPLE_IMAGE, { maxPixels: 256 * 256 });
     assert.equal(image.width, 256);
+  });
+
+  it('--max-image-megapixels sets the CLI\'s limit (the sample image is 256², 0.066 megapixels); a bad value is a usage error', function () {
+    this.timeout(60_000);
+    const out = path.join(tmp, 'limit.png');
+    const run = (megapixels: string) =>
+      spawnSync(process.execPath, [CLI, 'gradcam', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--out', out, `--max-image-megapixels=${megapixels}`], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const refused = run('0.065');
+    assert.equal(refused.status, 1, refused.stderr);
+    assertSays(refused.stderr.trim(), SAMPLE_IMAGE, ['256×256 (0.066 megapixels)', 'limit of 0.065 megapixels']);
+    assert.ok(!fs.existsSync(out));
+    const allowed = run('0.066');
+    assert.equal(allowed.status, 0, allowed.stderr);
+    assert.ok(fs.existsSync(out));
+    for (const bad of ['0', '-3', 'many', '201']) {
+      const usage = run(bad);
+      assert.equal(usage.status, 2, `${bad}: ${usage.stderr}`);
+      assert.match(usage.stderr, /--max-image-megapixels must be a number above 0 and at most 200/);
+    }
   });
 });
 

@@ -47,6 +47,12 @@ describe('model viewer page', () => {
     assert.strictEqual((html.match(/<script/g) ?? []).length, (html.match(/<script nonce="N0NCE">/g) ?? []).length);
   });
 
+  it('shows each of the engine\'s warnings as a notice, escaped', () => {
+    assert.ok(!summaryPage(summary, options).includes('class="notice"'));
+    const html = summaryPage({ ...summary, warnings: ['labels.txt has 3 labels but the model has 1000 classes <b>'] }, options);
+    assert.match(html, /<p class="notice" id="notice">labels\.txt has 3 labels but the model has 1000 classes &lt;b&gt;<\/p>/);
+  });
+
   it('shows a load failure as the engine words it, escaped, with a retry button', () => {
     const html = errorPage('/w/x.onnx: CNN Lens cannot run ONNX operator Resize (node "<up>").', options);
     assert.match(html, /id="error">\/w\/x\.onnx: CNN Lens cannot run ONNX operator Resize \(node &quot;&lt;up&gt;&quot;\)\./);

@@ -65,6 +65,12 @@ describe('panel state', () => {
     assert.strictEqual(info.fileName, 'model.json');
   });
 
+  it('shows the engine\'s warnings (labels that do not fit the classes) as the notice, none when there are none', () => {
+    assert.strictEqual(toModelInfo(summary, 'model.json').notice, undefined);
+    const warned = { ...summary, warnings: ['/ws/model/labels.txt has 2 labels but the model has 3 classes', 'second'] };
+    assert.strictEqual(toModelInfo(warned, 'model.json').notice, '/ws/model/labels.txt has 2 labels but the model has 3 classes\nsecond');
+  });
+
   it('another image resets the class but keeps the layer and appearance', () => {
     const next = withImage(state, '/ws/images/b.png');
     assert.deepStrictEqual(next, {

@@ -253,6 +253,22 @@ describe('worker client: the real engine worker', function () {
     assert.ok(error.message.includes(missing), error.message);
   });
 
+  it('refuses images over the limit it was started with (cnnLens.maxImageMegapixels); a restart takes a new limit', async function () {
+    let limit = 20 * 14 - 1;
+    const limited = client(REAL_ENTRY, { maxImagePixels: () => limit }).engine;
+    try {
+      const error = await rejection(limited.explain({ modelPath, imagePath, request: { method: 'gradcam' } }));
+      assert.strictEqual(error.code, 'bad-input');
+      assert.ok(error.message.includes(imagePath) && error.message.includes('20×14') && error.message.includes('cnnLens.maxImageMegapixels'), error.message);
+      limit = 20 * 14;
+      limited.restart('the setting changed');
+      const { image } = await limited.explain({ modelPath, imagePath, request: { method: 'gradcam' } });
+      assert.deepStrictEqual([image.width, image.height], [20, 14]);
+    } finally {
+      limited.dispose();
+    }
+  });
+
   it('encodes PNGs', async function () {
     const png = await engine.encodePng(gradientImage(3, 2));
     assert.deepStrictEqual(Array.from(png.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);

@@ -161,6 +161,10 @@ export class ModelStore {
         load.settled = true;
         this.loadNumbers.set(model, ++this.loadCount);
         this.options.log(`model: ${model.summary.name} (${modelPath}), ${model.summary.layers.length} layers, loaded in ${Date.now() - started} ms`);
+        // Problems that do not stop the model (labels that do not fit its classes) reach the log too.
+        for (const warning of model.summary.warnings ?? []) {
+          this.options.log(`warning: ${warning}`);
+        }
       },
       () => {
         load.settled = true;

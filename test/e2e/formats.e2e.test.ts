@@ -18,13 +18,17 @@ import {
   type Sandbox,
 } from './codeServer';
 import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
+import { h5WithHugeDataset } from '../unit/fixtures/craftedFiles';
 import {
   chooseContextMenuItem,
+  chooseInPicker,
+  notificationTexts,
   findWebviewFrame,
   openWorkspace,
   revealInExplorer,
   screenshot,
   visibleText,
+  waitUntil,
 } from './workbench';
 import { readCanvasStats } from './canvas';
 
@@ -32,6 +36,8 @@ const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-formats');
 const ONNX_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'onnx', 'sample_cnn');
 const IMAGE = 'images/sample.png';
 const MODEL = 'pytorch/sample_cnn.onnx';
+/** Generated (test/unit/fixtures/craftedFiles.ts): the sample .h5 with its conv1 kernel declared [3, 3, 15000, 15000]. */
+const CRAFTED_H5 = 'crafted/h5bomb.h5';
 const PANEL_TIMEOUT_MS = 90_000;
 
 describe('CNN Lens with an ONNX model in code-server (end to end)', function () {
@@ -94,6 +100,29 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     assert.match(layers, /\/conv4\/Relu ★/);
     await screenshot(page!, path.join(ARTIFACTS, '02-onnx-model-viewer.png'));
   });
+
+  // Issue 12: this file (a 15000² kernel declared, 1 MB of gzip'd zeros) once took the extension host
+  // down 16 s after one click in the Explorer. Now the model viewer says what is wrong and the panel
+  // keeps working.
+  it('a crafted .h5 declaring a 15000² kernel opens as an error naming it; the extension and the panel keep working', async function () {
+    const row = await revealInExplorer(page!, CRAFTED_H5);
+    await row.click();
+    const viewer = await findWebviewFrame(page!, '#error', 60_000);
+    const error = await visibleText(viewer, '#error');
+    assert.match(error, /h5bomb\.h5/, 'the error names the file');
+    assert.match(error, /\[3, 3, 15000, 15000\]/, 'the error says what is too large');
+    await screenshot(page!, path.join(ARTIFACTS, '03-crafted-h5.png'));
+
+    // The viewer opened over the panel in its group: bring the panel back.
+    await page!.locator('.tabs-container .tab', { hasText: 'Grad-CAM: sample.png' }).click();
+    const panel = await findWebviewFrame(page!, '#method-select', 30_000);
+    await chooseInPicker(panel, '#method-select', 'saliency');
+    await waitUntil(async () => /saliency/i.test(await visibleText(panel, '[data-testid="status"]')), PANEL_TIMEOUT_MS, 'the panel to explain with saliency after the crafted file');
+    assert.strictEqual((await visibleText(panel, '#error')).trim(), '', 'the panel shows an error');
+    assert.ok((await visibleText(panel, '#predictions')).includes(expectedLabel));
+    const dead = (await notificationTexts(page!)).filter((t) => /terminated|crash/i.test(t));
+    assert.deepStrictEqual(dead, [], 'the extension host stayed up');
+  });
 });
 
 /** The sample workspace plus the ONNX fixture (with its labels) as its model. */
@@ -103,6 +132,8 @@ function copyWorkspace(sandbox: Sandbox): string {
   fs.mkdirSync(modelFolder, { recursive: true });
   fs.copyFileSync(path.join(ONNX_FIXTURE, 'sample_cnn.onnx'), path.join(target, MODEL));
   fs.copyFileSync(path.join(ONNX_FIXTURE, 'labels.txt'), path.join(modelFolder, 'labels.txt'));
+  fs.mkdirSync(path.join(target, path.dirname(CRAFTED_H5)), { recursive: true });
+  fs.writeFileSync(path.join(target, CRAFTED_H5), h5WithHugeDataset());
   return target;
 }
 

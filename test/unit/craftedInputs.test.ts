@@ -6,7 +6,10 @@
 //    file and what is wrong, no overlay written, within 20 s and 1.5 GB of peak RSS (read from the
 //    CLI process itself at exit through a --require'd probe);
 //  - the engine in this process: the same refusal as an EngineError, then the sample model still
-//    loads and explains the sample image (nothing was left broken, e.g. a wasm heap aborted).
+//    loads and explains the sample image (nothing was left broken, e.g. a wasm heap aborted);
+//  - the engine process the extension talks to (one EngineClient for the whole table, on wasm): the
+//    same refusal with the file's name, its warnings in the log, then the sample model explains in
+//    the same client.
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,7 +18,9 @@ import * as path from 'path';
 import { EngineError } from '../../src/engine/errors';
 import { DEFAULT_MAX_IMAGE_PIXELS, explain, initBackend, loadModel, readImage } from '../../src/engine/index';
 import type { Preprocessing } from '../../src/protocol/types';
+import type { EngineClient } from '../../src/worker/client';
 import { CLI, REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt } from './fixtures/cliRun';
+import { engineFromSource } from './fixtures/workerFromSource';
 import * as crafted from './fixtures/craftedFiles';
 
 const TIME_CEILING_MS = 20_000;
@@ -125,6 +130,8 @@ const ROWS: Row[] = [
 describe('crafted inputs: limits checked before allocating, clear one-line errors', function () {
   let tmp: string;
   let probe: string;
+  let client: EngineClient;
+  const clientLog: string[] = [];
 
   before(async function () {
     this.timeout(120_000);
@@ -133,9 +140,11 @@ describe('crafted inputs: limits checked before allocating, clear one-line error
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-crafted-'));
     probe = path.join(tmp, 'rss-probe.cjs');
     fs.writeFileSync(probe, RSS_PROBE);
+    client = engineFromSource({ backend: () => 'wasm', log: (line) => clientLog.push(line) });
   });
 
   after(function () {
+    client?.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -194,6 +203,23 @@ describe('crafted inputs: limits checked before allocating, clear one-line error
       } finally {
         good.dispose();
       }
+
+      // The engine process behind the extension: the same answer, then the next request works.
+      clientLog.length = 0;
+      const request = { modelPath: model, imagePath: image, request: { method: 'gradcam' as const }, ...(row.preprocessing ? { preprocessing: row.preprocessing } : {}) };
+      const answered = await client.explain(request).catch((error: unknown) => error as Error);
+      if (expectedExit === 1) {
+        assert.ok(answered instanceof Error, 'the engine process explained a refused input');
+        assert.ok(!answered.message.includes('\n'), 'one line');
+        assertSays(answered.message, named, row.says);
+      } else {
+        assert.ok(!(answered instanceof Error), String(answered));
+        const warnings = clientLog.filter((line) => line.includes('warning:'));
+        for (const fragment of row.says) assertSays(warnings.join(' '), named, [fragment]);
+      }
+      const next = await client.explain({ modelPath: SAMPLE_MODEL, imagePath: SAMPLE_IMAGE, request: { method: 'gradcam' } });
+      assert.equal(next.result.predictions[0].label, 'Ankle boot');
+      await client.disposeModel(model);
     });
   });
 

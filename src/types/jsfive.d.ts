@@ -14,4 +14,6 @@ declare module 'jsfive' {
   export class File extends Group {
     constructor(buffer: ArrayBuffer, filename?: string);
   }
+  /** HDF5 filter id → decoder of one chunk (1: deflate, 2: shuffle, 3: fletcher32); replaceable. */
+  export const Filters: Map<number, (chunk: ArrayBuffer, itemSize: number, clientData: unknown) => ArrayBuffer>;
 }

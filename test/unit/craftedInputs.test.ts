@@ -71,6 +71,8 @@ const ROWS: Row[] = [
   // Keras
   { name: 'Keras .h5 whose conv1 kernel dataset declares [3, 3, 15000, 15000]', kind: 'model', make: (d) => writeFile(path.join(d, 'huge.h5'), crafted.h5WithHugeDataset()), says: ['layer "conv1"', '[3, 3, 3, 8]', '[3, 3, 15000, 15000]'] },
   { name: 'Keras .h5 whose conv1 kernel data lies past the end of the file', kind: 'model', make: (d) => writeFile(path.join(d, 'past-end.h5'), crafted.h5WithDataPastTheEnd()), says: ['conv1/kernel', '864 bytes', 'past the end of the file'] },
+  { name: 'Keras .h5 whose compressed conv1 chunk inflates to 512 MiB (760 KB): inflating stops at the chunk\'s 864 bytes', kind: 'model', make: (d) => crafted.h5Compressed(path.join(d, 'lying.h5'), 'lying'), says: ['weight "model_weights/conv1/conv1/kernel:0"', 'inflates to more than the 868 bytes its chunk shape holds'] },
+  { name: 'Keras .h5 with an honestly compressed kernel still loads (the bounded inflate reads real chunks)', kind: 'model', exit: 0, make: (d) => crafted.h5Compressed(path.join(d, 'honest.h5'), 'honest'), says: [] },
   { name: 'Keras .h5 with a NaN weight', kind: 'model', make: (d) => writeFile(path.join(d, 'nan.h5'), crafted.h5WithNanWeight()), says: ['conv1/kernel', 'NaN'] },
   { name: '.keras with a NaN weight', kind: 'model', make: (d) => writeFile(path.join(d, 'nan.keras'), crafted.kerasArchiveWithNanWeight()), says: ['layers/conv1/vars/0', 'NaN'] },
   { name: '.keras holding an unused 3 GB entry (a zip bomb) loads without inflating it', kind: 'model', exit: 0, make: (d) => writeFile(path.join(d, 'bomb.keras'), crafted.kerasZipBomb()), says: [] },

@@ -3,8 +3,10 @@
 // of the declared size before it reads a byte (a 15000×15000 dataset is 225 million numbers on the
 // heap), so before it: the dtype, the shape (within MAX_TENSOR_ELEMENTS and equal to the layer's
 // weight), and the bytes: data stored plainly must lie inside the file; compressed (chunked) data
-// counts against MAX_WEIGHT_BYTES with everything else. Keras itself writes contiguous datasets.
+// counts against MAX_WEIGHT_BYTES with everything else, and each compressed chunk may inflate to
+// no more than its chunk shape holds. Keras itself writes contiguous datasets.
 import * as path from 'path';
+import { Unzlib } from 'fflate';
 import * as hdf5 from 'jsfive';
 import { EngineError } from '../errors';
 import { checkFinite } from '../finiteWeights';
@@ -20,6 +22,43 @@ interface DataObjectsInternals {
 }
 const DATA_STORAGE_MESSAGE = 0x0008;
 const LAYOUT = { compact: 0, contiguous: 1, chunked: 2 } as const;
+
+/**
+ * HDF5's deflate filter, bounded. jsfive inflates each compressed chunk whole (pako), so one chunk
+ * whose stream lies about its size (deflate reaches ~1000:1) could take gigabytes from a few MB of
+ * file. This replacement feeds the stream in small pieces and stops as soon as the output passes
+ * what the chunk can hold: its chunk shape times the item size, set by the reader around each
+ * dataset it reads (CHUNK_BYTES_UNSET elsewhere, which no Keras weight chunk comes near).
+ */
+const DEFLATE_FILTER = 1;
+const CHUNK_BYTES_UNSET = 64 * 1024 * 1024;
+/** Compressed bytes per push: at most ~1000 times that is produced before the bound is checked again. */
+const INFLATE_STEP = 4096;
+let chunkByteLimit = CHUNK_BYTES_UNSET;
+
+hdf5.Filters.set(DEFLATE_FILTER, (chunk: ArrayBuffer): ArrayBuffer => {
+  const limit = chunkByteLimit;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const inflater = new Unzlib((data) => {
+    total += data.length;
+    if (total > limit) {
+      throw new Error(`a compressed chunk inflates to more than the ${describeBytes(limit)} its chunk shape holds`);
+    }
+    parts.push(data);
+  });
+  const input = new Uint8Array(chunk);
+  for (let start = 0; start < input.length || start === 0; start += INFLATE_STEP) {
+    inflater.push(input.subarray(start, start + INFLATE_STEP), start + INFLATE_STEP >= input.length);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out.buffer;
+});
 
 export function openHdf5(bytes: Uint8Array, file: string, what: string): hdf5.File {
   try {
@@ -70,8 +109,13 @@ export class Hdf5WeightReader {
       if (!dataset || !('shape' in dataset)) {
         throw new EngineError(`${file}: no weight dataset "${datasetPath}" (the file does not follow the Keras layout).`, 'bad-input');
       }
-      this.checkDeclared(dataset, datasetPath, expectedShape);
-      values = dataset.value as ArrayLike<number>;
+      const chunkBytes = this.checkDeclared(dataset, datasetPath, expectedShape);
+      chunkByteLimit = chunkBytes ?? CHUNK_BYTES_UNSET;
+      try {
+        values = dataset.value as ArrayLike<number>;
+      } finally {
+        chunkByteLimit = CHUNK_BYTES_UNSET;
+      }
     } catch (error) {
       if (error instanceof EngineError) throw error;
       throw new EngineError(`${where} cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
@@ -81,7 +125,8 @@ export class Hdf5WeightReader {
     return tf.tensor(floats, dataset.shape);
   }
 
-  private checkDeclared(dataset: hdf5.Dataset, datasetPath: string, expectedShape: readonly number[]): void {
+  /** Checks what the dataset declares; returns the bytes one of its chunks holds when it is chunked. */
+  private checkDeclared(dataset: hdf5.Dataset, datasetPath: string, expectedShape: readonly number[]): number | undefined {
     const { file } = this;
     const where = `${file}: weight "${datasetPath}"`;
     const dtype = String(dataset.dtype);
@@ -112,6 +157,8 @@ export class Hdf5WeightReader {
       // jsfive walks every chunk element by element: chunks larger than the data only cost time.
       throw new EngineError(`${where} has chunks [${storage.chunks.join(', ')}] larger than its shape [${shape.join(', ')}]; the file is damaged.`, 'bad-input');
     }
+    // Fletcher32 adds its 4-byte checksum to a chunk before it is compressed.
+    return storage?.layout === LAYOUT.chunked && storage.chunks ? elementCount(storage.chunks) * Number(dtype.slice(2)) + 4 : undefined;
   }
 }
 

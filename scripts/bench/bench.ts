@@ -47,8 +47,10 @@ const RUNS = Number(args.runs);
 const WARMUP = Number(args.warmup);
 
 /** Methods timed when the engine has them, with the sample counts the performance issue names. */
-const TIMED_METHODS: Array<{ key: string; request: { method: string; options?: MethodOptions } }> = [
+const TIMED_METHODS: Array<{ key: string; request: { method: string; options?: MethodOptions; metrics?: boolean } }> = [
   { key: 'gradcam', request: { method: 'gradcam' } },
+  // Grad-CAM plus its faithfulness metrics (deletion, insertion, ROAD's 18 imputations, confidence change).
+  { key: 'gradcam+metrics', request: { method: 'gradcam', metrics: true } },
   { key: 'saliency', request: { method: 'saliency' } },
   { key: 'smoothgrad16', request: { method: 'smoothgrad', options: { samples: 16 } } },
   { key: 'ig32', request: { method: 'integrated-gradients', options: { steps: 32 } } },

@@ -4,6 +4,7 @@
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
 import './components';
 import { MessageChannelEndpoint } from '../src/protocol/messaging';
+import { splitBackendDetail } from '../src/protocol/backendText';
 import {
   baseName,
   parseViewState,
@@ -250,9 +251,9 @@ function renderStatus(): void {
   ui.status.title = '';
   if (result) {
     // "wasm (SIMD, 1 thread) (skipped: node: …)": the reason a backend was skipped goes to the tooltip.
-    const skipped = result.backendDetail.indexOf(' (skipped:');
-    parts.push(`Backend: ${skipped >= 0 ? result.backendDetail.slice(0, skipped) : result.backendDetail}`);
-    ui.status.title = skipped >= 0 ? result.backendDetail.slice(skipped + 2, -1) : '';
+    const backend = splitBackendDetail(result.backendDetail);
+    parts.push(`Backend: ${backend.running}`);
+    ui.status.title = backend.skipped.length > 0 ? `skipped: ${backend.skipped.join('; ')}` : '';
     const where = usesNoLayer(result.method) ? 'the input' : result.layer;
     parts.push(`${methodLabel(result.method)} of “${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)}) at ${where}`);
     parts.push(`image ${result.originalWidth}×${result.originalHeight}`);

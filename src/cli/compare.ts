@@ -3,6 +3,7 @@
 // written as a labelled grid of overlays with each method's time (and metrics when asked).
 import * as path from 'path';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../protocol/types';
+import { backendLine } from '../protocol/backendText';
 import { UsageError, camResultToJson } from './format';
 import type { CommonOptions, Values } from './main';
 import { openExplainSession, renderOptions, writeFile } from './main';
@@ -90,7 +91,7 @@ export async function runCompare(positionals: string[], values: Values, common: 
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      const lines = [`Backend: ${backendReport.detail}`, `Class: ${first.className} (class ${first.classIndex})`];
+      const lines = [`Backend: ${backendLine(backendReport.detail, values.verbose === true)}`, `Class: ${first.className} (class ${first.classIndex})`];
       for (const { method, result, timeMs } of ordered) {
         const m = result.metrics;
         const metricText = m

@@ -10,6 +10,7 @@ import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, Mod
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { pytorchInputNote, untrainedNotice } from '../protocol/modelNotes';
+import { backendLine } from '../protocol/backendText';
 import { formatShape } from '../protocol/shapes';
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
 import { runCompare } from './compare';
@@ -23,9 +24,9 @@ export type { CommonOptions } from './loadModel';
 const USAGE = `Usage:
   cnn-lens METHOD IMAGE --model PATH [options]
   cnn-lens compare IMAGE --model PATH [--methods a,b,c] [--out grid.png] [--json FILE|-] [--metrics]
-  cnn-lens layers --model PATH [--json FILE]
-  cnn-lens activations IMAGE --model PATH --layer NAME [--out grid.png] [--json out.json]
-  cnn-lens filters --model PATH --layer NAME [--out grid.png] [--json out.json]
+  cnn-lens layers --model PATH [--json FILE|-]
+  cnn-lens activations IMAGE --model PATH --layer NAME [--out grid.png] [--json FILE|-]
+  cnn-lens filters --model PATH --layer NAME [--out grid.png] [--json FILE|-]
 
 Commands:
   METHOD    Explain IMAGE with one method and write the overlay as a PNG. Methods:
@@ -61,7 +62,7 @@ Options:
                        large models and many samples)
   --out FILE           overlay PNG (default: <image name>.gradcam.png in the current folder)
   --heatmap FILE       also write the colourised heatmap PNG at the image's resolution
-  --json FILE          write the result as JSON ("-" for standard output)
+  --json FILE|-        write the result as JSON (to FILE, or "-" for standard output)
   --metrics            add faithfulness metrics (deletion/insertion AUC, ROAD, confidence change)
   --methods a,b,c      compare: the methods to run (default: all)
   --rank-by METRIC     compare: order the grid by deletion | insertion | road | confidence
@@ -145,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      return usageFailure(error.message);
+      return usageFailure(error.message, positionals.length === 0);
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`cnn-lens: ${message}\n`);
@@ -156,8 +157,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function usageFailure(message: string): number {
-  process.stderr.write(`cnn-lens: ${message}\n\n${USAGE}`);
+/**
+ * A usage error is the one line that says what is wrong and how to see the options; the whole usage
+ * only when no command was given (the user is finding out what the CLI does).
+ */
+function usageFailure(message: string, showUsage = false): number {
+  process.stderr.write(showUsage ? `cnn-lens: ${message}\n\n${USAGE}` : `cnn-lens: ${message}\nRun "cnn-lens --help" for the commands and options.\n`);
   return 2;
 }
 
@@ -267,7 +272,7 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      process.stdout.write(describeResult(result, backendReport.detail, model.summary, outPath, values.json));
+      process.stdout.write(describeResult(result, backendLine(backendReport.detail, values.verbose === true), model.summary, outPath, values.json));
     }
     return 0;
   } finally {
@@ -312,12 +317,13 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
 
 export function describeResult(
   result: CamResult,
-  backendDetail: string,
+  /** The backend as told to people (backendLine). */
+  backend: string,
   summary: ModelSummary,
   outPath: string,
   jsonPath: string | undefined,
 ): string {
-  const lines = [`Backend: ${backendDetail}`, `Model: ${summary.path}`];
+  const lines = [`Backend: ${backend}`, `Model: ${summary.path}`];
   const input = pytorchInputNote(summary, result.cam.width, result.cam.height);
   if (input) {
     lines.push(`PyTorch: ${summary.pytorch?.builtWith}, ${input}`);

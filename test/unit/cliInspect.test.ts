@@ -140,7 +140,8 @@ describe('cnn-lens activations and filters (dist/cli.js)', function () {
         const run = runCli(args);
         assert.equal(run.status, 2, run.stderr);
         assert.match(run.stderr, message);
-        assert.match(run.stderr, /Usage:/);
+        assert.match(run.stderr, /cnn-lens --help/);
+        assert.doesNotMatch(run.stderr, /Usage:/);
       });
     }
     const failures: Array<[string, string[], RegExp]> = [

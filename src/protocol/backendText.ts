@@ -1,0 +1,29 @@
+// How the running backend is told to people (the CLI's "Backend:" line, the panel's status). The
+// engine's detail reads "wasm (SIMD, 1 thread) (skipped: node: @tensorflow/tfjs-node is not
+// installed (Cannot find module …))": complete for a log, but it looks like an error where nothing
+// went wrong, since tfjs-node is an optional accelerator most machines do not have.
+
+const SKIPPED = ' (skipped: ';
+const NOT_INSTALLED = /^node: @tensorflow\/tfjs-node is not installed\b/;
+
+/** What runs ("wasm (SIMD, 1 thread)") and each skipped backend with its reason ("node: …"). */
+export function splitBackendDetail(detail: string): { running: string; skipped: string[] } {
+  const at = detail.indexOf(SKIPPED);
+  if (at < 0 || !detail.endsWith(')')) {
+    return { running: detail, skipped: [] };
+  }
+  return { running: detail.slice(0, at), skipped: detail.slice(at + SKIPPED.length, -1).split('; ') };
+}
+
+/**
+ * One line: what runs, then why a preferred backend did not, except the usual "tfjs-node is not
+ * installed", which becomes a short note (the whole reason with `verbose`).
+ */
+export function backendLine(detail: string, verbose = false): string {
+  const { running, skipped } = splitBackendDetail(detail);
+  if (verbose) {
+    return detail;
+  }
+  const notes = skipped.map((reason) => (NOT_INSTALLED.test(reason) ? 'the optional native backend, @tensorflow/tfjs-node, is not installed' : `${reason.split(':')[0]} failed: ${reason.slice(reason.indexOf(':') + 1).trim()}`));
+  return notes.length > 0 ? `${running}; ${notes.join('; ')}` : running;
+}

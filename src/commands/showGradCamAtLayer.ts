@@ -30,7 +30,7 @@ export async function showGradCamAtLayer(services: PanelServices, value: unknown
     const modelUri = vscode.Uri.file(args.modelPath);
     services.output.appendLine(`[command] Grad-CAM at ${args.layer}: ${imageUri.fsPath} with ${modelUri.fsPath}`);
     await services.discovery.remember(modelUri);
-    const panel = await LensPanel.show(services, imageUri, modelUri, { layer: args.layer });
+    const panel = await LensPanel.show(services, imageUri, modelUri, { layer: args.layer, method: 'gradcam' });
     panel.showGradCamTab();
   } catch (error) {
     await reportError('Grad-CAM at a layer', error, { output: services.output });

@@ -45,7 +45,8 @@ export function hasDrawableWeights(className: string, params?: number): boolean 
 }
 
 /**
- * Lenses per layer: "Activations" for every layer with an output of its own (not the input);
+ * Lenses per layer: first its name and output shape ("conv2 · 16×16×32", a label), so the line
+ * says which layer the actions open; "Activations" for every layer with an output of its own (not the input);
  * "Filters" where the weights can be drawn; "Grad-CAM here" where the output is 4-D. Before the
  * summary is known (or when the model does not load) only what the file itself tells is offered,
  * and Grad-CAM, which needs the output shape, waits. Layers the loaded model does not have (a name
@@ -64,6 +65,15 @@ export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], 
       continue;
     }
     const visualize = (view: VisualizeLayerArgs['view']): unknown[] => [{ modelPath, layer: written.name, view } satisfies VisualizeLayerArgs];
+    lenses.push(
+      info && summary
+        ? {
+            offset: written.offset,
+            title: `${written.name} · ${formatShape(info.outputShape, summary.shapeOrder)}`,
+            tooltip: `${written.name}: ${info.className}, output ${shapeList(info.outputShape, summary.shapeOrder)}, ${info.params.toLocaleString('en-US')} parameters`,
+          }
+        : { offset: written.offset, title: written.name, tooltip: `${written.name}: ${className} (its shape once the model loads)` },
+    );
     lenses.push({
       offset: written.offset,
       title: 'Activations',

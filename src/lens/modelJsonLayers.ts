@@ -9,8 +9,14 @@ export interface LayerEntryLocation {
   /** The selectable name, `outer/inner` inside nested models. */
   name: string;
   className: string;
-  /** Offset of the layer object's `{`: the CodeLens goes on its line. */
+  /** Offset of the layer object's `{`. */
   entryOffset: number;
+  /**
+   * Where the CodeLens goes: the layer's first property (`"class_name": …`). A lens above the `{`
+   * line sits right under the previous layer's closing lines and reads as theirs; in a file on one
+   * line both are the same line.
+   */
+  lensOffset: number;
   /** The `"name"` string value (quotes included): the hover range. */
   nameOffset: number;
   nameLength: number;
@@ -71,6 +77,7 @@ function visitModel(model: Node, parents: string[], entries: LayerEntryLocation[
       name: path.join('/'),
       className,
       entryOffset: layer.offset,
+      lensOffset: layer.children?.[0]?.offset ?? layer.offset,
       nameOffset: nameNode.offset,
       nameLength: nameNode.length,
       depth: parents.length,

@@ -6,9 +6,9 @@
 // (each site keeps its line's text). Pure: text and summaries in, lens specs and Markdown out;
 // src/lens/pythonLenses.ts turns them into VS Code objects.
 import { scanPythonSource } from '../protocol/pythonSource';
-import { formatShape, shapeList } from '../protocol/shapes';
+import { formatShape } from '../protocol/shapes';
 import type { ModelSummary, PytorchModule, SourceSite } from '../protocol/types';
-import { codeSpan, escapeMarkdown, GRADCAM_AT_LAYER_COMMAND, VISUALIZE_LAYER_COMMAND, layerLenses, type LensSpec } from './layerLenses';
+import { codeSpan, escapeMarkdown, VISUALIZE_LAYER_COMMAND, layerLenses, type LensSpec } from './layerLenses';
 
 export const SHOW_GRADCAM_COMMAND = 'cnnLens.showGradCam';
 
@@ -104,11 +104,7 @@ export function pythonLayerLenses(modelPath: string, file: string, text: string,
     if (!first) {
       continue;
     }
-    lenses.push({
-      offset,
-      title: `${first.name} · ${formatShape(first.outputShape, summary.shapeOrder)}`,
-      tooltip: `${first.name}: ${first.className}, output ${shapeList(first.outputShape, summary.shapeOrder)}, ${first.params.toLocaleString('en-US')} parameters`,
-    });
+    // The first lens names the module and its shape (layerLenses), then its actions.
     lenses.push(...layerLenses(modelPath, [{ name: first.name, className: first.className, offset }], summary));
     if (layers.length > 1) {
       const rest = layers.slice(1);

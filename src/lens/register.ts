@@ -41,7 +41,7 @@ export const modelJsonKind: ModelFileKind = {
     return findLayerEntries(text).map((entry) => ({
       name: entry.name,
       className: entry.className,
-      offset: entry.entryOffset,
+      offset: entry.lensOffset,
       nameOffset: entry.nameOffset,
       nameLength: entry.nameLength,
     }));

@@ -19,7 +19,7 @@ import {
   type WebviewToHost,
   type CompareCommand,
 } from '../protocol/panel';
-import { COLORMAPS, METHOD_LABELS, METHOD_NAMES, type Map2D, type RgbaImage } from '../protocol/types';
+import { COLORMAPS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type RgbaImage } from '../protocol/types';
 import { codeModelGate } from '../codeModels/trust';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
@@ -55,6 +55,8 @@ type RunOrigin = 'user' | 'refresh';
 /** What to show besides image and model (CodeLens "Grad-CAM here" passes the layer). */
 export interface ShowOptions {
   layer?: string;
+  /** The method to run ("Grad-CAM here" runs Grad-CAM, whatever the panel ran before). */
+  method?: MethodName;
 }
 
 const LAST_STATE_KEY = 'cnnLens.lastPanelState';
@@ -110,7 +112,7 @@ export class LensPanel {
     const state: PanelViewState = {
       imagePath: imageUri.fsPath,
       modelPath: modelUri.fsPath,
-      method: 'gradcam',
+      method: options.method ?? 'gradcam',
       colormap: settings.defaultColormap,
       opacity: settings.defaultOpacity,
       ...(options.layer ? { layer: options.layer } : {}),
@@ -221,6 +223,9 @@ export class LensPanel {
     this.state = withModel(withImage(this.state, imageUri.fsPath), modelUri.fsPath);
     if (options.layer) {
       this.state = { ...this.state, layer: options.layer };
+    }
+    if (options.method) {
+      this.state = { ...this.state, method: options.method };
     }
     if (modelChanged) {
       this.model = undefined;

@@ -91,7 +91,7 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
   });
 
   it('the .onnx file beside the panel opens in the model viewer with its summary', async function () {
-    const viewer = await findWebviewFrame(page!, '#format', 30_000);
+    const viewer = await findWebviewFrame(page!, '#format', 60_000);
     const format = await visibleText(viewer, '#format');
     assert.match(format, /^ONNX · opset 13, pytorch 1\.13/);
     assert.match(await visibleText(viewer, '#input'), /64 × 64 × 3/);

@@ -19,6 +19,7 @@ import {
 import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
 import type { BrowserGlobals } from './dom';
 import {
+  chooseInPicker,
   findWebviewFrame,
   isQuickInputVisible,
   openWorkspace,
@@ -103,21 +104,25 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
     await screenshot(page!, path.join(ARTIFACTS, 'live-04-recovered.png'));
   });
 
-  it('CodeLens: "Grad-CAM here" above a layer of model.json shows the panel at that layer', async function () {
+  it('CodeLens: each layer of model.json is named with its shape; "Grad-CAM here" runs Grad-CAM at that layer, whatever method the panel had', async function () {
+    // The panel ran another method last: the lens says Grad-CAM, so it must run Grad-CAM.
+    const before = await findWebviewFrame(page!, '#method-select', PANEL_TIMEOUT_MS);
+    await chooseInPicker(before, '#method-select', 'gradcam++');
+    await waitUntil(async () => /Grad-CAM\+\+ of/.test(await text(before, '#status')), PANEL_TIMEOUT_MS, 'the panel to run Grad-CAM++');
     // The panel opened model.json in the editor group beside it: its lenses are there.
     const modelEditor = page!.locator('.editor-group-container', { has: page!.locator('.tab', { hasText: 'model.json' }) }).first();
     const lens = modelEditor.locator('.codelens-decoration a', { hasText: 'Grad-CAM here' });
     await lens.first().waitFor({ timeout: PANEL_TIMEOUT_MS });
     const lensTexts = await modelEditor.locator('.codelens-decoration').allInnerTexts();
     assert.ok(
-      lensTexts.some((t) => /Activations\s*\|\s*Filters\s*\|\s*Grad-CAM here/.test(t)),
-      `a conv layer offers Activations | Filters | Grad-CAM here; lenses: ${JSON.stringify(lensTexts.slice(0, 4))}`,
+      lensTexts.some((t) => /^conv1 · 64×64×8\s*\|\s*Activations\s*\|\s*Filters\s*\|\s*Grad-CAM here/.test(t)),
+      `conv1 is named with its shape and offers Activations | Filters | Grad-CAM here; lenses: ${JSON.stringify(lensTexts.slice(0, 4))}`,
     );
     await screenshot(page!, path.join(ARTIFACTS, 'live-05-codelens.png'));
     // The first layer of the sample is conv1.
     await lens.first().click();
     const frame = await findWebviewFrame(page!, '#status', PANEL_TIMEOUT_MS);
-    await waitUntil(async () => /\bat conv1\b/.test(await text(frame, '#status')), PANEL_TIMEOUT_MS, 'the panel to show Grad-CAM at conv1');
+    await waitUntil(async () => /Grad-CAM of .* at conv1\b/.test(await text(frame, '#status')), PANEL_TIMEOUT_MS, 'the panel to show Grad-CAM (not Grad-CAM++) at conv1');
     await page!.waitForTimeout(500);
     await screenshot(page!, path.join(ARTIFACTS, 'live-06-gradcam-at-conv1.png'));
     const tabsPerGroup = await page!.locator('.editor-group-container').evaluateAll((groups) =>

@@ -44,6 +44,10 @@ describe('CodeLens/hover: layer entries in model.json', function () {
       const layer = JSON.parse(objectText.slice(0, matchingBrace(objectText) + 1)) as { config: { name: string } };
       assert.strictEqual(layer.config.name, entry.name);
       assert.ok(entry.nameOffset > entry.entryOffset);
+      // The lens sits on the layer's own first line ("class_name"), not on the "{" line right under
+      // the previous layer's closing brackets.
+      const lensLine = text.slice(text.lastIndexOf('\n', entry.lensOffset) + 1, text.indexOf('\n', entry.lensOffset));
+      assert.match(lensLine, /^\s*"class_name":/, lensLine);
     });
   });
 
@@ -87,27 +91,28 @@ describe('CodeLens/hover: lenses and hovers from the engine summary', function (
     const loaded = await loadModel(MODEL);
     summary = loaded.summary;
     loaded.dispose();
-    written = findLayerEntries(fs.readFileSync(MODEL, 'utf8')).map((e) => ({ name: e.name, className: e.className, offset: e.entryOffset }));
+    written = findLayerEntries(fs.readFileSync(MODEL, 'utf8')).map((e) => ({ name: e.name, className: e.className, offset: e.lensOffset }));
   });
 
-  it('offers Activations everywhere, Filters on conv layers, Grad-CAM on 4-D layers, with exact arguments', function () {
+  it('names each layer with its shape, then offers Activations everywhere, Filters on conv layers, Grad-CAM on 4-D layers, with exact arguments', function () {
     const lenses = layerLenses(MODEL, written, summary);
     const titlesOf = (layer: string) => {
       const offset = written.find((w) => w.name === layer)?.offset;
       return lenses.filter((l) => l.offset === offset).map((l) => l.title);
     };
-    assert.deepStrictEqual(titlesOf('conv1'), ['Activations', 'Filters', 'Grad-CAM here']);
-    assert.deepStrictEqual(titlesOf('pool1'), ['Activations', 'Grad-CAM here']);
-    assert.deepStrictEqual(titlesOf('bn2'), ['Activations', 'Grad-CAM here'], 'batch norm weights are not images');
-    assert.deepStrictEqual(titlesOf('conv4'), ['Activations', 'Filters', 'Grad-CAM here (default layer)']);
-    assert.deepStrictEqual(titlesOf('gap'), ['Activations'], '2-D output: no Grad-CAM');
-    assert.deepStrictEqual(titlesOf('predictions'), ['Activations']);
+    assert.deepStrictEqual(titlesOf('conv1'), ['conv1 · 64×64×8', 'Activations', 'Filters', 'Grad-CAM here']);
+    assert.deepStrictEqual(titlesOf('pool1'), ['pool1 · 32×32×8', 'Activations', 'Grad-CAM here']);
+    assert.deepStrictEqual(titlesOf('bn2').slice(1), ['Activations', 'Grad-CAM here'], 'batch norm weights are not images');
+    assert.deepStrictEqual(titlesOf('conv4').slice(1), ['Activations', 'Filters', 'Grad-CAM here (default layer)']);
+    assert.deepStrictEqual(titlesOf('gap'), ['gap · 96', 'Activations'], '2-D output: no Grad-CAM');
+    assert.deepStrictEqual(titlesOf('predictions'), ['predictions · 10', 'Activations']);
 
     const conv2 = written.find((w) => w.name === 'conv2')!;
     const conv2Lenses = lenses.filter((l) => l.offset === conv2.offset);
     assert.deepStrictEqual(
       conv2Lenses.map((l) => [l.command, l.arguments]),
       [
+        [undefined, undefined], // the label
         [VISUALIZE_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2', view: 'activations' }]],
         [VISUALIZE_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2', view: 'filters' }]],
         [GRADCAM_AT_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2' }]],

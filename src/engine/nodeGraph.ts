@@ -11,6 +11,7 @@
 // or more leads with the batch dim (shown as null), integer values are shape arithmetic.
 import type { FilterLayout } from '../protocol/types';
 import { EngineError } from './errors';
+import { NODE_PASS_KWARG, type NodePass } from './guidedRelu';
 import { checkTensorSize } from './limits';
 import * as tf from './tf';
 
@@ -45,8 +46,11 @@ export interface GraphNodePlan {
   readonly outputs: string[];
   /** Set on convolution nodes whose kernel can be drawn as filters. */
   readonly kernel?: NodeKernel;
-  /** Runs the operator on its inputs in slot order (runtime values and constants). */
-  run(args: (tf.Tensor | undefined)[]): tf.Tensor[];
+  /**
+   * Runs the operator on its inputs in slot order (runtime values and constants), in the pass the
+   * executor runs (guided backpropagation swaps the ReLUs' gradient; guidedRelu.ts nodeRelu).
+   */
+  run(args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[];
 }
 
 /** Runs `fn`, turning a tfjs error into an EngineError naming the node. */
@@ -91,9 +95,10 @@ function nodeLayerClass(): NodeLayerClass {
       this.shapes = shapes;
     }
 
-    override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    override call(inputs: tf.Tensor | tf.Tensor[], kwargs?: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
       const runtime = Array.isArray(inputs) ? inputs : [inputs];
-      const outputs = this.plan.run(argsOf(this.plan, (i) => runtime[i]));
+      const pass = kwargs?.[NODE_PASS_KWARG] as NodePass | undefined;
+      const outputs = this.plan.run(argsOf(this.plan, (i) => runtime[i]), pass);
       return outputs.length === 1 ? outputs[0] : outputs;
     }
 

@@ -15,6 +15,7 @@ import type { Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
 import { broadcastShape, checkModelInputSize, checkTensorSize, namingFile } from '../limits';
 import { locateModelJson, readModelCompanions, readModelJsonWeights, type ModelFiles } from '../modelLoader';
+import { nodeRelu, type NodePass } from '../guidedRelu';
 import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
 import * as tf from '../tf';
 
@@ -36,7 +37,8 @@ interface TfNode {
   attr?: Record<string, AttrValue>;
 }
 
-type TfOp = (inputs: tf.Tensor[], attr: Attrs, node: TfNode) => tf.Tensor[];
+/** A TensorFlow op on its inputs; `pass` says whether its ReLUs run guided (guidedRelu.ts nodeRelu). */
+type TfOp = (inputs: tf.Tensor[], attr: Attrs, node: TfNode, pass?: NodePass) => tf.Tensor[];
 
 class Attrs {
   constructor(private readonly attr: Record<string, AttrValue>) {}
@@ -103,13 +105,13 @@ function hw(values: number[] | undefined): [number, number] {
   return values && values.length === 4 ? [values[1] as number, values[2] as number] : [1, 1];
 }
 
-/** The activations Grappler fuses, applied as separate (differentiable) ops. */
-function activate(x: tf.Tensor, name: string, attr: Attrs, node: TfNode): tf.Tensor {
+/** The activations Grappler fuses, applied as separate (differentiable) ops; ReLUs through nodeRelu, so they run guided in a guided pass. */
+function activate(x: tf.Tensor, name: string, attr: Attrs, node: TfNode, pass: NodePass | undefined): tf.Tensor {
   switch (name) {
     case 'Relu':
-      return tf.relu(x);
+      return nodeRelu(x, pass);
     case 'Relu6':
-      return tf.relu6(x);
+      return nodeRelu(x, pass, 6);
     case 'Elu':
       return tf.elu(x);
     case 'Sigmoid':
@@ -125,7 +127,7 @@ function activate(x: tf.Tensor, name: string, attr: Attrs, node: TfNode): tf.Ten
 
 /** _FusedConv2D / FusedDepthwiseConv2dNative / _FusedMatMul: the op, then fused_ops one by one. */
 function fused(core: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor): TfOp {
-  return ([x, w, ...args], attr, node) => {
+  return ([x, w, ...args], attr, node, pass) => {
     let y = core(x as tf.Tensor, w as tf.Tensor);
     for (const op of attr.strings('fused_ops')) {
       if (op === 'BiasAdd' || op === 'Add') {
@@ -134,7 +136,7 @@ function fused(core: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor): TfOp {
         const [scale, offset, mean, variance] = args as tf.Tensor[];
         y = tf.batchNorm(y, mean as tf.Tensor, variance as tf.Tensor, offset, scale, attr.float('epsilon', 1e-3));
       } else {
-        y = activate(y, op, attr, node);
+        y = activate(y, op, attr, node, pass);
       }
     }
     return [y];
@@ -186,11 +188,11 @@ const TF_OPS: Record<string, (attr: Attrs, node: TfNode) => TfOp> = {
     nhwc(a, n);
     return [tf.batchNorm(x as tf.Tensor, mean as tf.Tensor, variance as tf.Tensor, offset, scale, a.float('epsilon', 1e-3))];
   },
-  Relu: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Relu', a, n)],
-  Relu6: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Relu6', a, n)],
-  Elu: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Elu', a, n)],
-  Sigmoid: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Sigmoid', a, n)],
-  Tanh: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Tanh', a, n)],
+  Relu: (a, n) => ([x], _attr, _node, pass) => [activate(x as tf.Tensor, 'Relu', a, n, pass)],
+  Relu6: (a, n) => ([x], _attr, _node, pass) => [activate(x as tf.Tensor, 'Relu6', a, n, pass)],
+  Elu: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Elu', a, n, undefined)],
+  Sigmoid: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Sigmoid', a, n, undefined)],
+  Tanh: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Tanh', a, n, undefined)],
   LeakyRelu: (a) => ([x]) => [tf.leakyRelu(x as tf.Tensor, a.float('alpha', 0.2))],
   MaxPool: () => pool('max'),
   AvgPool: () => pool('avg'),
@@ -372,7 +374,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
         continue;
       }
       const info = { name: node.name, opType: node.op };
-      const run = (args: (tf.Tensor | undefined)[]): tf.Tensor[] => runGuarded('Graph', info, () => op(args as tf.Tensor[], attrs, node).slice(0, 1));
+      const run = (args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[] => runGuarded('Graph', info, () => op(args as tf.Tensor[], attrs, node, pass).slice(0, 1));
       if (sources.every((name) => constants.has(name))) {
         const [value] = tf.tidy(() => run(sources.map((name) => constants.get(name))));
         constants.set(node.name, value as tf.Tensor);

@@ -14,6 +14,7 @@ import * as tf from '../tf';
 import { decodeModelProto, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './onnxProto';
 import { Attributes, kernelOf, opFor, SUPPORTED_OPS, toLogical, toPhysical, type OpFn, type OpNode } from './ops';
 import { tensorFromProto } from './tensors';
+import type { NodePass } from '../guidedRelu';
 import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
 
 /** An ONNX node planned as a layer. */
@@ -32,8 +33,8 @@ export interface OnnxModelInfo {
   readonly onnxInputShape: (number | string)[];
 }
 
-function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[]): tf.Tensor[] {
-  return runGuarded('ONNX', plan.info, () => plan.op(args, plan.attrs, plan.info).slice(0, plan.outputs.length));
+function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[] {
+  return runGuarded('ONNX', plan.info, () => plan.op(args, plan.attrs, plan.info, pass).slice(0, plan.outputs.length));
 }
 
 /** Decodes an ONNX file's bytes; a file that is not a model is an error naming it. */
@@ -188,7 +189,7 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
         slots,
         info: { ...info, name: giveName(info.name) },
         kernel: kernelOf(node.opType, attrs),
-        run: (args) => runNode(named, args),
+        run: (args, pass) => runNode(named, args, pass),
       };
       plans.push(named);
       outputs.forEach((name) => runtime.add(name));

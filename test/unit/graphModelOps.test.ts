@@ -23,7 +23,7 @@ import { loadModel, type LoadedModel } from '../../src/engine/index';
 import { EngineError } from '../../src/engine/errors';
 import { computeLogits, logitsOf } from '../../src/engine/graph';
 import { seededRandom } from '../fixtures/models';
-import { bool, int, intList, str, writeGraphModel, type ConstSpec, type GraphNodeSpec } from './fixtures/graphModel';
+import { bool, int, intList, str, strList, writeGraphModel, type ConstSpec, type GraphNodeSpec } from './fixtures/graphModel';
 import { requireTorch, TORCH_PYTHON } from './fixtures/pytorch';
 
 const [N, H, W, C] = [1, 5, 6, 3];
@@ -78,6 +78,10 @@ const slices: [string, Index[], string][] = [
   ['x[:, 3:20, -20:2] (begins and ends past the axis clamp)', [{ slice: [null, null, null] }, { slice: [3, 20, 1] }, { slice: [-20, 2, null] }], 'x[:, 3:20, -20:2]'],
 ];
 
+const FUSED_W = values(C * 4, 70);
+const FUSED_B = [0.1, -0.2, 0.05, 0.3];
+const FUSED_ALPHA = [0.25, -0.3, 0.5, 1.2];
+
 const CASES: OpCase[] = [
   ...slices.map(([name, subscript, python]): OpCase => {
     const s = stridedSliceOf(subscript);
@@ -104,6 +108,12 @@ const CASES: OpCase[] = [
     consts: { alpha: { shape: [C], values: [0.2, -0.5, 1.5] } },
     nodes: [{ name: 'out', op: 'Prelu', input: ['input', 'alpha'] }],
     kinks: () => [0],
+  },
+  {
+    name: '_FusedConv2D with fused_ops BiasAdd, Prelu (as tfjs-converter fuses a Keras PReLU)',
+    python: `(lambda z: np.where(z > 0, z, np.array(${JSON.stringify(FUSED_ALPHA)}) * z))(np.einsum('nhwc,cd->nhwd', x, np.array(${JSON.stringify(FUSED_W)}).reshape(${C}, 4)) + np.array(${JSON.stringify(FUSED_B)}))`,
+    consts: { w: { shape: [1, 1, C, 4], values: FUSED_W }, b: { shape: [4], values: FUSED_B }, alpha: { shape: [4], values: FUSED_ALPHA } },
+    nodes: [{ name: 'out', op: '_FusedConv2D', input: ['input', 'w', 'b', 'alpha'], attr: { strides: intList([1, 1, 1, 1]), padding: str('VALID'), fused_ops: strList(['BiasAdd', 'Prelu']), num_args: int(2) } }],
   },
   {
     name: 'Abs',

@@ -16,7 +16,7 @@ import { EngineError } from '../errors';
 import { broadcastShape, checkModelInputSize, checkTensorSize, namingFile } from '../limits';
 import { locateModelJson, readModelCompanions, readModelJsonWeights, type ModelFiles } from '../modelLoader';
 import { nodeRelu, type NodePass } from '../guidedRelu';
-import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
+import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
 import { resizeImages, type ResizeMethod } from '../resize';
 import { stridedSlice, stridedSliceShape } from '../stridedSlice';
 import * as tf from '../tf';
@@ -429,11 +429,11 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
       'unsupported',
     );
   }
-  const missing = nodes.filter((n) => n.op !== 'Placeholder' && n.op !== 'Const' && !(n.op in TF_OPS));
+  const missing = nodes.filter((n) => n.op !== 'Placeholder' && n.op !== 'Const' && !Object.prototype.hasOwnProperty.call(TF_OPS, n.op));
   if (missing.length > 0) {
-    const listed = missing.slice(0, 8).map((n) => `${n.op} (node "${n.name}")`).join(', ');
+    const types = new Set(missing.map((n) => n.op)).size;
     throw new EngineError(
-      `${file}: CNN Lens cannot run graph op${missing.length > 1 ? 's' : ''} ${listed}${missing.length > 8 ? `, and ${missing.length - 8} more` : ''}. ` +
+      `${file}: CNN Lens cannot run graph op${types > 1 ? 's' : ''} ${describeUnsupportedOps(missing.map((n) => ({ opType: String(n.op), name: String(n.name) })))}. ` +
         `Supported: ${Object.keys(TF_OPS).sort().join(', ')}.`,
       'unsupported',
     );

@@ -15,7 +15,7 @@ import { decodeModelProto, type GraphProto, type ModelProto, type NodeProto, typ
 import { Attributes, kernelOf, opFor, SUPPORTED_OPS, toLogical, toPhysical, type OpFn, type OpNode } from './ops';
 import { tensorFromProto } from './tensors';
 import type { NodePass } from '../guidedRelu';
-import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
+import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
 
 /** An ONNX node planned as a layer. */
 interface NodePlan extends GraphNodePlan {
@@ -73,13 +73,13 @@ function checkOperators(graph: GraphProto, file: string): void {
       'unsupported',
     );
   }
-  const missing = graph.node.filter((n) => opFor(n) === undefined);
+  const missing = graph.node.flatMap((n, index) =>
+    opFor(n) === undefined ? [{ opType: `${n.domain ? `${n.domain}.` : ''}${n.opType}`, name: n.name || `${n.opType}_${index}` }] : [],
+  );
   if (missing.length > 0) {
-    const described = missing.slice(0, 8).map((n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} (node "${n.name ?? ''}")`);
-    const more = missing.length > 8 ? `, and ${missing.length - 8} more` : '';
+    const types = new Set(missing.map((n) => n.opType)).size;
     throw new EngineError(
-      `${file}: CNN Lens cannot run ONNX operator${missing.length > 1 ? 's' : ''} ${described.join(', ')}${more}. ` +
-        `Supported: ${SUPPORTED_OPS.join(', ')}.`,
+      `${file}: CNN Lens cannot run ONNX operator${types > 1 ? 's' : ''} ${describeUnsupportedOps(missing)}. ` + `Supported: ${SUPPORTED_OPS.join(', ')}.`,
       'unsupported',
     );
   }

@@ -170,6 +170,25 @@ const CASES: OpCase[] = [
       ],
     };
   }),
+  {
+    // Keras' Conv2DTranspose converts with its output size computed at run time for a dynamic batch.
+    name: 'Conv2DBackpropInput with input_sizes from Shape → StridedSlice → Pack (Keras Conv2DTranspose)',
+    python: `conv_backprop_input(x, np.array(${JSON.stringify(values(3 * 3 * 4 * C, 64, 0.5))}).reshape(3, 3, 4, ${C}), [1, 10, 12, 4], "SAME", (2, 2), None)`,
+    consts: {
+      filter: { shape: [3, 3, 4, C], values: values(3 * 3 * 4 * C, 64, 0.5) },
+      b0: { shape: [1], values: [0], dtype: 'int32' },
+      b1: { shape: [1], values: [1], dtype: 'int32' },
+      h: { shape: [], values: [10], dtype: 'int32' },
+      w: { shape: [], values: [12], dtype: 'int32' },
+      c: { shape: [], values: [4], dtype: 'int32' },
+    },
+    nodes: [
+      { name: 'up/Shape', op: 'Shape', input: ['input'] },
+      { name: 'up/strided_slice', op: 'StridedSlice', input: ['up/Shape', 'b0', 'b1', 'b1'], attr: { shrink_axis_mask: int(1) } },
+      { name: 'up/stack', op: 'Pack', input: ['up/strided_slice', 'h', 'w', 'c'], attr: { axis: int(0), N: int(4) } },
+      { name: 'out', op: 'Conv2DBackpropInput', input: ['up/stack', 'filter', 'input'], attr: { strides: intList([1, 2, 2, 1]), padding: str('SAME') } },
+    ],
+  },
   ...(
     [
       ['ResizeBilinear', 'bilinear', false, false, [8, 4]],

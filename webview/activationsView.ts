@@ -9,6 +9,7 @@ import { drawRgba } from './canvas';
 import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed } from './lut';
 import { checkbox, Latest, Legend, Pager, picker, Status } from './viewParts';
+import { layerOption } from './pickers';
 
 const MAPS_PER_PAGE = 64;
 const UNITS_PER_PAGE = 40;
@@ -92,11 +93,13 @@ export class ActivationsView {
       const state = this.context.state;
       const name = layers.some((l) => l.name === state.activationLayer) ? (state.activationLayer as string) : info.defaultCamLayer;
       this.layer.set(
-        layers.map((l) => ({
-          value: l.name,
-          label: `${'\u2003'.repeat(l.depth)}${l.name}${l.name === info.defaultCamLayer ? ' (Grad-CAM default)' : ''}`,
-          description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
-        })),
+        layers.map((l) =>
+          layerOption(l.name, {
+            indent: l.depth,
+            suffix: l.name === info.defaultCamLayer ? ' (Grad-CAM default)' : '',
+            description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
+          }),
+        ),
         name,
       );
       const kind = info.views.find((v) => v.name === name)?.activations;

@@ -4,6 +4,7 @@
 // own DOM inside the #compare section and talks to the host only through `send`.
 import type { CompareCommand, PanelCompare, PanelCompareItem } from '../src/protocol/panel';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type MetricCurve, type MethodName, type RankMetric } from '../src/protocol/types';
+import { shortenLayerName, TILE_NAME_CHARS } from '../src/protocol/layerNames';
 import { drawRgba } from './canvas';
 
 export interface CompareView {
@@ -107,7 +108,8 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     const caption = element('figcaption');
     caption.append(element('strong', {}, `${rank !== undefined ? `${rank}. ` : ''}${METHOD_LABELS[item.method]}`));
     const where = INPUT_LEVEL_METHODS.includes(item.method) ? 'input' : item.layer;
-    caption.append(element('span', { class: 'compare-time' }, `${formatMs(item.timeMs)} · ${where}`));
+    // A long layer name keeps its distinctive end in the tile; the full name is the tooltip.
+    caption.append(element('span', { class: 'compare-time', title: where }, `${formatMs(item.timeMs)} · ${shortenLayerName(where, TILE_NAME_CHARS)}`));
     if (item.metrics) {
       caption.append(curves(item.metrics.deletion, item.metrics.insertion));
       const m = item.metrics;

@@ -9,6 +9,7 @@ import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape
 import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed, paintRgb } from './lut';
 import { Latest, Legend, Pager, picker, Status } from './viewParts';
+import { layerOption } from './pickers';
 
 const FILTERS_PER_PAGE = 64;
 /** Per input channel, rows of this many filters a page (each row up to 16 inputs). */
@@ -89,11 +90,7 @@ export class FiltersView {
       const state = this.context.state;
       const name = layers.some((l) => l.name === state.filterLayer) ? (state.filterLayer as string) : layers[0].name;
       this.layer.set(
-        layers.map((l) => ({
-          value: l.name,
-          label: `${'\u2003'.repeat(l.depth)}${l.name}`,
-          description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
-        })),
+        layers.map((l) => layerOption(l.name, { indent: l.depth, description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}` })),
         name,
       );
       const first = await this.context.request<InspectFiltersRequest>({ type: 'inspectFilters', request: this.request(name, page, inputPage) }, signal);

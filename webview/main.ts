@@ -22,7 +22,7 @@ import { drawRgba } from './canvas';
 import { createCompareView } from './compareView';
 import { registerTab } from './tabs';
 import type { VscodeButton, VscodeSingleSelect } from './components';
-import { setOptions, selectValue } from './pickers';
+import { layerOption, selectedTitle, setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
 import { vscodeApi } from './vscodeApi';
 import { createInspection } from './inspect';
@@ -203,11 +203,7 @@ function fillModelPickers(): void {
   }
   setOptions(
     ui.layerSelect,
-    model.layers.map((layer) => ({
-      value: layer.name,
-      label: layer.isDefault ? `${layer.name} (default)` : layer.name,
-      description: `${layer.className} ${layer.shape}`,
-    })),
+    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.isDefault ? ' (default)' : '', description: `${layer.className} ${layer.shape}` })),
     view?.layer ?? result?.layer ?? model.defaultLayer,
   );
   const selectedClass = view?.classIndex ?? result?.classIndex ?? 0;
@@ -288,7 +284,7 @@ function usesNoLayer(method: MethodName): boolean {
 function showLayerUse(method: MethodName): void {
   const unused = usesNoLayer(method);
   ui.layerSelect.disabled = unused;
-  ui.layerSelect.title = unused ? `${methodLabel(method)} works on the input pixels: the layer is not used` : '';
+  ui.layerSelect.title = unused ? `${methodLabel(method)} works on the input pixels: the layer is not used` : selectedTitle(ui.layerSelect);
 }
 
 function showOpacity(opacity: number): void {

@@ -4,10 +4,14 @@
 // reads slotted options asynchronously; either path then lands on the right one).
 import type { VscodeSingleSelect } from './components';
 
+export { layerOption } from '../src/protocol/layerNames';
+
 export interface PickerOption {
   value: string;
   label: string;
   description?: string;
+  /** Tooltip of the entry, and of the picker while the entry is chosen: the full text of a shortened label. */
+  title?: string;
 }
 
 const signatures = new WeakMap<VscodeSingleSelect, string>();
@@ -23,6 +27,9 @@ export function setOptions(select: VscodeSingleSelect, options: PickerOption[], 
         element.textContent = option.label;
         if (option.description) {
           element.description = option.description;
+        }
+        if (option.title) {
+          element.title = option.title;
         }
         if (option.value === selected) {
           element.setAttribute('selected', '');
@@ -41,4 +48,15 @@ export function selectValue(select: VscodeSingleSelect, value: string): void {
   if (select.value !== value) {
     select.value = value;
   }
+  // A disabled picker's tooltip says why it is disabled (main.ts showLayerUse); keep that.
+  if (!select.disabled) {
+    select.title = selectedTitle(select);
+  }
 }
+
+/** The full text of the chosen entry (its title), or '' when its label is all of it. */
+export function selectedTitle(select: VscodeSingleSelect): string {
+  const chosen = Array.from(select.querySelectorAll('vscode-option')).find((option) => option.hasAttribute('selected'));
+  return chosen?.title ?? '';
+}
+

@@ -8,6 +8,7 @@ import { UsageError, camResultToJson } from './format';
 import type { CommonOptions, Values } from './main';
 import { openExplainSession, renderOptions, writeFile } from './main';
 import { methodOptionsFrom } from './methodFlags';
+import type { CaptionLine } from '../engine/index';
 
 export function parseMethodList(text: string | undefined): MethodName[] {
   if (text === undefined) {
@@ -115,8 +116,9 @@ export async function runCompare(positionals: string[], values: Values, common: 
 }
 
 
-function tileLines(method: MethodName, layer: string, timeMs: number, metrics: FaithfulnessMetrics | undefined, inputLevel: boolean): string[] {
-  const lines = [METHOD_LABELS[method], `${formatMs(timeMs)} - ${inputLevel ? 'input' : layer}`];
+function tileLines(method: MethodName, layer: string, timeMs: number, metrics: FaithfulnessMetrics | undefined, inputLevel: boolean): CaptionLine[] {
+  // The layer name is shortened from the left to fit the tile (its full name is in the JSON).
+  const lines: CaptionLine[] = [METHOD_LABELS[method], { text: `${formatMs(timeMs)} - `, name: inputLevel ? 'input' : layer }];
   if (metrics) {
     lines.push(`del ${metrics.deletion.auc.toFixed(3)}  ins ${metrics.insertion.auc.toFixed(3)}`);
     lines.push(`road ${metrics.roadCombined.toFixed(3)}  conf ${metrics.confidenceChange >= 0 ? '+' : ''}${metrics.confidenceChange.toFixed(3)}`);

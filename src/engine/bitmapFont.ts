@@ -83,6 +83,8 @@ const GLYPHS: Record<string, string> = {
   '<': '...#.|..#..|.#...|#....|.#...|..#..|...#.',
   '>': '.#...|..#..|...#.|....#|...#.|..#..|.#...',
   '*': '.....|..#..|#.#.#|.###.|#.#.#|..#..|.....',
+  // The ellipsis that starts a layer name shortened from the left (protocol/layerNames.ts).
+  '…': '.....|.....|.....|.....|.....|.....|#.#.#',
 };
 
 export const GLYPH_WIDTH = 5;

@@ -1,13 +1,21 @@
 // The comparison grid the CLI writes (`cnn-lens compare`): the original image and each method's
 // overlay as tiles of one size, each captioned with its lines (method, time, metrics), on a dark
 // background. Plain RGBA arithmetic, no tfjs.
+import { shortenLayerName } from '../protocol/layerNames';
 import type { RgbaImage } from '../protocol/types';
 import { GLYPH_HEIGHT, drawText, textWidth } from './bitmapFont';
+
+/**
+ * A caption line: plain text, cut at its end if it must be; or text ending in a layer name, whose
+ * name is shortened from the left (layerNames.ts) so its distinctive end stays ("…/conv4/Relu"
+ * rather than "StatefulPartitionedC.."); the full name is in the CLI's JSON.
+ */
+export type CaptionLine = string | { readonly text: string; readonly name: string };
 
 export interface CompareTile {
   image: RgbaImage;
   /** First line bold-ish (drawn larger), the others small. */
-  lines: string[];
+  lines: CaptionLine[];
 }
 
 const BACKGROUND: [number, number, number] = [30, 30, 30];
@@ -59,12 +67,26 @@ export function renderCompareGrid(tiles: readonly CompareTile[], options: { colu
     let y = top + tileSize + 6;
     tile.lines.forEach((line, n) => {
       const scale = n === 0 ? titleScale : textScale;
-      const fitted = fitText(line, tileSize, scale);
+      const fitted = fitLine(line, tileSize, scale);
       drawText(grid, fitted, left, y, n === 0 ? TITLE : TEXT, scale);
       y += GLYPH_HEIGHT * scale + (n === 0 ? 6 : 5);
     });
   });
   return grid;
+}
+
+/** A caption line in the tile's width: a layer name shortened from the left, other text cut at its end. */
+function fitLine(line: CaptionLine, width: number, scale: number): string {
+  if (typeof line === 'string') {
+    return fitText(line, width, scale);
+  }
+  for (let max = Array.from(line.name).length; max >= 2; max--) {
+    const text = line.text + shortenLayerName(line.name, max);
+    if (textWidth(text, scale) <= width) {
+      return text;
+    }
+  }
+  return fitText(line.text + shortenLayerName(line.name, 2), width, scale);
 }
 
 /** Cuts a line to the tile's width with a trailing '.' rather than letting it run into the next tile. */

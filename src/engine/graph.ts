@@ -18,7 +18,7 @@ import * as tf from './tf';
 import { EngineError } from './errors';
 import { batchNormFolds, convWithBatchNorm, foldedWeights } from './batchNormFold';
 import { callReluSixAsOneOp, callUnfused } from './unfusedLayers';
-import { applyGuidedRelu, reluCapOf } from './guidedRelu';
+import { applyGuidedRelu, NODE_PASS_KWARG, reluCapOf, type NodePass } from './guidedRelu';
 
 /** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
 export type LayerPath = readonly string[];
@@ -134,6 +134,11 @@ export function outputAppliesSoftmax(model: tf.LayersModel): boolean {
 function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean, guided = false): tf.Tensor[] {
   const layer = node.outboundLayer;
   const kwargs: Kwargs = { ...(node.callArgs ?? {}), training: false };
+  if (guided) {
+    // Operator nodes (graph models, ONNX; nodeGraph.ts) apply their ReLUs inside their own call:
+    // they read the pass from this kwarg and run guidedRelu.ts's nodeRelu. Keras layers ignore it.
+    kwargs[NODE_PASS_KWARG] = { guided: true } satisfies NodePass;
+  }
   const argument = inputs.length === 1 ? inputs[0] : inputs;
   if (guided) {
     const replaced = callWithGuidedRelu(layer, argument, kwargs);

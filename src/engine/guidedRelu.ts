@@ -60,3 +60,31 @@ export function reluCapOf(activationClassName: string | undefined): number | und
   }
   return null;
 }
+
+/**
+ * What the graph executor tells an operator node (graph models, ONNX) about the pass it runs in.
+ * It travels with each call (the call's kwargs, then the node's run), never in module state, so a
+ * guided pass and a plain one running side by side (a compare, helper workers) cannot mix.
+ */
+export interface NodePass {
+  /** Guided backpropagation: every ReLU-family node passes back only positive gradients. */
+  readonly guided?: boolean;
+}
+
+/** The kwarg under which graph.ts hands a node layer its NodePass (tfjs layers ignore kwargs they do not know). */
+export const NODE_PASS_KWARG = 'cnnLensNodePass';
+
+/**
+ * The one ReLU every operator node runs (graph models' Relu, Relu6 and fused activations, ONNX
+ * Relu and Clip(0, cap)): capped at `cap` when given, guided in a guided pass. Outside a guided
+ * pass it is the plain op, with tfjs's own gradient.
+ */
+export function nodeRelu(x: tf.Tensor, pass: NodePass | undefined, cap?: number): tf.Tensor {
+  if (pass?.guided === true) {
+    return applyGuidedRelu(x, cap === Infinity ? undefined : cap);
+  }
+  if (cap === undefined || cap === Infinity) {
+    return tf.relu(x);
+  }
+  return cap === 6 ? tf.relu6(x) : tf.clipByValue(x, 0, cap);
+}

@@ -23,7 +23,7 @@ export { renderOverlay, renderHeatmap, resizeMap } from './overlay';
 export { encodePng, decodeImage, type ImageReadOptions } from './image';
 export { DEFAULT_MAX_IMAGE_PIXELS, MAX_MODEL_INPUT_PIXELS, MAX_MODEL_INPUT_SIDE, MAX_TENSOR_ELEMENTS, MAX_WEIGHT_BYTES } from './limits';
 export { describeLayers, defaultCamLayer } from './layers';
-export { renderCompareGrid, type CompareTile } from './compareGrid';
+export { renderCompareGrid, type CaptionLine, type CompareTile } from './compareGrid';
 export type { RunContext } from './pipeline';
 export { ForwardCache };
 

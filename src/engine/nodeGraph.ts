@@ -10,7 +10,9 @@
 // for intermediate values, so the nodes run once on zeros (batch 1) first; a float value of rank 2
 // or more leads with the batch dim (shown as null), integer values are shape arithmetic.
 import type { FilterLayout } from '../protocol/types';
+import { shortenLayerName } from '../protocol/layerNames';
 import { EngineError } from './errors';
+import { NODE_PASS_KWARG, type NodePass } from './guidedRelu';
 import { checkTensorSize } from './limits';
 import * as tf from './tf';
 
@@ -45,8 +47,11 @@ export interface GraphNodePlan {
   readonly outputs: string[];
   /** Set on convolution nodes whose kernel can be drawn as filters. */
   readonly kernel?: NodeKernel;
-  /** Runs the operator on its inputs in slot order (runtime values and constants). */
-  run(args: (tf.Tensor | undefined)[]): tf.Tensor[];
+  /**
+   * Runs the operator on its inputs in slot order (runtime values and constants), in the pass the
+   * executor runs (guided backpropagation swaps the ReLUs' gradient; guidedRelu.ts nodeRelu).
+   */
+  run(args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[];
 }
 
 /** Runs `fn`, turning a tfjs error into an EngineError naming the node. */
@@ -60,6 +65,48 @@ export function runGuarded<T>(kind: string, info: { name: string; opType: string
     const message = error instanceof Error ? error.message : String(error);
     throw new EngineError(`${kind} node "${info.name}" (${info.opType}) failed: ${message}`, 'unsupported');
   }
+}
+
+/** Distinct op types listed in a refusal; the rest are counted. */
+const LISTED_OP_TYPES = 12;
+
+/**
+ * The unsupported ops of a graph for a one-line refusal: each op type once, most frequent first,
+ * with its count and first node: `StridedSlice ×16 (first: "model/strided_slice"), Selu (node "x")`.
+ * A model often repeats one op many times (every block's slice); listing nodes would show the same
+ * op eight times and hide the other types, which the user needs to see what is missing.
+ */
+export function describeUnsupportedOps(nodes: readonly { opType: string; name: string }[]): string {
+  const byType = new Map<string, { count: number; first: string }>();
+  for (const node of nodes) {
+    const seen = byType.get(node.opType);
+    if (seen) seen.count++;
+    else byType.set(node.opType, { count: 1, first: node.name });
+  }
+  // Map keeps first-appearance order, and sort is stable: ties stay in graph order.
+  const types = [...byType.entries()].sort((a, b) => b[1].count - a[1].count);
+  const listed = types
+    .slice(0, LISTED_OP_TYPES)
+    .map(([type, { count, first }]) => (count === 1 ? `${inMessage(type, 40)} (node ${quoted(first)})` : `${inMessage(type, 40)} ×${count} (first: ${quoted(first)})`));
+  const rest = types.slice(LISTED_OP_TYPES);
+  if (rest.length > 0) {
+    const restNodes = rest.reduce((sum, [, { count }]) => sum + count, 0);
+    listed.push(`and ${rest.length} more op type${rest.length > 1 ? 's' : ''} (${restNodes} node${restNodes > 1 ? 's' : ''})`);
+  }
+  return listed.join(', ');
+}
+
+/**
+ * Text from a model file as it may appear in a one-line message: control characters (a newline in
+ * a node name) as spaces, and at most `max` characters, keeping the end (layerNames.ts).
+ */
+function inMessage(text: string, max: number): string {
+  return shortenLayerName(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' '), max);
+}
+
+/** A node name in a message: quoted, escaped, at most 80 characters. */
+function quoted(name: string): string {
+  return JSON.stringify(inMessage(name, 80));
 }
 
 /** Unique tfjs layer names: source names as they are; empty or repeated ones get a suffix. */
@@ -91,9 +138,10 @@ function nodeLayerClass(): NodeLayerClass {
       this.shapes = shapes;
     }
 
-    override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    override call(inputs: tf.Tensor | tf.Tensor[], kwargs?: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
       const runtime = Array.isArray(inputs) ? inputs : [inputs];
-      const outputs = this.plan.run(argsOf(this.plan, (i) => runtime[i]));
+      const pass = kwargs?.[NODE_PASS_KWARG] as NodePass | undefined;
+      const outputs = this.plan.run(argsOf(this.plan, (i) => runtime[i]), pass);
       return outputs.length === 1 ? outputs[0] : outputs;
     }
 

@@ -15,7 +15,10 @@ import type { Preprocessing } from '../../protocol/types';
 import { EngineError } from '../errors';
 import { broadcastShape, checkModelInputSize, checkTensorSize, namingFile } from '../limits';
 import { locateModelJson, readModelCompanions, readModelJsonWeights, type ModelFiles } from '../modelLoader';
-import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
+import { nodeRelu, type NodePass } from '../guidedRelu';
+import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
+import { resizeImages, type ResizeMethod } from '../resize';
+import { stridedSlice, stridedSliceShape } from '../stridedSlice';
 import * as tf from '../tf';
 
 interface AttrValue {
@@ -36,7 +39,8 @@ interface TfNode {
   attr?: Record<string, AttrValue>;
 }
 
-type TfOp = (inputs: tf.Tensor[], attr: Attrs, node: TfNode) => tf.Tensor[];
+/** A TensorFlow op on its inputs; `pass` says whether its ReLUs run guided (guidedRelu.ts nodeRelu). */
+type TfOp = (inputs: tf.Tensor[], attr: Attrs, node: TfNode, pass?: NodePass) => tf.Tensor[];
 
 class Attrs {
   constructor(private readonly attr: Record<string, AttrValue>) {}
@@ -103,13 +107,13 @@ function hw(values: number[] | undefined): [number, number] {
   return values && values.length === 4 ? [values[1] as number, values[2] as number] : [1, 1];
 }
 
-/** The activations Grappler fuses, applied as separate (differentiable) ops. */
-function activate(x: tf.Tensor, name: string, attr: Attrs, node: TfNode): tf.Tensor {
+/** The activations Grappler fuses, applied as separate (differentiable) ops; ReLUs through nodeRelu, so they run guided in a guided pass. */
+function activate(x: tf.Tensor, name: string, attr: Attrs, node: TfNode, pass: NodePass | undefined): tf.Tensor {
   switch (name) {
     case 'Relu':
-      return tf.relu(x);
+      return nodeRelu(x, pass);
     case 'Relu6':
-      return tf.relu6(x);
+      return nodeRelu(x, pass, 6);
     case 'Elu':
       return tf.elu(x);
     case 'Sigmoid':
@@ -123,18 +127,31 @@ function activate(x: tf.Tensor, name: string, attr: Attrs, node: TfNode): tf.Ten
   }
 }
 
-/** _FusedConv2D / FusedDepthwiseConv2dNative / _FusedMatMul: the op, then fused_ops one by one. */
+/**
+ * _FusedConv2D / FusedDepthwiseConv2dNative / _FusedMatMul: the op, then fused_ops one by one, each
+ * taking its operands from the extra inputs in order (BiasAdd: the bias; FusedBatchNorm: scale,
+ * offset, mean, variance; Prelu, which tfjs-converter fuses after a BiasAdd: the alphas).
+ */
 function fused(core: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor): TfOp {
-  return ([x, w, ...args], attr, node) => {
+  return ([x, w, ...args], attr, node, pass) => {
     let y = core(x as tf.Tensor, w as tf.Tensor);
+    let next = 0;
+    const take = (count: number): tf.Tensor[] => {
+      const taken = args.slice(next, next + count);
+      if (taken.length !== count) unsupported(node, `fused_ops ${attr.strings('fused_ops').join(', ')} with ${args.length} extra inputs`);
+      next += count;
+      return taken as tf.Tensor[];
+    };
     for (const op of attr.strings('fused_ops')) {
       if (op === 'BiasAdd' || op === 'Add') {
-        y = tf.add(y, args[0] as tf.Tensor);
+        y = tf.add(y, take(1)[0] as tf.Tensor);
       } else if (op === 'FusedBatchNorm') {
-        const [scale, offset, mean, variance] = args as tf.Tensor[];
+        const [scale, offset, mean, variance] = take(4);
         y = tf.batchNorm(y, mean as tf.Tensor, variance as tf.Tensor, offset, scale, attr.float('epsilon', 1e-3));
+      } else if (op === 'Prelu') {
+        y = tf.prelu(y, take(1)[0] as tf.Tensor);
       } else {
-        y = activate(y, op, attr, node);
+        y = activate(y, op, attr, node, pass);
       }
     }
     return [y];
@@ -165,6 +182,95 @@ function pool(kind: 'max' | 'avg'): TfOp {
   };
 }
 
+/** Integer values of a small shape-like input (begin, axes, sizes). */
+function ints(value: tf.Tensor | undefined): number[] {
+  return value ? Array.from(value.dataSync(), Number) : [];
+}
+
+/** StridedSlice(input, begin, end, strides) with TensorFlow's five masks (stridedSlice.ts). */
+const stridedSliceOp = (a: Attrs, n: TfNode): TfOp => ([x, begin, end, strides]) => {
+  const spec = {
+    begin: ints(begin),
+    end: ints(end),
+    strides: ints(strides),
+    beginMask: a.int('begin_mask', 0),
+    endMask: a.int('end_mask', 0),
+    ellipsisMask: a.int('ellipsis_mask', 0),
+    newAxisMask: a.int('new_axis_mask', 0),
+    shrinkAxisMask: a.int('shrink_axis_mask', 0),
+  };
+  checkSize(n, stridedSliceShape((x as tf.Tensor).shape, spec));
+  return [stridedSlice(x as tf.Tensor, spec)];
+};
+
+/** Pack (tf.stack): N values of one shape stacked along a new axis. */
+const pack = (a: Attrs, n: TfNode): TfOp => (values) => {
+  const first = values[0] as tf.Tensor | undefined;
+  if (!first) unsupported(n, 'Pack of no values');
+  const raw = a.int('axis', 0);
+  const axis = raw < 0 ? raw + first.rank + 1 : raw;
+  checkSize(n, [...first.shape.slice(0, axis), values.length, ...first.shape.slice(axis)]);
+  return [tf.stack(values, raw)];
+};
+
+/**
+ * Conv2DBackpropInput(input_sizes, filter, out_backprop): the transposed convolution Keras'
+ * Conv2DTranspose converts to. input_sizes may be computed at run time (Shape → StridedSlice →
+ * Pack, for a dynamic batch); the batch always follows out_backprop. The sizes must be ones the
+ * forward convolution maps onto out_backprop's, as TensorFlow checks.
+ */
+const conv2dBackpropInput = (a: Attrs, n: TfNode): TfOp => ([sizes, filter, dy]) => {
+  nhwc(a, n);
+  const [dilationH, dilationW] = hw(a.ints('dilations'));
+  if (dilationH !== 1 || dilationW !== 1) unsupported(n, 'a dilated Conv2DBackpropInput');
+  const wanted = ints(sizes);
+  const x = dy as tf.Tensor4D;
+  const w = filter as tf.Tensor4D;
+  if (wanted.length !== 4 || x.rank !== 4 || w.rank !== 4) {
+    unsupported(n, `input_sizes [${wanted.join(', ')}] with a ${x.rank}-D out_backprop and a ${w.rank}-D filter`);
+  }
+  const [, height, width, channels] = wanted as [number, number, number, number];
+  const strides = hw(a.ints('strides'));
+  const pad = padding(a, n);
+  const forward = (size: number, k: number, s: number, before: number, after: number): number =>
+    pad === 'same' ? Math.ceil(size / s) : pad === 'valid' ? Math.ceil((size - k + 1) / s) : Math.floor((size + before + after - k) / s) + 1;
+  const explicit = Array.isArray(pad) ? pad : [[0, 0], [0, 0], [0, 0], [0, 0]];
+  const expected = [
+    forward(height, w.shape[0], strides[0], explicit[1]![0], explicit[1]![1]),
+    forward(width, w.shape[1], strides[1], explicit[2]![0], explicit[2]![1]),
+  ];
+  if (expected[0] !== x.shape[1] || expected[1] !== x.shape[2] || channels !== w.shape[2] || x.shape[3] !== w.shape[3]) {
+    unsupported(
+      n,
+      `input_sizes [${wanted.join(', ')}] with out_backprop [${x.shape.join(', ')}] and filter [${w.shape.join(', ')}] (a convolution of that input gives ${expected.join('×')}, not ${x.shape[1]}×${x.shape[2]})`,
+    );
+  }
+  const output: [number, number, number, number] = [x.shape[0], height, width, channels];
+  checkSize(n, output);
+  return [tf.conv2dTranspose(x, w, output, strides, pad)];
+};
+
+/** ResizeBilinear / ResizeNearestNeighbor(images, size) with TensorFlow's align_corners and half_pixel_centers (resize.ts). */
+function resize(method: ResizeMethod): (a: Attrs, n: TfNode) => TfOp {
+  return (a, n) => ([images, size]) => {
+    const alignCorners = a.bool('align_corners', false);
+    const halfPixelCenters = a.bool('half_pixel_centers', false);
+    if (alignCorners && halfPixelCenters) unsupported(n, 'align_corners together with half_pixel_centers (TensorFlow refuses it too)');
+    const x = images as tf.Tensor4D;
+    const [height, width] = ints(size);
+    if (x.rank !== 4 || (size as tf.Tensor).size !== 2 || !(Number.isInteger(height) && height! > 0 && Number.isInteger(width) && width! > 0)) {
+      unsupported(n, `resizing a ${x.rank}-D value to [${ints(size).join(', ')}] (an NHWC image and two positive sizes)`);
+    }
+    checkSize(n, [x.shape[0], height as number, width as number, x.shape[3]]);
+    return [resizeImages(x, [height as number, width as number], method, { alignCorners, halfPixelCenters })];
+  };
+}
+
+/** A one-input op. */
+function unaryOp(fn: (x: tf.Tensor) => tf.Tensor): () => TfOp {
+  return () => ([x]) => [fn(x as tf.Tensor)];
+}
+
 function reduce(kind: 'mean' | 'max' | 'sum'): TfOp {
   return ([x, axes], attr) => {
     const axis = Array.from((axes as tf.Tensor).dataSync(), Number);
@@ -186,11 +292,11 @@ const TF_OPS: Record<string, (attr: Attrs, node: TfNode) => TfOp> = {
     nhwc(a, n);
     return [tf.batchNorm(x as tf.Tensor, mean as tf.Tensor, variance as tf.Tensor, offset, scale, a.float('epsilon', 1e-3))];
   },
-  Relu: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Relu', a, n)],
-  Relu6: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Relu6', a, n)],
-  Elu: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Elu', a, n)],
-  Sigmoid: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Sigmoid', a, n)],
-  Tanh: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Tanh', a, n)],
+  Relu: (a, n) => ([x], _attr, _node, pass) => [activate(x as tf.Tensor, 'Relu', a, n, pass)],
+  Relu6: (a, n) => ([x], _attr, _node, pass) => [activate(x as tf.Tensor, 'Relu6', a, n, pass)],
+  Elu: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Elu', a, n, undefined)],
+  Sigmoid: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Sigmoid', a, n, undefined)],
+  Tanh: (a, n) => ([x]) => [activate(x as tf.Tensor, 'Tanh', a, n, undefined)],
   LeakyRelu: (a) => ([x]) => [tf.leakyRelu(x as tf.Tensor, a.float('alpha', 0.2))],
   MaxPool: () => pool('max'),
   AvgPool: () => pool('avg'),
@@ -216,6 +322,22 @@ const TF_OPS: Record<string, (attr: Attrs, node: TfNode) => TfOp> = {
     }
     return [tf.concat(values, raw)];
   },
+  StridedSlice: stridedSliceOp,
+  ExpandDims: () => ([x, axis]) => [tf.expandDims(x as tf.Tensor, ints(axis)[0] ?? 0)],
+  Pack: pack,
+  // Shape arithmetic (Shape → StridedSlice → Pack → Reshape) for a dynamic batch: the values a
+  // pass runs on, so a batch of n reshapes as a batch of n.
+  Shape: () => ([x]) => [tf.tensor1d((x as tf.Tensor).shape, 'int32')],
+  Prelu: elementwise((x, alpha) => tf.prelu(x, alpha)),
+  Abs: unaryOp(tf.abs),
+  Square: unaryOp(tf.square),
+  Sqrt: unaryOp(tf.sqrt),
+  Rsqrt: unaryOp(tf.rsqrt),
+  Maximum: elementwise((a, b) => tf.maximum(a, b)),
+  Minimum: elementwise((a, b) => tf.minimum(a, b)),
+  Conv2DBackpropInput: conv2dBackpropInput,
+  ResizeBilinear: resize('bilinear'),
+  ResizeNearestNeighbor: resize('nearest'),
   Pad: (_a, n) => ([x, paddings]) => {
     const p = Array.from((paddings as tf.Tensor).dataSync(), Number);
     const pairs = Array.from({ length: p.length / 2 }, (_, i) => [p[2 * i], p[2 * i + 1]] as [number, number]);
@@ -307,11 +429,11 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
       'unsupported',
     );
   }
-  const missing = nodes.filter((n) => n.op !== 'Placeholder' && n.op !== 'Const' && !(n.op in TF_OPS));
+  const missing = nodes.filter((n) => n.op !== 'Placeholder' && n.op !== 'Const' && !Object.prototype.hasOwnProperty.call(TF_OPS, n.op));
   if (missing.length > 0) {
-    const listed = missing.slice(0, 8).map((n) => `${n.op} (node "${n.name}")`).join(', ');
+    const types = new Set(missing.map((n) => n.op)).size;
     throw new EngineError(
-      `${file}: CNN Lens cannot run graph op${missing.length > 1 ? 's' : ''} ${listed}${missing.length > 8 ? `, and ${missing.length - 8} more` : ''}. ` +
+      `${file}: CNN Lens cannot run graph op${types > 1 ? 's' : ''} ${describeUnsupportedOps(missing.map((n) => ({ opType: String(n.op), name: String(n.name) })))}. ` +
         `Supported: ${Object.keys(TF_OPS).sort().join(', ')}.`,
       'unsupported',
     );
@@ -372,7 +494,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
         continue;
       }
       const info = { name: node.name, opType: node.op };
-      const run = (args: (tf.Tensor | undefined)[]): tf.Tensor[] => runGuarded('Graph', info, () => op(args as tf.Tensor[], attrs, node).slice(0, 1));
+      const run = (args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[] => runGuarded('Graph', info, () => op(args as tf.Tensor[], attrs, node, pass).slice(0, 1));
       if (sources.every((name) => constants.has(name))) {
         const [value] = tf.tidy(() => run(sources.map((name) => constants.get(name))));
         constants.set(node.name, value as tf.Tensor);

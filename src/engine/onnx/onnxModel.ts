@@ -14,7 +14,8 @@ import * as tf from '../tf';
 import { decodeModelProto, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './onnxProto';
 import { Attributes, kernelOf, opFor, SUPPORTED_OPS, toLogical, toPhysical, type OpFn, type OpNode } from './ops';
 import { tensorFromProto } from './tensors';
-import { buildNodeGraphModel, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
+import type { NodePass } from '../guidedRelu';
+import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
 
 /** An ONNX node planned as a layer. */
 interface NodePlan extends GraphNodePlan {
@@ -32,8 +33,8 @@ export interface OnnxModelInfo {
   readonly onnxInputShape: (number | string)[];
 }
 
-function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[]): tf.Tensor[] {
-  return runGuarded('ONNX', plan.info, () => plan.op(args, plan.attrs, plan.info).slice(0, plan.outputs.length));
+function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[] {
+  return runGuarded('ONNX', plan.info, () => plan.op(args, plan.attrs, plan.info, pass).slice(0, plan.outputs.length));
 }
 
 /** Decodes an ONNX file's bytes; a file that is not a model is an error naming it. */
@@ -72,13 +73,13 @@ function checkOperators(graph: GraphProto, file: string): void {
       'unsupported',
     );
   }
-  const missing = graph.node.filter((n) => opFor(n) === undefined);
+  const missing = graph.node.flatMap((n, index) =>
+    opFor(n) === undefined ? [{ opType: `${n.domain ? `${n.domain}.` : ''}${n.opType}`, name: n.name || `${n.opType}_${index}` }] : [],
+  );
   if (missing.length > 0) {
-    const described = missing.slice(0, 8).map((n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} (node "${n.name ?? ''}")`);
-    const more = missing.length > 8 ? `, and ${missing.length - 8} more` : '';
+    const types = new Set(missing.map((n) => n.opType)).size;
     throw new EngineError(
-      `${file}: CNN Lens cannot run ONNX operator${missing.length > 1 ? 's' : ''} ${described.join(', ')}${more}. ` +
-        `Supported: ${SUPPORTED_OPS.join(', ')}.`,
+      `${file}: CNN Lens cannot run ONNX operator${types > 1 ? 's' : ''} ${describeUnsupportedOps(missing)}. ` + `Supported: ${SUPPORTED_OPS.join(', ')}.`,
       'unsupported',
     );
   }
@@ -188,7 +189,7 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
         slots,
         info: { ...info, name: giveName(info.name) },
         kernel: kernelOf(node.opType, attrs),
-        run: (args) => runNode(named, args),
+        run: (args, pass) => runNode(named, args, pass),
       };
       plans.push(named);
       outputs.forEach((name) => runtime.add(name));

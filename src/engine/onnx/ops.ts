@@ -9,6 +9,7 @@
 // order. Constant inputs (initializers) enter through the same rule (see toPhysical), which also
 // turns a Conv weight OIHW into OHWI; each operator then builds the filter layout tfjs wants.
 import { EngineError } from '../errors';
+import { nodeRelu, type NodePass } from '../guidedRelu';
 import { broadcastShape, checkTensorSize } from '../limits';
 import type { NodeKernel } from '../nodeGraph';
 import * as tf from '../tf';
@@ -16,8 +17,11 @@ import type { AttributeProto, NodeProto, TensorProto } from './onnxProto';
 import { ATTRIBUTE_TYPE } from './onnxProto';
 import { tensorFromProto } from './tensors';
 
-/** An operator: physical inputs (undefined for an omitted optional input) to physical outputs. */
-export type OpFn = (inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode) => tf.Tensor[];
+/**
+ * An operator: physical inputs (undefined for an omitted optional input) to physical outputs.
+ * `pass` says whether ReLU-family operators run guided (guidedRelu.ts nodeRelu); others ignore it.
+ */
+export type OpFn = (inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode, pass?: NodePass) => tf.Tensor[];
 
 /** What an operator knows about its node: names for messages, and the model's opset. */
 export interface OpNode {
@@ -549,10 +553,14 @@ function hardSigmoid(x: tf.Tensor, alpha: number, beta: number): tf.Tensor {
   return tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1);
 }
 
-function clip(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode): tf.Tensor[] {
+function clip(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode, pass?: NodePass): tf.Tensor[] {
   const x = required(inputs, 0, node);
   const low = inputs[1] ? inputs[1].dataSync()[0] : attrs.float('min', -Infinity);
   const high = inputs[2] ? inputs[2].dataSync()[0] : attrs.float('max', Infinity);
+  // Clip(0, cap) is how PyTorch exports ReLU6 (and hardtanh(0, cap)): a ReLU, so guided in a guided pass.
+  if (pass?.guided === true && Number(low) === 0 && Number(high) > 0) {
+    return [nodeRelu(x, pass, Number(high))];
+  }
   // tf.clipByValue's gradient passes inside [low, high] and stops outside, as PyTorch's ReLU6.
   let y = x;
   if (low > -Infinity) y = tf.maximum(y, Number(low));
@@ -652,7 +660,7 @@ const OPS: Record<string, OpFn> = {
   Conv: conv,
   ConvTranspose: convTranspose,
   BatchNormalization: batchNormalization,
-  Relu: unary((x) => tf.relu(x)),
+  Relu: (inputs, _attrs, node, pass) => [nodeRelu(required(inputs, 0, node), pass)],
   LeakyRelu: unary((x, a) => tf.leakyRelu(x, a.float('alpha', 0.01))),
   Clip: clip,
   Sigmoid: unary((x) => tf.sigmoid(x)),

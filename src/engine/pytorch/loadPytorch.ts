@@ -211,6 +211,8 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
     loaded = wrapModel(info.model, {
       path: path.resolve(parsePytorchModelPath(modelPath)?.file ?? modelPath),
       ...companions,
+      outputNames: info.outputNames,
+      outputShapes: info.outputShapes,
       format: 'pytorch',
       formatDetail: describeBuild(answer),
     });

@@ -211,7 +211,8 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
     loaded = wrapModel(info.model, {
       path: path.resolve(parsePytorchModelPath(modelPath)?.file ?? modelPath),
       ...companions,
-      outputNames: info.outputNames,
+      // As the export named them ("scores"; "output_0", "output_1"… for a tuple): the marks' removal renames the graph's values.
+      outputNames: (proto.graph as GraphProto).output.map((o) => o.name),
       outputShapes: info.outputShapes,
       format: 'pytorch',
       formatDetail: describeBuild(answer),

@@ -5,6 +5,7 @@
 // answer is computed by hand from the fixtures' weights (test/unit/fixtures/outputModels.ts), on
 // LayersModels, ONNX graphs and TF.js graph models built in the test.
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -36,6 +37,7 @@ import {
   trunkMaps,
   writeGraphModelHeads,
 } from './fixtures/outputModels';
+import { TORCH_PYTHON } from './fixtures/pytorch';
 
 function wrap(model: tf.LayersModel, labels: string[] | null = null): LoadedModel {
   return wrapModel(model, { path: `/memory/${model.name}/model.json`, labels, labelsSource: labels ? '/memory/labels.txt' : null, preprocessing: {}, sidecar: null });
@@ -412,6 +414,43 @@ describe('output kinds and several outputs', function () {
       const error = await rejects(() => loadModel(onnxFile('detector', onnxDetector())), /not a classifier: its output is 1×896×16/, 'unsupported');
       assert.doesNotMatch(error.message, /NonMaxSuppression|TopK|operator/);
       assert.ok(error.message.startsWith(path.join(tmp, 'detector.onnx')), error.message);
+    });
+  });
+
+  describe('Keras .h5', () => {
+    it('explains each output of a Functional model with several outputs, named by their layers', async function () {
+      // A Keras 2 .h5 written by h5py (test/unit/fixtures/write_keras_h5.py) from the three-head model's own Keras JSON and weights.
+      const source = multiHeadLayersModel();
+      const layers: Record<string, [string, number[], number[]][]> = {};
+      for (const layer of source.layers) {
+        if (layer.weights.length > 0) {
+          layers[layer.name] = layer.weights.map((w) => [`${w.name.replace(/_\d+\//, '/')}:0`, w.shape as number[], Array.from(w.read().dataSync())]);
+        }
+      }
+      const spec = path.join(tmp, 'keras-spec.json');
+      fs.writeFileSync(spec, JSON.stringify({ config: JSON.stringify(source.toJSON(null, false)), layers }));
+      source.dispose();
+      const file = path.join(tmp, 'heads.h5');
+      execFileSync(TORCH_PYTHON, [path.join(__dirname, 'fixtures', 'write_keras_h5.py'), spec, file], { stdio: 'pipe' });
+      const model = await loadModel(file);
+      try {
+        assert.strictEqual(model.summary.format, 'keras-h5');
+        assert.deepStrictEqual(
+          model.summary.outputs.map((o) => [o.name, o.kind]),
+          [
+            ['age', 'regression'],
+            ['spoof', 'binary'],
+            ['race', 'classes'],
+          ],
+        );
+        const spoof = await explain(model, image, { method: 'gradcam', output: 'spoof', classIndex: 0 });
+        assert.ok(Math.abs(spoof.score + spoofLogit(image)) < 1e-5);
+        assertClose(spoof.layerCam.data, trunkGradCam(image, SPOOF.weights, -1), 1e-6, 'Keras −z');
+        const age = await explain(model, image, { method: 'gradcam' });
+        assert.ok(Math.abs(age.score - ageValue(image)) < 1e-4);
+      } finally {
+        model.dispose();
+      }
     });
   });
 

@@ -224,7 +224,10 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
   const { summary } = loaded;
   const engineLayers = summary.layers;
   summary.layers = engineLayers.map((layer) => asModuleLayer(layer, named.modules, answer));
+  const engineDefault = summary.defaultCamLayer;
   summary.defaultCamLayer = defaultModuleLayer(engineLayers, named.modules) ?? summary.defaultCamLayer;
+  // Each output's default layer too (the one a request without a layer uses), where it was the engine's.
+  summary.outputs = summary.outputs.map((o) => (o.defaultCamLayer === engineDefault ? { ...o, defaultCamLayer: summary.defaultCamLayer } : o));
   summary.totalParams = answer.parameters;
   summary.shapeOrder = 'NCHW';
   summary.pytorch = {

@@ -473,17 +473,39 @@ def load_standalone(torch, path, files):
 
 
 def run_once(torch, model, shape):
-    """How the model answers one zero image of this (C, H, W): None if it gives one row of scores."""
+    """How the model answers one zero image of this (C, H, W): None if it gives one row of scores
+    (a tuple of outputs, a multi-head model's, when each is one image's and one of them is scores)."""
     with torch.no_grad():
         out = model(torch.zeros(1, *shape))
+    if isinstance(out, (tuple, list)) and len(out) > 0 and all(torch.is_tensor(o) for o in out):
+        if len(out) == 1:
+            out = out[0]
+        else:
+            batches = [o.shape[0] if o.dim() >= 1 else 0 for o in out]
+            if any(b != 1 for b in batches):
+                return f"returns {len(out)} outputs whose first dimensions are {batches}, not one image each", None
+            scores = [o for o in out if o.dim() == 2]
+            if not scores:
+                return f"returns {len(out)} outputs of shapes {[list(o.shape) for o in out]}, none of them [1, classes]", None
+            return None, int(scores[0].shape[1])
     if not torch.is_tensor(out):
-        return f"returns a {type(out).__name__}, not a tensor of class scores", None
+        return f"returns a {type(out).__name__}, not a tensor of class scores (or a tuple of tensors)", None
     rows = out.shape[0] if out.dim() >= 1 else 0
     if out.dim() != 2:
         return f"gives scores of shape {list(out.shape)}, not [1, classes]", None
     if rows != 1:
         return f"turns one image into {rows} rows of scores", None
     return None, int(out.shape[1])
+
+
+def output_names(torch, model, shape):
+    """ONNX names of the model's outputs: "scores" for one tensor; "output_0", "output_1", ... for the
+    tensors of a tuple (a multi-head model), in the order forward() returns them."""
+    with torch.no_grad():
+        out = model(torch.zeros(1, *shape))
+    if isinstance(out, (tuple, list)) and len(out) > 1:
+        return [f"output_{i}" for i in range(len(out))]
+    return ["scores"]
 
 
 def find_input_size(torch, model, request, files):
@@ -606,11 +628,12 @@ def add_marks(torch, model):
 def export_onnx(torch, model, shape, out_path, files, marked, source):
     from torch.onnx import TrainingMode
 
+    names = output_names(torch, model, shape)
     handles = add_marks(torch, model) if marked else []
     kwargs = dict(
         opset_version=OPSET,
         input_names=["input"],
-        output_names=["scores"],
+        output_names=names,
         do_constant_folding=True,
         training=TrainingMode.EVAL,
     )

@@ -10,6 +10,7 @@ import {
   parseViewState,
   type Bootstrap,
   type HostToWebview,
+  type OutputChoice,
   type PanelModelInfo,
   type PanelResult,
   type PanelViewState,
@@ -17,7 +18,8 @@ import {
   type RenderedViews,
   type WebviewToHost,
 } from '../src/protocol/panel';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName } from '../src/protocol/types';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName, type OutputKind } from '../src/protocol/types';
+import { binarySide } from '../src/protocol/outputs';
 import { drawRgba } from './canvas';
 import { createCompareView } from './compareView';
 import { registerTab } from './tabs';
@@ -43,6 +45,8 @@ const ui = {
   imageLink: byId<HTMLAnchorElement>('image-link'),
   selectModel: byId<VscodeButton>('select-model'),
   exportButton: byId<VscodeButton>('export'),
+  outputControl: byId<HTMLDivElement>('output-control'),
+  outputSelect: byId<VscodeSingleSelect>('output-select'),
   classSelect: byId<VscodeSingleSelect>('class-select'),
   layerSelect: byId<VscodeSingleSelect>('layer-select'),
   methodSelect: byId<VscodeSingleSelect>('method-select'),
@@ -59,6 +63,7 @@ const ui = {
   overlay: byId<HTMLCanvasElement>('overlay'),
   views: document.querySelector<HTMLElement>('main.views'),
   predictions: byId<HTMLOListElement>('predictions'),
+  predictionsTitle: byId<HTMLHeadingElement>('predictions-title'),
   status: byId<HTMLElement>('status'),
 };
 
@@ -197,31 +202,59 @@ function showModelDetail(): void {
   ui.modelNotice.hidden = !model.notice;
 }
 
+/** The output the pickers show: the view's, else the model's default. */
+function currentOutput(): OutputChoice | undefined {
+  if (!model) {
+    return undefined;
+  }
+  return model.outputs[view?.output ?? model.defaultOutput] ?? model.outputs[model.defaultOutput];
+}
+
 function fillModelPickers(): void {
   if (!model) {
     return;
   }
+  const output = currentOutput();
+  // The output picker only for a model with several; outputs that hold no scores are not offered.
+  ui.outputControl.hidden = model.outputs.length <= 1;
+  setOptions(
+    ui.outputSelect,
+    model.outputs.filter((o) => o.kind !== null).map((o) => ({ value: String(o.index), label: o.label, description: o.description })),
+    String(output?.index ?? model.defaultOutput),
+  );
+  ui.outputSelect.title = output?.description ?? '';
+  const defaultLayer = output?.defaultLayer ?? model.defaultLayer;
   setOptions(
     ui.layerSelect,
-    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.isDefault ? ' (default)' : '', description: `${layer.className} ${layer.shape}` })),
-    view?.layer ?? result?.layer ?? model.defaultLayer,
+    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? ' (default)' : '', description: `${layer.className} ${layer.shape}` })),
+    view?.layer ?? (result?.output.index === output?.index ? result?.layer : undefined) ?? defaultLayer,
   );
-  const selectedClass = view?.classIndex ?? result?.classIndex ?? 0;
-  setOptions(
-    ui.classSelect,
-    model.labels.map((label, index) => ({ value: String(index), label: `${index}: ${label}` })),
-    String(selectedClass),
-  );
+  const labels = output?.labels ?? model.labels;
+  const selectedClass = view?.classIndex ?? (result?.output.index === output?.index ? result?.classIndex : undefined) ?? 0;
+  setOptions(ui.classSelect, labels.map((label, index) => ({ value: String(index), label: classOptionLabel(output?.kind ?? 'classes', label, index) })), String(selectedClass));
+}
+
+/** "1: spoof (σ(z))" for a binary output's sides, "0: value" for a regression, "3: cat" for classes. */
+function classOptionLabel(kind: OutputKind | null, label: string, index: number): string {
+  return kind === 'binary' ? `${index}: ${label} (${binarySide(index)})` : `${index}: ${label}`;
 }
 
 function showResult(next: PanelResult): void {
   result = next;
+  if (view && model && next.modelPath === view.modelPath && (view.output ?? model.defaultOutput) !== next.output.index) {
+    // The host recalled the output chosen for this model before: the pickers follow it.
+    view = { ...view, output: next.output.index };
+    saveState();
+    fillModelPickers();
+  }
   ui.views?.classList.remove('stale');
   document.body.classList.remove('result-stale');
   drawRgba(ui.image, next.image);
   drawViews(next.views);
-  renderPredictions(ui.predictions, next.predictions, next.classIndex);
+  renderPredictions(ui.predictions, next.predictions, next.classIndex, next.output.kind);
+  ui.predictionsTitle.textContent = next.output.kind === 'regression' ? 'Value' : next.output.kind === 'binary' ? 'Prediction (binary classifier)' : 'Top predictions';
   if (model) {
+    selectValue(ui.outputSelect, String(next.output.index));
     // Input-level results name the model input as their layer, which is not a choice in the picker.
     if (!usesNoLayer(next.method)) {
       selectValue(ui.layerSelect, next.layer);
@@ -250,8 +283,7 @@ function renderStatus(): void {
     const backend = splitBackendDetail(result.backendDetail);
     parts.push(`Backend: ${backend.running}`);
     ui.status.title = backend.skipped.length > 0 ? `skipped: ${backend.skipped.join('; ')}` : '';
-    const where = usesNoLayer(result.method) ? 'the input' : result.layer;
-    parts.push(`${methodLabel(result.method)} of “${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)}) at ${where}`);
+    parts.push(result.explained);
     parts.push(`image ${result.originalWidth}×${result.originalHeight}`);
     if (result.input) {
       parts.push(result.input);
@@ -295,13 +327,13 @@ function showOpacity(opacity: number): void {
 // ---------------------------------------------------------------------------------------------
 // Page -> host
 
-function changeTarget(change: Partial<Pick<PanelViewState, 'classIndex' | 'layer' | 'method'>>): void {
+function changeTarget(change: Partial<Pick<PanelViewState, 'classIndex' | 'layer' | 'method' | 'output'>>): void {
   if (!view) {
     return;
   }
   view = { ...view, ...change };
   saveState();
-  send({ type: 'changeTarget', classIndex: view.classIndex, layer: view.layer, method: view.method });
+  send({ type: 'changeTarget', classIndex: view.classIndex, layer: view.layer, method: view.method, output: view.output });
 }
 
 /** Slider moves fire fast; send at most one re-render per animation frame. */
@@ -324,6 +356,16 @@ function changeAppearance(change: Partial<Pick<PanelViewState, 'colormap' | 'opa
   });
 }
 
+ui.outputSelect.addEventListener('change', () => {
+  const index = Number(ui.outputSelect.value);
+  if (view && model && Number.isInteger(index) && index !== (view.output ?? model.defaultOutput)) {
+    // Another output: its classes and default layer (the host does the same and remembers the choice).
+    const { classIndex: _class, layer: _layer, ...rest } = view;
+    view = { ...rest, output: index };
+    fillModelPickers();
+    changeTarget({});
+  }
+});
 ui.classSelect.addEventListener('change', () => {
   const index = Number(ui.classSelect.value);
   if (Number.isInteger(index) && index !== (view?.classIndex ?? result?.classIndex)) {

@@ -49,7 +49,7 @@ export class SummaryView {
     this.totals.textContent =
       `${info.name} · ${info.layers.length} layers · ${info.totalParams.toLocaleString('en-US')} parameters` +
       (keras && trainable !== info.totalParams ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
-      ` · input ${formatShape([null, height, width, channels], info.shapeOrder)} · ${info.numClasses} classes · backend ${info.backend}`;
+      ` · input ${formatShape([null, height, width, channels], info.shapeOrder)} · ${info.outputsText} · backend ${info.backend}`;
     this.detail.textContent = info.formatDetail ?? '';
     this.detail.hidden = !info.formatDetail;
 

@@ -5,6 +5,8 @@ import * as path from 'path';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../protocol/types';
 import { backendLine } from '../protocol/backendText';
 import { UsageError, camResultToJson } from './format';
+import { formatValue } from '../protocol/outputs';
+import type { CamResult } from '../protocol/types';
 import type { CommonOptions, Values } from './main';
 import { openExplainSession, renderOptions, writeFile } from './main';
 import { methodOptionsFrom } from './methodFlags';
@@ -50,10 +52,10 @@ export async function runCompare(positionals: string[], values: Values, common: 
     throw new UsageError(`--columns must be a whole number from 1 to 16, not "${values.columns}".`);
   }
 
-  const { engine, backendReport, model, image, classIndex, samplePool, close } = await openExplainSession(common, values, imagePath);
+  const { engine, backendReport, model, image, classIndex, output, samplePool, close } = await openExplainSession(common, values, imagePath);
   try {
     let lastMessage = '';
-    const compared = await engine.compareMethods(model, image, methods, { layer: values.layer, classIndex, topK, options, metrics }, {
+    const compared = await engine.compareMethods(model, image, methods, { layer: values.layer, classIndex, output: output.index, topK, options, metrics }, {
       samplePool,
       onProgress: (p) => {
         // One line per method as it starts, on stderr, so --json - stays clean.
@@ -67,7 +69,7 @@ export async function runCompare(positionals: string[], values: Values, common: 
     const ordered = rankBy ? rankByMetric(compared.map((c) => ({ ...c, metrics: c.result.metrics })), rankBy) : compared;
     const first = compared[0].result;
     const tiles = [
-      { image, lines: ['Input', `${first.className} (class ${first.classIndex})`, `p = ${(first.predictions.find((p) => p.index === first.classIndex)?.probability ?? 0).toFixed(3)}`] },
+      { image, lines: ['Input', `${first.className} (class ${first.classIndex})`, inputTileScore(first)] },
       ...ordered.map(({ method, result, timeMs }) => ({
         image: engine.renderOverlay(image, result.cam, colormap, alpha),
         lines: tileLines(method, result.layer, timeMs, result.metrics, INPUT_LEVEL_METHODS.includes(method)),
@@ -82,6 +84,7 @@ export async function runCompare(positionals: string[], values: Values, common: 
       backendDetail: backendReport.detail,
       classIndex: first.classIndex,
       className: first.className,
+      output: first.output,
       grid: outPath,
       ...(rankBy ? { rankBy } : {}),
       methods: ordered.map(({ method, result, timeMs }) => ({ ...camResultToJson(result, {}), method, timeMs })),
@@ -92,7 +95,11 @@ export async function runCompare(positionals: string[], values: Values, common: 
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      const lines = [`Backend: ${backendLine(backendReport.detail, values.verbose === true)}`, `Class: ${first.className} (class ${first.classIndex})`];
+      const lines = [`Backend: ${backendLine(backendReport.detail, values.verbose === true)}`];
+      if (first.output.of > 1) {
+        lines.push(`Output: ${first.output.index} "${first.output.name}" (${first.output.kind})`);
+      }
+      lines.push(`Class: ${first.className} (class ${first.classIndex})`);
       for (const { method, result, timeMs } of ordered) {
         const m = result.metrics;
         const metricText = m
@@ -124,6 +131,15 @@ function tileLines(method: MethodName, layer: string, timeMs: number, metrics: F
     lines.push(`road ${metrics.roadCombined.toFixed(3)}  conf ${metrics.confidenceChange >= 0 ? '+' : ''}${metrics.confidenceChange.toFixed(3)}`);
   }
   return lines;
+}
+
+/** The input tile's last line: the class's probability, or a regression's value. */
+function inputTileScore(result: CamResult): string {
+  const prediction = result.predictions.find((p) => p.index === result.classIndex);
+  if (result.output.kind === 'regression') {
+    return `value = ${formatValue(result.score)}`;
+  }
+  return `p = ${(prediction?.probability ?? 0).toFixed(3)}`;
 }
 
 function formatMs(ms: number): string {

@@ -63,7 +63,11 @@ export function camResultToJson(result: CamResult, extra: Record<string, unknown
     classIndex: result.classIndex,
     className: result.className,
     score: result.score,
-    predictions: result.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability, score: p.score })),
+    output: result.output,
+    // A regression's entries are values (no probability); a binary output's are its two sides.
+    predictions: result.predictions.map((p) =>
+      p.probability === undefined ? { index: p.index, label: p.label, value: p.value ?? p.score, score: p.score } : { index: p.index, label: p.label, probability: p.probability, score: p.score },
+    ),
     cam: mapToJson(result.cam),
     layerCam: mapToJson(result.layerCam),
     timings: result.timings,
@@ -98,11 +102,12 @@ export function describeDetails(result: CamResult): string[] {
 /** The metrics as text lines: which direction is better is said each time. */
 export function describeMetrics(metrics: FaithfulnessMetrics): string[] {
   const f = (v: number) => v.toFixed(3);
+  const base = metrics.scoreKind === 'value' ? `value ${f(metrics.probability)}; curves follow the value` : `class probability ${f(metrics.probability)}`;
   return [
-    `Metrics (class probability ${f(metrics.probability)}; ${metrics.passes} passes over ${metrics.inputsScored} inputs):`,
+    `Metrics (${base}; ${metrics.passes} passes over ${metrics.inputsScored} inputs):`,
     `  deletion AUC ${f(metrics.deletion.auc)} (lower is better), insertion AUC ${f(metrics.insertion.auc)} (higher is better)`,
     `  ROAD most-relevant-first AUC ${f(metrics.roadMostRelevantFirst.auc)}, least-relevant-first AUC ${f(metrics.roadLeastRelevantFirst.auc)}, combined ${f(metrics.roadCombined)} (higher is better)`,
-    `  confidence change when the image is multiplied by the map ${metrics.confidenceChange >= 0 ? '+' : ''}${f(metrics.confidenceChange)} (higher is better)`,
+    `  ${metrics.scoreKind === 'value' ? 'value' : 'confidence'} change when the image is multiplied by the map ${metrics.confidenceChange >= 0 ? '+' : ''}${f(metrics.confidenceChange)} (higher is better)`,
   ];
 }
 

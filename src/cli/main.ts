@@ -6,12 +6,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { BACKEND_CHOICES, COLORMAPS, INPUT_LEVEL_METHODS, METHOD_NAMES } from '../protocol/types';
-import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelSummary, Preprocessing, PythonChoice } from '../protocol/types';
+import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, ModelOutput, ModelSummary, Preprocessing, PythonChoice } from '../protocol/types';
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { pytorchInputNote, untrainedNotice } from '../protocol/modelNotes';
 import { backendLine } from '../protocol/backendText';
 import { formatShape } from '../protocol/shapes';
+import { binarySide, describeKind, formatValue, outputShapeText, predictionValueText, scoreName } from '../protocol/outputs';
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
 import { runCompare } from './compare';
 import { UsageError, parseNumberList, parseClassArg, formatLayerTable, camResultToJson, describeDetails, describeMetrics } from './format';
@@ -34,7 +35,8 @@ Commands:
             (gradcam also takes --method NAME, as before)
   compare   Run several methods (default: all) on IMAGE for the same class and layer; write a
             labelled grid of overlays with each method's time (and metrics with --metrics).
-  layers    List the model's layers (name, type, output shape, params); * marks the default CAM layer.
+  layers    List the model's layers (name, type, output shape, params; * marks the default CAM layer)
+            and its outputs (name, shape, kind).
   activations  Every channel of a layer's output for IMAGE as a labelled grid PNG (2-D layers: unit values).
   filters      A layer's kernels as a labelled grid PNG (blue negative, grey zero, red positive).
 
@@ -47,7 +49,10 @@ Options:
   --python PATH        PyTorch: the Python with torch that runs the model (default:
                        $CNN_LENS_PYTHON, else the first python3/python on the PATH with torch)
   --layer NAME         target layer (default: last 4-D layer before the head)
-  --class INDEX|LABEL  class to explain (default: the top-1 prediction)
+  --class INDEX|LABEL  class to explain (default: the top-1 prediction; a binary output's classes
+                       are 0 = 1 − σ(z) and 1 = σ(z); a regression's value is class 0)
+  --output N|NAME      the output to explain, by index in the model's output order or by name
+                       (default: the first; \`cnn-lens layers\` lists them)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default: gradcam)
   --colormap NAME      ${COLORMAPS.join(' | ')} (default: jet)
   --alpha A            heatmap opacity in the overlay, 0..1 (default: 0.5)
@@ -86,6 +91,7 @@ const OPTIONS = {
   'max-image-megapixels': { type: 'string' },
   layer: { type: 'string' },
   class: { type: 'string' },
+  output: { type: 'string' },
   method: { type: 'string' },
   colormap: { type: 'string' }, // gradcam and methods default to jet, activations to viridis
   alpha: { type: 'string', default: '0.5' },
@@ -248,9 +254,9 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
   const { colormap, alpha, topK } = renderOptions(values);
   const options = methodOptionsFrom(values);
 
-  const { engine, backendReport, model, image, classIndex, samplePool, close } = await openExplainSession(common, values, imagePath);
+  const { engine, backendReport, model, image, classIndex, output, samplePool, close } = await openExplainSession(common, values, imagePath);
   try {
-    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, topK, options, metrics: values.metrics }, { samplePool });
+    const result = await engine.explain(model, image, { method, layer: values.layer, classIndex, output: output.index, topK, options, metrics: values.metrics }, { samplePool });
 
     const outPath = path.resolve(values.out ?? `${path.parse(imagePath).name}.${method}.png`);
     const overlay = engine.renderOverlay(image, result.cam, colormap, alpha);
@@ -300,10 +306,12 @@ async function runLayers(positionals: string[], values: Values): Promise<number>
     }
     process.stdout.write(formatLayerTable(summary.layers as LayerInfo[], summary.defaultCamLayer, summary.shapeOrder));
     const [height, width, channels] = summary.inputShape;
+    const shown = summary.outputs[summary.defaultOutput];
     process.stdout.write(
       `\n${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters, ` +
-        `input ${formatShape([null, height, width, channels], summary.shapeOrder)}, ${summary.numClasses} classes\n`,
+        `input ${formatShape([null, height, width, channels], summary.shapeOrder)}, ${summary.outputs.length > 1 ? `${summary.outputs.length} outputs` : describeKind(shown)}\n`,
     );
+    process.stdout.write(formatOutputTable(summary));
     const notice = untrainedNotice(summary);
     if (notice) {
       process.stdout.write(`${notice}\n`);
@@ -332,14 +340,24 @@ export function describeResult(
   if (notice) {
     lines.push(notice);
   }
-  lines.push('Top predictions:');
-  for (const p of result.predictions) {
-    lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label} (class ${p.index})`);
+  const output = summary.outputs[result.output.index];
+  if (result.output.of > 1 || result.output.kind !== 'classes') {
+    lines.push(`Output: ${result.output.index} "${result.output.name}" (${output ? describeKind(output) : result.output.kind}${result.output.of > 1 ? `; ${result.output.of} outputs` : ''})`);
   }
-  lines.push(
-    `${result.method} of "${result.className}" (class ${result.classIndex}, score ${result.score.toFixed(3)}) ` +
-      ((INPUT_LEVEL_METHODS as readonly string[]).includes(result.method) ? 'at the input' : `at layer "${result.layer}"`),
-  );
+  const kind = result.output.kind;
+  lines.push(kind === 'regression' ? 'Values:' : 'Top predictions:');
+  for (const p of result.predictions) {
+    const entry = kind === 'binary' ? `class ${p.index}: ${binarySide(p.index)}` : kind === 'regression' ? `value ${p.index}` : `class ${p.index}`;
+    lines.push(`  ${predictionValueText(p).padStart(kind === 'regression' ? 10 : 6)}  ${p.label} (${entry})`);
+  }
+  const where = (INPUT_LEVEL_METHODS as readonly string[]).includes(result.method) ? 'at the input' : `at layer "${result.layer}"`;
+  const explained =
+    kind === 'regression'
+      ? `"${result.className}" = ${formatValue(result.score)} (value ${result.classIndex})`
+      : kind === 'binary'
+        ? `"${result.className}" (class ${result.classIndex}: ${binarySide(result.classIndex)}, ${scoreName(kind, result.classIndex)} = ${formatValue(result.score)})`
+        : `"${result.className}" (class ${result.classIndex}, score ${result.score.toFixed(3)})`;
+  lines.push(`${result.method} of ${explained} ${where}`);
   lines.push(...describeDetails(result));
   if (result.metrics) {
     lines.push(...describeMetrics(result.metrics));
@@ -372,7 +390,9 @@ export async function openExplainSession(common: CommonOptions, values: Values, 
     model.dispose();
   };
   try {
-    const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, model.summary.labels);
+    // The output first: --class is read against its labels (a binary output's two sides, a regression's values).
+    const output = resolveOutputArg(engine, model.summary, values.output);
+    const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, output.labels);
     let samplePool: SamplePool | undefined;
     if (helperCount > 0) {
       // Helpers are engine workers (dist/worker.js beside this bundle) holding the model; a run is
@@ -396,11 +416,39 @@ export async function openExplainSession(common: CommonOptions, values: Values, 
         process.stderr.write('cnn-lens: the sample workers could not load the model; running in one worker.\n');
       }
     }
-    return { engine, backendReport, model, image, classIndex, samplePool, close };
+    return { engine, backendReport, model, image, classIndex, output, samplePool, close };
   } catch (error) {
     close();
     throw error;
   }
+}
+
+/** --output N|NAME as the model's output (default: its first that holds scores); unknown ones list the outputs. */
+function resolveOutputArg(engine: typeof import('../engine/index'), summary: ModelSummary, flag: string | undefined): ModelOutput {
+  if (flag !== undefined && flag.trim() === '') {
+    throw new UsageError('--output needs an output index or name.');
+  }
+  try {
+    return engine.resolveOutput(summary.outputs, summary.defaultOutput, flag);
+  } catch (error) {
+    // The model's file names the problem: "--output 5: model.onnx has no output 5; its outputs: …".
+    throw new Error(`--output ${flag}: ${summary.path}: ${error instanceof Error ? error.message.replace(/^The model has/, 'has') : String(error)}`);
+  }
+}
+
+/** The outputs as `layers` prints them: index, name, shape, kind, labels; * marks the default. */
+export function formatOutputTable(summary: ModelSummary): string {
+  const rows = summary.outputs.map((o) => [
+    `${o.index === summary.defaultOutput ? '*' : ' '} ${o.index}`,
+    o.name,
+    outputShapeText(o.shape),
+    describeKind(o),
+    o.kind === null ? '' : o.labelsSource ? `labels from ${path.basename(o.labelsSource)}` : o.kind === 'binary' ? 'class 0: 1 − σ(z), class 1: σ(z)' : '',
+  ]);
+  const header = ['  #', 'output', 'shape', 'kind', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return `\n${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** What the inspection commands (src/cli/inspect.ts) need from this file. */

@@ -5,6 +5,7 @@
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { modelNotices } from '../protocol/modelNotes';
 import { formatShape } from '../protocol/shapes';
+import { describeKind, outputShapeText } from '../protocol/outputs';
 import type { ModelSummary } from '../protocol/types';
 
 export interface SummaryPageOptions {
@@ -69,6 +70,23 @@ function preprocessingText(summary: ModelSummary): string {
   return parts.join(', ') + source;
 }
 
+/**
+ * The output(s): one classifier as before ("Classes"); a binary or regression output, or several
+ * outputs, as "Output(s)" with each one's name, shape and kind.
+ */
+function outputRows(summary: ModelSummary, labels: string): string {
+  const only = summary.outputs.length === 1 ? summary.outputs[0] : undefined;
+  if (only && only.kind === 'classes') {
+    return `<dt>Classes</dt><dd>${labels}${summary.outputSoftmax ? ', softmax output (CAMs use the pre-softmax score)' : ''}</dd>`;
+  }
+  const items = summary.outputs.map((o) => {
+    const kind = describeKind(o);
+    const sides = o.kind === 'binary' ? ` (class 0 “${escapeHtml(o.labels[0])}”: 1 − σ(z), explained with −z; class 1 “${escapeHtml(o.labels[1])}”: σ(z), +z)` : '';
+    return `${summary.outputs.length > 1 ? `${o.index}: ` : ''}${escapeHtml(o.name)} · ${escapeHtml(outputShapeText(o.shape))} · ${escapeHtml(kind)}${sides}`;
+  });
+  return `<dt>${items.length > 1 ? 'Outputs' : 'Output'}</dt><dd id="outputs">${items.join('<br>')}</dd>`;
+}
+
 /** The page for a model that loaded. */
 export function summaryPage(summary: ModelSummary, options: SummaryPageOptions): string {
   const [h, w, c] = summary.inputShape;
@@ -89,7 +107,7 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
 <dl>
   <dt>Input</dt><dd id="input">${summary.shapeOrder === 'NCHW' ? `${c} × ${h} × ${w} (channels × height × width)` : `${h} × ${w} × ${c} (height × width × channels)`}</dd>
   <dt>Preprocessing</dt><dd>${escapeHtml(preprocessingText(summary))}</dd>
-  <dt>Classes</dt><dd>${labels}${summary.outputSoftmax ? ', softmax output (CAMs use the pre-softmax score)' : ''}</dd>
+  ${outputRows(summary, labels)}
   <dt>Parameters</dt><dd>${summary.totalParams.toLocaleString('en-US')}</dd>
   <dt>Layers</dt><dd>${summary.layers.length}, of which ${spatialCount} with 4-D output (selectable CAM layers, highlighted); ★ the default CAM layer</dd>
 </dl>

@@ -58,18 +58,13 @@ export async function computeActivations(model: LoadedModel, image: RgbaImage, l
   const input = toModelInput(image, model.summary.inputShape, model.summary.preprocessing);
   let output: tf.Tensor;
   try {
-    const { logits, taps } = forwardWithTaps(model.model, input, [entry.path]);
-    if (taps[0] === logits) {
-      // The output layer: the executor hands back its pre-softmax scores; the layer's own output
-      // is what a user inspecting it expects (the probabilities).
-      output = model.summary.outputSoftmax ? tf.tidy(() => tf.softmax(logits)) : logits;
-      if (output !== logits) {
-        logits.dispose();
-      }
-    } else {
+    // As the model computes it: an output layer's own output (its softmax or sigmoid applied) is
+    // what a user inspecting it expects, not the score CAMs differentiate.
+    const { logits, taps } = forwardWithTaps(model.model, input, [entry.path], { asIs: true });
+    if (taps[0] !== logits) {
       logits.dispose();
-      output = taps[0];
     }
+    output = taps[0];
   } finally {
     input.dispose();
   }

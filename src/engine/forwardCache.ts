@@ -5,9 +5,12 @@
 // Colormap and opacity never reach the engine (the host repaints the last map).
 //
 // Entries are keyed by object identity: a reloaded model is a new object and a changed image is
-// decoded into a new one, so a stale entry can never match. Requests may overlap (a worker yields
+// decoded into a new one, so a stale entry can never match. The model is the explained output's
+// (outputs.ts: one view per output of a multi-head model), and the entry records that output too:
+// a pass's scores are that output's, so another output never reuses them. Requests may overlap (a worker yields
 // between stages), so an entry in use is only freed when its last user releases it.
-import { disposeCutState, forwardToCut, type CutPlan, type CutState } from './graph';
+import { disposeCutState, forwardToCut, headOf, type CutPlan, type CutState } from './graph';
+import { baseOf } from './outputs';
 import type * as tf from './tf';
 
 /** A cut state lent to one request; call release() when done (the state must not be used after). */
@@ -19,7 +22,9 @@ export interface CutLease {
 }
 
 interface Entry {
-  readonly model: object;
+  readonly model: tf.LayersModel;
+  /** The output whose scores the state holds (index in the loaded model's outputs). */
+  readonly output: number;
   readonly image: object;
   readonly cutKey: string;
   readonly state: CutState;
@@ -42,13 +47,14 @@ export class ForwardCache {
    * when this model, image and layer were run last, else run now and kept.
    */
   acquire(model: tf.LayersModel, image: object, input: tf.Tensor, plan: CutPlan): CutLease {
-    let entry = this.entries.find((e) => e.model === model && e.image === image && e.cutKey === plan.cutKey);
+    const output = headOf(model).output;
+    let entry = this.entries.find((e) => e.model === model && e.output === output && e.image === image && e.cutKey === plan.cutKey);
     const reused = entry !== undefined;
     if (entry) {
       // Most recently used last.
       this.entries = [...this.entries.filter((e) => e !== entry), entry];
     } else {
-      entry = { model, image, cutKey: plan.cutKey, state: forwardToCut(model, input, plan), users: 0, evicted: false };
+      entry = { model, output, image, cutKey: plan.cutKey, state: forwardToCut(model, input, plan), users: 0, evicted: false };
       this.entries.push(entry);
       while (this.entries.length > this.capacity) {
         this.evict(this.entries[0]);
@@ -79,7 +85,8 @@ export class ForwardCache {
    * class and report predictions. A copy; undefined when nothing matches.
    */
   logits(model: tf.LayersModel, image: object): Float32Array | undefined {
-    const entry = this.entries.find((e) => e.model === model && e.image === image);
+    const output = headOf(model).output;
+    const entry = this.entries.find((e) => e.model === model && e.output === output && e.image === image);
     if (!entry) {
       return undefined;
     }
@@ -87,9 +94,9 @@ export class ForwardCache {
     return (entry.state.logits.dataSync() as Float32Array).slice();
   }
 
-  /** Drops every entry of a model (it is being disposed or reloaded). */
-  forgetModel(model: object): void {
-    for (const entry of this.entries.filter((e) => e.model === model)) {
+  /** Drops every entry of a model, every output's (it is being disposed or reloaded). */
+  forgetModel(model: tf.LayersModel): void {
+    for (const entry of this.entries.filter((e) => e.model === model || baseOf(e.model) === model)) {
       this.evict(entry);
     }
   }

@@ -19,6 +19,7 @@ import { EngineError } from './errors';
 import { batchNormFolds, convWithBatchNorm, foldedWeights } from './batchNormFold';
 import { callReluSixAsOneOp, callUnfused } from './unfusedLayers';
 import { applyGuidedRelu, NODE_PASS_KWARG, reluCapOf, type NodePass } from './guidedRelu';
+import { detectKind, stripFor, type FinalActivation, type OutputHead } from './outputKinds';
 
 /** Layer names from the top model inward: ['base', 'block_16_project'] is `base/block_16_project`. */
 export type LayerPath = readonly string[];
@@ -94,9 +95,9 @@ function nestedScope(scope: string, node: GraphNode): string {
   return `${scope}${node.outboundLayer.name}#${node.outboundLayer.inboundNodes.indexOf(node)}/`;
 }
 
-/** The node of `container` that produces its (single) output. */
-function outputNode(container: GraphContainer): GraphNode {
-  const output = container.outputs[0];
+/** The node of `container` that produces its output number `index`. */
+function outputNode(container: GraphContainer, index = 0): GraphNode {
+  const output = container.outputs[index];
   const node = nodesInOrder(container).find((n) => n.outputTensors.some((t) => t.id === output.id));
   if (!node) {
     throw new Error(`Model "${container.name}": no node produces its output.`);
@@ -105,33 +106,83 @@ function outputNode(container: GraphContainer): GraphNode {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Softmax at the end
+// The output explained, and the softmax or sigmoid at its end
 
 const LINEAR: ActivationFn = { apply: (x) => x, getClassName: () => 'linear' };
 
-/** How the final layer applies softmax, if it does; a nested model as last layer is looked into. */
-function finalSoftmax(container: GraphContainer): 'layer' | 'activation' | 'nested' | null {
-  const layer = outputNode(container).outboundLayer;
-  if (layer.getClassName() === 'Softmax') {
-    return 'layer';
-  }
-  if (layer.activation?.getClassName() === 'softmax') {
-    return 'activation';
-  }
+/**
+ * The softmax or sigmoid that produces a container's output `index`, if one does: a Softmax or
+ * Sigmoid layer (ONNX and graph-model nodes are named by their operator), a layer with that
+ * activation, or a nested model whose own output ends in one.
+ */
+function finalActivationOf(container: GraphContainer, index: number): FinalActivation | null {
+  const node = outputNode(container, index);
+  const layer = node.outboundLayer;
+  const className = layer.getClassName();
+  if (className === 'Softmax') return 'softmax';
+  if (className === 'Sigmoid') return 'sigmoid';
+  const activation = layer.activation?.getClassName();
+  if (activation === 'softmax' || activation === 'sigmoid') return activation;
   const inner = innerGraph(layer);
-  return inner && finalSoftmax(inner) ? 'nested' : null;
+  if (!inner) return null;
+  const at = node.outputTensors.findIndex((t) => t.id === container.outputs[index].id);
+  return at >= 0 && at < inner.outputs.length ? finalActivationOf(inner, at) : null;
 }
 
-/** True when the model's output is a softmax, so its pre-softmax input is the class score. */
+/** The final activation of the model's output `index` (see finalActivationOf). */
+export function finalActivation(model: tf.LayersModel, index = 0): FinalActivation | null {
+  return finalActivationOf(topContainer(model), index);
+}
+
+/** True when the model's (first) output is a softmax, so its pre-softmax input is the class score. */
 export function outputAppliesSoftmax(model: tf.LayersModel): boolean {
-  return finalSoftmax(innerGraph(model) as GraphContainer) !== null;
+  return finalActivation(model, 0) === 'softmax';
+}
+
+const heads = new WeakMap<tf.LayersModel, OutputHead>();
+
+/**
+ * Which output a model's passes return, and how (outputs.ts registers one per output view of a
+ * loaded model). A model nobody registered (built in a test or a tool) returns its first output
+ * that holds scores, its kind read from its size and final activation.
+ */
+export function headOf(model: tf.LayersModel): OutputHead {
+  let head = heads.get(model);
+  if (!head) {
+    const top = topContainer(model);
+    const found = top.outputs.findIndex((t) => t.shape.length === 2);
+    const index = found >= 0 ? found : 0;
+    const activation = finalActivationOf(top, index);
+    const kind = detectKind(top.outputs[index].shape[1] ?? 0, activation);
+    head = { index, output: index, kind, strip: stripFor(kind, activation) };
+    heads.set(model, head);
+  }
+  return head;
+}
+
+/** Sets which output `model`'s passes return and how; fixed for the model's life (outputs.ts). */
+export function registerHead(model: tf.LayersModel, head: OutputHead): void {
+  heads.set(model, head);
+}
+
+/**
+ * The scores the pipeline sees from the output's value (its final activation already left out):
+ * a binary output's z becomes the two sides [−z, +z] (outputKinds.ts); other kinds pass as they are.
+ */
+function scoresOf(value: tf.Tensor, head: OutputHead): tf.Tensor {
+  if (head.kind !== 'binary') {
+    return value;
+  }
+  const z = tf.reshape(value, [value.shape[0] as number, 1]);
+  return tf.concat([tf.neg(z), z], 1);
 }
 
 /**
  * Calls a layer eagerly, like runInternalGraph: the node's own kwargs, never training mode.
- * With `logits`, a softmax the layer applies is left out (the caller knows this is the last layer).
+ * With `strip`, a softmax or sigmoid the layer applies is left out (the caller knows this layer
+ * produces the output explained).
  */
-function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean, guided = false): tf.Tensor[] {
+function callLayer(node: GraphNode, inputs: tf.Tensor[], strip: FinalActivation | null, guided = false): tf.Tensor[] {
   const layer = node.outboundLayer;
   const kwargs: Kwargs = { ...(node.callArgs ?? {}), training: false };
   if (guided) {
@@ -146,17 +197,17 @@ function callLayer(node: GraphNode, inputs: tf.Tensor[], logits: boolean, guided
       return replaced;
     }
   }
-  if (logits && layer.getClassName() === 'Softmax') {
+  if (strip && layer.getClassName() === (strip === 'softmax' ? 'Softmax' : 'Sigmoid')) {
     return inputs;
   }
-  if (logits && layer.activation?.getClassName() === 'softmax') {
-    // Dense/Conv/Activation with softmax: run the layer with a linear activation for this call.
-    const softmax = layer.activation;
+  if (strip && layer.activation?.getClassName() === strip) {
+    // Dense/Conv/Activation with softmax or sigmoid: run the layer with a linear activation for this call.
+    const final = layer.activation;
     layer.activation = LINEAR;
     try {
       return toList(callOne(layer, argument, kwargs));
     } finally {
-      layer.activation = softmax;
+      layer.activation = final;
     }
   }
   return toList(callOne(layer, argument, kwargs));
@@ -294,12 +345,13 @@ export function planCut(model: tf.LayersModel, path: LayerPath): CutPlan {
   };
   walk({ container: top, scope: '', level: 0 });
 
-  const outputKey = tensorKey('', top.outputs[0]);
+  const outputKey = tensorKey('', top.outputs[headOf(model).index]);
   if (cutKey === undefined) {
     throw new EngineError(`Layer "${path.join('/')}" is not reached when the model runs.`, 'bad-request');
   }
   if (!dirty.has(outputKey)) {
-    throw new EngineError(`Layer "${path.join('/')}" does not feed the model's output, so the class score does not depend on it.`, 'bad-request');
+    const which = top.outputs.length > 1 ? `output ${headOf(model).index} ("${top.outputs[headOf(model).index].sourceLayer.name}")` : "the model's output";
+    throw new EngineError(`Layer "${path.join('/')}" does not feed ${which}, so the score explained does not depend on it; choose a layer before it.`, 'bad-request');
   }
   return { path, cutKey, dirty, needed };
 }
@@ -314,15 +366,19 @@ interface PassOptions {
   cut?: { plan: CutPlan; cache: Readonly<Record<string, tf.Tensor>>; activation: tf.Tensor };
   /** Guided backpropagation: ReLUs pass only positive gradients (guidedRelu.ts). */
   guided?: boolean;
+  /** The output as the model computes it (its softmax or sigmoid kept), for activation maps. */
+  asIs?: boolean;
 }
 
 /**
- * Runs one pass and returns the model's pre-softmax output plus kept values. A cut pass has no
+ * Runs one pass and returns the explained output's scores (headOf: pre-softmax class scores, a
+ * binary output's [−z, +z], a regression's values) plus kept values. A cut pass has no
  * input (everything upstream of the cut is cached). Must run inside
  * tf.tidy (or tf.grad): intermediate tensors are left for the caller's scope to release.
  */
 function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOptions): { logits: tf.Tensor; kept: Record<string, tf.Tensor> } {
   const top = topContainer(model);
+  const head = headOf(model);
   const values = new Map<string, tf.Tensor>();
   const kept: Record<string, tf.Tensor> = {};
   const cut = options.cut;
@@ -341,8 +397,9 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
     }
   };
 
-  const walk = (container: GraphContainer, scope: string, logits: boolean): void => {
-    const last = logits ? outputNode(container) : undefined;
+  /** `explained`: which output of this container is the one explained, and the activation it leaves out. */
+  const walk = (container: GraphContainer, scope: string, explained: { index: number; strip: FinalActivation | null } | null): void => {
+    const last = explained?.strip ? outputNode(container, explained.index) : undefined;
     const nodes = nodesInOrder(container);
     const folds = batchNormFolds(container, nodes);
     /** Batch norm nodes this pass computed with their convolution (batchNormFold.ts). */
@@ -371,7 +428,8 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
             store(tensorKey(innerScope, t), value);
           }
         });
-        walk(inner, innerScope, node === last);
+        const at = node === last ? node.outputTensors.findIndex((t) => t.id === container.outputs[(explained as { index: number }).index].id) : -1;
+        walk(inner, innerScope, at >= 0 ? { index: at, strip: explained?.strip ?? null } : null);
         inner.outputs.forEach((t, i) => {
           const value = values.get(tensorKey(innerScope, t));
           if (value) {
@@ -387,7 +445,7 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
           folded.add(batchNorm);
           continue;
         }
-        const outputs = callLayer(node, inKeys.map(read), node === last, options.guided === true);
+        const outputs = callLayer(node, inKeys.map(read), node === last ? (explained?.strip ?? null) : null, options.guided === true);
         outKeys.forEach((k, i) => store(k, outputs[i]));
       }
     }
@@ -397,8 +455,13 @@ function runPass(model: tf.LayersModel, input: tf.Tensor | null, options: PassOp
     // A clone, so a kept input can be disposed with the other kept values without freeing the caller's tensor.
     store(tensorKey('', top.inputs[0]), tf.clone(input));
   }
-  walk(top, '', true);
-  return { logits: read(tensorKey('', top.outputs[0])), kept };
+  const outputKey = tensorKey('', top.outputs[head.index]);
+  if (options.asIs) {
+    walk(top, '', null);
+    return { logits: read(outputKey), kept };
+  }
+  walk(top, '', { index: head.index, strip: head.strip });
+  return { logits: scoresOf(read(outputKey), head), kept };
 }
 
 function topContainer(model: tf.LayersModel): GraphContainer {
@@ -406,9 +469,9 @@ function topContainer(model: tf.LayersModel): GraphContainer {
   if (!top) {
     throw new Error('Graph executor: not a LayersModel.');
   }
-  if (top.inputs.length !== 1 || top.outputs.length !== 1) {
+  if (top.inputs.length !== 1) {
     throw new EngineError(
-      `Model "${model.name}" has ${top.inputs.length} inputs and ${top.outputs.length} outputs; CNN Lens explains image classifiers with one input and one output.`,
+      `Model "${model.name}" has ${top.inputs.length} inputs; CNN Lens explains image models with one image input.`,
       'unsupported',
     );
   }
@@ -481,13 +544,20 @@ export function layerOutputKey(model: tf.LayersModel, path: LayerPath): string {
 }
 
 /**
- * One forward pass returning the pre-softmax output and the outputs of the given layers
- * (same order as `paths`). Caller disposes all returned tensors.
+ * One forward pass returning the explained output's scores and the outputs of the given layers
+ * (same order as `paths`). With `asIs`, nothing is left out: the output is the model's own (its
+ * softmax or sigmoid applied), and so is every tap. Caller disposes all returned tensors (a tap may
+ * be the output tensor itself).
  */
-export function forwardWithTaps(model: tf.LayersModel, input: tf.Tensor, paths: readonly LayerPath[]): { logits: tf.Tensor; taps: tf.Tensor[] } {
+export function forwardWithTaps(
+  model: tf.LayersModel,
+  input: tf.Tensor,
+  paths: readonly LayerPath[],
+  options: { asIs?: boolean } = {},
+): { logits: tf.Tensor; taps: tf.Tensor[] } {
   const keys = paths.map((p) => layerOutputKey(model, p));
   return tf.tidy(() => {
-    const { logits, kept } = runPass(model, input, { keep: new Set(keys) });
+    const { logits, kept } = runPass(model, input, { keep: new Set(keys), asIs: options.asIs });
     return { logits, taps: keys.map((k) => kept[k]) };
   });
 }

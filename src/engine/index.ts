@@ -4,7 +4,7 @@ import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, 
 import { currentBackend } from './backend';
 import { EngineError, NonFiniteScoresError, throwIfCancelled } from './errors';
 import { ForwardCache } from './forwardCache';
-import { outputAppliesSoftmax, prepareBatchNormFolds } from './graph';
+import { prepareBatchNormFolds } from './graph';
 import { readImageFile, toModelInput, type ImageReadOptions } from './image';
 import { checkLayerOutputs } from './layerOutputs';
 import { checkModelInputSize, namingFile } from './limits';
@@ -14,7 +14,8 @@ import { getMethod } from './methods';
 import { loadModelFromDisk } from './formats';
 import { resolveOptions } from './methodOptions';
 import { checkClassIndex, computeCam, isInputLevel, sharedLogits, type RunContext } from './pipeline';
-import { labelsFor } from './predict';
+import { describeOutputs, formatOutputShape, layerFeeds, resolveOutput } from './outputs';
+import type { OutputSetting } from './modelLoader';
 import type * as tf from './tf';
 
 export { initBackend, currentBackend, currentBackendReport, defaultWasmDir } from './backend';
@@ -23,13 +24,20 @@ export { renderOverlay, renderHeatmap, resizeMap } from './overlay';
 export { encodePng, decodeImage, type ImageReadOptions } from './image';
 export { DEFAULT_MAX_IMAGE_PIXELS, MAX_MODEL_INPUT_PIXELS, MAX_MODEL_INPUT_SIDE, MAX_TENSOR_ELEMENTS, MAX_WEIGHT_BYTES } from './limits';
 export { describeLayers, defaultCamLayer } from './layers';
+export { baseOf, formatOutputShape, resolveOutput } from './outputs';
 export { renderCompareGrid, type CaptionLine, type CompareTile } from './compareGrid';
 export type { RunContext } from './pipeline';
 export { ForwardCache };
 
 export interface LoadedModel {
   readonly summary: ModelSummary;
+  /** The whole model (every output); its passes return the default output. */
   readonly model: tf.LayersModel;
+  /**
+   * The model that explains output `index` (outputs.ts: a view over the same layers whose only
+   * output is that one; the model itself when it has one output). Throws for an output that holds no scores.
+   */
+  outputModel(index: number): tf.LayersModel;
   dispose(): void;
 }
 
@@ -43,6 +51,11 @@ export interface ModelSource {
   /** Default 'layers-model'. */
   format?: ModelFormat;
   formatDetail?: string;
+  /** cnn-lens.json's "output" settings (outputs.ts checks them against the outputs). */
+  outputSettings?: readonly OutputSetting[];
+  /** Output names and shapes as the format states them, when they differ from the rebuilt model's. */
+  outputNames?: readonly string[];
+  outputShapes?: readonly (readonly (number | string | null)[])[];
 }
 
 const DEFAULT_TOP_K = 5;
@@ -63,6 +76,9 @@ export async function loadModel(modelPath: string, options: { preprocessing?: Pr
       labelsSource: files.labelsSource,
       preprocessing: files.preprocessing,
       sidecar: files.sidecar,
+      outputSettings: files.outputSettings,
+      ...(files.outputNames ? { outputNames: files.outputNames } : {}),
+      ...(files.outputShapes ? { outputShapes: files.outputShapes } : {}),
       format: files.format,
       ...(files.formatDetail ? { formatDetail: files.formatDetail } : {}),
     });
@@ -78,6 +94,15 @@ export async function loadModel(modelPath: string, options: { preprocessing?: Pr
  */
 export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedModel {
   const where = source.path || model.name;
+  // What the outputs are comes first: a detector is "not a classifier", whatever else it lacks.
+  const described = describeOutputs(model, {
+    where,
+    labels: source.labels,
+    labelsSource: source.labelsSource,
+    outputSettings: source.outputSettings,
+    outputNames: source.outputNames,
+    outputShapes: source.outputShapes,
+  });
   const camLayer = defaultCamLayer(model);
   const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
   const [, height, width, channels] = inputShape;
@@ -87,27 +112,13 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
       'unsupported',
     );
   }
-  const outputShape = model.outputs.length === 1 ? model.outputs[0].shape : [];
-  const numClasses = outputShape[1];
-  if (outputShape.length !== 2 || typeof numClasses !== 'number') {
-    throw new EngineError(
-      `${where}: the model output has shape [${outputShape.map((d) => d ?? 'null')}]; CNN Lens explains classifiers with one output of shape [null, classes].`,
-      'unsupported',
-    );
-  }
   // Checked here for every format (loaders check what their files declare earlier, before building).
   checkModelInputSize(height, width, where);
   checkLayerOutputs(model, where);
-  // Labels that do not match the class count would name the wrong classes: fall back to "class N",
-  // and say so (a label file for another model, or one with a header line, is easy to miss).
-  const labelsMatch = source.labels !== null && source.labels.length === numClasses;
-  const warnings: string[] = [];
-  if (source.labels !== null && !labelsMatch) {
-    warnings.push(
-      `${source.labelsSource ?? 'the labels file'} has ${source.labels.length} label${source.labels.length === 1 ? '' : 's'} but the model has ${numClasses} classes; ` +
-        'the labels are not used and classes are shown as "class N" (give one label per class, in class order).',
-    );
-  }
+  // Labels that do not match an output's entries would name the wrong classes: outputs.ts falls
+  // back to "class N" and says so (a label file for another model, or one with a header line, is easy to miss).
+  const warnings = described.warnings;
+  const shown = described.outputs[described.defaultOutput];
   const summary: ModelSummary = {
     path: source.path,
     format: source.format ?? 'layers-model',
@@ -115,18 +126,32 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
     name: model.name,
     inputShape: [height, width, channels],
     layers: describeLayers(model),
-    labels: labelsFor(numClasses, source.labels),
-    labelsSource: labelsMatch ? source.labelsSource : null,
+    labels: [...shown.labels],
+    labelsSource: shown.labelsSource,
     preprocessing: source.preprocessing,
     sidecar: source.sidecar,
-    defaultCamLayer: camLayer,
-    outputSoftmax: outputAppliesSoftmax(model),
+    // The default output's: with several outputs, the whole model's last 4-D layer may feed another head.
+    defaultCamLayer: described.outputs.length > 1 ? shown.defaultCamLayer : camLayer,
+    outputSoftmax: shown.activation === 'softmax' && shown.kind === 'classes',
     totalParams: model.countParams(),
-    numClasses,
+    numClasses: shown.labels.length,
+    outputs: described.outputs,
+    defaultOutput: described.defaultOutput,
     ...(warnings.length > 0 ? { warnings } : {}),
   };
   prepareBatchNormFolds(model);
-  return { summary, model, dispose: () => model.dispose() };
+  const outputModel = (index: number): tf.LayersModel => {
+    const view = described.views[index];
+    if (!view) {
+      const output = described.outputs[index];
+      throw new EngineError(
+        output ? `Output ${index} "${output.name}" is ${formatOutputShape(output.shape)}, not scores, so it cannot be explained.` : `The model has no output ${index}.`,
+        'bad-request',
+      );
+    }
+    return view;
+  };
+  return { summary, model, outputModel, dispose: () => model.dispose() };
 }
 
 /**
@@ -145,12 +170,20 @@ export async function readImage(imagePath: string, options: ImageReadOptions = {
 export async function explain(model: LoadedModel, image: RgbaImage, request: ExplainRequest, context: RunContext = {}): Promise<CamResult> {
   const { summary } = model;
   const method = getMethod(request.method);
+  const output = resolveOutput(summary.outputs, summary.defaultOutput, request.output);
+  const network = model.outputModel(output.index);
   const needsLayer = !isInputLevel(method) || method.usesLayer;
   const layer = needsLayer
-    ? resolveCamLayer(model.model, request.layer ?? summary.defaultCamLayer)
+    ? resolveCamLayer(model.model, request.layer ?? output.defaultCamLayer)
     : { info: { name: inputName(model.model) }, path: [] as string[] };
+  if (needsLayer && !layerFeeds(network, layer.info.name)) {
+    throw new EngineError(
+      `Layer "${layer.info.name}" does not feed output ${output.index} "${output.name}", so its score does not depend on it; choose a layer before that output (its default: "${output.defaultCamLayer}").`,
+      'bad-request',
+    );
+  }
   if (request.classIndex !== undefined) {
-    checkClassIndex(request.classIndex, summary.numClasses);
+    checkClassIndex(request.classIndex, output.labels.length, output.kind ?? 'classes');
   }
   const topK = request.topK ?? DEFAULT_TOP_K;
   if (!Number.isInteger(topK) || topK < 1) {
@@ -168,13 +201,14 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
   try {
     const methodContext: RunContext = request.metrics ? { ...context, onProgress: (p) => context.onProgress?.({ ...p, fraction: p.fraction === undefined ? undefined : p.fraction * 0.7 }) } : context;
     const result = await computeCam(
-      model.model,
+      network,
       input,
       {
         method,
         layer: { name: layer.info.name, path: layer.path },
         classIndex: request.classIndex,
-        labels: summary.labels,
+        output: { index: output.index, name: output.name, kind: output.kind ?? 'classes', of: summary.outputs.length },
+        labels: output.labels,
         topK,
         backend: currentBackend(),
         options: request.options,
@@ -185,7 +219,8 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
     );
     if (request.metrics) {
       result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
-        logits: sharedLogits(model.model, summary.numClasses, context),
+        logits: sharedLogits(network, output.labels.length, context),
+        kind: output.kind ?? 'classes',
         step: async (message, fraction) => {
           await new Promise<void>((resolve) => setImmediate(resolve));
           throwIfCancelled(context.signal);

@@ -7,7 +7,7 @@
 // each failure is an EngineError naming the file and what to fix.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Preprocessing } from '../protocol/types';
+import { OUTPUT_KINDS, type OutputKind, type Preprocessing } from '../protocol/types';
 import { EngineError } from './errors';
 import { checkFinite, checkFiniteFloat16 } from './finiteWeights';
 import { checkPreprocessing, describeValues } from './image';
@@ -28,6 +28,21 @@ export interface ModelFiles {
   preprocessing: Preprocessing;
   /** Absolute path of the cnn-lens.json that was read, or null. */
   sidecar: string | null;
+  /** The sidecar's "output" settings (kind, labels), with their labels files read; checked against the outputs by outputs.ts. */
+  outputSettings: OutputSetting[];
+  /** The outputs' names as the format states them (ONNX graph outputs, a graph model's signature), when they differ from the layers'. */
+  outputNames?: string[];
+  /** The outputs' shapes as the format states them (ONNX: NCHW, symbolic batch), for messages. */
+  outputShapes?: (number | string | null)[][];
+}
+
+/** One entry of cnn-lens.json's "output": which output (name or index; absent: the only one), its kind, its labels. */
+export interface OutputSetting {
+  output?: string | number;
+  kind?: OutputKind;
+  labels?: { labels: string[]; source: string };
+  /** The cnn-lens.json it comes from, for messages. */
+  sidecar: string;
 }
 
 export const MODEL_FILE = 'model.json';
@@ -36,7 +51,9 @@ export const SIDECAR_FILE = 'cnn-lens.json';
 export const LABEL_FILES = ['labels.txt', 'labels.json', 'metadata.json'] as const;
 
 /** Keys of cnn-lens.json: preprocessing and labels for every format; how to build a PyTorch model. */
-const SIDECAR_KEYS = ['mean', 'std', 'labels', 'class', 'factory', 'args', 'kwargs', 'checkpoint', 'input'];
+const SIDECAR_KEYS = ['mean', 'std', 'labels', 'class', 'factory', 'args', 'kwargs', 'checkpoint', 'input', 'output'];
+/** Keys of one "output" entry of cnn-lens.json. */
+const OUTPUT_SETTING_KEYS = ['name', 'kind', 'labels'];
 
 /** Bytes per stored value, by manifest dtype (or quantization dtype when quantized). */
 const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
@@ -53,6 +70,7 @@ export async function loadLayersModelFromDisk(modelPath: string, overrides: Prep
   const weights = await readWeights(modelJson, modelJsonPath, folder, realFolder);
   const sidecar = await readSidecar(folder, realFolder);
   const labels = await readLabels(folder, realFolder, sidecar);
+  const outputSettings = await readOutputSettings(folder, realFolder, sidecar);
   const model = await buildModel(modelJson, weights, modelJsonPath);
   try {
     const channels = inputChannels(model);
@@ -67,6 +85,7 @@ export async function loadLayersModelFromDisk(modelPath: string, overrides: Prep
       labelsSource: labels?.source ?? null,
       preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
       sidecar: sidecar?.path ?? null,
+      outputSettings,
     };
   } catch (error) {
     model.dispose();
@@ -426,6 +445,7 @@ export async function readModelCompanions(modelFile: string, model: tf.LayersMod
   const realFolder = await fs.promises.realpath(folder);
   const sidecar = await readSidecar(folder, realFolder);
   const labels = await readLabels(folder, realFolder, sidecar);
+  const outputSettings = await readOutputSettings(folder, realFolder, sidecar);
   const channels = inputChannels(model);
   if (sidecar) {
     checkPreprocessing(sidecar.preprocessing, channels, sidecar.path);
@@ -436,6 +456,7 @@ export async function readModelCompanions(modelFile: string, model: tf.LayersMod
     labelsSource: labels?.source ?? null,
     preprocessing: mergePreprocessing(sidecar?.preprocessing ?? {}, overrides),
     sidecar: sidecar?.path ?? null,
+    outputSettings,
   };
 }
 
@@ -462,6 +483,8 @@ export interface Sidecar {
   preprocessing: Preprocessing;
   labels?: string;
   pytorch: PytorchSidecar;
+  /** "output": what each output holds and its labels file (outputs.ts matches them to the outputs). */
+  outputs: { output?: string | number; kind?: OutputKind; labels?: string }[];
 }
 
 /** The cnn-lens.json in a model's folder, checked, or null when there is none. */
@@ -504,7 +527,66 @@ async function readSidecar(folder: string, realFolder: string): Promise<Sidecar 
   if (parsed.labels !== undefined && (typeof parsed.labels !== 'string' || parsed.labels.length === 0)) {
     throw new EngineError(`${file}: "labels" must be the name of a labels file beside model.json, e.g. "labels.txt".`, 'bad-input');
   }
-  return { path: file, preprocessing, labels: parsed.labels as string | undefined, pytorch: pytorchSidecar(parsed, file) };
+  return { path: file, preprocessing, labels: parsed.labels as string | undefined, pytorch: pytorchSidecar(parsed, file), outputs: outputSidecar(parsed.output, file) };
+}
+
+/**
+ * "output": one object, or a list of them for a model with several outputs, each
+ * {"name": NAME|INDEX, "kind": "classes"|"binary"|"regression", "labels": "file.txt"}; "name" may be
+ * left out when the model has one output.
+ */
+function outputSidecar(value: unknown, file: string): Sidecar['outputs'] {
+  if (value === undefined) {
+    return [];
+  }
+  const example = '{"output": {"kind": "binary"}}, or [{"name": "gender", "kind": "binary", "labels": "gender.txt"}, …] for several outputs';
+  const entries = Array.isArray(value) ? value : [value];
+  if (entries.length === 0) {
+    throw new EngineError(`${file}: "output" must be an object or a non-empty list of objects, e.g. ${example}.`, 'bad-input');
+  }
+  return entries.map((entry: unknown, i) => {
+    const where = Array.isArray(value) ? `"output" entry ${i + 1}` : '"output"';
+    if (!isRecord(entry)) {
+      throw new EngineError(`${file}: ${where} must be an object, e.g. ${example}; got ${JSON.stringify(entry)}.`, 'bad-input');
+    }
+    const unknown = Object.keys(entry).filter((key) => !OUTPUT_SETTING_KEYS.includes(key));
+    if (unknown.length > 0) {
+      throw new EngineError(`${file}: ${where} has an unknown key "${unknown[0]}" (known: ${OUTPUT_SETTING_KEYS.join(', ')}).`, 'bad-input');
+    }
+    const { name, kind, labels } = entry;
+    if (name !== undefined && !(typeof name === 'string' && name.length > 0) && !(Number.isInteger(name) && (name as number) >= 0)) {
+      throw new EngineError(`${file}: ${where}: "name" must be an output's name or its index (0, 1, …), got ${JSON.stringify(name)}.`, 'bad-input');
+    }
+    if (kind !== undefined && !OUTPUT_KINDS.includes(kind as OutputKind)) {
+      throw new EngineError(`${file}: ${where}: "kind" must be one of ${OUTPUT_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(kind)}.`, 'bad-input');
+    }
+    if (labels !== undefined && !(typeof labels === 'string' && labels.length > 0)) {
+      throw new EngineError(`${file}: ${where}: "labels" must be the name of a labels file beside the model, e.g. "gender.txt".`, 'bad-input');
+    }
+    return {
+      ...(name !== undefined ? { output: name as string | number } : {}),
+      ...(kind !== undefined ? { kind: kind as OutputKind } : {}),
+      ...(labels !== undefined ? { labels: labels as string } : {}),
+    };
+  });
+}
+
+/** The sidecar's "output" entries with their labels files read (inside the model's folder, as every labels file). */
+async function readOutputSettings(folder: string, realFolder: string, sidecar: Sidecar | null): Promise<OutputSetting[]> {
+  if (!sidecar) {
+    return [];
+  }
+  const settings: OutputSetting[] = [];
+  for (const entry of sidecar.outputs) {
+    const setting: OutputSetting = { sidecar: sidecar.path, ...(entry.output !== undefined ? { output: entry.output } : {}), ...(entry.kind ? { kind: entry.kind } : {}) };
+    if (entry.labels !== undefined) {
+      const real = await resolveInsideFolder(entry.labels, folder, realFolder, `${sidecar.path}: "output" "labels"`, 'labels file');
+      const source = path.join(folder, entry.labels);
+      setting.labels = { labels: await parseLabelsFile(real, source), source };
+    }
+    settings.push(setting);
+  }
+  return settings;
 }
 
 function pytorchSidecar(parsed: Record<string, unknown>, file: string): PytorchSidecar {

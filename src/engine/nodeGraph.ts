@@ -179,13 +179,13 @@ function argsOf(plan: GraphNodePlan, runtime: (index: number) => tf.Tensor | und
 
 /**
  * Wires the planned nodes (in execution order) into a LayersModel with one image input
- * [null, ...hwc] (NHWC) and one output. The layers own their constants from here on.
+ * [null, ...hwc] (NHWC) and the named outputs, in order. The layers own their constants from here on.
  */
 export function buildNodeGraphModel(
   plans: readonly GraphNodePlan[],
   inputName: string,
   hwc: [number, number, number],
-  outputName: string,
+  outputNames: string | readonly string[],
   modelName: string,
 ): tf.LayersModel {
   const shapes = inferShapes(plans, inputName, hwc);
@@ -203,7 +203,8 @@ export function buildNodeGraphModel(
     const outputs = Array.isArray(applied) ? applied : [applied];
     plan.outputs.forEach((name, i) => symbolic.set(name, outputs[i]));
   }
-  const model = tf.model({ inputs: input, outputs: symbolic.get(outputName) as tf.SymbolicTensor, name: modelName });
+  const outputs = (typeof outputNames === 'string' ? [outputNames] : outputNames).map((name) => symbolic.get(name) as tf.SymbolicTensor);
+  const model = tf.model({ inputs: input, outputs: outputs.length === 1 ? outputs[0] : outputs, name: modelName });
   // A LayersModel counts the tf.Variables of its layers; node layers hold their weights as plain
   // tensors (no variable copies), so count those.
   model.countParams = () => model.layers.reduce((sum, layer) => sum + layer.countParams(), 0);

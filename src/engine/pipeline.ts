@@ -4,12 +4,12 @@
 // makes it different: per-channel weights (Grad-CAM, Grad-CAM++, XGrad-CAM...) or the whole map
 // (LayerCAM, HiResCAM, Eigen-CAM, Score-CAM...). Between stages the pipeline yields to the event
 // loop, so a worker can receive a cancel message, and then honours it.
-import type { BackendName, CamResult, Map2D, MethodDetails, MethodName, MethodOptions, Preprocessing, Progress } from '../protocol/types';
+import type { BackendName, CamResult, ExplainedOutput, Map2D, MethodDetails, MethodName, MethodOptions, OutputKind, Preprocessing, Progress } from '../protocol/types';
 import { BATCH_MEMORY_BYTES, inSlices, maxInputsPerPass } from './batching';
 import { helperShare, runSamplePass, type SamplePart, type SamplePool } from './samplePool';
 import { EngineError, throwIfCancelled } from './errors';
 import type { CutLease, ForwardCache } from './forwardCache';
-import { classScoresOf, computeLogits, disposeCutState, forwardToCut, forwardWithTaps, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
+import { classScoresOf, computeLogits, disposeCutState, forwardToCut, forwardWithTaps, headOf, logitsFromCut, planCut, type CutState, type LayerPath } from './graph';
 import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from './overlay';
 import { argMax, checkFiniteScores, topPredictions } from './predict';
@@ -95,9 +95,14 @@ export interface CamRequest {
   method: Method;
   /** Listed name (for the result) and path (for the executor) of the target layer; for an input-level method that uses none, the input's name and an empty path. */
   layer: { name: string; path: LayerPath };
-  /** Default: the top-1 prediction. */
+  /** Default: the top-1 prediction (a regression's first value). */
   classIndex?: number;
-  /** One per class. */
+  /**
+   * The output explained, for the result; default: the model's own (graph.ts headOf, the output
+   * `model` returns, named "output N").
+   */
+  output?: ExplainedOutput;
+  /** One per entry of the output (classes; a binary output's two sides; a regression's values). */
   labels: readonly string[];
   topK: number;
   backend: BackendName;
@@ -239,7 +244,7 @@ function services(
 ): MethodServices {
   const { run, batchMemoryBytes } = passes;
   const samplePass = (pass: SamplePart['pass'], batch: tf.Tensor4D, guided?: boolean): Promise<tf.Tensor> =>
-    splitSamplePass(model, batch, { pass, classIndex, guided }, numClasses, passes);
+    splitSamplePass(model, batch, { pass, classIndex, guided, output: headOf(model).output }, numClasses, passes);
   return {
     input,
     classIndex,
@@ -281,7 +286,7 @@ function services(
 async function splitSamplePass(
   model: tf.LayersModel,
   batch: tf.Tensor4D,
-  part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided'>,
+  part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided' | 'output'>,
   numClasses: number,
   passes: PassEnvironment,
 ): Promise<tf.Tensor> {
@@ -342,7 +347,7 @@ async function splitSamplePass(
  */
 export function sharedLogits(model: tf.LayersModel, numClasses: number, context: RunContext): (batch: tf.Tensor4D) => Promise<tf.Tensor2D> {
   const passes: PassEnvironment = { run: new PassCounter(), batchMemoryBytes: BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal };
-  return async (batch) => (await splitSamplePass(model, batch, { pass: 'logits', classIndex: 0 }, numClasses, passes)) as tf.Tensor2D;
+  return async (batch) => (await splitSamplePass(model, batch, { pass: 'logits', classIndex: 0, output: headOf(model).output }, numClasses, passes)) as tf.Tensor2D;
 }
 
 function passEnvironment(run: PassCounter, request: CamRequest, context: RunContext): PassEnvironment {
@@ -414,8 +419,9 @@ async function computeLayerCam(
     checkSpatial(activations, layer.name);
     const logits = (await logitsTensor.data()) as Float32Array;
     checkFiniteScores(logits);
-    const classIndex = request.classIndex ?? argMax(logits);
-    checkClassIndex(classIndex, logits.length);
+    const output = explainedOutput(model, request);
+    const classIndex = request.classIndex ?? defaultClass(logits, output.kind);
+    checkClassIndex(classIndex, logits.length, output.kind);
     // The panel's status line lists these stages: say when the forward pass came from the last request.
     lap(lease?.reused ? 'forward (reused)' : 'forward');
 
@@ -454,7 +460,8 @@ async function computeLayerCam(
       classIndex,
       className: request.labels[classIndex] ?? `class ${classIndex}`,
       score: logits[classIndex],
-      predictions: topPredictions(logits, request.labels, request.topK),
+      output,
+      predictions: topPredictions(logits, request.labels, request.topK, output.kind),
       cam,
       layerCam,
       timings,
@@ -498,8 +505,9 @@ async function computeInputAttribution(
       logitsTensor.dispose();
     }
     checkFiniteScores(logits);
-    const classIndex = request.classIndex ?? argMax(logits);
-    checkClassIndex(classIndex, logits.length);
+    const output = explainedOutput(model, request);
+    const classIndex = request.classIndex ?? defaultClass(logits, output.kind);
+    checkClassIndex(classIndex, logits.length, output.kind);
     lap(forwardReused ? 'forward (reused)' : 'forward');
 
     const inputs: AttributionInputs = {
@@ -536,7 +544,8 @@ async function computeInputAttribution(
       classIndex,
       className: request.labels[classIndex] ?? `class ${classIndex}`,
       score: logits[classIndex],
-      predictions: topPredictions(logits, request.labels, request.topK),
+      output,
+      predictions: topPredictions(logits, request.labels, request.topK, output.kind),
       cam,
       layerCam: raw,
       timings,
@@ -582,10 +591,30 @@ function checkSpatial(activations: tf.Tensor, name: string): void {
   }
 }
 
-export function checkClassIndex(classIndex: number, numClasses: number): void {
+export function checkClassIndex(classIndex: number, numClasses: number, kind: OutputKind = 'classes'): void {
   if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= numClasses) {
-    throw new EngineError(`Class index ${classIndex} is out of range: the model has ${numClasses} classes, 0 to ${numClasses - 1}.`, 'bad-request');
+    const has =
+      kind === 'binary'
+        ? 'the output is a binary classifier: class 0 (1 − σ(z), explained with −z) or class 1 (σ(z), +z)'
+        : kind === 'regression'
+          ? `the output is a regression of ${numClasses} value${numClasses === 1 ? '' : 's'}, 0${numClasses > 1 ? ` to ${numClasses - 1}` : ''}`
+          : `the model has ${numClasses} classes, 0 to ${numClasses - 1}`;
+    throw new EngineError(`Class index ${classIndex} is out of range: ${has}.`, 'bad-request');
   }
+}
+
+/** The entry explained when none is asked for: the top class (a binary output's likelier side), a regression's first value. */
+function defaultClass(scores: ArrayLike<number>, kind: OutputKind): number {
+  return kind === 'regression' ? 0 : argMax(scores);
+}
+
+/** The output a result reports: the request's, else the one the model's passes return. */
+function explainedOutput(model: tf.LayersModel, request: CamRequest): ExplainedOutput {
+  if (request.output) {
+    return request.output;
+  }
+  const head = headOf(model);
+  return { index: head.output, name: `output ${head.output}`, kind: head.kind, of: model.outputs.length };
 }
 
 /** A backend without a kernel the model needs (often a gradient kernel on wasm) is named as such. */

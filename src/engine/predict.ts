@@ -1,25 +1,11 @@
 // Top-k predictions from pre-softmax scores. Probabilities are a softmax of the logits computed
 // here in double precision (max subtracted first), so a softmax model and its logit twin report
 // the same numbers and no probability rounds to exactly 0 or 1 before it has to.
-import type { Prediction } from '../protocol/types';
+import type { OutputKind, Prediction } from '../protocol/types';
 import { NonFiniteScoresError } from './errors';
+import { probabilitiesOf, softmax } from './outputKinds';
 
-export function softmax(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) {
-    max = Math.max(max, logits[i]);
-  }
-  const out = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) {
-    out[i] = Math.exp(logits[i] - max);
-    sum += out[i];
-  }
-  for (let i = 0; i < out.length; i++) {
-    out[i] /= sum;
-  }
-  return out;
-}
+export { softmax };
 
 /** Index of the largest value; the first one on ties, as numpy's argmax. */
 export function argMax(values: ArrayLike<number>): number {
@@ -32,11 +18,19 @@ export function argMax(values: ArrayLike<number>): number {
   return best;
 }
 
-/** The k most likely classes, most likely first (ties keep the lower index first). */
-export function topPredictions(logits: ArrayLike<number>, labels: readonly string[], k: number): Prediction[] {
-  const probabilities = softmax(logits);
+/**
+ * The k most likely classes, most likely first (ties keep the lower index first). A binary output's
+ * scores are [−z, +z] (outputKinds.ts), so its two sides sort like classes; a regression's values
+ * are listed in their own order, as values, without probabilities.
+ */
+export function topPredictions(logits: ArrayLike<number>, labels: readonly string[], k: number, kind: OutputKind = 'classes'): Prediction[] {
+  const count = Math.max(0, Math.min(k, logits.length));
+  if (kind === 'regression') {
+    return Array.from({ length: count }, (_, index) => ({ index, label: labels[index] ?? `value ${index}`, score: logits[index], value: logits[index] }));
+  }
+  const probabilities = probabilitiesOf(kind, logits) as Float64Array;
   const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  return order.slice(0, Math.max(0, Math.min(k, order.length))).map((index) => ({
+  return order.slice(0, count).map((index) => ({
     index,
     label: labels[index] ?? `class ${index}`,
     probability: probabilities[index],

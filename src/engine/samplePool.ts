@@ -18,6 +18,8 @@ export interface SamplePart {
   classIndex: number;
   /** Guided backpropagation through ReLUs (inputGradients only). */
   guided?: boolean;
+  /** The output explained (its index in the loaded model's outputs): a helper runs that output's model. */
+  output?: number;
 }
 
 export interface SamplePool {
@@ -39,7 +41,7 @@ export interface SamplePool {
 export function runSamplePass(
   model: tf.LayersModel,
   batch: tf.Tensor4D,
-  part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided'>,
+  part: Pick<SamplePart, 'pass' | 'classIndex' | 'guided' | 'output'>,
   batchMemoryBytes: number,
   onPass: (slice: tf.Tensor4D) => void = () => undefined,
 ): tf.Tensor {

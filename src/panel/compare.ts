@@ -50,7 +50,7 @@ export async function runComparison(host: CompareHost, command: CompareCommand, 
               modelPath: state.modelPath,
               imagePath: state.imagePath,
               methods: command.methods,
-              request: { layer: state.layer, classIndex: state.classIndex, topK: readSettings().topK, metrics: command.metrics },
+              request: { layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK, metrics: command.metrics },
             },
             { signal: controller.signal, onProgress: (p) => step(p.message, p.fraction) },
           );

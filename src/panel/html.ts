@@ -63,6 +63,7 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
 <div id="tab-panels">
 <section id="panel-gradcam" data-testid="panel-gradcam">
 <section class="controls" aria-label="Grad-CAM settings">
+  <div class="control" id="output-control" hidden><span class="caption" id="output-caption">Output</span><vscode-single-select id="output-select" data-testid="output-select" aria-labelledby="output-caption"></vscode-single-select></div>
   <div class="control"><span class="caption" id="class-caption">Class</span><vscode-single-select id="class-select" data-testid="class-select" aria-labelledby="class-caption" combobox filter="contains"></vscode-single-select></div>
   <div class="control"><span class="caption" id="layer-caption">Layer</span><vscode-single-select id="layer-select" data-testid="layer-select" aria-labelledby="layer-caption"></vscode-single-select></div>
   <div class="control"><span class="caption" id="method-caption">Method</span><vscode-single-select id="method-select" data-testid="method-select" aria-labelledby="method-caption"></vscode-single-select></div>
@@ -77,7 +78,7 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
   <figure><canvas id="overlay" data-testid="overlay" width="0" height="0"></canvas><figcaption>Overlay</figcaption></figure>
 </main>
 <section class="predictions" aria-labelledby="predictions-title">
-  <h2 id="predictions-title">Top predictions</h2>
+  <h2 id="predictions-title" data-testid="predictions-title">Top predictions</h2>
   <ol id="predictions" data-testid="predictions"></ol>
 </section>
 </section>

@@ -2,6 +2,7 @@
 // worker for the panel's current model and image. No vscode import: the panel hands in what it owns.
 import { colormapLut, divergingLut } from '../engine/colormap';
 import type { InspectModelInfo, InspectRequest } from '../protocol/inspectPanel';
+import { describeKind } from '../protocol/outputs';
 import type { ActivationChannel, ActivationPage, FilterPage } from '../protocol/types';
 import type { EngineClient } from '../worker/client';
 
@@ -57,6 +58,7 @@ export class InspectHost {
       inputShape: summary.inputShape,
       totalParams: summary.totalParams,
       numClasses: summary.numClasses,
+      outputsText: summary.outputs.length > 1 ? `${summary.outputs.length} outputs` : describeKind(summary.outputs[0]),
       backend: skipped >= 0 ? backend.detail.slice(0, skipped) : backend.detail,
       defaultCamLayer: summary.defaultCamLayer,
       layers: summary.layers,

@@ -27,7 +27,21 @@ import { readSettings } from '../settings';
 import type { EngineClient } from '../worker/client';
 import { getPanelHtml, webviewOptions } from './html';
 import { InspectHost } from './inspectHost';
-import { describeTimings, downscaleForDisplay, fitToModel, renderViews, toModelInfo, withImage, withModel } from './panelState';
+import {
+  chosenOutput,
+  describeTimings,
+  explainedLine,
+  downscaleForDisplay,
+  fitToModel,
+  recallOutput,
+  rememberOutput,
+  renderViews,
+  toModelInfo,
+  withImage,
+  withModel,
+  withOutput,
+  type OutputMemory,
+} from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
 import type { PanelRegistry } from './registry';
 import { runComparison, type CompareHost } from './compare';
@@ -62,6 +76,8 @@ export interface ShowOptions {
 const LAST_STATE_KEY = 'cnnLens.lastPanelState';
 /** The inspection tabs' state (open tab, layers, toggles): the host's copy, as LAST_STATE_KEY. */
 const LAST_INSPECT_KEY = 'cnnLens.lastInspectState';
+/** The output chosen for each model with several (panelState.ts OutputMemory). */
+const OUTPUT_MEMORY_KEY = 'cnnLens.outputByModel';
 
 /** What the last successful run produced, kept to re-render and export without the engine. */
 interface LastRun {
@@ -384,7 +400,13 @@ export class LensPanel {
         this.saveInspectState(parseInspectState(message.state));
         break;
       case 'changeTarget':
-        this.state = { ...this.state, classIndex: message.classIndex, layer: message.layer, method: message.method };
+        if (message.output !== undefined && message.output !== (this.state.output ?? this.model?.defaultOutput)) {
+          // Another output: its own classes and default layer, remembered for this model.
+          this.state = { ...withOutput(this.state, message.output), method: message.method };
+          this.rememberOutput(message.output);
+        } else {
+          this.state = { ...this.state, classIndex: message.classIndex, layer: message.layer, method: message.method };
+        }
         this.run();
         break;
       case 'changeAppearance':
@@ -534,6 +556,12 @@ export class LensPanel {
             [summary.labelsSource, summary.sidecar, ...(summary.sourceFiles ?? [])].filter((file): file is string => !!file),
           );
           this.model = toModelInfo(summary, baseName(this.state.modelPath));
+          if (this.state.output === undefined && this.model.outputs.length > 1) {
+            const recalled = recallOutput(this.services.workspaceState.get(OUTPUT_MEMORY_KEY), this.state.modelPath, this.model);
+            if (recalled !== undefined) {
+              this.state = { ...this.state, output: recalled };
+            }
+          }
           this.state = fitToModel(this.state, this.model);
           this.notify({ type: 'model', model: this.model });
           // The inspection tabs ask again (answered from the worker's cache unless the model or image changed).
@@ -546,7 +574,7 @@ export class LensPanel {
             {
               modelPath: state.modelPath,
               imagePath: state.imagePath,
-              request: { method: state.method, layer: state.layer, classIndex: state.classIndex, topK: readSettings().topK },
+              request: { method: state.method, layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK },
             },
             { signal, onProgress: (p) => step(p.message, p.fraction !== undefined ? 0.1 + 0.85 * p.fraction : undefined) },
           );
@@ -563,6 +591,8 @@ export class LensPanel {
             classIndex: result.classIndex,
             className: result.className,
             score: result.score,
+            output: result.output,
+            explained: explainedLine(result),
             predictions: result.predictions,
             image: display,
             originalWidth: image.width,
@@ -578,8 +608,9 @@ export class LensPanel {
           this.lastError = undefined;
           this.notify({ type: 'error', message: '' });
           this.notify({ type: 'result', result: panelResult });
+          const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
           output.appendLine(
-            `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath}) · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`,
+            `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath})${explainedOutput} · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`,
           );
         },
       );
@@ -617,6 +648,16 @@ export class LensPanel {
         this.setBusy(undefined);
       }
     });
+  }
+
+  /** Keeps the output chosen for this model in workspaceState, recalled when the model is shown again. */
+  private rememberOutput(index: number): void {
+    const choice = this.model ? chosenOutput({ ...this.state, output: index }, this.model) : undefined;
+    if (!choice || choice.index !== index) {
+      return;
+    }
+    const memory = this.services.workspaceState.get<OutputMemory>(OUTPUT_MEMORY_KEY);
+    void this.services.workspaceState.update(OUTPUT_MEMORY_KEY, rememberOutput(memory, this.state.modelPath, choice));
   }
 
   /** Colormap or opacity: re-colour the last CAM in the host, no engine work. */

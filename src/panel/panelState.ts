@@ -4,9 +4,10 @@
 import { renderHeatmap, renderOverlay } from '../engine/overlay';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { modelNotices } from '../protocol/modelNotes';
-import type { LayerChoice, PanelModelInfo, PanelViewState, RenderedViews } from '../protocol/panel';
+import type { LayerChoice, OutputChoice, PanelModelInfo, PanelViewState, RenderedViews } from '../protocol/panel';
+import { binarySide, describeKind, explainedOutputText, formatValue, outputShapeText } from '../protocol/outputs';
 import { formatShape } from '../protocol/shapes';
-import type { ColormapName, Map2D, ModelSummary, RgbaImage } from '../protocol/types';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type ColormapName, type Map2D, type ModelSummary, type RgbaImage } from '../protocol/types';
 
 /** Longest side of the pictures posted to the webview; exports use the original resolution. */
 export const DISPLAY_MAX_SIDE = 768;
@@ -20,11 +21,22 @@ export function toModelInfo(summary: ModelSummary, fileName: string): PanelModel
       shape: formatShape(layer.outputShape, summary.shapeOrder),
       isDefault: layer.name === summary.defaultCamLayer,
     }));
+  const outputs: OutputChoice[] = summary.outputs.map((output) => ({
+    index: output.index,
+    name: output.name,
+    label: `${output.index}: ${output.name}`,
+    description: `${describeKind(output)} · ${outputShapeText(output.shape)}`,
+    kind: output.kind,
+    labels: output.labels,
+    defaultLayer: output.defaultCamLayer,
+  }));
   return {
     path: summary.path,
     fileName,
     name: summary.name,
     labels: summary.labels,
+    outputs,
+    defaultOutput: summary.defaultOutput,
     layers,
     defaultLayer: summary.defaultCamLayer,
     inputShape: summary.inputShape,
@@ -42,13 +54,52 @@ export function withImage(state: PanelViewState, imagePath: string): PanelViewSt
   return { ...rest, imagePath };
 }
 
-/** Another model: its classes and layers differ, so both go back to the defaults. */
+/** Another model: its classes, layers and outputs differ, so all go back to the defaults (the output the user chose for that model is recalled once it loads). */
 export function withModel(state: PanelViewState, modelPath: string): PanelViewState {
   if (state.modelPath === modelPath) {
     return state;
   }
-  const { classIndex: _class, layer: _layer, ...rest } = state;
+  const { classIndex: _class, layer: _layer, output: _output, ...rest } = state;
   return { ...rest, modelPath };
+}
+
+/** Another output: its classes differ and the layer may not feed it, so both go back to the output's defaults. */
+export function withOutput(state: PanelViewState, output: number | undefined): PanelViewState {
+  if (state.output === output) {
+    return state;
+  }
+  const { classIndex: _class, layer: _layer, output: _output, ...rest } = state;
+  return output === undefined ? rest : { ...rest, output };
+}
+
+/** The output the state explains: its own, else the model's default. */
+export function chosenOutput(state: PanelViewState, model: PanelModelInfo): OutputChoice {
+  return model.outputs[state.output ?? model.defaultOutput] ?? model.outputs[model.defaultOutput];
+}
+
+/** The output chosen per model, kept in workspaceState: by name (an output keeps its name when the model is re-exported), and index. */
+export type OutputMemory = Record<string, { index: number; name: string }>;
+
+export function rememberOutput(memory: OutputMemory | undefined, modelPath: string, output: Pick<OutputChoice, 'index' | 'name'>): OutputMemory {
+  return { ...(memory ?? {}), [modelPath]: { index: output.index, name: output.name } };
+}
+
+/**
+ * The output remembered for a model, if it still has it: the same name first (outputs may have
+ * been reordered), else the same index; never one that holds no scores.
+ */
+export function recallOutput(memory: unknown, modelPath: string, model: PanelModelInfo): number | undefined {
+  if (typeof memory !== 'object' || memory === null) {
+    return undefined;
+  }
+  const entry = (memory as Record<string, unknown>)[modelPath] as { index?: unknown; name?: unknown } | undefined;
+  if (!entry || typeof entry !== 'object') {
+    return undefined;
+  }
+  const explainable = model.outputs.filter((o) => o.kind !== null);
+  const byName = explainable.find((o) => o.name === entry.name);
+  const byIndex = explainable.find((o) => o.index === entry.index);
+  return (byName ?? byIndex)?.index;
 }
 
 /**
@@ -57,13 +108,39 @@ export function withModel(state: PanelViewState, modelPath: string): PanelViewSt
  */
 export function fitToModel(state: PanelViewState, model: PanelModelInfo): PanelViewState {
   const next = { ...state };
+  if (next.output !== undefined && !model.outputs.some((o) => o.index === next.output && o.kind !== null)) {
+    delete next.output;
+    delete next.classIndex;
+  }
   if (next.layer !== undefined && !model.layers.some((layer) => layer.name === next.layer)) {
     delete next.layer;
   }
-  if (next.classIndex !== undefined && next.classIndex >= model.labels.length) {
+  if (next.classIndex !== undefined && next.classIndex >= chosenOutput(next, model).labels.length) {
     delete next.classIndex;
   }
   return next;
+}
+
+/**
+ * The status line's account of a result: which class (a binary output's side and ±z, a
+ * regression's value), where, and with several outputs which one.
+ */
+export function explainedLine(result: Pick<CamResult, 'method' | 'className' | 'classIndex' | 'score' | 'layer' | 'output'>): string {
+  const where = INPUT_LEVEL_METHODS.includes(result.method) ? 'the input' : result.layer;
+  const method = METHOD_LABELS[result.method] ?? result.method;
+  let what: string;
+  switch (result.output.kind) {
+    case 'binary':
+      what = `“${result.className}” (class ${result.classIndex}: ${binarySide(result.classIndex)}, ${result.classIndex === 1 ? '+z' : '−z'} = ${formatValue(result.score)})`;
+      break;
+    case 'regression':
+      what = `the value ${formatValue(result.score)}${result.className === 'value' ? '' : ` (“${result.className}”)`}`;
+      break;
+    default:
+      what = `“${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)})`;
+  }
+  const output = explainedOutputText(result.output);
+  return `${method} of ${what} at ${where}${output ? ` · ${output} of ${result.output.of}` : ''}`;
 }
 
 /** Box-filter downscale so the longest side is at most `maxSide`; smaller images are returned as is. */

@@ -41,6 +41,8 @@ export interface InspectModelInfo {
   inputShape: [number, number, number];
   totalParams: number;
   numClasses: number;
+  /** What the model outputs, in a few words: "10 classes (softmax)", "binary classifier (sigmoid)", "3 outputs". */
+  outputsText: string;
   backend: string;
   defaultCamLayer: string;
   layers: LayerInfo[];

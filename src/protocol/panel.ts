@@ -6,7 +6,7 @@
 
 import type { InspectHostToWebview, InspectWebviewToHost } from './inspectPanel';
 import type { RequestBase } from './messaging';
-import type { ColormapName, FaithfulnessMetrics, MethodName, Prediction, RgbaImage } from './types';
+import type { ColormapName, ExplainedOutput, FaithfulnessMetrics, MethodName, OutputKind, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
 
 /**
@@ -19,6 +19,8 @@ export interface PanelViewState {
   imagePath: string;
   classIndex?: number;
   layer?: string;
+  /** The output explained (index in the model's output order); undefined: the model's default. */
+  output?: number;
   method: MethodName;
   colormap: ColormapName;
   /** Heatmap opacity in the overlay, 0..1. */
@@ -34,12 +36,33 @@ export interface LayerChoice {
   isDefault: boolean;
 }
 
+/** An output the user can pick (the picker shows only when a model has several). */
+export interface OutputChoice {
+  index: number;
+  /** As the model names it. */
+  name: string;
+  /** "1: gender", as the picker lists it. */
+  label: string;
+  /** "binary classifier (sigmoid) · 1×1". */
+  description: string;
+  /** null: not scores (a box or mask output), listed but not explainable. */
+  kind: OutputKind | null;
+  /** Its entries: classes, a binary output's two sides, a regression's values. */
+  labels: string[];
+  /** The output's own default CAM layer. */
+  defaultLayer: string;
+}
+
 /** What the webview needs to know about the model to fill its pickers. */
 export interface PanelModelInfo {
   path: string;
   fileName: string;
   name: string;
+  /** The default output's labels (outputs[defaultOutput].labels). */
   labels: string[];
+  /** Every output, in the model's order. */
+  outputs: OutputChoice[];
+  defaultOutput: number;
   layers: LayerChoice[];
   defaultLayer: string;
   inputShape: [number, number, number];
@@ -66,6 +89,10 @@ export interface PanelResult {
   classIndex: number;
   className: string;
   score: number;
+  /** The output explained and its kind (a regression's predictions are values). */
+  output: ExplainedOutput;
+  /** What the map explains, for the status line: "Grad-CAM of “spoof” (class 1: σ(z), +z 0.9) at trunk · output 1 “spoof” of 3". */
+  explained: string;
   predictions: Prediction[];
   /** The input image at display resolution. */
   image: RgbaImage;
@@ -98,12 +125,14 @@ export interface ReadyRequest extends RequestBase<Bootstrap> {
   type: 'ready';
 }
 
-/** Class, layer or method changed: the engine runs again. */
+/** Class, layer, method or output changed: the engine runs again. */
 export interface ChangeTargetCommand {
   type: 'changeTarget';
   classIndex?: number;
   layer?: string;
   method: MethodName;
+  /** Another output: the host remembers it for this model, and the class and layer go back to its defaults. */
+  output?: number;
 }
 
 /** Colormap or opacity changed: the host re-renders the last CAM, no engine work. */
@@ -273,6 +302,9 @@ export function parseViewState(value: unknown, defaults: Partial<PanelViewState>
   }
   if (typeof v.layer === 'string' && v.layer) {
     state.layer = v.layer;
+  }
+  if (typeof v.output === 'number' && Number.isInteger(v.output) && v.output >= 0) {
+    state.output = v.output;
   }
   return state;
 }

@@ -119,7 +119,10 @@ export interface MethodDetails {
   layerCamNote?: string;
 }
 
-/** Faithfulness metrics of one map (src/engine/metrics/). Scores are softmax probabilities of the class. */
+/**
+ * Faithfulness metrics of one map (src/engine/metrics/). Scores are the class's probability (softmax;
+ * σ(±z) for a binary output's chosen side), or the value itself for a regression output.
+ */
 export interface MetricCurve {
   /** Fraction of pixels removed (deletion, ROAD) or inserted (insertion), in [0, 1]. */
   fractions: number[];
@@ -129,8 +132,10 @@ export interface MetricCurve {
 }
 
 export interface FaithfulnessMetrics {
-  /** Probability of the class on the unmodified input. */
+  /** Probability of the class on the unmodified input (a regression: its value). */
   probability: number;
+  /** What the curves' scores are: probabilities, or a regression's values. */
+  scoreKind?: 'probability' | 'value';
   /** Most important pixels replaced by a blurred copy's first: lower AUC = more faithful. */
   deletion: MetricCurve;
   /** Most important pixels restored first onto a blurred image: higher AUC = more faithful. */
@@ -271,6 +276,48 @@ export interface PytorchModule {
   layers: string[];
 }
 
+/**
+ * What a model output holds, as pytorch-grad-cam's targets define them:
+ *  - `classes`: a vector of class scores (logits, or a softmax whose input CAMs differentiate);
+ *  - `binary`: one unit, a binary classifier's logit z (a sigmoid output, seen through to z): shown
+ *    as two classes, class 0 = 1 − σ(z) explained with −z and class 1 = σ(z) explained with +z
+ *    (BinaryClassifierOutputTarget(0 / 1));
+ *  - `regression`: raw values (an age), explained and shown as they are (RawScoresOutputTarget).
+ */
+export const OUTPUT_KINDS = ['classes', 'binary', 'regression'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+/** One output of a model, in the model's output order. */
+export interface ModelOutput {
+  /** 0-based, the model's output order (CLI --output N). */
+  index: number;
+  /** As the format names it: the Keras output layer, the ONNX graph output, the graph model's signature key. */
+  name: string;
+  /** As the model states it, batch first (null or a name when not fixed). */
+  shape: (number | string | null)[];
+  /** null when the output is not scores (a box, heatmap or mask output): it cannot be explained. */
+  kind: OutputKind | null;
+  /** Where the kind comes from: the model (its final activation and size) or cnn-lens.json. */
+  kindSource: 'model' | 'sidecar';
+  /** The final activation CAMs look through (the score is its input), if any. */
+  activation: 'softmax' | 'sigmoid' | null;
+  /** One per entry shown: classes; for binary [class 0 (1 − σ(z)), class 1 (σ(z))]; regression values. */
+  labels: string[];
+  /** The file the labels came from, or null when they are the defaults. */
+  labelsSource: string | null;
+  /** The layer Grad-CAM uses for this output when none is chosen (the last 4-D layer feeding it). */
+  defaultCamLayer: string;
+}
+
+/** Which output a result explains. */
+export interface ExplainedOutput {
+  index: number;
+  name: string;
+  kind: OutputKind;
+  /** How many outputs the model has (the panel names the output only when there are several). */
+  of: number;
+}
+
 export interface ModelSummary {
   /** Absolute path of the model file (model.json, .onnx, .keras, .h5). */
   path: string;
@@ -281,6 +328,7 @@ export interface ModelSummary {
   /** Model input as [height, width, channels]. */
   inputShape: [number, number, number];
   layers: LayerInfo[];
+  /** The default output's labels (outputs[defaultOutput].labels). */
   labels: string[];
   /** Where the labels came from (a file path) or null when they are the default "class N". */
   labelsSource: string | null;
@@ -292,7 +340,12 @@ export interface ModelSummary {
   /** True when the output applies softmax (the engine then differentiates the pre-softmax score). */
   outputSoftmax: boolean;
   totalParams: number;
+  /** Entries of the default output: classes, 2 for a binary output, values of a regression. */
   numClasses: number;
+  /** Every output, in the model's order; the ones whose kind is null cannot be explained. */
+  outputs: ModelOutput[];
+  /** The output explained when none is chosen: the first one that holds scores. */
+  defaultOutput: number;
   /**
    * Files the model was built from besides model.json's folder, so live refresh can follow them:
    * for a model defined in code, the bundled sources and the weight files it loaded.
@@ -312,18 +365,25 @@ export interface ModelSummary {
 export interface Prediction {
   index: number;
   label: string;
-  /** Softmax probability. */
-  probability: number;
-  /** Pre-softmax score (logit). */
+  /**
+   * Softmax probability (classes), σ(±z) (binary: 1 − σ(z) for class 0, σ(z) for class 1); absent
+   * for a regression, whose entries are values, not probabilities.
+   */
+  probability?: number;
+  /** The score CAMs differentiate: the pre-softmax logit, ±z for a binary output, the value of a regression. */
   score: number;
+  /** A regression's value (the same as score). */
+  value?: number;
 }
 
 export interface ExplainRequest {
   method: MethodName;
   /** Layer name as in LayerInfo.name; default: ModelSummary.defaultCamLayer. */
   layer?: string;
-  /** Class index; default: the top-1 prediction. */
+  /** Class index (for a binary output 0 = 1 − σ(z), 1 = σ(z); for a regression the value's index); default: the top-1 prediction (a regression's first value). */
   classIndex?: number;
+  /** Which output to explain: its index in the model's output order or its name; default ModelSummary.defaultOutput. */
+  output?: number | string;
   /** How many predictions to return (default 5). */
   topK?: number;
   /** Method options (samples, steps, patch...); defaults in DEFAULT_METHOD_OPTIONS. */
@@ -338,8 +398,10 @@ export interface CamResult {
   layer: string;
   classIndex: number;
   className: string;
-  /** Pre-softmax score of the explained class. */
+  /** The explained score: the class's pre-softmax logit, ±z for a binary output, a regression's value. */
   score: number;
+  /** The output explained and its kind. */
+  output: ExplainedOutput;
   predictions: Prediction[];
   /** Normalised map in [0,1] at the model input size. */
   cam: Map2D;

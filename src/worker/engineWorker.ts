@@ -222,7 +222,8 @@ async function samplePass(message: SamplePassRequest): Promise<Float32Array> {
     const { part } = message;
     const batch = tf.tensor4d(part.batch, part.shape);
     try {
-      const out = runSamplePass(model.model, batch, part, BATCH_MEMORY_BYTES);
+      // The output the requesting engine explains: its view of the model (outputs.ts).
+      const out = runSamplePass(model.outputModel(part.output ?? model.summary.defaultOutput), batch, part, BATCH_MEMORY_BYTES);
       try {
         return (await out.data()) as Float32Array;
       } finally {

@@ -34,6 +34,7 @@ describe('cli: argument parsing and formatting', () => {
   it('writes the documented JSON shape with short float32 numbers', () => {
     const result: CamResult = {
       method: 'gradcam', backend: 'wasm', layer: 'conv2', classIndex: 3, className: 'cat', score: 7.12,
+      output: { index: 0, name: 'dense', kind: 'classes', of: 1 },
       predictions: [{ index: 3, label: 'cat', probability: 0.91, score: 7.12 }],
       cam: { width: 2, height: 1, data: new Float32Array([0.3, 1]) },
       layerCam: { width: 1, height: 1, data: new Float32Array([2.5]) },

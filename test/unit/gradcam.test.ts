@@ -193,9 +193,9 @@ describe('Grad-CAM', () => {
     assert.strictEqual(result.predictions.length, 3);
     assert.strictEqual(result.predictions[0].index, top);
     for (const p of result.predictions) {
-      assert.ok(Math.abs(p.probability - probabilities[p.index]) < 1e-6, `probability of ${p.index}`);
+      assert.ok(Math.abs((p.probability as number) - probabilities[p.index]) < 1e-6, `probability of ${p.index}`);
     }
-    assert.ok(result.predictions[0].probability >= result.predictions[1].probability);
+    assert.ok((result.predictions[0].probability as number) >= (result.predictions[1].probability as number));
     assert.strictEqual(result.score, result.predictions[0].score);
     input.dispose();
     model.dispose();

@@ -79,7 +79,7 @@ describe('faithfulness metrics', function () {
           // The curves start where they must: nothing deleted = the image; everything deleted = black.
           assert.ok(Math.abs(evidence.deletion.scores[0] - evidence.probability) < 1e-6);
           assert.ok(Math.abs(evidence.insertion.scores[DELETION_STEPS] - evidence.probability) < 1e-6);
-          assert.ok(Math.abs(evidence.probability - explained.predictions[0].probability) < 1e-5);
+          assert.ok(Math.abs(evidence.probability - (explained.predictions[0].probability as number)) < 1e-5);
           // Random maps of two kinds: pixel noise, and maps as smooth as a CAM (random values at the
           // layer's 8×8, post-processed like a CAM, as pytorch-grad-cam's RandomCAM baseline).
           for (const seed of [1, 2, 3, 4]) {

@@ -24,6 +24,10 @@ const summary: ModelSummary = {
   outputSoftmax: false,
   totalParams: 11689512,
   numClasses: 1000,
+  outputs: [
+    { index: 0, name: 'logits', shape: ['batch', 1000], kind: 'classes', kindSource: 'model', activation: null, labels: [], labelsSource: null, defaultCamLayer: '/layer4/relu/Relu' },
+  ],
+  defaultOutput: 0,
 };
 const options = { cspSource: 'vscode-resource:', nonce: 'N0NCE', fileName: 'resnet18.onnx' };
 

@@ -155,8 +155,12 @@ describe('ONNX graphs built by hand', () => {
       'control.onnx',
       encode({
         inputs: [{ name: 'x', dims: [1, 3, 8, 8] }],
-        outputs: [{ name: 'y', dims: [1, 3, 8, 8] }],
-        nodes: [node('If', ['x'], ['y'], 'branch', [{ name: 'then_branch', type: 5, g: branch }, { name: 'else_branch', type: 5, g: branch }])],
+        outputs: [{ name: 'scores', dims: [1, 3] }],
+        nodes: [
+          node('If', ['x'], ['y'], 'branch', [{ name: 'then_branch', type: 5, g: branch }, { name: 'else_branch', type: 5, g: branch }]),
+          node('GlobalAveragePool', ['y'], ['g'], 'gap'),
+          node('Flatten', ['g'], ['scores'], 'flatten'),
+        ],
       }),
     );
     assert.match((await loadError(file)).message, /control flow \(If \(node "branch"\)\); gradients cannot pass/);
@@ -191,7 +195,7 @@ describe('ONNX graphs built by hand', () => {
     assert.match((await loadError(file)).message, /input "x" has shape \[N, 3, H, W\]; CNN Lens needs an NCHW image input of a fixed size/);
   });
 
-  it('refuses a model whose output is not a class vector', async () => {
+  it('refuses a model whose output is not a class vector: "not a classifier", with the shape as the file states it', async () => {
     const file = writeModel(
       'segmenter.onnx',
       encode({
@@ -203,6 +207,6 @@ describe('ONNX graphs built by hand', () => {
     );
     const error = await loadError(file);
     assert.strictEqual(error.code, 'unsupported');
-    assert.match(error.message, /output has shape \[null,8,8,2\]; CNN Lens explains classifiers with one output of shape \[null, classes\]/);
+    assert.match(error.message, /segmenter\.onnx: not a classifier: its output is 1×2×8×8; CNN Lens explains outputs of class scores/);
   });
 });

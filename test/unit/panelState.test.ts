@@ -4,13 +4,18 @@ import * as assert from 'assert';
 import { parseViewState, baseName, type PanelViewState } from '../../src/protocol/panel';
 import type { LayerInfo, Map2D, ModelSummary, RgbaImage } from '../../src/protocol/types';
 import {
+  chosenOutput,
   describeTimings,
   downscaleForDisplay,
+  explainedLine,
   fitToModel,
+  recallOutput,
+  rememberOutput,
   renderViews,
   toModelInfo,
   withImage,
   withModel,
+  withOutput,
 } from '../../src/panel/panelState';
 
 function layer(name: string, className: string, outputShape: (number | null)[]): LayerInfo {
@@ -37,6 +42,10 @@ const summary: ModelSummary = {
   outputSoftmax: true,
   totalParams: 1234,
   numClasses: 3,
+  outputs: [
+    { index: 0, name: 'dense', shape: [null, 3], kind: 'classes', kindSource: 'model', activation: 'softmax', labels: ['shirt', 'shoe', 'bag'], labelsSource: '/ws/model/labels.txt', defaultCamLayer: 'conv2' },
+  ],
+  defaultOutput: 0,
 };
 
 const state: PanelViewState = {
@@ -112,6 +121,104 @@ describe('panel state', () => {
     );
     assert.deepStrictEqual(repaired, { modelPath: '/m.json', imagePath: '/a.png', method: 'gradcam', colormap: 'turbo', opacity: 1 });
     assert.strictEqual(parseViewState({ modelPath: '/m.json', imagePath: '/a.png', opacity: 'x' })?.opacity, 0.5);
+  });
+
+  describe('several outputs and output kinds', () => {
+    /** A face model's three heads, as the engine describes them (an age regression, a sigmoid gender, race softmax). */
+    const heads: ModelSummary = {
+      ...summary,
+      path: '/ws/face/model.json',
+      layers: [...summary.layers, layer('race_conv', 'Conv2D', [null, 11, 11, 4])],
+      labels: ['value'],
+      numClasses: 1,
+      outputs: [
+        { index: 0, name: 'age', shape: [null, 1], kind: 'regression', kindSource: 'model', activation: null, labels: ['value'], labelsSource: null, defaultCamLayer: 'conv2' },
+        { index: 1, name: 'gender', shape: [null, 1], kind: 'binary', kindSource: 'model', activation: 'sigmoid', labels: ['female', 'male'], labelsSource: '/ws/face/gender.txt', defaultCamLayer: 'conv2' },
+        { index: 2, name: 'boxes', shape: [null, 896, 16], kind: null, kindSource: 'model', activation: null, labels: [], labelsSource: null, defaultCamLayer: '' },
+        { index: 3, name: 'race', shape: [null, 4], kind: 'classes', kindSource: 'model', activation: 'softmax', labels: ['a', 'b', 'c', 'd'], labelsSource: null, defaultCamLayer: 'race_conv' },
+      ],
+      defaultOutput: 0,
+    };
+    const info = toModelInfo(heads, 'model.json');
+    const faceState: PanelViewState = { ...state, modelPath: heads.path, layer: 'conv1', classIndex: 0 };
+
+    it('describes every output for the picker: label, kind and shape, its labels and default layer', () => {
+      assert.deepStrictEqual(
+        info.outputs.map((o) => [o.index, o.name, o.label, o.description, o.kind, o.defaultLayer]),
+        [
+          [0, 'age', '0: age', 'regression, one value · 1×1', 'regression', 'conv2'],
+          [1, 'gender', '1: gender', 'binary classifier (sigmoid) · 1×1', 'binary', 'conv2'],
+          [2, 'boxes', '2: boxes', 'not scores (cannot be explained) · 1×896×16', null, ''],
+          [3, 'race', '3: race', '4 classes (softmax) · 1×4', 'classes', 'race_conv'],
+        ],
+      );
+      assert.deepStrictEqual(info.outputs[1].labels, ['female', 'male']);
+      assert.strictEqual(info.defaultOutput, 0);
+      assert.strictEqual(toModelInfo(summary, 'model.json').outputs.length, 1, 'one output: the picker stays hidden');
+    });
+
+    it('another output resets class and layer (its classes differ, the layer may not feed it)', () => {
+      const next = withOutput(faceState, 3);
+      assert.strictEqual(next.output, 3);
+      assert.ok(!('classIndex' in next) && !('layer' in next));
+      assert.strictEqual(withOutput(next, 3), next, 'the same output changes nothing');
+      assert.strictEqual(chosenOutput(next, info).name, 'race');
+      assert.strictEqual(chosenOutput(faceState, info).name, 'age', 'no output chosen: the default');
+    });
+
+    it('another model forgets the output (the new model recalls its own)', () => {
+      const next = withModel({ ...faceState, output: 1 }, '/ws/other/model.json');
+      assert.ok(!('output' in next));
+    });
+
+    it('drops an output the model does not have or cannot explain, and a class beyond the chosen output', () => {
+      assert.ok(!('output' in fitToModel({ ...faceState, output: 9 }, info)));
+      assert.ok(!('output' in fitToModel({ ...faceState, output: 2 }, info)), 'boxes hold no scores');
+      assert.strictEqual(fitToModel({ ...faceState, output: 1, classIndex: 1 }, info).classIndex, 1, 'class 1 of a binary output');
+      assert.ok(!('classIndex' in fitToModel({ ...faceState, output: 1, classIndex: 2 }, info)), 'a binary output has classes 0 and 1');
+      assert.strictEqual(fitToModel({ ...faceState, output: 3, classIndex: 3 }, info).classIndex, 3, 'race has four classes');
+    });
+
+    it('remembers the output per model, by name first, and never recalls one that holds no scores', () => {
+      let memory = rememberOutput(undefined, heads.path, info.outputs[3]);
+      memory = rememberOutput(memory, '/ws/other/model.json', { index: 1, name: 'x' });
+      assert.deepStrictEqual(memory[heads.path], { index: 3, name: 'race' });
+      assert.strictEqual(recallOutput(memory, heads.path, info), 3);
+      assert.strictEqual(recallOutput(memory, '/ws/unknown/model.json', info), undefined);
+      // Re-exported with the outputs reordered: the name wins over the index.
+      const reordered = { ...info, outputs: [info.outputs[3], info.outputs[0]].map((o, index) => ({ ...o, index })) };
+      assert.strictEqual(recallOutput(memory, heads.path, reordered), 0);
+      // The name is gone: the same index, when it can be explained.
+      assert.strictEqual(recallOutput({ [heads.path]: { index: 1, name: 'sex' } }, heads.path, info), 1);
+      assert.strictEqual(recallOutput({ [heads.path]: { index: 2, name: 'gone' } }, heads.path, info), undefined);
+      assert.strictEqual(recallOutput('garbage', heads.path, info), undefined);
+      assert.strictEqual(recallOutput({ [heads.path]: 7 }, heads.path, info), undefined);
+    });
+
+    it('says on the status line what the map explains, by kind, and which output when there are several', () => {
+      const base = { method: 'gradcam' as const, layer: 'conv2' };
+      assert.strictEqual(
+        explainedLine({ ...base, className: 'male', classIndex: 1, score: 0.9, output: { index: 1, name: 'gender', kind: 'binary', of: 4 } }),
+        'Grad-CAM of “male” (class 1: σ(z), +z = 0.9) at conv2 · output 1 "gender" (binary) of 4',
+      );
+      assert.strictEqual(
+        explainedLine({ ...base, className: 'female', classIndex: 0, score: -0.9, output: { index: 0, name: 'spoof', kind: 'binary', of: 1 } }),
+        'Grad-CAM of “female” (class 0: 1 − σ(z), −z = -0.9) at conv2',
+      );
+      assert.strictEqual(
+        explainedLine({ ...base, method: 'saliency', className: 'value', classIndex: 0, score: 37.214, output: { index: 0, name: 'age', kind: 'regression', of: 1 } }),
+        'Saliency of the value 37.21 at the input',
+      );
+      assert.strictEqual(
+        explainedLine({ ...base, className: 'shoe', classIndex: 1, score: 7.1234, output: { index: 0, name: 'dense', kind: 'classes', of: 1 } }),
+        'Grad-CAM of “shoe” (class 1, score 7.123) at conv2',
+      );
+    });
+
+    it('keeps the chosen output across a window reload', () => {
+      assert.strictEqual(parseViewState({ ...faceState, output: 3 })?.output, 3);
+      assert.ok(!('output' in (parseViewState({ ...faceState, output: -1 }) ?? {})));
+    });
   });
 
   it('names files on either separator', () => {

@@ -19,6 +19,7 @@ import { nodeRelu, type NodePass } from '../guidedRelu';
 import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type NodeKernel, type Slot } from '../nodeGraph';
 import { resizeImages, type ResizeMethod } from '../resize';
 import { stridedSlice, stridedSliceShape } from '../stridedSlice';
+import { notAClassifier } from '../outputs';
 import * as tf from '../tf';
 
 interface AttrValue {
@@ -367,6 +368,29 @@ export function isGraphModelJson(parsed: unknown): boolean {
   return record.format === 'graph-model' || (typeof topology === 'object' && topology !== null && Array.isArray(topology.node));
 }
 
+/**
+ * The model's outputs, in order: the signature's (named by their key, shaped as it declares; -1 is
+ * a batch that is not fixed), else every node no other node reads.
+ */
+function graphOutputs(
+  signature: Record<string, { name?: string; tensorShape?: { dim?: { size?: string | number }[] } }> | undefined,
+  nodes: readonly TfNode[],
+): { name: string; value: string; shape: (number | null)[] | null }[] {
+  const entries = Object.entries(signature ?? {});
+  if (entries.length > 0) {
+    return entries.map(([key, output]) => {
+      const dims = output.tensorShape?.dim;
+      return {
+        name: key,
+        value: valueName(sourceOf(output.name ?? key) as { node: string; index: number }),
+        shape: dims ? dims.map((d) => (Number(d.size ?? -1) >= 0 ? Number(d.size) : null)) : null,
+      };
+    });
+  }
+  const consumed = new Set(nodes.flatMap((n) => (n.input ?? []).map((i) => sourceOf(i)?.node)));
+  return nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => ({ name: n.name, value: n.name, shape: null }));
+}
+
 function sourceOf(input: string): { node: string; index: number } | null {
   if (input.startsWith('^')) return null; // control dependency: ordering only
   const match = /^(.*?)(?::(\d+))?$/.exec(input) as RegExpExecArray;
@@ -416,10 +440,15 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
   const json = JSON.parse(await fs.promises.readFile(file, 'utf8')) as {
     modelTopology?: { node?: TfNode[]; library?: { function?: unknown[] } };
     weightsManifest?: unknown;
-    signature?: { outputs?: Record<string, { name?: string }> };
+    signature?: { outputs?: Record<string, { name?: string; tensorShape?: { dim?: { size?: string | number }[] } }> };
     convertedBy?: string;
   };
   const nodes = json.modelTopology?.node ?? [];
+  const declaredOutputs = graphOutputs(json.signature?.outputs, nodes);
+  // What the model is comes first: a detector is "not a classifier", whichever ops it also lacks.
+  if (declaredOutputs.length > 0 && declaredOutputs.every((o) => o.shape !== null && o.shape.length !== 2)) {
+    throw notAClassifier(file, declaredOutputs.map((o) => o.shape as number[]));
+  }
   const control = nodes.filter((n) => CONTROL_FLOW.has(n.op));
   if (control.length > 0 || (json.modelTopology?.library?.function?.length ?? 0) > 0) {
     const names = control.slice(0, 3).map((n) => `${n.op} (node "${n.name}")`).join(', ') || 'functions in the graph library';
@@ -452,15 +481,9 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
     throw new EngineError(`${file}: input "${input.name}" has shape [${dims.join(', ')}]; CNN Lens needs an NHWC image input of a fixed size [-1, height, width, channels].`, 'unsupported');
   }
   checkModelInputSize(height as number, width as number, `${file}: input "${input.name}"`);
-  const outputs = Object.values(json.signature?.outputs ?? {}).map((o) => o.name ?? '');
-  const consumed = new Set(nodes.flatMap((n) => (n.input ?? []).map((i) => sourceOf(i)?.node)));
-  const outputName = outputs.length === 1 ? valueName(sourceOf(outputs[0] as string) as { node: string; index: number }) : nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const').map((n) => n.name);
-  if (Array.isArray(outputName)) {
-    if (outputName.length !== 1) {
-      throw new EngineError(`${file}: the graph model has ${outputName.length} outputs (${outputName.join(', ')}); CNN Lens explains classifiers with one output of class scores.`, 'unsupported');
-    }
+  if (declaredOutputs.length === 0) {
+    throw new EngineError(`${file}: the graph model has no output (no signature outputs, and every node is read by another); it is damaged or not a model.`, 'bad-input');
   }
-  const output = Array.isArray(outputName) ? (outputName[0] as string) : outputName;
 
   const weights = await readModelJsonWeights(file, json.weightsManifest);
   const constants = new Map<string, tf.Tensor>(Object.entries(weights));
@@ -514,14 +537,24 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
       plans.push({ info: { name: giveName(node.name), opType: node.op }, runtimeInputs, slots, outputs: [node.name], run, kernel: TF_KERNELS.get(node.op) });
       runtime.add(node.name);
     }
-    const outputValue = resolve(output);
-    if (!runtime.has(outputValue)) {
-      throw new EngineError(`${file}: the output "${output}" does not depend on the input image.`, 'unsupported');
-    }
-    const model = buildNodeGraphModel(plans, input.name, [height as number, width as number, channels as number], outputValue, path.basename(path.dirname(file)));
+    const outputValues = declaredOutputs.map((output) => {
+      const value = resolve(output.value);
+      if (!runtime.has(value)) {
+        throw new EngineError(`${file}: the output "${output.name}" does not depend on the input image.`, 'unsupported');
+      }
+      return value;
+    });
+    const model = buildNodeGraphModel(plans, input.name, [height as number, width as number, channels as number], outputValues, path.basename(path.dirname(file)));
     try {
       const companions = await readModelCompanions(file, model, overrides);
-      return { model, modelPath: file, ...companions, formatDetail: `converted by ${json.convertedBy ?? 'tensorflowjs_converter'}; fused ops run unfused for gradients` };
+      return {
+        model,
+        modelPath: file,
+        ...companions,
+        outputNames: declaredOutputs.map((o) => o.name),
+        outputShapes: declaredOutputs.map((o, i) => o.shape ?? model.outputs[i].shape),
+        formatDetail: `converted by ${json.convertedBy ?? 'tensorflowjs_converter'}; fused ops run unfused for gradients`,
+      };
     } catch (error) {
       model.dispose();
       throw error;

@@ -1,5 +1,6 @@
 // Faithfulness metrics of a map: does the model's confidence follow it? Every perturbed input is
-// scored by batched forward passes; scores are the softmax probability of the explained class.
+// scored by batched forward passes; scores are the probability of the explained class (softmax; a
+// binary output's chosen side: σ(±z)), or a regression's value, which has no probability.
 //  - deletion / insertion (Petsiuk et al., 2018, RISE): pixels replaced by a blurred copy's, or
 //    restored onto the blurred copy, most important first, in `DELETION_STEPS` equal steps; area
 //    under the curve (trapezoid over the fraction 0..1). Deletion: lower is better; insertion:
@@ -13,9 +14,9 @@
 //    map, ties in raster order); the reference thresholds at a percentile instead.
 //  - confidence change (pytorch-grad-cam's CamMultImageConfidenceChange): the probability for the
 //    input multiplied by the map, minus the probability for the input.
-import type { FaithfulnessMetrics, Map2D, MetricCurve } from '../../protocol/types';
+import type { FaithfulnessMetrics, Map2D, MetricCurve, OutputKind } from '../../protocol/types';
 import { blurValues, defaultBlurSigma } from '../blur';
-import { softmax } from '../predict';
+import { metricScore } from '../outputKinds';
 import * as tf from '../tf';
 import { noisyLinearImpute } from './imputation';
 
@@ -25,6 +26,8 @@ export const ROAD_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 export interface MetricsContext {
   /** Pre-softmax scores of a batch (helpers may compute part of it); caller disposes. Counted by the caller. */
   logits(batch: tf.Tensor4D): tf.Tensor2D | Promise<tf.Tensor2D>;
+  /** What the scores are (outputKinds.ts); default classes. */
+  kind?: OutputKind;
   step(message: string, fraction?: number): Promise<void>;
   batchSize: number;
   seed: number;
@@ -110,7 +113,7 @@ export async function computeMetrics(input: tf.Tensor4D, cam: Map2D, classIndex:
     tf.dispose([batch, logits]);
     const classes = rows.length / size;
     for (let b = 0; b < size; b++) {
-      probabilities[start + b] = softmax(rows.subarray(b * classes, (b + 1) * classes))[classIndex];
+      probabilities[start + b] = metricScore(context.kind ?? 'classes', rows.subarray(b * classes, (b + 1) * classes), classIndex);
     }
   }
 
@@ -125,6 +128,7 @@ export async function computeMetrics(input: tf.Tensor4D, cam: Map2D, classIndex:
   const meanChange = (ids: number[]) => ids.reduce((sum, id) => sum + probabilities[id] - base, 0) / ids.length;
   return {
     probability: base,
+    scoreKind: context.kind === 'regression' ? 'value' : 'probability',
     deletion: curve(deletionIds, fractions),
     insertion: curve(insertionIds, fractions),
     roadMostRelevantFirst: morf,

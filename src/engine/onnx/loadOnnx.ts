@@ -29,6 +29,8 @@ export async function loadOnnxModelFromDisk(modelPath: string, overrides: Prepro
       model: info.model,
       modelPath: file,
       ...companions,
+      outputNames: info.outputNames,
+      outputShapes: info.outputShapes,
       formatDetail: `opset ${info.opset}${producer}, input [${info.onnxInputShape.join(', ')}] NCHW (run as NHWC)`,
     };
   } catch (error) {

@@ -16,6 +16,7 @@ import { Attributes, kernelOf, opFor, SUPPORTED_OPS, toLogical, toPhysical, type
 import { tensorFromProto } from './tensors';
 import type { NodePass } from '../guidedRelu';
 import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../nodeGraph';
+import { notAClassifier } from '../outputs';
 
 /** An ONNX node planned as a layer. */
 interface NodePlan extends GraphNodePlan {
@@ -31,6 +32,9 @@ export interface OnnxModelInfo {
   readonly opset: number;
   /** Input as ONNX states it, [N, C, H, W] (N may be a name). */
   readonly onnxInputShape: (number | string)[];
+  /** The graph's outputs, in order, as ONNX names and shapes them (the model's outputs are these). */
+  readonly outputNames: string[];
+  readonly outputShapes: (number | string)[][];
 }
 
 function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[] {
@@ -131,13 +135,15 @@ export function buildOnnxModelFromProto(proto: ModelProto, file: string, modelNa
 function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelInfo {
   const graph = proto.graph as GraphProto;
   const opset = opsetOf(proto);
-  checkOperators(graph, file);
-  if (graph.output.length !== 1) {
-    throw new EngineError(
-      `${file}: the model has ${graph.output.length} outputs (${graph.output.map((o) => `"${o.name}"`).join(', ')}); CNN Lens explains classifiers with one output of class scores.`,
-      'unsupported',
-    );
+  // What the model is comes first: a detector is "not a classifier", whichever operators it also lacks.
+  const outputShapes = graph.output.map(describeShape);
+  if (graph.output.length === 0) {
+    throw new EngineError(`${file}: the ONNX graph declares no output; it is damaged or not a model.`, 'bad-input');
   }
+  if (outputShapes.every((shape) => shape.length > 0 && shape.length !== 2)) {
+    throw notAClassifier(file, outputShapes);
+  }
+  checkOperators(graph, file);
   const constants = new Map<string, tf.Tensor>(); // logical layout
   const initializerNames = new Set(graph.initializer.map((t) => t.name ?? ''));
   const plans: NodePlan[] = [];
@@ -195,12 +201,21 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
       outputs.forEach((name) => runtime.add(name));
     });
 
-    const outputName = graph.output[0].name;
-    if (!runtime.has(outputName)) {
-      throw new EngineError(`${file}: the output "${outputName}" does not depend on the input image.`, 'unsupported');
+    const outputNames = graph.output.map((o) => o.name);
+    for (const outputName of outputNames) {
+      if (!runtime.has(outputName)) {
+        throw new EngineError(`${file}: the output "${outputName}" does not depend on the input image.`, 'unsupported');
+      }
     }
-    const model = buildNodeGraphModel(plans, input.value.name, input.hwc, outputName, modelName);
-    return { model, producer: [proto.producerName, proto.producerVersion].filter(Boolean).join(' '), opset, onnxInputShape: describeShape(input.value) };
+    const model = buildNodeGraphModel(plans, input.value.name, input.hwc, outputNames, modelName);
+    return {
+      model,
+      producer: [proto.producerName, proto.producerVersion].filter(Boolean).join(' '),
+      opset,
+      onnxInputShape: describeShape(input.value),
+      outputNames,
+      outputShapes,
+    };
   } catch (error) {
     // Layers own their constants only once the model exists; before that, free them here.
     plans.forEach((p) => p.slots.forEach((s) => 'constant' in s && s.constant.dispose()));

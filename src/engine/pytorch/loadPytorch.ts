@@ -211,6 +211,9 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
     loaded = wrapModel(info.model, {
       path: path.resolve(parsePytorchModelPath(modelPath)?.file ?? modelPath),
       ...companions,
+      // As the export named them ("scores"; "output_0", "output_1"… for a tuple): the marks' removal renames the graph's values.
+      outputNames: (proto.graph as GraphProto).output.map((o) => o.name),
+      outputShapes: info.outputShapes,
       format: 'pytorch',
       formatDetail: describeBuild(answer),
     });
@@ -221,7 +224,10 @@ export async function loadPytorchModel(modelPath: string, options: PytorchLoadOp
   const { summary } = loaded;
   const engineLayers = summary.layers;
   summary.layers = engineLayers.map((layer) => asModuleLayer(layer, named.modules, answer));
+  const engineDefault = summary.defaultCamLayer;
   summary.defaultCamLayer = defaultModuleLayer(engineLayers, named.modules) ?? summary.defaultCamLayer;
+  // Each output's default layer too (the one a request without a layer uses), where it was the engine's.
+  summary.outputs = summary.outputs.map((o) => (o.defaultCamLayer === engineDefault ? { ...o, defaultCamLayer: summary.defaultCamLayer } : o));
   summary.totalParams = answer.parameters;
   summary.shapeOrder = 'NCHW';
   summary.pytorch = {

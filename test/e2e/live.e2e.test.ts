@@ -4,7 +4,7 @@
 // over the dimmed previous result; fixing it recovers), and the "Grad-CAM here" CodeLens above a
 // layer of model.json shows the panel at that layer. Screenshots: test-artifacts/e2e/live-*.png.
 //
-// Run: scripts/e2e/run.sh --spec test/e2e/live.e2e.test.ts (or with the whole suite)
+// Run: scripts/e2e/run.sh test/e2e/live.e2e.test.ts (or with the whole suite)
 import * as assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -7,8 +7,7 @@
 // "100.0% class 0"). Answers by hand: z = 0.9, σ(z) = 71.1%, age = 21.7 for images/halves.png.
 // Screenshots go to test-artifacts/e2e-outputs/.
 //
-// Run alone: bash scripts/e2e/setup.sh && npx mocha --no-config --node-option import=tsx --timeout 300000 test/e2e/outputs.e2e.test.ts
-// (scripts/e2e/run.sh --spec adds this file to .mocharc.json's spec, which already holds every e2e file).
+// Run alone: scripts/e2e/run.sh test/e2e/outputs.e2e.test.ts
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

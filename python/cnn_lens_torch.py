@@ -623,8 +623,10 @@ def adaptive_avg_pool2d_symbolic(torch):
         if out == [1, 1]:
             return g.op("GlobalAveragePool", x)  # needs no sizes (DenseNet pools an F.relu output)
         sizes = symbolic_helper._get_tensor_sizes(x)
-        if sizes is None or len(sizes) != 4 or any(s is None for s in sizes):
+        if sizes is None or any(s is None for s in sizes):
             return symbolic_helper._unimplemented("adaptive_avg_pool2d", "input size not accessible", x)
+        if len(sizes) != 4:
+            return symbolic_helper._unimplemented("adaptive_avg_pool2d", f"a {len(sizes)}-D input (export a batch: N, C, H, W)", x)
         spatial = sizes[2:]
         if all(s % o == 0 for s, o in zip(spatial, out)):
             kernel = [s // o for s, o in zip(spatial, out)]

@@ -287,6 +287,23 @@ describe('ONNX operators for the torchvision zoo: values and gradients as ONNX d
         }
       });
 
+      it('refuses a LayerNormalization scale that would broadcast the value larger, naming the node', async () => {
+        const spec: GraphSpec = {
+          opset: 17,
+          inputs: [{ name: 'x', dims: [1, 2, 3, 4] }],
+          outputs: [{ name: 'y', dims: [1, 24] }],
+          initializers: [floats('scale', [500, 4], new Array(2000).fill(1))],
+          nodes: [node('LayerNormalization', ['x', 'scale'], ['ln'], '/norm/LayerNormalization'), node('Flatten', ['ln'], ['y'], 'flatten')],
+        };
+        const before = tf.memory().numTensors;
+        await assert.rejects(load(spec), (error: unknown) => {
+          assert.ok(error instanceof EngineError);
+          assert.match(error.message, /graph-\d+\.onnx.*"\/norm\/LayerNormalization" \(LayerNormalization\): scale or bias of shape \[500, 4\] does not fit the normalized axes \[4\]/);
+          return true;
+        });
+        assert.strictEqual(tf.memory().numTensors, before, 'nothing left behind');
+      });
+
       it('refuses a Slice with step 0 (it would never end), naming the node', async () => {
         const spec: GraphSpec = {
           inputs: [{ name: 'x', dims: [1, 2, 4, 4] }],

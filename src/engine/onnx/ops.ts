@@ -611,11 +611,19 @@ function layerNormalization(inputs: (tf.Tensor | undefined)[], attrs: Attributes
   const variance = tf.mean(tf.square(centred), axes, true);
   let y = tf.div(centred, tf.sqrt(tf.add(variance, attrs.float('epsilon', 1e-5))));
   // Scale and bias are [x.shape[axis..]], logical (toPhysical leaves them alone below rank 4, and a
-  // rank-4 one is turned back here); they broadcast against the trailing axes as they are.
-  const scale = toLogical(required(inputs, 1, node));
-  y = tf.mul(y, scale);
-  const bias = inputs[2];
-  if (bias) y = tf.add(y, toLogical(bias));
+  // rank-4 one is turned back here); they broadcast against the trailing axes as they are, and may
+  // not make the value larger (a file's [1000, 1000] scale would).
+  const affine = [required(inputs, 1, node), inputs[2]].filter((t): t is tf.Tensor => t !== undefined).map(toLogical);
+  for (const t of affine) {
+    if (broadcastShape(x.shape, t.shape).join() !== x.shape.join()) {
+      throw new EngineError(
+        `ONNX node "${node.name}" (LayerNormalization): scale or bias of shape [${t.shape.join(', ')}] does not fit the normalized axes [${x.shape.slice(axis).join(', ')}]; the file is damaged.`,
+        'bad-input',
+      );
+    }
+  }
+  y = tf.mul(y, affine[0]);
+  if (affine[1]) y = tf.add(y, affine[1]);
   return [toPhysical(y)];
 }
 

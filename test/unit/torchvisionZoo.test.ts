@@ -37,6 +37,8 @@ interface ZooModel {
   build: string;
   /** The target layer as pytorch-grad-cam's users write it (its README's list, or the same idea). */
   layer: string;
+  /** Earlier layers checked too, for the same class: their gradients cross the ops after them. */
+  alsoLayers?: string[];
   /** [channels, height, width]: small, not square (an H/W mix-up shows), and a target layer of 3×4 cells or more. */
   input: [number, number, number];
 }
@@ -50,17 +52,23 @@ const ZOO: ZooModel[] = [
   { name: 'resnet18', build: 'resnet18()', layer: 'layer4[-1]', input: [3, 96, 128] },
   { name: 'resnext50_32x4d', build: 'resnext50_32x4d()', layer: 'layer4[-1]', input: [3, 96, 128] },
   { name: 'wide_resnet50_2', build: 'wide_resnet50_2()', layer: 'layer4[-1]', input: [3, 96, 128] },
-  { name: 'densenet121', build: 'densenet121()', layer: 'features[-1]', input: [3, 96, 128] },
+  { name: 'densenet121', build: 'densenet121()', layer: 'features[-1]', alsoLayers: ['features.denseblock3'], input: [3, 96, 128] },
   { name: 'squeezenet1_1', build: 'squeezenet1_1()', layer: 'features[-1]', input: [3, 96, 128] },
-  { name: 'shufflenet_v2_x0_5', build: 'shufflenet_v2_x0_5()', layer: 'conv5', input: [3, 96, 128] },
+  // Channel split (Slice) and shuffle (Reshape, Transpose) in stage4's later blocks (earlier stages'
+  // maps are all zeros or 1e-7 with these weights: the gradient has vanished).
+  { name: 'shufflenet_v2_x0_5', build: 'shufflenet_v2_x0_5()', layer: 'conv5', alsoLayers: ['stage4[0]'], input: [3, 96, 128] },
   { name: 'mobilenet_v2', build: 'mobilenet_v2()', layer: 'features[-1]', input: [3, 96, 128] },
-  { name: 'mobilenet_v3_small', build: 'mobilenet_v3_small()', layer: 'features[-1]', input: [3, 96, 128] },
+  // Squeeze-excitation with HardSigmoid, and HardSwish, in features[4] on.
+  { name: 'mobilenet_v3_small', build: 'mobilenet_v3_small()', layer: 'features[-1]', alsoLayers: ['features[3]'], input: [3, 96, 128] },
   { name: 'mnasnet0_5', build: 'mnasnet0_5()', layer: 'layers[-1]', input: [3, 96, 128] },
-  { name: 'efficientnet_b0', build: 'efficientnet_b0()', layer: 'features[-1]', input: [3, 96, 128] },
-  { name: 'regnet_y_400mf', build: 'regnet_y_400mf()', layer: 'trunk_output[-1]', input: [3, 96, 128] },
-  { name: 'googlenet', build: 'googlenet(init_weights=True)', layer: 'inception5b', input: [3, 96, 128] },
-  { name: 'inception_v3', build: 'inception_v3(init_weights=True)', layer: 'Mixed_7c', input: [3, 139, 171] },
-  { name: 'convnext_tiny', build: 'convnext_tiny()', layer: 'features[-1]', input: [3, 96, 128] },
+  // Squeeze-excitation with Sigmoid and Mul, SiLU.
+  { name: 'efficientnet_b0', build: 'efficientnet_b0()', layer: 'features[-1]', alsoLayers: ['features[4]'], input: [3, 96, 128] },
+  { name: 'regnet_y_400mf', build: 'regnet_y_400mf()', layer: 'trunk_output[-1]', alsoLayers: ['trunk_output[1]'], input: [3, 96, 128] },
+  // Inception blocks: Concat, and AveragePool with count_include_pad in Inception v3.
+  { name: 'googlenet', build: 'googlenet(init_weights=True)', layer: 'inception5b', alsoLayers: ['inception4e'], input: [3, 96, 128] },
+  { name: 'inception_v3', build: 'inception_v3(init_weights=True)', layer: 'Mixed_7c', alsoLayers: ['Mixed_6e'], input: [3, 139, 171] },
+  // LayerNorm (ReduceMean, Sub, Pow, Sqrt, Div) and GELU (Erf) in every block after stage 1.
+  { name: 'convnext_tiny', build: 'convnext_tiny()', layer: 'features[-1]', alsoLayers: ['features[1]'], input: [3, 96, 128] },
 ];
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
@@ -91,24 +99,33 @@ def create_model():
     return model
 `;
 
-interface Reference {
-  name: string;
+interface ReferenceRun {
+  /** The layer as pytorch-grad-cam's users write it, and its module path (CNN Lens's layer name). */
+  expression: string;
   layer: string;
-  parameters: number;
-  logits: number[];
-  classIndex: number;
   layerCam: Map2D & { data: number[] };
   cam: Map2D & { data: number[] };
   /** Later code overwrote the layer's output in place (cam is the map of the module's own output). */
   overwrittenInPlace: boolean;
   /** How far pytorch-grad-cam's own map, of the overwritten values, is from cam. */
   pytorchGradCamDifference: number;
+}
+
+interface Reference {
+  name: string;
+  parameters: number;
+  logits: number[];
+  /** The top-1 class, which every run explains. */
+  classIndex: number;
+  /** The recommended layer first, then the earlier ones. */
+  runs: ReferenceRun[];
   seconds: number;
 }
 
 interface Row {
   name: string;
-  layer: string;
+  /** Each layer checked: as pytorch-grad-cam's users write it, and its module path once known. */
+  layers: { expression: string; path?: string }[];
   input: [number, number, number];
   ok: boolean;
   /** What is missing or wrong, when not ok. */
@@ -135,7 +152,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
 }
 
 /** Largest |a - b| over two maps of the same size, and the reference's largest |value|. */
-function mapError(actual: Map2D, expected: Reference['cam']): { error: number; scale: number } {
+function mapError(actual: Map2D, expected: ReferenceRun['cam']): { error: number; scale: number } {
   assert.deepStrictEqual([actual.width, actual.height], [expected.width, expected.height], 'map size');
   let error = 0;
   let scale = 0;
@@ -153,6 +170,7 @@ interface ReferenceRequest {
   name: string;
   folder: string;
   layer: string;
+  alsoLayers?: string[];
   input: [number, number, number];
   mean?: number[];
   std?: number[];
@@ -182,41 +200,45 @@ function startReference(models: readonly ReferenceRequest[], dir: string): { chi
   return { child, answers: new Map([...waiting].map(([name, d]) => [name, d.promise])) };
 }
 
-/** How far CNN Lens is from PyTorch's answer: logits over the largest, the [0, 1] map, the layer map over its largest. */
-async function compare(model: LoadedModel, reference: Reference, input: [number, number, number]): Promise<{ logitError: number; camError: number; layerCamError: number; layerCamScale: number }> {
+/** How far CNN Lens is from PyTorch's answer: logits over the largest; for each run, the map in [0, 1] and the layer map over its largest. */
+async function compare(
+  model: LoadedModel,
+  reference: Reference,
+  input: [number, number, number],
+): Promise<{ logitError: number; runs: { run: ReferenceRun; camError: number; layerCamError: number; layerCamScale: number }[] }> {
   const [, height, width] = input;
-  const result = await explain(model, patternImage(width, height), {
-    method: 'gradcam',
-    layer: reference.layer,
-    classIndex: reference.classIndex,
-    topK: reference.logits.length,
-  });
-  assert.strictEqual(result.predictions.length, reference.logits.length, 'every class scored');
   const largest = Math.max(...reference.logits.map(Math.abs));
   let worst = 0;
-  for (const p of result.predictions) {
-    worst = Math.max(worst, Math.abs(p.score - reference.logits[p.index]));
+  const runs = [];
+  for (const run of reference.runs) {
+    const result = await explain(model, patternImage(width, height), {
+      method: 'gradcam',
+      layer: run.layer,
+      classIndex: reference.classIndex,
+      topK: reference.logits.length,
+    });
+    assert.strictEqual(result.predictions.length, reference.logits.length, 'every class scored');
+    for (const p of result.predictions) {
+      worst = Math.max(worst, Math.abs(p.score - reference.logits[p.index]));
+    }
+    const cam = mapError(result.cam, run.cam);
+    const layerCam = mapError(result.layerCam, run.layerCam);
+    runs.push({ run, camError: cam.error, layerCamError: layerCam.scale > 0 ? layerCam.error / layerCam.scale : layerCam.error, layerCamScale: layerCam.scale });
   }
-  const cam = mapError(result.cam, reference.cam);
-  const layerCam = mapError(result.layerCam, reference.layerCam);
-  return {
-    logitError: worst / largest,
-    camError: cam.error,
-    layerCamError: layerCam.scale > 0 ? layerCam.error / layerCam.scale : layerCam.error,
-    layerCamScale: layerCam.scale,
-  };
+  return { logitError: worst / largest, runs };
 }
 
 /** The README table of these rows (ordered as ZOO). */
 function table(rows: readonly Row[]): string {
   const lines = [
-    '| model | input | Grad-CAM layer (pytorch-grad-cam) | CNN Lens default layer | loads and matches | logits: max error / max logit | Grad-CAM: max error (map in [0, 1]) | layer map: max error / max |',
+    '| model | input | Grad-CAM layer (pytorch-grad-cam) = CNN Lens layer; earlier layers also checked | CNN Lens default layer | loads and matches | logits: max error / max logit | Grad-CAM: max error (map in [0, 1]) | layer map: max error / max |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
-    const model = ZOO.find((m) => m.name === row.name) as ZooModel;
+    const layers = row.layers.map((l) => `\`${l.expression}\` = \`${l.path ?? '?'}\``);
+    const layerCell = layers.length > 1 ? `${layers[0]}; also ${layers.slice(1).join(', ')}` : layers[0];
     lines.push(
-      `| ${row.name} | ${row.input.slice(1).join('×')} | \`${model.layer}\` = \`${row.layer}\` | \`${row.defaultLayer ?? '–'}\` | ${row.ok ? (row.note ? `✓ (${row.note})` : '✓') : `✗ ${row.problem}`} | ${exp(row.logitError)} | ${exp(row.camError)} | ${exp(row.layerCamError)} |`,
+      `| ${row.name} | ${row.input.slice(1).join('×')} | ${layerCell} | \`${row.defaultLayer ?? '–'}\` | ${row.ok ? (row.note ? `✓ (${row.note})` : '✓') : `✗ ${row.problem}`} | ${exp(row.logitError)} | ${exp(row.camError)} | ${exp(row.layerCamError)} |`,
     );
   }
   return lines.join('\n');
@@ -253,7 +275,7 @@ describe('the torchvision classification zoo loads and matches PyTorch', functio
       modelFolders.set(model.name, dir);
     }
     const started = startReference(
-      ZOO.map((m) => ({ name: m.name, folder: modelFolders.get(m.name) as string, layer: m.layer, input: m.input, ...IMAGENET })),
+      ZOO.map((m) => ({ name: m.name, folder: modelFolders.get(m.name) as string, layer: m.layer, alsoLayers: m.alsoLayers ?? [], input: m.input, ...IMAGENET })),
       cacheDir,
     );
     reference = started.child;
@@ -274,7 +296,7 @@ describe('the torchvision classification zoo loads and matches PyTorch', functio
 
   for (const entry of ZOO) {
     it(`${entry.name}: logits within ${LOGIT_TOLERANCE} and Grad-CAM at ${entry.layer} as pytorch-grad-cam`, async () => {
-      const row: Row = { name: entry.name, layer: entry.layer, input: entry.input, ok: false };
+      const row: Row = { name: entry.name, layers: [entry.layer, ...(entry.alsoLayers ?? [])].map((expression) => ({ expression })), input: entry.input, ok: false };
       rows.set(entry.name, row);
       const t0 = Date.now();
       let model: LoadedModel | undefined;
@@ -289,19 +311,24 @@ describe('the torchvision classification zoo loads and matches PyTorch', functio
         assert.deepStrictEqual(model.summary.pytorch?.input, entry.input, 'the sidecar\'s input size');
         row.defaultLayer = model.summary.defaultCamLayer;
         const reference = await (answers.get(entry.name) as Promise<Reference>);
-        row.layer = reference.layer;
+        row.layers = reference.runs.map((run) => ({ expression: run.expression, path: run.layer }));
         assert.strictEqual(model.summary.totalParams, reference.parameters, 'parameters as PyTorch counts them');
         const errors = await compare(model, reference, entry.input);
-        Object.assign(row, { logitError: errors.logitError, camError: errors.camError, layerCamError: errors.layerCamError });
-        if (reference.overwrittenInPlace) {
-          row.note = `the map of ${reference.layer}'s own output, which the model then overwrites in place; pytorch-grad-cam's map of the overwritten values is ${exp(reference.pytorchGradCamDifference)} away, see below`;
-        }
+        row.logitError = errors.logitError;
+        row.camError = Math.max(...errors.runs.map((r) => r.camError));
+        row.layerCamError = Math.max(...errors.runs.map((r) => r.layerCamError));
+        row.note = errors.runs
+          .filter(({ run }) => run.overwrittenInPlace)
+          .map(({ run }) => `the map of ${run.layer}'s own output, which the model then overwrites in place; pytorch-grad-cam's map of the overwritten values is ${exp(run.pytorchGradCamDifference)} away, see below`)
+          .join('; ') || undefined;
         const problems = [
           errors.logitError > LOGIT_TOLERANCE ? `logits differ by ${exp(errors.logitError)} of the largest` : '',
-          errors.camError > CAM_TOLERANCE ? `Grad-CAM differs by ${exp(errors.camError)}` : '',
-          errors.layerCamError > CAM_TOLERANCE ? `the layer map differs by ${exp(errors.layerCamError)} of its largest` : '',
-          // A map that is all zeros matches anything; the chosen sizes give every model a real one.
-          errors.layerCamScale > 0 ? '' : `PyTorch's map at ${reference.layer} is all zeros`,
+          ...errors.runs.flatMap(({ run, camError, layerCamError, layerCamScale }) => [
+            camError > CAM_TOLERANCE ? `Grad-CAM at ${run.layer} differs by ${exp(camError)}` : '',
+            layerCamError > CAM_TOLERANCE ? `the layer map at ${run.layer} differs by ${exp(layerCamError)} of its largest` : '',
+            // A map that is all zeros matches anything; the chosen sizes give every model a real one.
+            layerCamScale > 0 ? '' : `PyTorch's map at ${run.layer} is all zeros`,
+          ]),
         ].filter(Boolean);
         if (problems.length > 0) {
           row.problem = problems.join('; ');
@@ -396,9 +423,10 @@ describe('adaptive average pooling to any size exports and matches PyTorch (the 
         'each pool\'s output (NHWC, as the engine holds it)',
       );
       const errors = await compare(model, await (answers.get('pooled') as Promise<Reference>), [3, 7, 4]);
-      assert.ok(errors.layerCamScale > 0, 'a map that is not all zeros');
+      const [run] = errors.runs;
+      assert.ok(run.layerCamScale > 0, 'a map that is not all zeros');
       assert.ok(errors.logitError <= LOGIT_TOLERANCE, `logits differ by ${errors.logitError} of the largest`);
-      assert.ok(errors.camError <= CAM_TOLERANCE && errors.layerCamError <= CAM_TOLERANCE, `Grad-CAM differs by ${errors.camError}, the layer map by ${errors.layerCamError}`);
+      assert.ok(run.camError <= CAM_TOLERANCE && run.layerCamError <= CAM_TOLERANCE, `Grad-CAM differs by ${run.camError}, the layer map by ${run.layerCamError}`);
     } finally {
       model.dispose();
       child.kill();

@@ -605,11 +605,6 @@ function layerNormalization(inputs: (tf.Tensor | undefined)[], attrs: Attributes
   if (axis < 0 || axis >= rank) {
     throw new EngineError(`ONNX node "${node.name}" (LayerNormalization) has axis ${first}, outside a ${rank}-D value.`, 'bad-input');
   }
-  const axes = [...Array(rank).keys()].slice(axis);
-  const mean = tf.mean(x, axes, true);
-  const centred = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centred), axes, true);
-  let y = tf.div(centred, tf.sqrt(tf.add(variance, attrs.float('epsilon', 1e-5))));
   // Scale and bias are [x.shape[axis..]], logical (toPhysical leaves them alone below rank 4, and a
   // rank-4 one is turned back here); they broadcast against the trailing axes as they are, and may
   // not make the value larger (a file's [1000, 1000] scale would).
@@ -622,6 +617,11 @@ function layerNormalization(inputs: (tf.Tensor | undefined)[], attrs: Attributes
       );
     }
   }
+  const axes = [...Array(rank).keys()].slice(axis);
+  const mean = tf.mean(x, axes, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), axes, true);
+  let y = tf.div(centred, tf.sqrt(tf.add(variance, attrs.float('epsilon', 1e-5))));
   y = tf.mul(y, affine[0]);
   if (affine[1]) y = tf.add(y, affine[1]);
   return [toPhysical(y)];

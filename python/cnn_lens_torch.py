@@ -625,9 +625,57 @@ def add_marks(torch, model):
     return handles
 
 
+def adaptive_avg_pool2d_symbolic(torch):
+    """aten::adaptive_avg_pool2d for every input size, as ONNX ops the engine runs.
+
+    The TorchScript exporter writes an adaptive pool only when each output size divides the input
+    size (one AveragePool); otherwise it refuses ("output size that are not factor of input size").
+    torchvision's VGG and AlexNet end their features with AdaptiveAvgPool2d((7, 7)) / ((6, 6)), so
+    any input but 224 (a 64×64 image: a 2×2 map) would not export. PyTorch's cell i of an axis
+    averages input rows floor(i·in/out) .. ceil((i+1)·in/out) - 1, and a rectangle's mean is the mean
+    over its rows of the mean over its columns, so each axis is pooled on its own: one Slice +
+    ReduceMean per output cell, then a Concat. Divisible sizes keep the exporter's own AveragePool."""
+    from torch.onnx import symbolic_helper
+
+    def symbolic(g, x, output_size):
+        try:
+            out = symbolic_helper._parse_arg(output_size, "is")
+        except Exception:  # noqa: BLE001 - not a constant: the exporter's own message
+            return symbolic_helper._onnx_unsupported("adaptive pooling, since output_size is not constant.", x)
+        if out == [1, 1]:
+            return g.op("GlobalAveragePool", x)  # needs no sizes (DenseNet pools an F.relu output)
+        sizes = symbolic_helper._get_tensor_sizes(x)
+        if sizes is None or any(s is None for s in sizes):
+            return symbolic_helper._unimplemented("adaptive_avg_pool2d", "input size not accessible", x)
+        if len(sizes) != 4:
+            return symbolic_helper._unimplemented("adaptive_avg_pool2d", f"a {len(sizes)}-D input (export a batch: N, C, H, W)", x)
+        spatial = sizes[2:]
+        if all(s % o == 0 for s, o in zip(spatial, out)):
+            kernel = [s // o for s, o in zip(spatial, out)]
+            return g.op("AveragePool", x, kernel_shape_i=kernel, strides_i=kernel)
+        y = x
+        for axis, size, cells in zip((2, 3), spatial, out):
+            if size == cells:
+                continue
+            pieces = []
+            for i in range(cells):
+                start, end = (i * size) // cells, -((-(i + 1) * size) // cells)
+                ints = lambda v: g.op("Constant", value_t=torch.tensor(v, dtype=torch.int64))  # noqa: E731
+                piece = g.op("Slice", y, ints([start]), ints([end]), ints([axis]))
+                pieces.append(g.op("ReduceMean", piece, axes_i=[axis], keepdims_i=1))
+            y = pieces[0] if cells == 1 else g.op("Concat", *pieces, axis_i=axis)
+        # Symbolic functions downstream (view, flatten) read the traced shape.
+        y.setType(x.type().with_sizes([sizes[0], sizes[1], out[0], out[1]]))
+        return y
+
+    return symbolic
+
+
 def export_onnx(torch, model, shape, out_path, files, marked, source):
     from torch.onnx import TrainingMode
 
+    # Registered for this opset only; replaces the exporter's version for the rest of the process.
+    torch.onnx.register_custom_op_symbolic("aten::adaptive_avg_pool2d", adaptive_avg_pool2d_symbolic(torch), OPSET)
     names = output_names(torch, model, shape)
     handles = add_marks(torch, model) if marked else []
     kwargs = dict(

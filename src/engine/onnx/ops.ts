@@ -438,6 +438,13 @@ function slice(inputs: (tf.Tensor | undefined)[], _attrs: Attributes, node: OpNo
     const axis = rawAxis < 0 ? rawAxis + data.rank : rawAxis;
     const dim = data.shape[axis];
     const step = steps[i];
+    if (dim === undefined || step === 0 || step === undefined || starts[i] === undefined || ends[i] === undefined) {
+      // A zero step would never reach its end; ONNX forbids it, as an axis outside the value.
+      throw new EngineError(
+        `ONNX node "${node.name}" (Slice) has axis ${rawAxis}, step ${step ?? 'none'} or bounds missing for a ${data.rank}-D value; the file is damaged.`,
+        'bad-input',
+      );
+    }
     const clampIndex = (v: number, low: number, high: number): number => Math.min(Math.max(v < 0 ? v + dim : v, low), high);
     strides[axis] = step;
     if (step > 0) {
@@ -452,16 +459,31 @@ function slice(inputs: (tf.Tensor | undefined)[], _attrs: Attributes, node: OpNo
       end[axis] = stop;
     }
   });
+  const picks = slicePicks(data.shape, begin, end, strides, endMask);
   if (data.dtype === 'int32') {
     // tfjs-backend-wasm 4.22's StridedSlice reads int32 data as float32 (garbage values), and
     // integer slices are shape arithmetic on a handful of values: slice them here.
-    return [sliceIntegers(data, begin, end, strides, endMask)];
+    return [sliceIntegers(data, picks)];
   }
-  return [toPhysical(tf.stridedSlice(data, begin, end, strides, 0, endMask))];
+  // tfjs's StridedSlice has no gradient, and a Slice can sit between a CAM layer and the scores
+  // (VGG's and AlexNet's adaptive pooling, exported as Slice + ReduceMean) or before any layer
+  // (ShuffleNet's channel split, on the input gradient's way): Slice for the axes read as one
+  // ascending run, Gather for strided or reversed ones, both differentiable.
+  const run = (indices: number[]) => indices.every((v, i) => v === indices[0] + i);
+  let y = tf.slice(
+    data,
+    picks.map((indices) => (run(indices) && indices.length > 0 ? indices[0] : 0)),
+    picks.map((indices, axis) => (run(indices) ? indices.length : data.shape[axis])),
+  );
+  picks.forEach((indices, axis) => {
+    if (!run(indices)) y = tf.gather(y, tf.tensor1d(indices, 'int32'), axis);
+  });
+  return [toPhysical(y)];
 }
 
-function sliceIntegers(data: tf.Tensor, begin: number[], end: number[], strides: number[], endMask: number): tf.Tensor {
-  const picks = data.shape.map((dim, axis) => {
+/** The indices a strided slice reads along each axis, in order (StridedSlice's meaning of the bounds). */
+function slicePicks(shape: readonly number[], begin: number[], end: number[], strides: number[], endMask: number): number[][] {
+  return shape.map((dim, axis) => {
     const indices: number[] = [];
     const step = strides[axis] as number;
     const stop = endMask & (1 << axis) ? -1 : (end[axis] as number);
@@ -470,6 +492,9 @@ function sliceIntegers(data: tf.Tensor, begin: number[], end: number[], strides:
     }
     return indices;
   });
+}
+
+function sliceIntegers(data: tf.Tensor, picks: number[][]): tf.Tensor {
   const values = data.dataSync();
   const outShape = picks.map((p) => p.length);
   const out = new Int32Array(outShape.reduce((a, b) => a * b, 1));
@@ -551,6 +576,59 @@ function unary(fn: (x: tf.Tensor, attrs: Attributes) => tf.Tensor): OpFn {
 
 function hardSigmoid(x: tf.Tensor, alpha: number, beta: number): tf.Tensor {
   return tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1);
+}
+
+/**
+ * Pow(X, Y) with broadcasting. LayerNorm at opset 13 (convnext) squares x - mean with Pow(·, 2):
+ * tf.pow's gradient wrt the base is y·x^(y-1), exact for y = 2 and finite for a negative base (its
+ * gradient wrt the exponent takes log only where x > 0, and is not asked for a constant exponent).
+ */
+function pow(inputs: (tf.Tensor | undefined)[], _attrs: Attributes, node: OpNode): tf.Tensor[] {
+  const [base, exponent] = alignForBroadcast(required(inputs, 0, node), required(inputs, 1, node));
+  checkSize(node, broadcastShape(base.shape, exponent.shape));
+  // Computed in float (an integer base with a float exponent included); ONNX's output has the
+  // base's type, so an integer base (shape arithmetic) comes back as integers.
+  const asFloat = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+  const y = tf.pow(asFloat(base), asFloat(exponent));
+  return [base.dtype === 'float32' ? y : tf.cast(y, base.dtype)];
+}
+
+/**
+ * LayerNormalization (opset 17): normalizes over axes axis..rank-1 of the ONNX value, then scale and
+ * bias broadcast over those axes. torch.onnx.export writes it from opset 17 on (earlier opsets spell
+ * it ReduceMean, Sub, Pow, Sqrt, Div, Mul, Add, which run as those ops).
+ */
+function layerNormalization(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode, outputs: number): tf.Tensor[] {
+  if (outputs > 1) {
+    unsupported(node, 'the Mean and InvStdDev outputs of LayerNormalization');
+  }
+  const x = toLogical(required(inputs, 0, node));
+  const rank = x.rank;
+  const first = attrs.int('axis', -1);
+  const axis = first < 0 ? first + rank : first;
+  if (axis < 0 || axis >= rank) {
+    throw new EngineError(`ONNX node "${node.name}" (LayerNormalization) has axis ${first}, outside a ${rank}-D value.`, 'bad-input');
+  }
+  // Scale and bias are [x.shape[axis..]], logical (toPhysical leaves them alone below rank 4, and a
+  // rank-4 one is turned back here); they broadcast against the trailing axes as they are, and may
+  // not make the value larger (a file's [1000, 1000] scale would).
+  const affine = [required(inputs, 1, node), inputs[2]].filter((t): t is tf.Tensor => t !== undefined).map(toLogical);
+  for (const t of affine) {
+    if (broadcastShape(x.shape, t.shape).join() !== x.shape.join()) {
+      throw new EngineError(
+        `ONNX node "${node.name}" (LayerNormalization): scale or bias of shape [${t.shape.join(', ')}] does not fit the normalized axes [${x.shape.slice(axis).join(', ')}]; the file is damaged.`,
+        'bad-input',
+      );
+    }
+  }
+  const axes = [...Array(rank).keys()].slice(axis);
+  const mean = tf.mean(x, axes, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), axes, true);
+  let y = tf.div(centred, tf.sqrt(tf.add(variance, attrs.float('epsilon', 1e-5))));
+  y = tf.mul(y, affine[0]);
+  if (affine[1]) y = tf.add(y, affine[1]);
+  return [toPhysical(y)];
 }
 
 function clip(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode, pass?: NodePass): tf.Tensor[] {
@@ -667,6 +745,10 @@ const OPS: Record<string, OpFn> = {
   HardSigmoid: unary((x, a) => hardSigmoid(x, a.float('alpha', 0.2), a.float('beta', 0.5))),
   HardSwish: unary((x) => tf.mul(x, hardSigmoid(x, 1 / 6, 0.5))),
   Tanh: unary((x) => tf.tanh(x)),
+  Erf: unary((x) => tf.erf(x)),
+  Sqrt: unary((x) => tf.sqrt(x)),
+  Pow: pow,
+  LayerNormalization: (inputs, attrs, node) => layerNormalization(inputs, attrs, node, 1),
   Mul: binary((a, b) => tf.mul(a, b)),
   Add: binary((a, b) => tf.add(a, b)),
   Sub: binary((a, b) => tf.sub(a, b)),
@@ -708,6 +790,9 @@ export function opFor(node: NodeProto): OpFn | undefined {
   }
   if (node.opType === 'MaxPool' && node.output.filter((o) => o !== '').length > 1) {
     return (inputs, attrs, n) => maxPool(inputs, attrs, n, 2);
+  }
+  if (node.opType === 'LayerNormalization' && node.output.filter((o) => o !== '').length > 1) {
+    return (inputs, attrs, n) => layerNormalization(inputs, attrs, n, 2);
   }
   return Object.prototype.hasOwnProperty.call(OPS, node.opType) ? OPS[node.opType] : undefined;
 }

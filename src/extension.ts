@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import { codeModelGate } from './codeModels/trust';
 import { exportOverlayCommand } from './commands/exportOverlay';
 import { selectModelCommand } from './commands/selectModel';
-import { showGradCamAtLayer } from './commands/showGradCamAtLayer';
-import { GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
+import { explainAtLayer, showGradCamAtLayer } from './commands/showGradCamAtLayer';
+import { EXPLAIN_AT_LAYER_COMMAND, GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
 import { codeModelKind, modelJsonKind, registerModelLenses } from './lens/register';
 import { isPythonModel, PythonModelLenses } from './lens/pythonLenses';
 import { ModelSummaryCache } from './lens/summaryCache';
@@ -82,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('cnnLens.selectModel', () => selectModelCommand(services)),
     vscode.commands.registerCommand('cnnLens.exportOverlay', () => exportOverlayCommand(services)),
     vscode.commands.registerCommand(GRADCAM_AT_LAYER_COMMAND, (args: unknown) => showGradCamAtLayer(services, args)),
+    vscode.commands.registerCommand(EXPLAIN_AT_LAYER_COMMAND, (args: unknown) => explainAtLayer(services, args)),
     // Args: { modelPath?, layer?, view?: 'activations' | 'filters' | 'summary' } (CodeLens and other callers).
     vscode.commands.registerCommand('cnnLens.visualizeLayer', (args?: unknown) => visualizeLayer(services, args)),
     summaries,

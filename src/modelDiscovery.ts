@@ -99,7 +99,8 @@ export class ModelDiscovery {
     items.push(browse);
     const chosen = await vscode.window.showQuickPick(items, {
       title: 'CNN Lens: Select Model',
-      placeHolder: `Select the model (PyTorch model.py, TF.js model.json, ${binaryExtensionList()}, or *.model.ts/js code) that explains the image`,
+      // Short enough for a narrow window: each entry's description says its format.
+      placeHolder: 'Select the model that explains the image',
       matchOnDescription: true,
     });
     if (!chosen) {

@@ -1,7 +1,8 @@
 // The Activations tab: every channel of a layer's output for the panel's image, as a grid of small
-// heatmaps (8-bit maps from the host, coloured with the host's LUT), one page at a time. Toggles:
-// colour scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
-// shows the channel large over the image with its min/mean/max. 2-D layers: a bar chart, top first.
+// heatmaps (8-bit maps from the host, colored with the host's LUT), one page at a time. Toggles:
+// color scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
+// shows the channel large over the image with its min/mean/max; it closes when the layer, the image
+// or the model changes (it would describe something no longer shown). 2-D layers: a bar chart, top first.
 import { formatShape } from '../src/protocol/shapes';
 import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
 import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/protocol/types';
@@ -10,6 +11,7 @@ import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed } from './lut';
 import { checkbox, Latest, Legend, Pager, picker, Status } from './viewParts';
 import { layerOption } from './pickers';
+import { DEFAULT_LAYER_MARK } from '../src/protocol/layerNames';
 
 const MAPS_PER_PAGE = 64;
 const UNITS_PER_PAGE = 40;
@@ -17,18 +19,20 @@ const UNITS_PER_PAGE = 40;
 export class ActivationsView {
   readonly element = element('section', 'inspect-view activations-view');
   private readonly layer = picker('activation-layer', 'Layer', (name) => this.changeLayer(name));
-  private readonly scale = picker('activation-scale', 'Colour scale', (value) => this.changeSettings({ scale: value as ActivationScale }));
-  private readonly sort = picker('activation-sort', 'Sort', (value) => this.changeSettings({ sort: value as ActivationSort }));
-  private readonly hideDead = checkbox('activation-hide-dead', (checked) => this.changeSettings({ hideDead: checked }));
+  private readonly scale = picker('activation-scale', 'Color scale', (value) => this.changeSettings({ scale: value as ActivationScale }, this.scale.select));
+  private readonly sort = picker('activation-sort', 'Sort', (value) => this.changeSettings({ sort: value as ActivationSort }, this.sort.select));
+  private readonly hideDead = checkbox('activation-hide-dead', (checked) => this.changeSettings({ hideDead: checked }, this.hideDead.input));
   private readonly summary = element('p', 'view-summary');
   private readonly legend = new Legend(true);
   private readonly grid = element('div', 'tile-grid');
   private readonly bars = element('ol', 'unit-bars');
   private readonly pager = new Pager('activation-pager', (page) => this.load(page));
-  private readonly status = new Status('activations');
+  private readonly status = new Status('activations', this.element);
   private readonly detail = element('section', 'channel-detail');
   private readonly latest = new Latest();
   private readonly detailRequest = new Latest();
+  /** The layer of the enlarged channel, while one is shown. */
+  private detailLayer: string | undefined;
   private info: InspectModelInfo | undefined;
   private page = 0;
   private shown: ActivationPage | undefined;
@@ -67,24 +71,28 @@ export class ActivationsView {
     void this.load(this.page);
   }
 
-  refresh(): void {
+  /** Asked again: the host opened another layer here, or the image or model changed (`invalidated`). */
+  refresh(invalidated = false): void {
+    if (invalidated) {
+      this.closeDetail(); // a channel of the previous image or model
+    }
     void this.load(this.page);
   }
 
   private changeLayer(name: string): void {
     if (name !== this.context.state.activationLayer) {
-      this.context.update({ activationLayer: name });
+      this.context.pickLayer('activations', name);
       this.closeDetail();
-      void this.load(0);
+      void this.load(0, this.layer.select);
     }
   }
 
-  private changeSettings(patch: { scale?: ActivationScale; sort?: ActivationSort; hideDead?: boolean }): void {
+  private changeSettings(patch: { scale?: ActivationScale; sort?: ActivationSort; hideDead?: boolean }, control: HTMLElement): void {
     this.context.update(patch);
-    void this.load(patch.scale !== undefined ? this.page : 0);
+    void this.load(patch.scale !== undefined ? this.page : 0, control);
   }
 
-  private async load(page: number): Promise<void> {
+  private async load(page: number, control?: HTMLElement): Promise<void> {
     const layerName = this.context.state.activationLayer ?? 'the layer';
     const result = await this.latest.run(this.status, `Activations of ${layerName}…`, async (signal) => {
       const info = await this.context.model();
@@ -96,7 +104,7 @@ export class ActivationsView {
         layers.map((l) =>
           layerOption(l.name, {
             indent: l.depth,
-            suffix: l.name === info.defaultCamLayer ? ' (Grad-CAM default)' : '',
+            suffix: l.name === info.defaultCamLayer ? DEFAULT_LAYER_MARK : '',
             description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
           }),
         ),
@@ -118,7 +126,7 @@ export class ActivationsView {
         },
         signal,
       );
-    });
+    }, control);
     if (result) {
       this.page = result.page;
       this.render(result);
@@ -127,6 +135,10 @@ export class ActivationsView {
 
   private render(page: ActivationPage): void {
     const info = this.info as InspectModelInfo;
+    if (this.detailLayer !== undefined && this.detailLayer !== page.layer) {
+      // Another layer (its picker, Visualize Layer…, the Model tab): "Channel 3 of conv3" must not stay above conv1's grid.
+      this.closeDetail();
+    }
     this.shown = page;
     const maps = page.kind === 'maps';
     this.sort.wrap.hidden = !maps;
@@ -135,7 +147,7 @@ export class ActivationsView {
     const what = maps ? `${page.channelCount} channels of ${page.height}×${page.width}` : `${page.channelCount} units`;
     this.summary.textContent =
       `${page.layer} · ${page.className} · ${what} · ${page.deadCount} dead (all zero) · values ${formatValue(page.layerMin)} to ${formatValue(page.layerMax)}` +
-      (maps ? ` · ${page.scale === 'shared' ? 'one colour scale for the layer' : 'each map on its own min..max'}` : ' · top units first');
+      (maps ? ` · ${page.scale === 'shared' ? 'one color scale for the layer' : 'each map on its own min..max'}` : ' · top units first');
     const first = page.page * page.pageSize;
     const noun = maps ? 'channels' : 'units';
     this.pager.update(page.page, page.pageCount, `Page ${page.page + 1} of ${page.pageCount} · ${noun} ${first + 1}–${first + page.channels.length} of ${page.listedCount}`);
@@ -216,6 +228,8 @@ export class ActivationsView {
     stats.dataset.testid = 'channel-stats';
     const close = element('button', 'pager-button', 'Close');
     close.type = 'button';
+    close.dataset.testid = 'channel-detail-close';
+    close.setAttribute('aria-label', `Close channel ${channel.channel} of ${channel.layer}`);
     close.addEventListener('click', () => this.closeDetail());
     header.append(title, stats, close);
 
@@ -239,10 +253,14 @@ export class ActivationsView {
     figures.append(alone);
     this.detail.replaceChildren(header, figures);
     this.detail.hidden = false;
+    this.detailLayer = channel.layer;
     this.detail.scrollIntoView({ block: 'nearest' });
   }
 
-  private closeDetail(): void {
+  /** Closes the enlarged channel (also when the image or model changed while another tab was shown). */
+  closeDetail(): void {
+    this.detailRequest.cancel();
+    this.detailLayer = undefined;
     this.detail.hidden = true;
     this.detail.replaceChildren();
   }

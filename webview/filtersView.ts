@@ -25,15 +25,15 @@ const MODE_LABELS: Record<FilterMode, string> = {
 export class FiltersView {
   readonly element = element('section', 'inspect-view filters-view');
   private readonly layer = picker('filter-layer', 'Layer', (name) => this.changeLayer(name));
-  private readonly mode = picker('filter-mode', 'Show', (value) => this.change({ filterMode: value as FilterMode }, true));
-  private readonly scale = picker('filter-scale', 'Colour scale', (value) => this.change({ filterScale: value as FilterScale }, false));
+  private readonly mode = picker('filter-mode', 'Show', (value) => this.change({ filterMode: value as FilterMode }, true, this.mode.select));
+  private readonly scale = picker('filter-scale', 'Color scale', (value) => this.change({ filterScale: value as FilterScale }, false, this.scale.select));
   private readonly summary = element('p', 'view-summary');
   private readonly legend = new Legend(false);
   private readonly grid = element('div', 'tile-grid');
   private readonly rows = element('div', 'filter-rows');
   private readonly pager = new Pager('filter-pager', (page) => void this.load(page, this.inputPage));
   private readonly inputPager = new Pager('filter-input-pager', (inputPage) => void this.load(this.page, inputPage));
-  private readonly status = new Status('filters');
+  private readonly status = new Status('filters', this.element);
   private readonly latest = new Latest();
   private info: InspectModelInfo | undefined;
   private page = 0;
@@ -67,17 +67,17 @@ export class FiltersView {
   private changeLayer(name: string): void {
     if (name !== this.context.state.filterLayer) {
       // Another layer: its own default mode (RGB where it has 3 inputs).
-      this.context.update({ filterLayer: name, filterMode: undefined });
-      void this.load(0, 0);
+      this.context.pickLayer('filters', name);
+      void this.load(0, 0, this.layer.select);
     }
   }
 
-  private change(patch: { filterMode?: FilterMode; filterScale?: FilterScale }, resetPages: boolean): void {
+  private change(patch: { filterMode?: FilterMode; filterScale?: FilterScale }, resetPages: boolean, control: HTMLElement): void {
     this.context.update(patch);
-    void this.load(resetPages ? 0 : this.page, resetPages ? 0 : this.inputPage);
+    void this.load(resetPages ? 0 : this.page, resetPages ? 0 : this.inputPage, control);
   }
 
-  private async load(page: number, inputPage: number): Promise<void> {
+  private async load(page: number, inputPage: number, control?: HTMLElement): Promise<void> {
     const result = await this.latest.run(this.status, 'Reading the weights…', async (signal) => {
       const info = await this.context.model();
       this.info = info;
@@ -95,7 +95,7 @@ export class FiltersView {
       );
       const first = await this.context.request<InspectFiltersRequest>({ type: 'inspectFilters', request: this.request(name, page, inputPage) }, signal);
       return first;
-    });
+    }, control);
     if (result) {
       this.page = result.page;
       this.inputPage = result.inputPage;
@@ -137,7 +137,7 @@ export class FiltersView {
       ` · weights [${shape.join(', ')}] ${page.layout}`;
     this.summary.title = `Weights [${shape.join(', ')}]: ${FILTER_LAYOUT_AXES[page.layout].join(', ')}, ${weightsSource(page)}.`;
     const shared = page.scale === 'shared' && page.bound.length > 0;
-    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = grey)` : '+max|w| (0 = grey)');
+    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = gray)` : '+max|w| (0 = gray)');
     if (page.mode === 'rgb') {
       this.legend.hidden = true; // colours are the RGB weights themselves: grey = zero in every channel
     } else {

@@ -13,6 +13,8 @@ export interface InspectDeps {
   request<M extends InspectRequest>(message: M, signal?: AbortSignal): Promise<ReplyOf<M>>;
   /** Tell the host the state changed (it keeps a copy) and save it with the page state. */
   saveState(state: InspectViewState): void;
+  /** The user picked a layer on this tab: the host applies it to the others. */
+  pickLayer(tab: 'activations' | 'filters', layer: string): void;
   /** The panel's image at display size (from the Grad-CAM result), for the channel overlay. */
   image(): RgbaImage | undefined;
 }
@@ -38,6 +40,12 @@ export class InspectContext {
     this.deps.saveState(this.current);
   }
 
+  /** The user picked `layer` on a tab (its picker, a Model-tab row): recorded, and shared by the host. */
+  pickLayer(tab: 'activations' | 'filters', layer: string): void {
+    this.update(tab === 'activations' ? { activationLayer: layer } : { filterLayer: layer, filterMode: undefined });
+    this.deps.pickLayer(tab, layer);
+  }
+
   request<M extends InspectRequest>(message: M, signal?: AbortSignal): Promise<ReplyOf<M>> {
     return this.deps.request(message, signal);
   }
@@ -61,7 +69,7 @@ export class InspectContext {
 
   /** Opens a tab at a layer (the Model table's rows). */
   open(tab: 'activations' | 'filters', layer: string): void {
-    this.update(tab === 'activations' ? { activationLayer: layer } : { filterLayer: layer, filterMode: undefined });
+    this.pickLayer(tab, layer);
     panelTabs().show(tab);
   }
 
@@ -75,6 +83,8 @@ export interface Inspection {
   show(state: InspectViewState, reveal: boolean): void;
   /** Host: model or image changed; visible views ask again. */
   invalidate(): void;
+  /** Host: a layer picked on another tab applies to these tabs too (src/protocol/layerChoice.ts). */
+  sharedLayer(layers: Pick<InspectViewState, 'activationLayer' | 'filterLayer'>): void;
   readonly context: InspectContext;
 }
 
@@ -93,7 +103,7 @@ export function createInspection(deps: InspectDeps, saved: unknown, gradcamPanel
   tabs.show(context.state.tab);
   tabs.onDidChange((id) => context.update({ tab: id }));
 
-  const views: Record<string, { refresh(): void }> = { activations, filters, model: summary };
+  const views: Record<string, { refresh(invalidated?: boolean): void }> = { activations, filters, model: summary };
   return {
     context,
     show(state) {
@@ -110,8 +120,20 @@ export function createInspection(deps: InspectDeps, saved: unknown, gradcamPanel
       context.forgetModel();
       const active = tabs.active;
       if (active && views[active]) {
-        views[active].refresh();
+        views[active].refresh(true);
       }
+      if (active !== 'activations') {
+        activations.closeDetail(); // a channel of the previous image or model
+      }
+    },
+    sharedLayer(layers) {
+      // Recorded (and echoed, so the host's copy ends as the page's): a view loads its layer when it
+      // is shown; the active one is the tab that picked it.
+      const patch: Partial<InspectViewState> = { ...layers };
+      if (layers.filterLayer !== context.state.filterLayer) {
+        patch.filterMode = undefined; // the new layer's own default (RGB only where it has 3 inputs)
+      }
+      context.update(patch);
     },
   };
 }

@@ -4,7 +4,8 @@
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
 import './components';
 import { MessageChannelEndpoint } from '../src/protocol/messaging';
-import { splitBackendDetail } from '../src/protocol/backendText';
+import type { StatusLine } from '../src/protocol/statusLine';
+import { DEFAULT_LAYER_MARK } from '../src/protocol/layerNames';
 import {
   baseName,
   parseViewState,
@@ -22,7 +23,8 @@ import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName,
 import { binarySide } from '../src/protocol/outputs';
 import { drawRgba } from './canvas';
 import { createCompareView } from './compareView';
-import { registerTab } from './tabs';
+import { BusyIndicator, busyIndicatorFor, registerBusyView } from './busy';
+import { panelTabs, registerTab } from './tabs';
 import type { VscodeButton, VscodeSingleSelect } from './components';
 import { layerOption, selectedTitle, setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
@@ -54,8 +56,11 @@ const ui = {
   opacity: byId<HTMLInputElement>('opacity'),
   opacityValue: byId<HTMLOutputElement>('opacity-value'),
   busy: byId<HTMLDivElement>('busy'),
-  busyMessage: byId<HTMLSpanElement>('busy-message'),
-  cancel: byId<VscodeButton>('cancel'),
+  panelBusy: byId<HTMLDivElement>('panel-busy'),
+  confirm: byId<HTMLDivElement>('confirm-run'),
+  confirmText: byId<HTMLParagraphElement>('confirm-run-text'),
+  confirmRun: byId<VscodeButton>('confirm-run-go'),
+  confirmSkip: byId<VscodeButton>('confirm-run-skip'),
   error: byId<HTMLDivElement>('error'),
   modelNotice: byId<HTMLDivElement>('model-notice'),
   image: byId<HTMLCanvasElement>('image'),
@@ -73,7 +78,11 @@ const compareView = createCompareView(byId<HTMLElement>('compare'), (command) =>
 // Compare sits beside Grad-CAM (same class and layer); inspect.ts registers the other tabs.
 registerTab({ id: 'compare', label: 'Compare', panel: byId<HTMLElement>('compare'), order: 15 });
 let result: PanelResult | undefined;
-let note = '';
+/** Each tab's status line (the host computes them) and a note that replaces it until the tab's next result. */
+const statuses = new Map<string, StatusLine>();
+const notes = new Map<string, string>();
+/** The long run the host asks about (runEstimate.ts), while the question is shown. */
+let confirmId: number | undefined;
 
 const endpoint = new MessageChannelEndpoint<WebviewToHost, HostToWebview>((envelope) => api.postMessage(envelope), {
   onEvent: (message) => onNotification(message),
@@ -83,6 +92,13 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => endpoint.ha
 function send(message: WebviewToHost): void {
   endpoint.emit(message);
 }
+
+// Progress: the Grad-CAM tab's bar sits above its pictures; views that register none (see busy.ts)
+// show theirs on one under the tab bar.
+const cancelWork = () => send({ type: 'cancel' });
+const gradcamBusy = new BusyIndicator({ element: ui.busy, testid: 'busy', region: ui.views ?? undefined, onCancel: cancelWork });
+registerBusyView('gradcam', gradcamBusy);
+const fallbackBusy = new BusyIndicator({ element: ui.panelBusy, testid: 'panel-busy', onCancel: cancelWork });
 
 function saveState(): void {
   if (view) {
@@ -103,6 +119,7 @@ const inspection = createInspection(
       saveState();
       send({ type: 'inspectState', state });
     },
+    pickLayer: (tab, layer) => send({ type: 'pickLayer', tab, layer }),
     image: () => result?.image,
   },
   api.getState()?.inspect,
@@ -118,6 +135,9 @@ function onNotification(message: HostToWebview): void {
       view = message.state;
       saveState();
       showFiles(message.modelFileName, message.imageFileName);
+      // A CodeLens may have asked for another method or layer with the files ("Explain here…").
+      selectValue(ui.methodSelect, view.method);
+      showLayerUse(view.method);
       ui.views?.classList.add('stale');
       compareView.markStale();
       break;
@@ -126,13 +146,15 @@ function onNotification(message: HostToWebview): void {
       fillModelPickers();
       showModelDetail();
       break;
-    case 'busy':
-      ui.busy.hidden = !message.busy;
-      ui.busyMessage.textContent = message.message ?? '';
+    case 'busy': {
+      const view = message.view ?? 'gradcam';
+      (busyIndicatorFor(view) ?? fallbackBusy).update(message.busy, message.message, message.fraction);
       if (message.busy) {
-        note = '';
+        notes.delete(view);
+        renderStatus();
       }
       break;
+    }
     case 'result':
       showResult(message.result);
       break;
@@ -151,8 +173,27 @@ function onNotification(message: HostToWebview): void {
       document.body.classList.toggle('result-stale', message.message !== '' && result !== undefined);
       break;
     case 'status':
-      note = message.message;
+      notes.set(message.tab ?? 'gradcam', message.message);
       renderStatus();
+      break;
+    case 'tabStatus':
+      statuses.set(message.tab, message.status);
+      notes.delete(message.tab);
+      renderStatus();
+      break;
+    case 'viewState':
+      // The host changed the state (a layer picked on another tab, a long run left): the pickers follow.
+      view = message.state;
+      saveState();
+      selectValue(ui.methodSelect, view.method);
+      fillModelPickers();
+      showLayerUse(view.method);
+      break;
+    case 'sharedLayer':
+      inspection.sharedLayer({ activationLayer: message.activationLayer, filterLayer: message.filterLayer });
+      break;
+    case 'confirmRun':
+      showConfirm(message.confirm);
       break;
     case 'showInspect':
       inspection.show(message.state, message.reveal);
@@ -183,6 +224,24 @@ function applyBootstrap(boot: Bootstrap): void {
   );
   showOpacity(view.opacity);
   renderStatus();
+}
+
+/** The estimate of a long run, with its button, where the run's pictures would appear (or nothing). */
+function showConfirm(confirm: { id: number; text: string; action: string } | undefined): void {
+  confirmId = confirm?.id;
+  ui.confirm.hidden = !confirm;
+  ui.confirmText.textContent = confirm?.text ?? '';
+  ui.confirmRun.textContent = confirm?.action ?? '';
+  if (confirm) {
+    ui.confirmRun.focus();
+  }
+}
+
+function answerConfirm(run: boolean): void {
+  if (confirmId !== undefined) {
+    send({ type: 'confirmRun', id: confirmId, run });
+    showConfirm(undefined);
+  }
 }
 
 function showFiles(modelFileName: string, imageFileName: string): void {
@@ -226,7 +285,7 @@ function fillModelPickers(): void {
   const defaultLayer = output?.defaultLayer ?? model.defaultLayer;
   setOptions(
     ui.layerSelect,
-    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? ' (default)' : '', description: `${layer.className} ${layer.shape}` })),
+    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? DEFAULT_LAYER_MARK : '', description: `${layer.className} ${layer.shape}` })),
     view?.layer ?? (result?.output.index === output?.index ? result?.layer : undefined) ?? defaultLayer,
   );
   const labels = output?.labels ?? model.labels;
@@ -251,7 +310,13 @@ function showResult(next: PanelResult): void {
   document.body.classList.remove('result-stale');
   drawRgba(ui.image, next.image);
   drawViews(next.views);
-  renderPredictions(ui.predictions, next.predictions, next.classIndex, next.output.kind);
+  renderPredictions(ui.predictions, next.predictions, next.classIndex, next.output.kind, (index) => {
+    // A row picked with the mouse or the keyboard: explain that class.
+    if (index !== (view?.classIndex ?? result?.classIndex)) {
+      gradcamBusy.startedBy(ui.classSelect);
+      changeTarget({ classIndex: index });
+    }
+  });
   ui.predictionsTitle.textContent = next.output.kind === 'regression' ? 'Value' : next.output.kind === 'binary' ? 'Prediction (binary classifier)' : 'Top predictions';
   if (model) {
     selectValue(ui.outputSelect, String(next.output.index));
@@ -261,9 +326,11 @@ function showResult(next: PanelResult): void {
     }
     selectValue(ui.classSelect, String(next.classIndex));
   }
+  selectValue(ui.methodSelect, next.method);
   showLayerUse(next.method);
   ui.exportButton.disabled = false;
-  note = '';
+  statuses.set('gradcam', next.status);
+  notes.delete('gradcam');
   renderStatus();
 }
 
@@ -272,35 +339,14 @@ function drawViews(views: RenderedViews): void {
   drawRgba(ui.overlay, views.overlay);
 }
 
+/** The status line of the tab shown: its note, else its status (each tab its own, never the last Grad-CAM's). */
 function renderStatus(): void {
-  const parts: string[] = [];
-  if (note) {
-    parts.push(note);
-  }
-  ui.status.title = '';
-  if (result) {
-    // "wasm (SIMD, 1 thread) (skipped: node: …)": the reason a backend was skipped goes to the tooltip.
-    const backend = splitBackendDetail(result.backendDetail);
-    parts.push(`Backend: ${backend.running}`);
-    ui.status.title = backend.skipped.length > 0 ? `skipped: ${backend.skipped.join('; ')}` : '';
-    parts.push(result.explained);
-    parts.push(`image ${result.originalWidth}×${result.originalHeight}`);
-    if (result.input) {
-      parts.push(result.input);
-    }
-    const timings = Object.entries(result.timings)
-      .map(([stage, ms]) => `${stage.replace(/Ms$/, '')} ${Math.round(ms)} ms`)
-      .join(', ');
-    if (timings) {
-      parts.push(timings);
-    }
-    if (result.inputsElsewhere) {
-      parts.push(`${result.inputsElsewhere} samples on helper workers`);
-    }
-  } else if (!note) {
-    parts.push('Starting…');
-  }
-  ui.status.textContent = parts.join(' · ');
+  const tab = panelTabs().active ?? 'gradcam';
+  const note = notes.get(tab);
+  const status = statuses.get(tab);
+  ui.status.textContent = note ?? status?.text ?? (tab === 'gradcam' && !result ? 'Starting…' : '');
+  ui.status.title = status?.tooltip ?? '';
+  ui.status.dataset.tab = tab;
 }
 
 function methodLabel(method: MethodName): string {
@@ -363,18 +409,21 @@ ui.outputSelect.addEventListener('change', () => {
     const { classIndex: _class, layer: _layer, ...rest } = view;
     view = { ...rest, output: index };
     fillModelPickers();
+    gradcamBusy.startedBy(ui.outputSelect);
     changeTarget({});
   }
 });
 ui.classSelect.addEventListener('change', () => {
   const index = Number(ui.classSelect.value);
   if (Number.isInteger(index) && index !== (view?.classIndex ?? result?.classIndex)) {
+    gradcamBusy.startedBy(ui.classSelect);
     changeTarget({ classIndex: index });
   }
 });
 ui.layerSelect.addEventListener('change', () => {
   const layer = ui.layerSelect.value;
   if (layer && layer !== (view?.layer ?? result?.layer)) {
+    gradcamBusy.startedBy(ui.layerSelect);
     changeTarget({ layer });
   }
 });
@@ -382,9 +431,13 @@ ui.methodSelect.addEventListener('change', () => {
   const method = ui.methodSelect.value as MethodName;
   if (method && method !== view?.method) {
     showLayerUse(method);
+    gradcamBusy.startedBy(ui.methodSelect);
     changeTarget({ method });
   }
 });
+ui.confirmRun.addEventListener('click', () => answerConfirm(true));
+ui.confirmSkip.addEventListener('click', () => answerConfirm(false));
+panelTabs().onDidChange(() => renderStatus());
 ui.colormapSelect.addEventListener('change', () => {
   const colormap = ui.colormapSelect.value as ColormapName;
   if (colormap && colormap !== view?.colormap) {
@@ -406,7 +459,6 @@ ui.imageLink.addEventListener('click', (event) => {
 });
 ui.selectModel.addEventListener('click', () => send({ type: 'selectModel' }));
 ui.exportButton.addEventListener('click', () => send({ type: 'exportOverlay' }));
-ui.cancel.addEventListener('click', () => send({ type: 'cancel' }));
 
 // ---------------------------------------------------------------------------------------------
 // Handshake

@@ -1,21 +1,20 @@
-// The Model tab: every layer (name, type, output shape, params, trainable) with totals, input shape
-// and backend; the default Grad-CAM layer is marked; a row opens its activations (or filters).
-import type { InspectModelInfo } from '../src/protocol/inspectPanel';
-import type { ModelFormat } from '../src/protocol/types';
+// The Model tab: every layer (name, type, output shape, params, and trainable where some layer is
+// frozen) with totals, input shape and backend; the default layer is marked; a row opens its
+// activations (or filters). The table fits the panel: long names and types wrap instead of pushing
+// columns out of view, and the shape notation is said once, in its column's heading.
+import { showsTrainable, type InspectModelInfo } from '../src/protocol/inspectPanel';
+import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../src/protocol/layerNames';
 import type { InspectContext } from './inspect';
 import { element } from './lut';
-import { formatShape } from '../src/protocol/shapes';
+import { formatShape, shapeNotation } from '../src/protocol/shapes';
 import { Latest, Status } from './viewParts';
-
-/** Formats whose layers carry Keras's trainable flag. */
-const TRAINABLE_FORMATS: readonly ModelFormat[] = ['layers-model', 'keras', 'keras-h5'];
 
 export class SummaryView {
   readonly element = element('section', 'inspect-view summary-view');
   private readonly totals = element('p', 'view-summary');
   private readonly detail = element('p', 'view-detail');
   private readonly table = element('table', 'layer-table');
-  private readonly status = new Status('summary');
+  private readonly status = new Status('summary', this.element);
   private readonly latest = new Latest();
 
   constructor(private readonly context: InspectContext) {
@@ -41,14 +40,13 @@ export class SummaryView {
   }
 
   private render(info: InspectModelInfo): void {
-    // Only Keras-style layers have a trainable flag; operator graphs and PyTorch modules do not.
-    const keras = TRAINABLE_FORMATS.includes(info.format);
+    const keras = showsTrainable(info);
     const top = info.layers.filter((l) => l.depth === 0);
     const trainable = top.filter((l) => l.trainable).reduce((sum, l) => sum + l.params, 0);
     const [height, width, channels] = info.inputShape;
     this.totals.textContent =
       `${info.name} · ${info.layers.length} layers · ${info.totalParams.toLocaleString('en-US')} parameters` +
-      (keras && trainable !== info.totalParams ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
+      (keras ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
       ` · input ${formatShape([null, height, width, channels], info.shapeOrder)} · ${info.outputsText} · backend ${info.backend}`;
     this.detail.textContent = info.formatDetail ?? '';
     this.detail.hidden = !info.formatDetail;
@@ -58,10 +56,10 @@ export class SummaryView {
     for (const [text, className] of [
       ['Layer', ''],
       ['Type', ''],
-      ['Output shape', ''],
+      [`Output shape (${shapeNotation(info.shapeOrder)})`, ''],
       ['Params', 'number'],
       ...(keras ? [['Trainable', '']] : []),
-      ['Show', ''],
+      ['Open', ''],
     ]) {
       const th = element('th', className, text);
       th.scope = 'col';
@@ -77,8 +75,8 @@ export class SummaryView {
       const name = element('td', 'layer-name');
       name.append(element('span', 'indent', '\u2003'.repeat(layer.depth) + (layer.depth > 0 ? '↳ ' : '')), element('span', undefined, layer.name));
       if (layer.name === info.defaultCamLayer) {
-        const badge = element('span', 'badge', 'Grad-CAM default');
-        badge.title = 'Grad-CAM explains this layer unless another is chosen: the last layer with a spatial (4-D) output before the head.';
+        const badge = element('span', 'badge', DEFAULT_LAYER_MARK.trim().replace(/^\(|\)$/g, ''));
+        badge.title = DEFAULT_LAYER_TOOLTIP;
         name.append(badge);
         row.classList.add('default-layer');
       }
@@ -87,6 +85,7 @@ export class SummaryView {
         const a = element('a', undefined, label);
         a.href = '#';
         a.dataset.testid = `open-${tab}`;
+        a.setAttribute('aria-label', `${label} of ${layer.name}`);
         a.addEventListener('click', (event) => {
           event.preventDefault();
           event.stopPropagation();
@@ -103,6 +102,7 @@ export class SummaryView {
       if (views?.activations || views?.filters) {
         row.classList.add('openable');
         row.tabIndex = 0;
+        row.title = `Open the ${views.activations ? 'activations' : 'filters'} of ${layer.name} (Enter)`;
         const open = () => this.context.open(views.activations ? 'activations' : 'filters', layer.name);
         row.addEventListener('click', open);
         row.addEventListener('keydown', (event) => {
@@ -113,10 +113,11 @@ export class SummaryView {
       }
       row.append(
         name,
-        element('td', undefined, layer.className),
+        element('td', 'layer-type', layer.className),
         element('td', 'shape', formatShape(layer.outputShape, info.shapeOrder)),
         element('td', 'number', layer.params.toLocaleString('en-US')),
-        ...(keras ? [element('td', undefined, layer.trainable ? 'yes' : 'no')] : []),
+        // A layer without weights has nothing to train or freeze.
+        ...(keras ? [element('td', undefined, layer.params === 0 ? '' : layer.trainable ? 'yes' : 'no')] : []),
         actions,
       );
       body.append(row);

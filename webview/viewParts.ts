@@ -1,6 +1,7 @@
-// Pieces the inspection views share: a labelled picker, a checkbox, a pager, a busy/error line,
+// Pieces the inspection views share: a labelled picker, a checkbox, a pager, a busy state and an error line,
 // and a request runner that cancels the previous request when a newer one starts.
 import { isCancelled } from '../src/protocol/messaging';
+import { BusyIndicator } from './busy';
 import type { VscodeSingleSelect } from './components';
 import { element, paintLegend } from './lut';
 import { setOptions, type PickerOption } from './pickers';
@@ -73,29 +74,24 @@ export class Pager {
   }
 }
 
-/** A busy ring with a message and a Cancel button, and an error line, for one view. */
+/** A view's busy state (webview/busy.ts: progress bar, message, Cancel in place) and its error line. */
 export class Status {
-  readonly busy = element('div', 'view-busy');
+  readonly indicator: BusyIndicator;
+  readonly busy: HTMLElement;
   readonly error = element('div', 'view-error');
-  private readonly message = element('span');
-  private readonly cancel = element('button', 'pager-button', 'Cancel');
   /** Set by Latest while a request runs. */
   onCancel: (() => void) | undefined;
 
-  constructor(testid: string) {
-    this.cancel.type = 'button';
-    this.cancel.addEventListener('click', () => this.onCancel?.());
-    this.busy.append(document.createElement('vscode-progress-ring'), this.message, this.cancel);
-    this.busy.hidden = true;
+  constructor(testid: string, region?: HTMLElement) {
+    this.indicator = new BusyIndicator({ testid: `${testid}-busy`, region, onCancel: () => this.onCancel?.() });
+    this.busy = this.indicator.element;
     this.error.hidden = true;
     this.error.setAttribute('role', 'alert');
-    this.busy.dataset.testid = `${testid}-busy`;
     this.error.dataset.testid = `${testid}-error`;
   }
 
   working(message: string | undefined): void {
-    this.busy.hidden = message === undefined;
-    this.message.textContent = message ?? '';
+    this.indicator.update(message !== undefined, message ?? '');
   }
 
   fail(message: string): void {
@@ -104,11 +100,19 @@ export class Status {
   }
 }
 
-/** Runs one request at a time: starting another cancels the one in flight; a cancelled one is silent. */
+/**
+ * Runs one request at a time: starting another cancels the one in flight; a cancelled one is silent.
+ * `control` (the picker or button that asked) is disabled while the request runs.
+ */
 export class Latest {
   private controller: AbortController | undefined;
 
-  async run<T>(status: Status, message: string, work: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  /** Drops the request in flight, if any (its answer would be stale). */
+  cancel(): void {
+    this.controller?.abort();
+  }
+
+  async run<T>(status: Status, message: string, work: (signal: AbortSignal) => Promise<T>, control?: HTMLElement & { disabled?: boolean }): Promise<T | undefined> {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
@@ -117,8 +121,9 @@ export class Latest {
       status.working(undefined);
       status.fail('Cancelled.');
     };
-    // Only show the ring when it takes a moment: a cached page answers at once and must not flicker.
-    const timer = setTimeout(() => status.working(message), 150);
+    // The indicator itself waits a moment before it shows: a cached page answers at once and must not flicker.
+    status.indicator.startedBy(control);
+    status.working(message);
     try {
       const result = await work(controller.signal);
       if (controller.signal.aborted) {
@@ -132,7 +137,6 @@ export class Latest {
       }
       return undefined;
     } finally {
-      clearTimeout(timer);
       if (this.controller === controller) {
         status.working(undefined);
         status.onCancel = undefined;
@@ -142,7 +146,7 @@ export class Latest {
   }
 }
 
-/** A colour legend: the low value, the colour bar of a lookup table, the high value. */
+/** A color legend: the low value, the colour bar of a lookup table, the high value. */
 export class Legend {
   readonly element = element('div', 'legend');
   private readonly bar = element('canvas', 'legend-bar');

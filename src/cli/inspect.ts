@@ -214,7 +214,7 @@ export async function runFilters(positionals: string[], values: InspectValues, i
       columns: first.mode === 'channels' ? Math.min(first.inputChannels, 16) : undefined,
     });
     io.writeFile(outPath, await engine.encodePng(grid));
-    lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}; blue negative, grey zero, red positive) written to ${outPath}`);
+    lines.push(`Grid (${tiles.length} tiles, ${grid.width}×${grid.height}; blue negative, gray zero, red positive) written to ${outPath}`);
     report(io, values.json, lines, () => ({
       kind: 'filters',
       model: model.summary.path,

@@ -66,7 +66,7 @@ Options:
                        (default 0; each starts an engine and loads the model: worth it for
                        large models and many samples)
   --out FILE           overlay PNG (default: <image name>.gradcam.png in the current folder)
-  --heatmap FILE       also write the colourised heatmap PNG at the image's resolution
+  --heatmap FILE       also write the colorized heatmap PNG at the image's resolution
   --json FILE|-        write the result as JSON (to FILE, or "-" for standard output)
   --metrics            add faithfulness metrics (deletion/insertion AUC, ROAD, confidence change)
   --methods a,b,c      compare: the methods to run (default: all)
@@ -75,7 +75,7 @@ Options:
 ${METHOD_OPTIONS_USAGE}  --verbose            print stack traces on errors
 
 Options of activations and filters:
-  --scale channel|shared | filter|shared   one colour scale per channel/filter (default) or one for the layer
+  --scale channel|shared | filter|shared   one color scale per channel/filter (default) or one for the layer
   --sort index|mean|max                   activations: channel order (default index; units top first)
   --hide-dead                             activations: leave out channels that are zero everywhere
   --mode rgb|mean|channels                filters: RGB patch (3 inputs, default there), mean over

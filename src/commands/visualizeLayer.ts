@@ -109,7 +109,7 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
     // The panel already shows these files: switch its tab only (showing files again reruns Grad-CAM).
     const same = panel && panel.viewState.modelPath === modelUri.fsPath && panel.viewState.imagePath === imageUri.fsPath;
     const lens = same ? panel : await LensPanel.show(services, imageUri, modelUri);
-    lens.showInspect(view as InspectView, layer);
+    await lens.showInspect(view as InspectView, layer);
   } catch (error) {
     await reportError('Visualize Layer', error, { output: services.output, selectModel: () => selectModelCommand(services) });
   }

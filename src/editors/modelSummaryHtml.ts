@@ -1,10 +1,12 @@
 // The model viewer's page: the summary of a model file (format, input, preprocessing, classes,
-// every layer with its output shape and parameters) as static HTML, plus one button. Pure (no
-// vscode import) so it is unit-tested as text. Everything from the file is escaped: a model's
-// layer names and labels are untrusted input.
+// every layer with its output shape and parameters) as static HTML, one button, and each layer's
+// name as a link that opens its activations (a message to the viewer's host, which runs Visualize
+// Layer). Pure (no vscode import) so it is unit-tested as text. Everything from the file is
+// escaped: a model's layer names and labels are untrusted input.
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { modelNotices } from '../protocol/modelNotes';
-import { formatShape } from '../protocol/shapes';
+import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../protocol/layerNames';
+import { formatShape, shapeNotation } from '../protocol/shapes';
 import { describeKind, outputShapeText } from '../protocol/outputs';
 import type { ModelSummary } from '../protocol/types';
 
@@ -13,6 +15,8 @@ export interface SummaryPageOptions {
   cspSource: string;
   nonce: string;
   fileName: string;
+  /** Layers whose activations can be shown (the engine's layer views): their names become links. */
+  openable?: ReadonlySet<string>;
 }
 
 export function escapeHtml(text: string): string {
@@ -40,8 +44,11 @@ function page(options: SummaryPageOptions, body: string): string {
   th, td { text-align: left; padding: 2px 12px 2px 0; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: nowrap; }
   th { color: var(--vscode-descriptionForeground); font-weight: normal; border-bottom: 1px solid var(--vscode-panel-border); }
   td.num { text-align: right; }
-  tr.spatial td.name { color: var(--vscode-textLink-foreground); }
+  tr.spatial td { background: var(--vscode-editor-inactiveSelectionBackground, transparent); }
   tr.default td { font-weight: 600; }
+  a { color: var(--vscode-textLink-foreground); text-decoration: none; }
+  a:hover, a:focus-visible { color: var(--vscode-textLink-activeForeground); text-decoration: underline; }
+  a:focus-visible, button:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
   button { background: var(--vscode-button-background); color: var(--vscode-button-foreground); border: none; padding: 6px 14px; cursor: pointer; font: inherit; }
   button:hover { background: var(--vscode-button-hoverBackground); }
   .error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
@@ -55,6 +62,12 @@ ${body}
   const vscode = acquireVsCodeApi();
   for (const button of document.querySelectorAll('button[data-action]')) {
     button.addEventListener('click', () => vscode.postMessage({ type: button.dataset.action }));
+  }
+  for (const link of document.querySelectorAll('a[data-layer]')) {
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      vscode.postMessage({ type: 'activations', layer: link.dataset.layer });
+    });
   }
 </script>
 </body>
@@ -94,7 +107,12 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
   const rows = summary.layers
     .map((layer) => {
       const classes = [layer.spatial ? 'spatial' : '', layer.name === summary.defaultCamLayer ? 'default' : ''].filter(Boolean).join(' ');
-      return `<tr${classes ? ` class="${classes}"` : ''}><td class="name">${escapeHtml(layer.name)}${layer.name === summary.defaultCamLayer ? ' ★' : ''}</td><td>${escapeHtml(layer.className)}</td><td>${formatShape(layer.outputShape, summary.shapeOrder)}</td><td class="num">${layer.params.toLocaleString('en-US')}</td></tr>`;
+      const name = escapeHtml(layer.name);
+      const shown = options.openable?.has(layer.name)
+        ? `<a href="#" data-layer="${name}" title="Show the activations of ${name} for an image">${name}</a>`
+        : name;
+      const mark = layer.name === summary.defaultCamLayer ? `<span title="${escapeHtml(DEFAULT_LAYER_TOOLTIP)}">${DEFAULT_LAYER_MARK}</span>` : '';
+      return `<tr${classes ? ` class="${classes}"` : ''}><td class="name">${shown}${mark}</td><td>${escapeHtml(layer.className)}</td><td>${formatShape(layer.outputShape, summary.shapeOrder)}</td><td class="num">${layer.params.toLocaleString('en-US')}</td></tr>`;
     })
     .join('\n');
   const labels = summary.labelsSource ? `${summary.numClasses} (labels from ${escapeHtml(summary.labelsSource)})` : `${summary.numClasses} (no labels file: "class N")`;
@@ -105,22 +123,22 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
   }
 <button data-action="explain" id="explain">Explain an Image with This Model…</button>
 <dl>
-  <dt>Input</dt><dd id="input">${summary.shapeOrder === 'NCHW' ? `${c} × ${h} × ${w} (channels × height × width)` : `${h} × ${w} × ${c} (height × width × channels)`}</dd>
+  <dt>Input</dt><dd id="input">${formatShape([null, h, w, c], summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)})</dd>
   <dt>Preprocessing</dt><dd>${escapeHtml(preprocessingText(summary))}</dd>
   ${outputRows(summary, labels)}
   <dt>Parameters</dt><dd>${summary.totalParams.toLocaleString('en-US')}</dd>
-  <dt>Layers</dt><dd>${summary.layers.length}, of which ${spatialCount} with 4-D output (selectable CAM layers, highlighted); ★ the default CAM layer</dd>
+  <dt>Layers</dt><dd>${summary.layers.length}, of which ${spatialCount} with 4-D output (the layers Grad-CAM can explain, highlighted); "(default)": the one it explains unless another is chosen. Click a name to see its activations for an image.</dd>
 </dl>
 <table id="layers">
-<thead><tr><th>Layer</th><th>Type</th><th>Output shape</th><th>Params</th></tr></thead>
+<thead><tr><th>Layer</th><th>Type</th><th>Output shape (${shapeNotation(summary.shapeOrder)})</th><th>Params</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
 </table>
 <p class="note">${
     summary.shapeOrder === 'NCHW'
-      ? 'Output shapes as PyTorch shows them: batch × channels × height × width.'
-      : 'Output shapes are height × width × channels (batch left out), as CNN Lens runs every format.'
+      ? 'Shapes as PyTorch shows them: N×C×H×W, batch × channels × height × width.'
+      : 'Shapes are H×W×C, height × width × channels (batch left out), as Keras and TF.js run them.'
   }</p>`;
   return page(options, body);
 }

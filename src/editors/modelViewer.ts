@@ -47,16 +47,21 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider<
           throw new Error(`${document.uri.toString(true)} is not a local file; CNN Lens reads models from the disk.`);
         }
         const summary = await this.services.engine.loadModel(document.uri.fsPath, { reload });
-        panel.webview.html = summaryPage(summary, options());
+        const views = await this.services.engine.layerViews(document.uri.fsPath);
+        const openable = new Set(views.filter((v) => v.activations).map((v) => v.name));
+        panel.webview.html = summaryPage(summary, { ...options(), openable });
       } catch (error) {
         panel.webview.html = errorPage(error instanceof Error ? error.message : String(error), options());
       }
     };
-    panel.webview.onDidReceiveMessage((message: { type?: string }) => {
+    panel.webview.onDidReceiveMessage((message: { type?: string; layer?: unknown }) => {
       if (message?.type === 'explain') {
         void this.explainWith(document.uri);
       } else if (message?.type === 'reload') {
         void render(true);
+      } else if (message?.type === 'activations' && typeof message.layer === 'string' && message.layer) {
+        // A layer name clicked: its activations in the panel, through Visualize Layer (which asks for an image when none is shown).
+        void vscode.commands.executeCommand('cnnLens.visualizeLayer', { modelPath: document.uri.fsPath, layer: message.layer, view: 'activations' });
       }
     });
     // Saving a new export over the file shows the new model.

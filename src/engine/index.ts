@@ -123,6 +123,9 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
     path: source.path,
     format: source.format ?? 'layers-model',
     ...(source.formatDetail ? { formatDetail: source.formatDetail } : {}),
+    // An ONNX file's image input is NCHW (its loader requires it; PyTorch wrote most of them): its
+    // users read shapes as N×C×H×W, as PyTorch prints them, though the engine runs it channels-last.
+    ...(source.format === 'onnx' ? { shapeOrder: 'NCHW' as const } : {}),
     name: model.name,
     inputShape: [height, width, channels],
     layers: describeLayers(model),

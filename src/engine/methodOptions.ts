@@ -33,7 +33,7 @@ export function resolveOptions(options: MethodOptions, height: number, width: nu
     throw new EngineError(`Option noise must be a number from 0 to 10 (a fraction of the input's value range), not ${resolved.noise}.`, 'bad-request');
   }
   if (!Number.isFinite(resolved.fill) || resolved.fill < 0 || resolved.fill > 1) {
-    throw new EngineError(`Option fill must be a grey level from 0 (black) to 1 (white), not ${resolved.fill}.`, 'bad-request');
+    throw new EngineError(`Option fill must be a gray level from 0 (black) to 1 (white), not ${resolved.fill}.`, 'bad-request');
   }
   if (!(IG_BASELINES as readonly string[]).includes(resolved.baseline)) {
     throw new EngineError(`Option baseline must be one of ${IG_BASELINES.join(', ')}, not "${resolved.baseline}".`, 'bad-request');

@@ -1,8 +1,9 @@
 // What the CodeLens above a layer offers and what the hover on its name says, from where the layer
 // is written (model.json entry or tf.layers call) and, once the engine has loaded the model, its
 // ModelSummary. Pure data in, pure data out: src/lens/register.ts turns it into VS Code objects.
-import { formatShape, shapeList } from '../protocol/shapes';
-import type { LayerInfo, ModelSummary } from '../protocol/types';
+import { DEFAULT_LAYER_MARK } from '../protocol/layerNames';
+import { formatShape, shapeNotation } from '../protocol/shapes';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type LayerInfo, type MethodName, type ModelSummary } from '../protocol/types';
 
 /** The argument of `cnnLens.visualizeLayer` (implemented with the layer views). */
 export interface VisualizeLayerArgs {
@@ -11,14 +12,16 @@ export interface VisualizeLayerArgs {
   view: 'activations' | 'filters';
 }
 
-/** The argument of `cnnLens.showGradCamAtLayer`. */
+/** The argument of `cnnLens.showGradCamAtLayer` (Grad-CAM unless `method` says) and `cnnLens.explainAtLayer` (asks for the method). */
 export interface GradCamAtLayerArgs {
   modelPath: string;
   layer: string;
+  method?: MethodName;
 }
 
 export const VISUALIZE_LAYER_COMMAND = 'cnnLens.visualizeLayer';
 export const GRADCAM_AT_LAYER_COMMAND = 'cnnLens.showGradCamAtLayer';
+export const EXPLAIN_AT_LAYER_COMMAND = 'cnnLens.explainAtLayer';
 
 export interface LensSpec {
   /** Offset in the document of the line the lens sits above. */
@@ -47,7 +50,8 @@ export function hasDrawableWeights(className: string, params?: number): boolean 
 /**
  * Lenses per layer: first its name and output shape ("conv2 · 16×16×32", a label), so the line
  * says which layer the actions open; "Activations" for every layer with an output of its own (not the input);
- * "Filters" where the weights can be drawn; "Grad-CAM here" where the output is 4-D. Before the
+ * "Filters" where the weights can be drawn; "Grad-CAM here" and "Explain here…" (which asks for the
+ * method) where the output is 4-D. Before the
  * summary is known (or when the model does not load) only what the file itself tells is offered,
  * and Grad-CAM, which needs the output shape, waits. Layers the loaded model does not have (a name
  * typed but not saved yet) get no lens.
@@ -70,7 +74,7 @@ export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], 
         ? {
             offset: written.offset,
             title: `${written.name} · ${formatShape(info.outputShape, summary.shapeOrder)}`,
-            tooltip: `${written.name}: ${info.className}, output ${shapeList(info.outputShape, summary.shapeOrder)}, ${info.params.toLocaleString('en-US')} parameters`,
+            tooltip: `${written.name}: ${info.className}, output ${formatShape(info.outputShape, summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)}), ${info.params.toLocaleString('en-US')} parameters`,
           }
         : { offset: written.offset, title: written.name, tooltip: `${written.name}: ${className} (its shape once the model loads)` },
     );
@@ -91,16 +95,52 @@ export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], 
       });
     }
     if (info?.spatial) {
-      lenses.push({
-        offset: written.offset,
-        title: info.name === summary?.defaultCamLayer ? 'Grad-CAM here (default layer)' : 'Grad-CAM here',
-        tooltip: `Explain an image with Grad-CAM at ${written.name}`,
-        command: GRADCAM_AT_LAYER_COMMAND,
-        arguments: [{ modelPath, layer: written.name } satisfies GradCamAtLayerArgs],
-      });
+      const atLayer: GradCamAtLayerArgs = { modelPath, layer: written.name };
+      lenses.push(
+        {
+          offset: written.offset,
+          title: `Grad-CAM here${info.name === summary?.defaultCamLayer ? DEFAULT_LAYER_MARK : ''}`,
+          tooltip: `Explain an image with Grad-CAM at ${written.name}`,
+          command: GRADCAM_AT_LAYER_COMMAND,
+          arguments: [atLayer],
+        },
+        {
+          offset: written.offset,
+          title: 'Explain here…',
+          tooltip: `Choose a method (Score-CAM, LayerCAM, …) and explain an image with it at ${written.name}`,
+          command: EXPLAIN_AT_LAYER_COMMAND,
+          arguments: [atLayer],
+        },
+      );
     }
   }
   return lenses;
+}
+
+/** What each method does, in a few words, for the "Explain here…" quick pick. */
+const METHOD_GIST: Readonly<Record<MethodName, string>> = {
+  gradcam: 'channel weights from the mean gradient',
+  'gradcam++': 'weights from higher-order gradients; several objects of a class',
+  xgradcam: 'gradients scaled by the activations',
+  layercam: 'positive gradients × activations at each position',
+  hirescam: 'gradients × activations at each position, no averaging',
+  scorecam: 'no gradients: a forward pass per channel (slow on wide layers)',
+  eigencam: 'principal component of the activations; the same for every class',
+  saliency: 'the gradient of the score at each input pixel',
+  smoothgrad: 'input gradients averaged over noisy copies of the image',
+  'integrated-gradients': 'gradients along the path from a black image',
+  'guided-backprop': 'input gradients through positive ReLU paths only',
+  'guided-gradcam': 'Guided Backprop × Grad-CAM',
+  occlusion: 'how much the score drops when a patch is covered',
+};
+
+/** The "Explain here…" quick pick: every method by its name, what it does, and whether it uses the layer. */
+export function methodChoices(layer: string): Array<{ method: MethodName; label: string; description: string }> {
+  return METHOD_NAMES.map((method) => ({
+    method,
+    label: METHOD_LABELS[method],
+    description: INPUT_LEVEL_METHODS.includes(method) ? `${METHOD_GIST[method]} · at the input, not ${layer}` : METHOD_GIST[method],
+  }));
 }
 
 /** A lens above the first layer saying why the model does not load (no command: it is a label). */
@@ -124,10 +164,10 @@ export function codeSpan(text: string): string {
 /** The hover on a layer's name, as Markdown. */
 export function layerHoverMarkdown(info: LayerInfo, summary: ModelSummary): string {
   const lines = [`**${escapeMarkdown(info.name)}** · ${codeSpan(info.className)}`, ''];
-  lines.push(`Output shape: \`${shapeList(info.outputShape, summary.shapeOrder)}\` (${formatShape(info.outputShape, summary.shapeOrder)})  `);
+  lines.push(`Output shape: ${formatShape(info.outputShape, summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)})  `);
   lines.push(`Parameters: ${info.params.toLocaleString('en-US')}${info.params > 0 ? (info.trainable ? ' (trainable)' : ' (frozen)') : ''}  `);
   if (info.name === summary.defaultCamLayer) {
-    lines.push('Default Grad-CAM layer  ');
+    lines.push('The default layer (Grad-CAM explains it unless another is chosen)  ');
   }
   lines.push('', `_${escapeMarkdown(summary.name)}: ${summary.totalParams.toLocaleString('en-US')} parameters in all_`);
   return lines.join('\n');

@@ -6,7 +6,8 @@
 // (each site keeps its line's text). Pure: text and summaries in, lens specs and Markdown out;
 // src/lens/pythonLenses.ts turns them into VS Code objects.
 import { scanPythonSource } from '../protocol/pythonSource';
-import { formatShape } from '../protocol/shapes';
+import { DEFAULT_LAYER_MARK } from '../protocol/layerNames';
+import { formatShape, shapeNotation } from '../protocol/shapes';
 import type { ModelSummary, PytorchModule, SourceSite } from '../protocol/types';
 import { codeSpan, escapeMarkdown, VISUALIZE_LAYER_COMMAND, layerLenses, type LensSpec } from './layerLenses';
 
@@ -180,11 +181,13 @@ export function pythonHoverMarkdown(text: string, offset: number, summary: Model
   const shown = modules.slice(0, 6);
   const parts = shown.map((module) => {
     const lines = [`**${escapeMarkdown(module.name)}** · ${codeSpan(module.className)}`, ''];
+    let notation = ` (${shapeNotation(summary.shapeOrder)})`; // said once, on the first shape
     for (const layer of module.layers) {
       const info = infos.get(layer);
       if (info) {
         const call = module.layers.length > 1 ? ` (${escapeMarkdown(layer)})` : '';
-        lines.push(`Output${call}: ${formatShape(info.outputShape, summary.shapeOrder)}${layer === summary.defaultCamLayer ? ' · default Grad-CAM layer' : ''}  `);
+        lines.push(`Output${call}: ${formatShape(info.outputShape, summary.shapeOrder)}${notation}${layer === summary.defaultCamLayer ? DEFAULT_LAYER_MARK : ''}  `);
+        notation = '';
       }
     }
     if (module.layers.length === 0) {

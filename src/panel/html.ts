@@ -55,11 +55,12 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
   <span class="file"><span class="caption">Image</span> <a href="#" id="image-link" data-testid="image-link" title="Open the image"></a></span>
   <span class="actions">
     <vscode-button id="select-model" data-testid="select-model" secondary title="Explain with another model">Change Model…</vscode-button>
-    <vscode-button id="export" data-testid="export" title="Save the overlay at the image's resolution as a PNG" disabled>Export PNG…</vscode-button>
+    <vscode-button id="export" data-testid="export" title="Save the overlay at the image's resolution as a PNG" disabled>Export Overlay as PNG…</vscode-button>
   </span>
 </header>
 <div id="model-notice" class="notice" data-testid="model-notice" role="note" hidden></div>
 <nav id="tabs" class="tabs" data-testid="tabs" aria-label="Views"></nav>
+<div id="panel-busy" hidden></div>
 <div id="tab-panels">
 <section id="panel-gradcam" data-testid="panel-gradcam">
 <section class="controls" aria-label="Grad-CAM settings">
@@ -70,7 +71,11 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
   <div class="control"><span class="caption" id="colormap-caption">Colormap</span><vscode-single-select id="colormap-select" data-testid="colormap-select" aria-labelledby="colormap-caption"></vscode-single-select></div>
   <div class="control opacity"><label class="caption" for="opacity">Opacity</label><input type="range" id="opacity" data-testid="opacity" min="0" max="1" step="0.05"><output id="opacity-value" for="opacity"></output></div>
 </section>
-<div id="busy" data-testid="busy" hidden><vscode-progress-ring></vscode-progress-ring><span id="busy-message"></span><vscode-button id="cancel" secondary>Cancel</vscode-button></div>
+<div id="busy" hidden></div>
+<div id="confirm-run" class="confirm-run" data-testid="confirm-run" role="alertdialog" aria-labelledby="confirm-run-text" hidden>
+  <p id="confirm-run-text"></p>
+  <span class="confirm-actions"><vscode-button id="confirm-run-go" data-testid="confirm-run-go"></vscode-button><vscode-button id="confirm-run-skip" data-testid="confirm-run-skip" secondary>Cancel</vscode-button></span>
+</div>
 <div id="error" data-testid="error" role="alert" hidden></div>
 <main class="views">
   <figure><canvas id="image" data-testid="image" width="0" height="0"></canvas><figcaption>Image</figcaption></figure>

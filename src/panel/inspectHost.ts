@@ -1,9 +1,12 @@
 // The host side of the panel's inspection tabs: answers the webview's requests from the engine
-// worker for the panel's current model and image. No vscode import: the panel hands in what it owns.
+// worker for the panel's current model and image, and tells the panel each tab's status line and the
+// layer it shows (for the title). No vscode import: the panel hands in what it owns.
 import { colormapLut, divergingLut } from '../engine/colormap';
 import type { InspectModelInfo, InspectRequest } from '../protocol/inspectPanel';
 import { describeKind } from '../protocol/outputs';
-import type { ActivationChannel, ActivationPage, FilterPage } from '../protocol/types';
+import { activationsStatus, filtersStatus, modelStatus, type StatusLine } from '../protocol/statusLine';
+import { baseName } from '../protocol/panel';
+import { filterBankShape, type ActivationChannel, type ActivationPage, type FilterPage } from '../protocol/types';
 import type { EngineClient } from '../worker/client';
 
 const ACTIVATION_COLORMAP = 'viridis';
@@ -14,6 +17,10 @@ export interface InspectHostDeps {
   /** The panel's files now. */
   files(): { modelPath: string; imagePath: string };
   log(line: string): void;
+  /** A tab's status line after it got its answer ('activations', 'filters', 'model'). */
+  status?(tab: string, line: StatusLine): void;
+  /** The layer a tab now shows, as the engine answered it (the webview may have asked for its default). */
+  shown?(tab: 'activations' | 'filters', layer: string): void;
 }
 
 export class InspectHost {
@@ -22,23 +29,63 @@ export class InspectHost {
   handle(message: InspectRequest, signal: AbortSignal): Promise<InspectModelInfo | ActivationPage | ActivationChannel | FilterPage> {
     const { modelPath, imagePath } = this.deps.files();
     const { engine } = this.deps;
+    const started = Date.now();
     switch (message.type) {
       case 'inspectModel':
-        return this.modelInfo(modelPath, imagePath, signal);
-      case 'inspectActivations': {
-        const started = Date.now();
+        return this.modelInfo(modelPath, imagePath, signal).then((info) => {
+          this.deps.status?.(
+            'model',
+            modelStatus({
+              name: info.name,
+              layerCount: info.layers.length,
+              totalParams: info.totalParams,
+              backend: engine.currentBackend?.backend ?? info.backend,
+              backendDetail: info.backend,
+              formatDetail: info.formatDetail,
+              ms: Date.now() - started,
+            }),
+          );
+          return info;
+        });
+      case 'inspectActivations':
         return engine.activationPage({ modelPath, imagePath, request: message.request }, { signal }).then((page) => {
+          const ms = Date.now() - started;
           this.deps.log(
             `[activations] ${message.request.layer} page ${page.page + 1}/${page.pageCount}: ${page.channels.length} of ${page.channelCount} channels, ` +
-              `${page.maps.byteLength} bytes, ${Date.now() - started} ms`,
+              `${page.maps.byteLength} bytes, ${ms} ms`,
+          );
+          this.deps.shown?.('activations', page.layer);
+          this.deps.status?.(
+            'activations',
+            activationsStatus({
+              layer: page.layer,
+              className: page.className,
+              kind: page.kind,
+              channelCount: page.channelCount,
+              deadCount: page.deadCount,
+              width: page.width,
+              height: page.height,
+              ms,
+              backend: engine.currentBackend?.backend ?? '',
+              imageName: baseName(imagePath),
+            }),
           );
           return page;
         });
-      }
       case 'inspectChannel':
         return engine.activationChannel({ modelPath, imagePath, request: message.request }, { signal });
       case 'inspectFilters':
-        return engine.filterPage({ modelPath, request: message.request }, { signal });
+        return engine.filterPage({ modelPath, request: message.request }, { signal }).then((page) => {
+          const ms = Date.now() - started;
+          const shape = `[${filterBankShape(page.layout, page.kernelHeight, page.kernelWidth, page.inputChannels, page.filterCount).join(', ')}]`;
+          this.deps.log(`[filters] ${page.layer} page ${page.page + 1}/${page.pageCount}: ${page.filters.length} of ${page.filterCount} filters ${shape} ${page.layout}, ${ms} ms`);
+          this.deps.shown?.('filters', page.layer);
+          this.deps.status?.(
+            'filters',
+            filtersStatus({ layer: page.layer, className: page.className, filterCount: page.filterCount, shape, layout: page.layout, ms, modelName: baseName(modelPath) }),
+          );
+          return page;
+        });
     }
   }
 

@@ -8,6 +8,8 @@ import { pytorchInputNote } from '../protocol/modelNotes';
 import { renderOverlay } from '../engine/overlay';
 import { MessageChannelEndpoint, isCancelled, type HandlerContext } from '../protocol/messaging';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../protocol/inspectPanel';
+import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../protocol/layerChoice';
+import { explanationStatus, panelTitle, type StatusLine } from '../protocol/statusLine';
 import {
   baseName,
   parseViewState,
@@ -19,7 +21,7 @@ import {
   type WebviewToHost,
   type CompareCommand,
 } from '../protocol/panel';
-import { COLORMAPS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type RgbaImage } from '../protocol/types';
+import { COLORMAPS, DEFAULT_METHOD_OPTIONS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary, type RgbaImage } from '../protocol/types';
 import { codeModelGate } from '../codeModels/trust';
 import { errorCode, errorMessage, reportError } from '../commands/reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
@@ -43,6 +45,8 @@ import {
   type OutputMemory,
 } from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
+import { withPanelProgress, type BusyState, type PanelProgress } from './progress';
+import { estimateRun, learnCost, needsConfirmation, type MeasuredCost } from './runEstimate';
 import type { PanelRegistry } from './registry';
 import { runComparison, type CompareHost } from './compare';
 
@@ -60,9 +64,9 @@ export interface PanelServices {
 
 /**
  * Why a run starts. `user`: the user asked (a command, a picker), so errors also pop up as a
- * notification and progress shows as one. `refresh`: files changed under the user's hands while
- * editing, so progress goes to the status bar and an error shows in the panel only (over the
- * dimmed previous result) instead of a notification on every save.
+ * notification and a long run (./progress.ts) shows one. `refresh`: files changed under the user's
+ * hands while editing, so a long run shows in the status bar and an error in the panel only (over
+ * the dimmed previous result) instead of a notification on every save.
  */
 type RunOrigin = 'user' | 'refresh';
 
@@ -102,7 +106,23 @@ export class LensPanel {
   private model: PanelModelInfo | undefined;
   private last: LastRun | undefined;
   private lastError: { message: string; code?: string } | undefined;
-  private busyMessage: string | undefined;
+  /** Each view's progress (replayed to a page rebuilt while work runs). */
+  private readonly busyByView = new Map<string, BusyState>();
+  /** Each inspection tab's last status line (the Grad-CAM tab's travels with its result). */
+  private readonly tabStatus = new Map<string, StatusLine>();
+  /** The layer the Activations and Filters tabs last showed, as answered (for the title). */
+  private readonly shownLayers: { activations?: string; filters?: string } = {};
+  /** The Grad-CAM layer changed while another tab was shown: run when the Grad-CAM tab comes back. */
+  private gradcamPending = false;
+  /** The model the inspection tabs' layers were last checked against (Change Model keeps those it has). */
+  private layersFittedTo: string | undefined;
+  /** What each model's runs measured this session, for estimates before long runs (./runEstimate.ts). */
+  private readonly costs = new Map<string, MeasuredCost>();
+  /** Long runs the user confirmed (model, method, layer): not asked again this session. */
+  private readonly confirmedRuns = new Set<string>();
+  /** The long run waiting for the user's answer in the panel. */
+  private pendingConfirm: { id: number; key: string; text: string; action: string } | undefined;
+  private confirmSeq = 0;
   private running: AbortController | undefined;
   /** Increases with every run; a run whose number is stale drops its result. */
   private generation = 0;
@@ -137,7 +157,7 @@ export class LensPanel {
     await showModelFile(modelUri, vscode.ViewColumn.One);
     const panel = vscode.window.createWebviewPanel(
       LensPanel.viewType,
-      panelTitle(state),
+      panelTitle({ tab: 'gradcam', imageName: baseName(state.imagePath), modelName: baseName(state.modelPath) }),
       { viewColumn: vscode.ViewColumn.Two, preserveFocus: false },
       webviewOptions(services.extensionUri),
     );
@@ -176,6 +196,14 @@ export class LensPanel {
       engine: services.engine,
       files: () => ({ modelPath: this.state.modelPath, imagePath: this.state.imagePath }),
       log: (line) => services.output.appendLine(line),
+      status: (tab, line) => {
+        this.tabStatus.set(tab, line);
+        this.notify({ type: 'tabStatus', tab, status: line });
+      },
+      shown: (tab, layer) => {
+        this.shownLayers[tab] = layer;
+        this.updateTitle();
+      },
     });
     this.endpoint = new MessageChannelEndpoint<HostToWebview, WebviewToHost>(
       // The webview channel takes no transfer list: VS Code moves typed arrays efficiently on its own.
@@ -205,6 +233,7 @@ export class LensPanel {
       this.disposed,
     );
     services.registry.add(this);
+    this.updateTitle();
     this.watchFiles();
   }
 
@@ -239,6 +268,8 @@ export class LensPanel {
     this.state = withModel(withImage(this.state, imageUri.fsPath), modelUri.fsPath);
     if (options.layer) {
       this.state = { ...this.state, layer: options.layer };
+      // "Grad-CAM here" at conv2: the Activations and Filters tabs look at conv2 too.
+      void this.shareFrom('gradcam', options.layer);
     }
     if (options.method) {
       this.state = { ...this.state, method: options.method };
@@ -299,7 +330,7 @@ export class LensPanel {
     const image = vscode.Uri.file(last.result.imagePath);
     const stem = baseName(last.result.imagePath).replace(/\.[^.]+$/, '');
     const target = await vscode.window.showSaveDialog({
-      title: 'CNN Lens: Export Overlay',
+      title: 'CNN Lens: Export Overlay as PNG',
       defaultUri: vscode.Uri.joinPath(image, '..', `${stem}.${last.result.method}.png`),
       filters: { 'PNG image': ['png'] },
       saveLabel: 'Export',
@@ -328,7 +359,7 @@ export class LensPanel {
   }
 
   /** "Visualize Layer…": open the Activations, Filters or Model tab (at a layer) in this panel. */
-  showInspect(view: InspectView, layer?: string): void {
+  async showInspect(view: InspectView, layer?: string): Promise<void> {
     const next: InspectViewState = { ...this.inspectState, tab: tabOfView(view) };
     if (layer !== undefined && view === 'activations') {
       next.activationLayer = layer;
@@ -337,6 +368,9 @@ export class LensPanel {
       delete next.filterMode; // the new layer's own default (RGB only where it has 3 inputs)
     }
     this.openTab(next);
+    if (layer !== undefined && view !== 'summary') {
+      await this.shareFrom(view, layer);
+    }
   }
 
   private openTab(next: InspectViewState): void {
@@ -344,11 +378,109 @@ export class LensPanel {
     this.revealInspectOnReady = !this.webviewReady;
     this.panel.reveal(this.panel.viewColumn, false);
     this.notify({ type: 'showInspect', state: next, reveal: true });
+    this.runIfGradCamPending();
   }
 
   private saveInspectState(state: InspectViewState): void {
     this.inspectState = state;
     void this.services.workspaceState.update(LAST_INSPECT_KEY, state);
+    this.updateTitle();
+  }
+
+  /** The editor tab's title follows the panel's tab (src/protocol/statusLine.ts panelTitle). */
+  private updateTitle(): void {
+    const tab = this.inspectState.tab;
+    const layer =
+      tab === 'activations' ? (this.inspectState.activationLayer ?? this.shownLayers.activations ?? this.model?.defaultLayer) :
+      tab === 'filters' ? (this.inspectState.filterLayer ?? this.shownLayers.filters) :
+      undefined;
+    this.panel.title = panelTitle({ tab, imageName: baseName(this.state.imagePath), modelName: baseName(this.state.modelPath), layer });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // One layer for all tabs (src/protocol/layerChoice.ts)
+
+  /** Which layers each tab can show in the current model; undefined when the model does not load. */
+  private async layerAbilities(): Promise<LayerAbilities | undefined> {
+    try {
+      const { engine } = this.services;
+      const summary: ModelSummary = await engine.loadModel(this.state.modelPath);
+      const views = await engine.layerViews(this.state.modelPath);
+      return {
+        gradcam: new Set(summary.layers.filter((l) => l.spatial).map((l) => l.name)),
+        activations: new Set(views.filter((v) => v.activations).map((v) => v.name)),
+        filters: new Set(views.filter((v) => v.filters).map((v) => v.name)),
+      };
+    } catch {
+      return undefined; // the run reports why the model does not load
+    }
+  }
+
+  private layerSlots(): LayerSlots {
+    return { gradcam: this.state.layer, activations: this.inspectState.activationLayer, filters: this.inspectState.filterLayer };
+  }
+
+  /**
+   * The user picked `layer` on tab `from`: every tab that can show it follows. The Grad-CAM tab runs
+   * again at once when it is the one shown, else when it is shown next (no engine work for a tab
+   * nobody looks at); the inspection tabs load their layer when they are shown.
+   */
+  private async shareFrom(from: LayerTab, layer: string): Promise<void> {
+    const abilities = await this.layerAbilities();
+    if (!abilities || this.isDisposed) {
+      return;
+    }
+    const before = this.layerSlots();
+    const after = shareLayer(before, from, layer, abilities);
+    if (after === before) {
+      return;
+    }
+    if (after.activations !== this.inspectState.activationLayer || after.filters !== this.inspectState.filterLayer) {
+      const next: InspectViewState = { ...this.inspectState, activationLayer: after.activations, filterLayer: after.filters };
+      if (after.filters !== this.inspectState.filterLayer) {
+        delete next.filterMode; // the new layer's own default
+      }
+      this.saveInspectState(next);
+      this.notify({ type: 'sharedLayer', activationLayer: after.activations, filterLayer: after.filters });
+    }
+    if (from !== 'gradcam' && after.gradcam !== this.state.layer && after.gradcam !== undefined) {
+      this.state = { ...this.state, layer: after.gradcam };
+      this.notify({ type: 'viewState', state: this.state });
+      this.services.output.appendLine(`[panel] ${from} shows ${layer}: Grad-CAM follows`);
+      this.gradcamPending = true;
+      this.runIfGradCamPending();
+    }
+  }
+
+  /** Another model: the Activations and Filters tabs keep their layers where it has them, else go back to their defaults. */
+  private async keepInspectLayers(): Promise<void> {
+    const abilities = await this.layerAbilities();
+    if (!abilities || this.isDisposed) {
+      return;
+    }
+    const before = this.layerSlots();
+    const kept = keepLayers(before, abilities);
+    if (kept.activations === before.activations && kept.filters === before.filters) {
+      return;
+    }
+    const next: InspectViewState = { ...this.inspectState, activationLayer: kept.activations, filterLayer: kept.filters };
+    if (kept.filters === undefined) {
+      delete next.filterLayer;
+      delete next.filterMode;
+    }
+    if (kept.activations === undefined) {
+      delete next.activationLayer;
+    }
+    this.saveInspectState(next);
+    this.notify({ type: 'sharedLayer', activationLayer: kept.activations, filterLayer: kept.filters });
+  }
+
+  /** Runs the Grad-CAM that a layer picked elsewhere made stale, once its tab is the one shown. */
+  private runIfGradCamPending(): void {
+    if (this.gradcamPending && this.inspectState.tab === 'gradcam' && !this.isDisposed) {
+      this.gradcamPending = false;
+      this.run();
+    }
   }
 
   dispose(): void {
@@ -398,8 +530,14 @@ export class LensPanel {
         break; // requests, answered by onRequest
       case 'inspectState':
         this.saveInspectState(parseInspectState(message.state));
+        this.runIfGradCamPending();
         break;
-      case 'changeTarget':
+      case 'pickLayer':
+        // A layer picked on the Activations or Filters tab (or a Model-tab row) applies to the other tabs.
+        void this.shareFrom(message.tab, message.layer);
+        break;
+      case 'changeTarget': {
+        const layerBefore = this.state.layer;
         if (message.output !== undefined && message.output !== (this.state.output ?? this.model?.defaultOutput)) {
           // Another output: its own classes and default layer, remembered for this model.
           this.state = { ...withOutput(this.state, message.output), method: message.method };
@@ -408,6 +546,13 @@ export class LensPanel {
           this.state = { ...this.state, classIndex: message.classIndex, layer: message.layer, method: message.method };
         }
         this.run();
+        if (message.layer !== undefined && message.layer !== layerBefore && this.state.layer === message.layer) {
+          void this.shareFrom('gradcam', message.layer);
+        }
+        break;
+      }
+      case 'confirmRun':
+        this.answerConfirm(message.id, message.run);
         break;
       case 'changeAppearance':
         this.state = { ...this.state, colormap: message.colormap, opacity: message.opacity };
@@ -444,7 +589,16 @@ export class LensPanel {
     if (this.last) {
       this.notify({ type: 'result', result: this.last.result });
     }
-    this.notify({ type: 'busy', busy: this.busyMessage !== undefined, message: this.busyMessage });
+    for (const [view, busy] of this.busyByView) {
+      this.notify({ type: 'busy', busy: true, message: busy.message, fraction: busy.fraction, view });
+    }
+    for (const [tab, status] of this.tabStatus) {
+      this.notify({ type: 'tabStatus', tab, status });
+    }
+    if (this.pendingConfirm) {
+      const { id, text, action } = this.pendingConfirm;
+      this.notify({ type: 'confirmRun', confirm: { id, text, action } });
+    }
     if (this.lastError) {
       this.notify({ type: 'error', ...this.lastError });
     }
@@ -455,7 +609,7 @@ export class LensPanel {
   }
 
   private announceFiles(): void {
-    this.panel.title = panelTitle(this.state);
+    this.updateTitle();
     this.notify({
       type: 'files',
       state: this.state,
@@ -502,13 +656,18 @@ export class LensPanel {
   /** Starts a run for the current state, cancelling the one in flight. Never throws. */
   private run(origin: RunOrigin = 'user'): void {
     this.running?.abort();
+    this.gradcamPending = false;
+    if (this.pendingConfirm) {
+      // Another choice replaces the run that waited for an answer.
+      this.pendingConfirm = undefined;
+      this.notify({ type: 'confirmRun' });
+    }
     const controller = new AbortController();
     this.running = controller;
     const generation = ++this.generation;
     void this.runOnce(controller, generation, origin).finally(() => {
       if (generation === this.generation) {
         this.running = undefined;
-        this.setBusy(undefined);
       }
     });
   }
@@ -519,28 +678,30 @@ export class LensPanel {
     const stale = () => generation !== this.generation || this.isDisposed;
     const imageName = baseName(this.state.imagePath);
     try {
-      await vscode.window.withProgress(
+      await withPanelProgress(
         {
-          location: origin === 'refresh' ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
           title: `CNN Lens: ${METHOD_LABELS[this.state.method]} of ${imageName}`,
-          cancellable: true,
+          controller,
+          quiet: origin === 'refresh',
+          // A newer run owns the progress bar; this one's last word must not clear it.
+          show: (busy) => {
+            if (generation === this.generation) {
+              this.setBusy(busy);
+            }
+          },
         },
-        async (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
-          let fraction = 0;
-          const step = (message: string, next?: number) => {
-            this.setBusy(message);
-            const increment = next !== undefined && next > fraction ? (next - fraction) * 100 : undefined;
-            fraction = next !== undefined ? Math.max(fraction, next) : fraction;
-            progress.report({ message, increment });
-          };
-
-          step(engine.currentBackend ? 'loading the model…' : 'starting the engine…');
+        async (progress) => {
+          if (!engine.currentBackend) {
+            progress.step('Starting the engine…');
+          }
           const backend = await engine.backendReport(signal);
-          step('loading the model…');
           // takeReload first: it must be consumed even when this run reloads for its own reason.
           const reload = this.services.modelChanges.takeReload(this.state.modelPath) || this.reloadModelOnNextRun;
           this.reloadModelOnNextRun = false;
+          if (reload || !this.model) {
+            // Only when the model is really read: a class or layer change uses the loaded one.
+            progress.step('Loading the model…');
+          }
           // A model defined in code runs only in a trusted workspace (src/codeModels/trust.ts).
           const gate = codeModelGate(this.state.modelPath, vscode.workspace.isTrusted);
           if (gate.refusal) {
@@ -563,46 +724,60 @@ export class LensPanel {
             }
           }
           this.state = fitToModel(this.state, this.model);
+          if (this.layersFittedTo !== this.state.modelPath) {
+            this.layersFittedTo = this.state.modelPath;
+            void this.keepInspectLayers();
+          }
           this.notify({ type: 'model', model: this.model });
           // The inspection tabs ask again (answered from the worker's cache unless the model or image changed).
           this.notify({ type: 'inspectInvalidate' });
+          this.updateTitle();
 
           const state = this.state;
-          const layer = state.layer ?? summary.defaultCamLayer;
-          step(`${state.method} at ${layer}…`, 0.1);
+          const layer = state.layer ?? chosenOutput(state, this.model).defaultLayer ?? summary.defaultCamLayer;
+          if (!(await this.confirmedOrAsked(summary, state.method, layer, backend.backend, progress, signal)) || stale()) {
+            return;
+          }
+          const label = METHOD_LABELS[state.method];
+          progress.step(INPUT_LEVEL_METHODS.includes(state.method) ? `${label}…` : `${label} at ${layer}…`, 0.1);
           const { result, image } = await engine.explain(
             {
               modelPath: state.modelPath,
               imagePath: state.imagePath,
               request: { method: state.method, layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK },
             },
-            { signal, onProgress: (p) => step(p.message, p.fraction !== undefined ? 0.1 + 0.85 * p.fraction : undefined) },
+            { signal, onProgress: (p) => progress.step(`${label}: ${p.message}`, p.fraction !== undefined ? 0.1 + 0.85 * p.fraction : undefined) },
           );
           if (stale()) {
             return;
           }
+          this.learn(summary, result.method, result.layer, result.timings);
           const display = downscaleForDisplay(image);
           const views = renderViews(display, result.cam, state.colormap, state.opacity);
-          const panelResult: PanelResult = {
-            imagePath: state.imagePath,
-            modelPath: state.modelPath,
+          const facts = {
             method: result.method,
             layer: result.layer,
             classIndex: result.classIndex,
             className: result.className,
-            score: result.score,
             output: result.output,
             explained: explainedLine(result),
-            predictions: result.predictions,
-            image: display,
-            originalWidth: image.width,
-            originalHeight: image.height,
-            views,
             backend: result.backend,
             backendDetail: backend.detail,
             timings: result.timings,
+            originalWidth: image.width,
+            originalHeight: image.height,
             inputsElsewhere: result.details?.inputsElsewhere,
             input: pytorchInputNote(summary, result.cam.width, result.cam.height),
+          };
+          const panelResult: PanelResult = {
+            ...facts,
+            imagePath: state.imagePath,
+            modelPath: state.modelPath,
+            score: result.score,
+            predictions: result.predictions,
+            image: display,
+            views,
+            status: explanationStatus(facts),
           };
           this.last = { result: panelResult, cam: result.cam, original: image, display };
           this.lastError = undefined;
@@ -627,6 +802,71 @@ export class LensPanel {
     }
   }
 
+  // ------------------------------------------------------------------------------------------
+  // Long runs: an estimate, and the user's go-ahead above a threshold (./runEstimate.ts)
+
+  /**
+   * True when the run may go ahead: it is short, or the user confirmed it before. Otherwise the
+   * panel shows the estimate with a button to run it (answered in answerConfirm) and this run ends.
+   * A Score-CAM on a model whose forward pass was never timed first times one (a Grad-CAM at the same
+   * layer, whose forward pass the Score-CAM then reuses).
+   */
+  private async confirmedOrAsked(summary: ModelSummary, method: MethodName, layer: string, backend: string, progress: PanelProgress, signal: AbortSignal): Promise<boolean> {
+    const key = `${summary.path}\n${method}\n${layer}`;
+    const channels = channelsOf(summary, layer);
+    if (method !== 'scorecam' || channels === undefined || this.confirmedRuns.has(key)) {
+      return true;
+    }
+    const plan = { method, layer, channels, batchSize: DEFAULT_METHOD_OPTIONS.batchSize, backend };
+    let cost = this.costs.get(summary.path) ?? {};
+    if (cost.forwardMs === undefined && cost.scoreCamMsPerChannel === undefined && channels > 4 * plan.batchSize) {
+      progress.step('Timing one forward pass for an estimate…');
+      const { result } = await this.services.engine.explain(
+        { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
+        { signal },
+      );
+      this.learn(summary, 'gradcam', layer, result.timings);
+      cost = this.costs.get(summary.path) ?? {};
+    }
+    const estimate = estimateRun(plan, cost);
+    if (!needsConfirmation(estimate)) {
+      return true;
+    }
+    const id = ++this.confirmSeq;
+    this.pendingConfirm = { id, key, text: estimate.text, action: estimate.action };
+    this.notify({ type: 'confirmRun', confirm: { id, text: estimate.text, action: estimate.action } });
+    this.services.output.appendLine(`[estimate] ${estimate.text} Waiting for the go-ahead in the panel.`);
+    return false;
+  }
+
+  private answerConfirm(id: number, run: boolean): void {
+    const pending = this.pendingConfirm;
+    if (!pending || pending.id !== id) {
+      return; // an old question (its run was replaced meanwhile)
+    }
+    this.pendingConfirm = undefined;
+    this.notify({ type: 'confirmRun' });
+    if (run) {
+      this.confirmedRuns.add(pending.key);
+      this.run();
+      return;
+    }
+    // Left: the pickers go back to what the panel shows.
+    const shown = this.last?.result;
+    const method: MethodName = shown && shown.modelPath === this.state.modelPath ? shown.method : 'gradcam';
+    const layer = shown && shown.modelPath === this.state.modelPath && !INPUT_LEVEL_METHODS.includes(shown.method) ? shown.layer : this.state.layer;
+    this.state = { ...this.state, method, ...(layer !== undefined ? { layer } : {}) };
+    this.notify({ type: 'viewState', state: this.state });
+    this.notify({ type: 'status', message: `${pending.action.replace(/^Run /, '')} not run${shown ? ': showing the previous result' : ''}.` });
+    this.services.output.appendLine(`[estimate] not run: ${pending.text}`);
+  }
+
+  /** Keeps what a run measured for the next estimate. */
+  private learn(summary: ModelSummary, method: MethodName, layer: string, timings: Record<string, number>): void {
+    const cost = this.costs.get(summary.path) ?? {};
+    this.costs.set(summary.path, learnCost(cost, { method, timings, channels: channelsOf(summary, layer) }));
+  }
+
   /** Compare view (compare.ts): like run(), one request at a time, cancelled by the next. */
   private compare(command: CompareCommand): void {
     this.running?.abort();
@@ -637,15 +877,17 @@ export class LensPanel {
       engine: this.services.engine,
       output: this.services.output,
       state: this.state,
-      notify: (message) => this.notify(message),
-      setBusy: (message) => this.setBusy(message),
+      // The compare view's notes belong on its own tab's status line.
+      notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
+      // Its progress shows on its own view (webview/busy.ts: a BusyIndicator registered for 'compare').
+      setBusy: (message) => this.setBusy(message === undefined ? undefined : { message }, 'compare'),
       fail: (context, error) => this.fail(context, error),
       stale: () => generation !== this.generation || this.isDisposed,
     };
     void runComparison(host, command, controller.signal).finally(() => {
       if (generation === this.generation) {
         this.running = undefined;
-        this.setBusy(undefined);
+        this.setBusy(undefined, 'compare');
       }
     });
   }
@@ -670,9 +912,14 @@ export class LensPanel {
     this.notify({ type: 'render', views });
   }
 
-  private setBusy(message: string | undefined): void {
-    this.busyMessage = message;
-    this.notify({ type: 'busy', busy: message !== undefined, message });
+  /** A view's in-panel progress (webview/busy.ts); undefined: its work ended. */
+  private setBusy(busy: BusyState | undefined, view = 'gradcam'): void {
+    if (busy) {
+      this.busyByView.set(view, busy);
+    } else {
+      this.busyByView.delete(view);
+    }
+    this.notify({ type: 'busy', busy: busy !== undefined, message: busy?.message, fraction: busy?.fraction, view });
   }
 
   /**
@@ -692,8 +939,11 @@ export class LensPanel {
   }
 }
 
-function panelTitle(state: PanelViewState): string {
-  return `Grad-CAM: ${baseName(state.imagePath)}`;
+/** Channels of a layer's 4-D output (channels last, as the engine keeps every format), if it has one. */
+function channelsOf(summary: ModelSummary, layer: string): number | undefined {
+  const shape = summary.layers.find((l) => l.name === layer)?.outputShape;
+  const channels = shape && shape.length === 4 ? shape[3] : undefined;
+  return typeof channels === 'number' && channels > 0 ? channels : undefined;
 }
 
 /** The column next to the panel's, for the model file and opened files. */

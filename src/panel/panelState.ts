@@ -54,12 +54,17 @@ export function withImage(state: PanelViewState, imagePath: string): PanelViewSt
   return { ...rest, imagePath };
 }
 
-/** Another model: its classes, layers and outputs differ, so all go back to the defaults (the output the user chose for that model is recalled once it loads). */
+/**
+ * Another model: its classes and outputs differ, so they go back to the defaults (the output the
+ * user chose for that model is recalled once it loads). The layer is kept: another export of the
+ * same network has the same layer names, and fitToModel drops it once the model is loaded if this
+ * one has no such 4-D layer.
+ */
 export function withModel(state: PanelViewState, modelPath: string): PanelViewState {
   if (state.modelPath === modelPath) {
     return state;
   }
-  const { classIndex: _class, layer: _layer, output: _output, ...rest } = state;
+  const { classIndex: _class, output: _output, ...rest } = state;
   return { ...rest, modelPath };
 }
 

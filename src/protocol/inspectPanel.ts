@@ -104,6 +104,18 @@ export function parseInspectState(value: unknown): InspectViewState {
   return state;
 }
 
+/** Formats whose layers carry Keras's trainable flag (operator graphs and PyTorch modules have none). */
+const TRAINABLE_FORMATS: readonly ModelFormat[] = ['layers-model', 'keras', 'keras-h5'];
+
+/**
+ * Whether the Model tab shows a Trainable column: only where the format has the flag and some layer
+ * with weights is frozen. Anywhere else "yes" on every row (or "no" where the flag does not exist)
+ * says nothing and costs a column.
+ */
+export function showsTrainable(info: Pick<InspectModelInfo, 'format' | 'layers'>): boolean {
+  return TRAINABLE_FORMATS.includes(info.format) && info.layers.some((layer) => layer.params > 0 && !layer.trainable);
+}
+
 /** The tab a "Visualize Layer…" view opens. */
 export function tabOfView(view: InspectView): string {
   return view === 'summary' ? 'model' : view;
@@ -132,8 +144,19 @@ export interface InspectStateCommand {
   state: InspectViewState;
 }
 
+/**
+ * The user picked a layer on the Activations or Filters tab (its picker, a Model-tab row): the host
+ * applies it to the other tabs (src/protocol/layerChoice.ts). Said apart from inspectState, which
+ * also carries layers the host set itself, so an echo is never taken for a pick.
+ */
+export interface PickLayerCommand {
+  type: 'pickLayer';
+  tab: 'activations' | 'filters';
+  layer: string;
+}
+
 export type InspectRequest = InspectModelRequest | InspectActivationsRequest | InspectChannelRequest | InspectFiltersRequest;
-export type InspectWebviewToHost = InspectRequest | InspectStateCommand;
+export type InspectWebviewToHost = InspectRequest | InspectStateCommand | PickLayerCommand;
 
 export function isInspectRequest(message: { type: string }): message is InspectRequest {
   return message.type === 'inspectModel' || message.type === 'inspectActivations' || message.type === 'inspectChannel' || message.type === 'inspectFilters';

@@ -29,6 +29,15 @@ export function shortenLayerName(name: string, maxChars: number): string {
   return NAME_ELLIPSIS + tail.join('');
 }
 
+/**
+ * How every picker, table, lens and quick pick marks the model's default layer: the one Grad-CAM
+ * explains and the Activations tab opens when none is chosen (the last 4-D layer before the head).
+ */
+export const DEFAULT_LAYER_MARK = ' (default)';
+
+/** The tooltip that says what "(default)" means. */
+export const DEFAULT_LAYER_TOOLTIP = 'The default layer: Grad-CAM explains it and Activations open it unless another is chosen (the last layer with a 4-D output before the head).';
+
 /** Characters of a layer name shown in a picker's entries (the full name is the entry's tooltip). */
 export const PICKER_NAME_CHARS = 44;
 

@@ -6,6 +6,7 @@
 
 import type { InspectHostToWebview, InspectWebviewToHost } from './inspectPanel';
 import type { RequestBase } from './messaging';
+import type { StatusLine } from './statusLine';
 import type { ColormapName, ExplainedOutput, FaithfulnessMetrics, MethodName, OutputKind, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
 
@@ -107,6 +108,8 @@ export interface PanelResult {
   inputsElsewhere?: number;
   /** The model input the image ran at, when the user should see it: "input 3×32×32 (found by trial…)". */
   input?: string;
+  /** The Grad-CAM tab's status line ("Grad-CAM of Ankle boot at conv4 · 45 ms · wasm") and its tooltip. */
+  status: StatusLine;
 }
 
 export interface Bootstrap {
@@ -160,6 +163,13 @@ export interface CancelCommand {
   type: 'cancel';
 }
 
+/** The answer to a ConfirmRunNotification: run the long computation, or leave it. */
+export interface ConfirmRunCommand {
+  type: 'confirmRun';
+  id: number;
+  run: boolean;
+}
+
 /** Compare view (issue 4): run these methods on the panel's image, class and layer. */
 export interface CompareCommand {
   type: 'compare';
@@ -176,6 +186,7 @@ export type WebviewToHost =
   | SelectModelCommand
   | ExportOverlayCommand
   | CancelCommand
+  | ConfirmRunCommand
   | CompareCommand;
 
 // ---------------------------------------------------------------------------------------------
@@ -194,11 +205,20 @@ export interface ModelNotification {
   model: PanelModelInfo;
 }
 
+/**
+ * A view is being recomputed (or no longer is): its progress bar, message and Cancel (webview/busy.ts).
+ * The host sends one per step of the work; the webview shows it only after a moment, so fast work
+ * does not flicker.
+ */
 export interface BusyNotification {
   type: 'busy';
   busy: boolean;
-  /** What is running, e.g. "Loading model…", "Grad-CAM at conv2…". */
+  /** What is running, e.g. "Loading the model…", "Grad-CAM at conv2…". */
   message?: string;
+  /** How far it is, 0..1, when known (the bar is indeterminate otherwise). */
+  fraction?: number;
+  /** The view doing the work: 'gradcam' (default), 'compare', … */
+  view?: string;
 }
 
 export interface ResultNotification {
@@ -218,9 +238,44 @@ export interface ErrorNotification {
   code?: string;
 }
 
+/** A note for a tab's status line ("Cancelled: showing the previous result."), shown until its next result. */
 export interface StatusNotification {
   type: 'status';
   message: string;
+  /** The tab it is about: 'gradcam' (default), 'compare', … */
+  tab?: string;
+}
+
+/** A tab's status line (the Grad-CAM tab's comes with its result). */
+export interface TabStatusNotification {
+  type: 'tabStatus';
+  tab: string;
+  status: StatusLine;
+}
+
+/** The host changed the view state (a layer picked on another tab, a run declined): the pickers follow. */
+export interface ViewStateNotification {
+  type: 'viewState';
+  state: PanelViewState;
+}
+
+/**
+ * The layer picked on one tab now applies to these tabs too (src/protocol/layerChoice.ts); the
+ * webview records it without reloading (each view loads its layer when it is shown).
+ */
+export interface SharedLayerNotification {
+  type: 'sharedLayer';
+  activationLayer?: string;
+  filterLayer?: string;
+}
+
+/**
+ * A run estimated to take long (src/panel/runEstimate.ts) waits for the user: the panel shows the
+ * estimate with a button to run it and one to leave it. `confirm` undefined takes the question away.
+ */
+export interface ConfirmRunNotification {
+  type: 'confirmRun';
+  confirm?: { id: number; text: string; action: string };
 }
 
 /** One method in the compare view: its overlay at display resolution, time and metrics. */
@@ -254,6 +309,10 @@ export type HostToWebview =
   | RenderNotification
   | ErrorNotification
   | StatusNotification
+  | TabStatusNotification
+  | ViewStateNotification
+  | SharedLayerNotification
+  | ConfirmRunNotification
   | CompareNotification;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // One notation for tensor shapes everywhere a user reads them (panel, quick picks, lenses, hovers,
-// the model viewer, the CLI). CNN Lens runs every model channels-last with a free batch dimension,
-// [null, 16, 16, 32]; users of most formats read that as 16×16×32. PyTorch users read shapes as
-// PyTorch prints them, N×C×H×W: 1×32×16×16.
+// the model viewer, the CLI), one per model family, and said once where shapes are listed
+// (shapeNotation). CNN Lens runs every model channels-last with a free batch dimension,
+// [null, 16, 16, 32]; TF.js and Keras users read that as 16×16×32 (H×W×C). PyTorch and ONNX users
+// read shapes as PyTorch prints them, N×C×H×W: 1×32×16×16.
 import type { ModelSummary } from './types';
 
 export type ShapeOrder = ModelSummary['shapeOrder'];
@@ -19,10 +20,7 @@ export function formatShape(shape: readonly (number | null)[], order?: ShapeOrde
   return dims.length > 0 ? dims.join('×') : '?';
 }
 
-/** The same shape as a list, as the framework writes it: "[1, 32, 16, 16]" or "[null, 16, 16, 32]". */
-export function shapeList(shape: readonly (number | null)[], order?: ShapeOrder): string {
-  if (order === 'NCHW') {
-    return `[${formatShape(shape, order).split('×').join(', ')}]`;
-  }
-  return `[${shape.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
+/** What the notation means, said once beside a list of shapes: "H×W×C" or "N×C×H×W". */
+export function shapeNotation(order?: ShapeOrder): string {
+  return order === 'NCHW' ? 'N×C×H×W' : 'H×W×C';
 }

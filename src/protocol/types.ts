@@ -351,7 +351,7 @@ export interface ModelSummary {
    * for a model defined in code, the bundled sources and the weight files it loaded.
    */
   sourceFiles?: string[];
-  /** 'NCHW' when shapes are shown as the source framework shows them (PyTorch: 1×32×16×16); default NHWC. */
+  /** 'NCHW' when shapes are shown as the source framework shows them (PyTorch and ONNX: 1×32×16×16); default H×W×C (TF.js, Keras). */
   shapeOrder?: 'NCHW';
   /** For PyTorch models: how the model was built, which weights and which input size. */
   pytorch?: PytorchBuild;

@@ -26,6 +26,7 @@ import {
   quickInputPrompt,
   runCommandFromPalette,
   screenshot,
+  statusWithDetails,
 } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-compare');
@@ -107,7 +108,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
     await frame.locator('[data-testid="tab-gradcam"]').click();
     // The comparison's sampling methods started the helper, which has loaded the model by now.
     await chooseInPicker(frame, '#method-select', 'smoothgrad');
-    await waitFor(frame, () => text(frame, '[data-testid="status"]').then((t) => /SmoothGrad/.test(t) && /\d+ samples on helper workers/.test(t)), 60_000, 'a SmoothGrad with samples on the helper');
+    await waitFor(frame, () => statusWithDetails(frame).then((t) => /SmoothGrad/.test(t) && /\d+ samples on helper workers/.test(t)), 60_000, 'a SmoothGrad with samples on the helper');
     assert.strictEqual(await text(frame, '#error'), '', 'no error');
     await page!.waitForTimeout(500);
     await screenshot(page!, path.join(ARTIFACTS, 'smoothgrad-helpers.png'));

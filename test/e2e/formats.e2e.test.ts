@@ -94,10 +94,11 @@ describe('CNN Lens with an ONNX model in code-server (end to end)', function () 
     const viewer = await findWebviewFrame(page!, '#format', 60_000);
     const format = await visibleText(viewer, '#format');
     assert.match(format, /^ONNX · opset 13, pytorch 1\.13/);
-    assert.match(await visibleText(viewer, '#input'), /64 × 64 × 3/);
+    assert.match(await visibleText(viewer, '#input'), /^1×3×64×64 \(N×C×H×W\)$/, 'an ONNX model in PyTorch\'s notation');
     const layers = await visibleText(viewer, '#layers');
     assert.match(layers, /\/conv1\/Conv\s+Conv/);
-    assert.match(layers, /\/conv4\/Relu ★/);
+    assert.match(layers, /\/conv4\/Relu \(default\)/);
+    assert.match(layers, /Output shape \(N×C×H×W\)/);
     await screenshot(page!, path.join(ARTIFACTS, '02-onnx-model-viewer.png'));
   });
 

@@ -140,7 +140,8 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
     await pickQuickPickItem(page!, 'sample.model.ts');
     const frame = await findWebviewFrame(page!, '#predictions', PANEL_TIMEOUT_MS);
     await waitUntil(async () => (await text(frame, '#model-link')).includes('sample.model.ts'), PANEL_TIMEOUT_MS, 'the panel to switch to sample.model.ts');
-    await waitUntil(async () => /\bat conv4\b/.test(await text(frame, '#status')) && (await text(frame, '#error')).trim() === '', PANEL_TIMEOUT_MS, 'Grad-CAM of the code model');
+    // Grad-CAM here chose conv1 before; the code model has a conv1 too, so Change Model keeps it.
+    await waitUntil(async () => /\bat conv1\b/.test(await text(frame, '#status')) && (await text(frame, '#error')).trim() === '', PANEL_TIMEOUT_MS, 'Grad-CAM of the code model at conv1, the layer kept across Change Model');
     await waitForTopPrediction(page!, expected.label, frame);
 
     const codeEditor = page!.locator('.editor-group-container', { has: page!.locator('.tab', { hasText: 'sample.model.ts' }) }).first();
@@ -156,7 +157,7 @@ describe('CNN Lens in code-server: inspect while coding (end to end)', function 
     const hover = page!.locator('.monaco-hover-content', { hasText: 'Output shape' }).first();
     await hover.waitFor({ timeout: 30_000 });
     const hoverText = await hover.innerText();
-    assert.ok(/\[null, 64, 64, 8\]/.test(hoverText) && /Parameters: 224/.test(hoverText), `hover: ${hoverText}`);
+    assert.ok(/Output shape: 64×64×8 \(H×W×C\)/.test(hoverText) && /Parameters: 224/.test(hoverText), `hover: ${hoverText}`);
     await screenshot(page!, path.join(ARTIFACTS, 'live-07-code-model.png'));
     await page!.keyboard.press('Escape');
 

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { REPO_ROOT, createSandbox, type RunningCodeServer, type Sandbox } from './codeServer';
 import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
-import { chooseContextMenuItem, chooseInPicker, findWebviewFrame, openWorkspace, revealInExplorer, runCommandFromPalette, screenshot, visibleText, waitUntil } from './workbench';
+import { chooseContextMenuItem, chooseInPicker, findWebviewFrame, openWorkspace, revealInExplorer, runCommandFromPalette, screenshot, statusWithDetails, visibleText, waitUntil } from './workbench';
 import { readCanvasStats } from './canvas';
 import type { DomElement } from './dom';
 import { initBackend } from '../../src/engine/backend';
@@ -87,7 +87,7 @@ describe('CNN Lens with binary, regression and multi-head models in code-server 
       async () => {
         const error = (await visibleText(panel, '#error')).trim();
         assert.strictEqual(error, '', `the panel shows an error: ${error}`);
-        status = await visibleText(panel, '[data-testid="status"]');
+        status = await statusWithDetails(panel);
         return pattern.test(status);
       },
       PANEL_TIMEOUT_MS,
@@ -154,7 +154,7 @@ describe('CNN Lens with binary, regression and multi-head models in code-server 
     await page!.waitForTimeout(1500); // the workbench reads the changed settings file
     const panel = await showGradCam();
     await waitForStatus(panel, /Grad-CAM of “spoof” \(class 1: σ\(z\), \+z = 0\.9\) at trunk/, 'the binary model explained');
-    const status = await visibleText(panel, '[data-testid="status"]');
+    const status = await statusWithDetails(panel);
     assert.doesNotMatch(status, /output \d/, 'one output: the status does not name it');
     assert.ok(!(await outputPickerShown(panel)), 'one output: no Output picker');
     assert.strictEqual((await visibleText(panel, '#predictions-title')).trim(), 'Prediction (binary classifier)');

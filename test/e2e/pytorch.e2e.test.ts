@@ -28,6 +28,7 @@ import {
   screenshot,
   visibleText,
   waitUntil,
+  statusWithDetails,
 } from './workbench';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-pytorch');
@@ -81,7 +82,7 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
       PANEL_TIMEOUT_MS,
       `the prediction "${expectedLabel}"`,
     );
-    const status = await visibleText(panel, '#status');
+    const status = await statusWithDetails(panel);
     assert.match(status, /Grad-CAM of “class 7” \(class 7, score [\d.]+\) at conv2/, 'the layer is named as in model.py');
     assert.match(status, /input 3×32×32 \(found by trial; set "input" in cnn-lens\.json to choose it\)/);
     assert.strictEqual(await visibleText(panel, '#model-notice'), '', 'trained weights: no warning');
@@ -99,7 +100,7 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
     await frame.locator('[data-testid="layer-row"]').first().waitFor({ timeout: 60_000 });
     const rows = await frame.locator('[data-testid="layer-row"]').evaluateAll((els) => els.map((el) => (el as unknown as { dataset: Record<string, string> }).dataset.layer));
     assert.deepStrictEqual(rows, ['input', 'conv1', 'relu after conv1', 'pool', 'conv2', 'relu after conv2', 'pool (call 2)', 'reshape after pool (call 2)', 'fc1']);
-    assert.match(await visibleText(frame, 'tr.default-layer'), /conv2.*Grad-CAM default.*Conv2d.*1×32×16×16.*4,640/s);
+    assert.match(await visibleText(frame, 'tr.default-layer'), /conv2\s*default.*Conv2d.*1×32×16×16.*4,640/s);
     assert.match(await visibleText(frame, '[data-testid="model-totals"]'), /25,578 parameters · input 1×3×32×32 · 10 classes/);
     assert.match(await visibleText(frame, '[data-testid="model-detail"]'), /SimpleCNN\(\) from model\.py, weights simple_cnn\.pth \(a state_dict\)/);
     await page!.waitForTimeout(500);
@@ -134,9 +135,9 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
     const texts = (await lenses.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
     for (const expected of [
       /^Show Grad-CAM… \| Model summary$/,
-      /^conv1 · 1×16×32×32 \| Activations \| Filters \| Grad-CAM here$/,
-      /^pool · 1×16×16×16 \| Activations \| Grad-CAM here \| \+1 more$/,
-      /^conv2 · 1×32×16×16 \| Activations \| Filters \| Grad-CAM here \(default layer\)$/,
+      /^conv1 · 1×16×32×32 \| Activations \| Filters \| Grad-CAM here \| Explain here…$/,
+      /^pool · 1×16×16×16 \| Activations \| Grad-CAM here \| Explain here… \| \+1 more$/,
+      /^conv2 · 1×32×16×16 \| Activations \| Filters \| Grad-CAM here \(default\) \| Explain here…$/,
       /^fc1 · 1×10 \| Activations$/,
     ]) {
       assert.ok(texts.some((t) => expected.test(t)), `a lens ${expected} among ${JSON.stringify(texts)}`);
@@ -158,7 +159,7 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
     await hover.waitFor({ timeout: 30_000 });
     const hoverText = await hover.innerText();
     assert.match(hoverText, /conv2 · Conv2d/);
-    assert.match(hoverText, /Output: 1×32×16×16 · default Grad-CAM layer/);
+    assert.match(hoverText, /Output: 1×32×16×16 \(N×C×H×W\) \(default\)/);
     assert.match(hoverText, /Parameters: 4,640/);
     assert.match(hoverText, /weight: min -?[\d.]+, mean -?[\d.]+, max [\d.]+/);
     const shot = await screenshot(page!, path.join(ARTIFACTS, '06-pytorch-hover.png'));
@@ -171,7 +172,7 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
 
   it('editing and saving model.py refreshes the panel; a syntax error shows its line, squiggled; fixing it recovers', async function () {
     const panel = await findWebviewFrame(page!, '#status');
-    const scoreOf = async () => Number(/score (-?[\d.]+)\)/.exec(await visibleText(panel, '#status'))?.[1]);
+    const scoreOf = async () => Number(/score (-?[\d.]+)\)/.exec(await statusWithDetails(panel))?.[1]);
     const before = await scoreOf();
     assert.ok(Number.isFinite(before), 'a score in the status line');
     const editor = modelEditor(page!);

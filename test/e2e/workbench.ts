@@ -10,6 +10,7 @@ import { chromium, type Browser, type Frame, type Locator, type Page } from 'pla
 import type { Sandbox } from './codeServer';
 import { sleep } from './codeServer';
 import type { BrowserGlobals, DomElement } from './dom';
+import { PANEL_TITLE_PATTERN } from '../../src/protocol/statusLine';
 
 export const CHROMIUM_PATH = process.env.CNN_LENS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -239,6 +240,17 @@ export async function visibleText(frame: Frame, selector: string): Promise<strin
   }, selector);
 }
 
+/**
+ * The panel's status line and its tooltip, one after the other: the line is short ("Grad-CAM of
+ * Ankle boot at conv4 · 45 ms · wasm"); the exact score, the model input, the stages' times and
+ * the helper workers' share are in the tooltip.
+ */
+export async function statusWithDetails(frame: Frame): Promise<string> {
+  const line = await visibleText(frame, '[data-testid="status"]');
+  const tooltip = (await frame.locator('[data-testid="status"]').getAttribute('title')) ?? '';
+  return `${line}\n${tooltip}`;
+}
+
 /** The product's layout: the model file in one editor group, the Grad-CAM panel in the group beside it. */
 export async function assertPanelBesideModel(page: Page, modelFileName: string): Promise<void> {
   const groups = await page.locator('.editor-group-container').evaluateAll((elements) =>
@@ -247,7 +259,7 @@ export async function assertPanelBesideModel(page: Page, modelFileName: string):
     ),
   );
   const modelGroup = groups.findIndex((tabs) => tabs.some((tab) => tab.includes(modelFileName)));
-  const panelGroup = groups.findIndex((tabs) => tabs.some((tab) => /Grad-CAM/.test(tab)));
+  const panelGroup = groups.findIndex((tabs) => tabs.some((tab) => PANEL_TITLE_PATTERN.test(tab)));
   assert.ok(modelGroup >= 0, `no editor shows ${modelFileName}; editor tabs: ${JSON.stringify(groups)}`);
   assert.ok(panelGroup >= 0, `no Grad-CAM panel tab; editor tabs: ${JSON.stringify(groups)}`);
   assert.notStrictEqual(modelGroup, panelGroup, `the panel and ${modelFileName} share one editor group: the panel must open beside the model`);

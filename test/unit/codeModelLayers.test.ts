@@ -115,7 +115,7 @@ describe('CodeLens in model code: matching calls to the model the engine built',
         assert.strictEqual(matched[2].layer.name, 'features');
         names.push(matched.map((m) => m.layer.name));
         const lenses = layerLenses(file, matched.map((m) => ({ name: m.layer.name, className: m.layer.className, offset: m.offset })), loaded.summary);
-        assert.ok(lenses.some((l) => l.title === 'Grad-CAM here (default layer)' && l.offset === matched[3].offset), 'the last conv is the default CAM layer');
+        assert.ok(lenses.some((l) => l.title === 'Grad-CAM here (default)' && l.offset === matched[3].offset), 'the last conv is the default CAM layer');
       } finally {
         loaded.dispose();
       }

@@ -9,6 +9,7 @@ import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { describeLayers, loadModel, wrapModel } from '../../src/engine/index';
 import {
+  EXPLAIN_AT_LAYER_COMMAND,
   GRADCAM_AT_LAYER_COMMAND,
   VISUALIZE_LAYER_COMMAND,
   layerHoverMarkdown,
@@ -100,10 +101,10 @@ describe('CodeLens/hover: lenses and hovers from the engine summary', function (
       const offset = written.find((w) => w.name === layer)?.offset;
       return lenses.filter((l) => l.offset === offset).map((l) => l.title);
     };
-    assert.deepStrictEqual(titlesOf('conv1'), ['conv1 · 64×64×8', 'Activations', 'Filters', 'Grad-CAM here']);
-    assert.deepStrictEqual(titlesOf('pool1'), ['pool1 · 32×32×8', 'Activations', 'Grad-CAM here']);
-    assert.deepStrictEqual(titlesOf('bn2').slice(1), ['Activations', 'Grad-CAM here'], 'batch norm weights are not images');
-    assert.deepStrictEqual(titlesOf('conv4').slice(1), ['Activations', 'Filters', 'Grad-CAM here (default layer)']);
+    assert.deepStrictEqual(titlesOf('conv1'), ['conv1 · 64×64×8', 'Activations', 'Filters', 'Grad-CAM here', 'Explain here…']);
+    assert.deepStrictEqual(titlesOf('pool1'), ['pool1 · 32×32×8', 'Activations', 'Grad-CAM here', 'Explain here…']);
+    assert.deepStrictEqual(titlesOf('bn2').slice(1), ['Activations', 'Grad-CAM here', 'Explain here…'], 'batch norm weights are not images');
+    assert.deepStrictEqual(titlesOf('conv4').slice(1), ['Activations', 'Filters', 'Grad-CAM here (default)', 'Explain here…']);
     assert.deepStrictEqual(titlesOf('gap'), ['gap · 96', 'Activations'], '2-D output: no Grad-CAM');
     assert.deepStrictEqual(titlesOf('predictions'), ['predictions · 10', 'Activations']);
 
@@ -116,13 +117,14 @@ describe('CodeLens/hover: lenses and hovers from the engine summary', function (
         [VISUALIZE_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2', view: 'activations' }]],
         [VISUALIZE_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2', view: 'filters' }]],
         [GRADCAM_AT_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2' }]],
+        [EXPLAIN_AT_LAYER_COMMAND, [{ modelPath: MODEL, layer: 'conv2' }]],
       ],
     );
   });
 
   it('without a summary (not loaded, or failing) offers no Grad-CAM; a layer the model lacks gets none', function () {
     const before = layerLenses(MODEL, written, undefined);
-    assert.ok(before.every((l) => l.command !== GRADCAM_AT_LAYER_COMMAND));
+    assert.ok(before.every((l) => l.command !== GRADCAM_AT_LAYER_COMMAND && l.command !== EXPLAIN_AT_LAYER_COMMAND));
     assert.strictEqual(before.filter((l) => l.title === 'Filters').length, 4, 'four Conv2D layers');
     const typed = [...written, { name: 'conv5', className: 'Conv2D', offset: 99999 }];
     assert.ok(layerLenses(MODEL, typed, summary).every((l) => l.offset !== 99999));
@@ -136,9 +138,9 @@ describe('CodeLens/hover: lenses and hovers from the engine summary', function (
     const hover = layerHoverMarkdown(conv3, summary);
     assert.strictEqual(paramsOf('conv3'), 3 * 3 * 16 * 48 + 48);
     assert.ok(hover.includes(`Parameters: ${paramsOf('conv3').toLocaleString('en-US')} (trainable)`), hover);
-    assert.ok(hover.includes('Output shape: `[null, 16, 16, 48]` (16×16×48)'), hover);
+    assert.ok(hover.includes('Output shape: 16×16×48 (H×W×C)'), hover);
     const conv4 = layerHoverMarkdown(summary.layers.find((l) => l.name === 'conv4')!, summary);
-    assert.ok(conv4.includes('Default Grad-CAM layer'));
+    assert.ok(conv4.includes('The default layer (Grad-CAM explains it unless another is chosen)'), conv4);
     // bn2's moving mean/variance count as parameters too (Keras counts them, not trainable).
     const bn2 = summary.layers.find((l) => l.name === 'bn2')!;
     assert.strictEqual(bn2.params, paramsOf('bn2'));

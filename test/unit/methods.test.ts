@@ -456,7 +456,7 @@ describe('attribution methods', function () {
           [{ steps: 0 }, /steps must be a whole number from 1/],
           [{ patch: 13 }, /patch must be a whole number from 1 to 12/],
           [{ noise: -1 }, /noise must be a number from 0/],
-          [{ fill: 2 }, /fill must be a grey level/],
+          [{ fill: 2 }, /fill must be a gray level/],
           [{ baseline: 'white' as never }, /baseline must be one of black, blurred/],
         ] as const) {
           await assert.rejects(computeCam(model, input, request(model, 'occlusion', 'conv2', options as MethodOptions)), (error: unknown) => {

@@ -9,6 +9,7 @@ const summary: ModelSummary = {
   path: '/w/resnet18.onnx',
   format: 'onnx',
   formatDetail: 'opset 13, pytorch 1.13.0, input [1, 3, 224, 224] NCHW (run as NHWC)',
+  shapeOrder: 'NCHW',
   name: 'resnet18',
   inputShape: [224, 224, 3],
   layers: [
@@ -32,15 +33,34 @@ const summary: ModelSummary = {
 const options = { cspSource: 'vscode-resource:', nonce: 'N0NCE', fileName: 'resnet18.onnx' };
 
 describe('model viewer page', () => {
-  it('shows format, input, preprocessing, classes, parameters and every layer, the default CAM layer marked', () => {
+  it('shows format, input, preprocessing, classes, parameters and every layer in one shape notation, the default layer marked', () => {
     const html = summaryPage(summary, options);
     assert.match(html, /<p class="detail" id="format">ONNX · opset 13, pytorch 1\.13\.0/);
-    assert.match(html, /224 × 224 × 3 \(height × width × channels\)/);
+    assert.match(html, /<dd id="input">1×3×224×224 \(N×C×H×W\)<\/dd>/);
     assert.match(html, /mean 0\.485, 0\.456, 0\.406, std 0\.229, 0\.224, 0\.225 \(from \/w\/cnn-lens\.json\)/);
     assert.match(html, /11,689,512/);
     assert.match(html, /3, of which 1 with 4-D output/);
-    assert.match(html, /<tr class="spatial default"><td class="name">\/layer4\/relu\/Relu ★<\/td><td>Relu<\/td><td>7×7×512<\/td>/);
+    assert.match(html, /<th>Output shape \(N×C×H×W\)<\/th>/);
+    assert.match(html, /<tr class="spatial default"><td class="name">\/layer4\/relu\/Relu<span title="[^"]+"> \(default\)<\/span><\/td><td>Relu<\/td><td>1×512×7×7<\/td>/);
+    assert.ok(!html.includes('★') && !/\[null|None/.test(html), 'one notation, one default mark');
     assert.match(html, /id="explain"/);
+  });
+
+  it('a TF.js or Keras model reads H×W×C', () => {
+    const { shapeOrder: _nchw, ...keras } = summary;
+    const html = summaryPage({ ...keras, format: 'keras' }, options);
+    assert.match(html, /<dd id="input">224×224×3 \(H×W×C\)<\/dd>/);
+    assert.match(html, /<td>7×7×512<\/td>/);
+  });
+
+  it('layer names with activations are links that ask the host for them; others are plain text', () => {
+    const html = summaryPage(summary, { ...options, openable: new Set(['/layer4/relu/Relu']) });
+    assert.match(html, /<a href="#" data-layer="\/layer4\/relu\/Relu" title="Show the activations of \/layer4\/relu\/Relu for an image">\/layer4\/relu\/Relu<\/a>/);
+    assert.strictEqual((html.match(/<a href/g) ?? []).length, 1, 'only the openable layer is a link');
+    assert.match(html, /vscode\.postMessage\(\{ type: 'activations', layer: link\.dataset\.layer \}\)/);
+    const escaped = summaryPage(summary, { ...options, openable: new Set(['<img src=x onerror=alert(1)>']) });
+    assert.match(escaped, /data-layer="&lt;img src=x onerror=alert\(1\)&gt;"/);
+    assert.ok(!escaped.includes('<img'));
   });
 
   it('escapes names from the file and allows only nonce\'d script and style', () => {

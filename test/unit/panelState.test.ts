@@ -94,12 +94,21 @@ describe('panel state', () => {
     assert.strictEqual(withImage(state, state.imagePath), state, 'the same image changes nothing');
   });
 
-  it('another model resets class and layer', () => {
+  it('another model resets the class and keeps the layer until the model is loaded', () => {
     const next = withModel(state, '/ws/other/model.json');
     assert.strictEqual(next.modelPath, '/ws/other/model.json');
-    assert.ok(!('classIndex' in next) && !('layer' in next));
+    assert.ok(!('classIndex' in next));
+    assert.strictEqual(next.layer, 'conv1', 'another export of the network has the same layer');
     assert.strictEqual(next.colormap, 'viridis');
     assert.strictEqual(withModel(state, state.modelPath), state);
+  });
+
+  it('Change Model keeps the layer when the new model has it, and goes back to the default when it does not', () => {
+    const info = toModelInfo(summary, 'model.json');
+    const kept = fitToModel(withModel(state, '/ws/copy/model.json'), info);
+    assert.strictEqual(kept.layer, 'conv1', 'the new model has conv1: it stays');
+    const other = fitToModel(withModel({ ...state, layer: 'block7/conv' }, '/ws/copy/model.json'), info);
+    assert.ok(!('layer' in other), 'no block7/conv in the new model: its default layer');
   });
 
   it('drops a layer or class the model does not have', () => {

@@ -23,7 +23,7 @@ function lensLines(modelPath: string, file: string, text: string, summary: Model
   const starts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
   return pythonLayerLenses(modelPath, file, text, summary)
-    .filter((lens) => withActions || !/^(Activations|Filters|Grad-CAM here)/.test(lens.title))
+    .filter((lens) => withActions || !/^(Activations|Filters|Grad-CAM here|Explain here…)/.test(lens.title))
     .map((lens) => `${starts.filter((s) => s <= lens.offset).length}: ${lens.title}`);
 }
 
@@ -56,14 +56,17 @@ describe('PyTorch sources: lines linked to the modules they wrote', function () 
       '14: Activations',
       '14: Filters',
       '14: Grad-CAM here',
+      '14: Explain here…',
       '15: pool · 1×16×16×16',
       '15: Activations',
       '15: Grad-CAM here',
+      '15: Explain here…',
       '15: +1 more',
       '16: conv2 · 1×32×16×16',
       '16: Activations',
       '16: Filters',
-      '16: Grad-CAM here (default layer)',
+      '16: Grad-CAM here (default)',
+      '16: Explain here…',
       '17: fc1 · 1×10',
       '17: Activations',
     ]);
@@ -131,7 +134,7 @@ describe('PyTorch sources: lines linked to the modules they wrote', function () 
     const depthwise = pythonLayerLenses(file, file, text, summary).filter((l) => l.offset === text.split('\n').slice(0, 12).join('\n').length + 1);
     assert.deepStrictEqual(
       depthwise.map((l) => l.title),
-      ['features.3.conv.3 · 1×32×112×112', 'Activations', 'Filters', 'Grad-CAM here', '+1 more'],
+      ['features.3.conv.3 · 1×32×112×112', 'Activations', 'Filters', 'Grad-CAM here', 'Explain here…', '+1 more'],
       '...and of the second: one line, two instances',
     );
   });
@@ -161,11 +164,11 @@ describe('PyTorch sources: lines linked to the modules they wrote', function () 
     const inInit = pythonHoverMarkdown(text, text.indexOf('self.conv2 =') + 7, summary);
     assert.strictEqual(inForward?.markdown, inInit?.markdown);
     const markdown = inForward?.markdown ?? '';
-    assert.match(markdown, /^\*\*conv2\*\* · `Conv2d`\n\nOutput: 1×32×16×16 · default Grad-CAM layer {2}\nParameters: 4,640 {2}\n/);
+    assert.match(markdown, /^\*\*conv2\*\* · `Conv2d`\n\nOutput: 1×32×16×16 \(N×C×H×W\) \(default\) {2}\nParameters: 4,640 {2}\n/);
     assert.match(markdown, /\nweight: min -?\d\.\d+, mean -?\d\.\d+, max \d\.\d+ {2}\nbias: min /);
     assert.match(markdown, /_weights from simple\\_cnn\.pth_$/);
     assert.strictEqual(text.slice(inForward?.start, inForward?.end), 'self.conv2');
-    assert.match(pythonHoverMarkdown(text, text.indexOf('self.pool(F.relu(self.conv2') + 7, summary)?.markdown ?? '', /Output \(pool\): 1×16×16×16 {2}\nOutput \(pool \\\(call 2\\\)\): 1×32×8×8/);
+    assert.match(pythonHoverMarkdown(text, text.indexOf('self.pool(F.relu(self.conv2') + 7, summary)?.markdown ?? '', /Output \(pool\): 1×16×16×16 \(N×C×H×W\) {2}\nOutput \(pool \\\(call 2\\\)\): 1×32×8×8 {2}/);
     assert.strictEqual(pythonHoverMarkdown(text, text.indexOf('import torch'), summary), undefined, 'not on self.NAME');
     // The weights' statistics are the checkpoint's: conv2.weight's max read by PyTorch itself.
     const stats = summary.pytorch?.modules.find((m) => m.name === 'conv2')?.weights?.weight;
@@ -177,8 +180,8 @@ describe('PyTorch sources: lines linked to the modules they wrote', function () 
     const summary = await summaryOf(file);
     const text = fs.readFileSync(file, 'utf8');
     const markdown = pythonHoverMarkdown(text, text.indexOf('self.conv1(x)') + 7, summary)?.markdown ?? '';
-    assert.match(markdown, /^\*\*layers\.0\.conv1\*\* · `Conv2d`\n\nOutput: 1×8×224×224 {2}\nParameters: 576/);
-    assert.match(markdown, /\*\*layers\.1\.conv1\*\* · `Conv2d`\n\nOutput: 1×16×112×112 {2}\nParameters: 1,152/);
+    assert.match(markdown, /^\*\*layers\.0\.conv1\*\* · `Conv2d`\n\nOutput: 1×8×224×224 \(N×C×H×W\) {2}\nParameters: 576/);
+    assert.match(markdown, /\*\*layers\.1\.conv1\*\* · `Conv2d`\n\nOutput: 1×16×112×112 \(N×C×H×W\) {2}\nParameters: 1,152/);
     assert.match(markdown, /untrained weights/);
     assert.strictEqual(pythonHoverMarkdown(text, text.indexOf('self.down = None') + 7, summary)?.markdown.includes('layers.1.down'), true);
     const mobile = path.join(SHAPES, 'mobilenetish.py');

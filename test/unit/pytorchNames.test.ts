@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import { parsePytorchModelPath } from '../../src/protocol/modelFormats';
 import { definesPytorchModel, modelClassOf, scanPythonSource } from '../../src/protocol/pythonSource';
-import { formatShape, shapeList } from '../../src/protocol/shapes';
+import { formatShape, shapeNotation } from '../../src/protocol/shapes';
 import { defaultModuleLayer } from '../../src/engine/pytorch/loadPytorch';
 import { nameNodesByModule, type ModuleCall } from '../../src/engine/pytorch/moduleGraph';
 import type { GraphProto, NodeProto } from '../../src/engine/onnx/onnxProto';
@@ -227,8 +227,8 @@ describe('PyTorch model sources read without running them', () => {
     assert.strictEqual(formatShape([null, 16, 16, 32], 'NCHW'), '1×32×16×16');
     assert.strictEqual(formatShape([null, 10], 'NCHW'), '1×10');
     assert.strictEqual(formatShape([null, 16, 16, 32]), '16×16×32');
-    assert.strictEqual(shapeList([null, 16, 16, 32], 'NCHW'), '[1, 32, 16, 16]');
-    assert.strictEqual(shapeList([null, 16, 16, 32]), '[null, 16, 16, 32]');
+    assert.strictEqual(shapeNotation('NCHW'), 'N×C×H×W', 'said once beside a list of shapes');
+    assert.strictEqual(shapeNotation(undefined), 'H×W×C');
     assert.strictEqual(formatShape([]), 'unknown');
   });
 });

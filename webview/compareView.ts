@@ -27,7 +27,7 @@ type Order = 'run' | RankMetric;
 
 /** The tiles' chart, in CSS pixels (drawn at the device's pixel ratio). */
 const CHART = { width: 200, height: 112, fontPx: 9 };
-const LARGE_CHART = { width: 384, height: 200, fontPx: 11 };
+const LARGE_CHART = { width: 320, height: 176, fontPx: 11 };
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -115,6 +115,17 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
       render();
     }
   });
+
+  // The charts are drawn with the theme's colours of the moment: draw them again when the theme
+  // changes (VS Code swaps the body's vscode-light / vscode-dark / vscode-high-contrast class).
+  const themeOf = (): string => Array.from(document.body.classList).filter((c) => c.startsWith('vscode-')).join(' ');
+  let theme = themeOf();
+  new MutationObserver(() => {
+    if (themeOf() !== theme) {
+      theme = themeOf();
+      render();
+    }
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
   function ordered(items: readonly PanelCompareItem[]): PanelCompareItem[] {
     return order === 'run' ? [...items] : rankByMetric(items, order);

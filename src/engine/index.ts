@@ -376,7 +376,7 @@ export async function estimateComparison(
     methods,
     metrics: request.metrics === true,
     forwardMs,
-    imputationMsPerPixel: request.metrics ? measureImputationMsPerPixel(inputChannels) : 0,
+    imputationMsPerPixel: request.metrics ? measureImputationMsPerPixel(height, width, inputChannels) : 0,
     channels,
     height,
     width,

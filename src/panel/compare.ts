@@ -107,7 +107,7 @@ export class CompareSession {
     }
     const estimateMs = command.confirmed ? this.confirmedEstimateMs : undefined;
     this.confirmedEstimateMs = undefined;
-    const notification = new LateNotification(`CNN Lens: comparing ${command.methods.length} methods on ${imageName}`, run.abort);
+    const notification = new LateNotification(`CNN Lens: comparing ${command.methods.length === 1 ? METHOD_LABELS[command.methods[0]] : `${command.methods.length} methods`} on ${imageName}`, run.abort);
     let note: { text: string; error?: boolean } | undefined;
     try {
       const request = { layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK, metrics: command.metrics };

@@ -27,7 +27,7 @@ type Order = 'run' | RankMetric;
 
 /** The tiles' chart, in CSS pixels (drawn at the device's pixel ratio). */
 const CHART = { width: 200, height: 112, fontPx: 9 };
-const LARGE_CHART = { width: 320, height: 176, fontPx: 11 };
+const LARGE_CHART = { width: 260, height: 150, fontPx: 10 };
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);

@@ -139,14 +139,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
   it('runs every method with metrics: progress in the panel, then the input and each overlay with its own time, its metrics\' time and a chart', async function () {
     await frame.locator('[data-testid="compare-metrics"]').click();
     assert.strictEqual(await property(frame, '[data-testid="compare-metrics"]', 'checked'), true);
-    await frame.locator('[data-testid="compare-run"]').click();
-    // Every method with metrics on the sample takes a few seconds, about the confirmation's
-    // threshold on a busy machine: run anyway if the estimate asks.
-    await waitFor(frame, async () => (await text(frame, '[data-testid="compare-progress"]')).length > 0 || (await frame.locator('[data-testid="compare-confirm"]').isVisible()), 20_000, 'the progress line');
-    if (await frame.locator('[data-testid="compare-confirm"]').isVisible()) {
-      await frame.locator('[data-testid="compare-confirm-run"]').click();
-      await waitFor(frame, async () => (await text(frame, '[data-testid="compare-progress"]')).length > 0, 20_000, 'the progress line');
-    }
+    await startComparison(frame);
     const during = await text(frame, '[data-testid="compare-progress"]');
     assert.match(during, /Estimating the time…|Starting the comparison…|\((\d+) of 13\)…/, during);
     assert.strictEqual(await property(frame, '[data-testid="compare-run"]', 'disabled'), true, 'Run is disabled while it runs');
@@ -266,11 +259,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
   it('light theme: the comparison with metrics', async function () {
     await frame.locator('[data-testid="tab-compare"]').click();
     await frame.locator('[data-testid="compare-metrics"]').click();
-    await frame.locator('[data-testid="compare-run"]').click();
-    await waitFor(frame, async () => (await text(frame, '[data-testid="compare-progress"]')).length > 0 || (await frame.locator('[data-testid="compare-confirm"]').isVisible()), 20_000, 'the progress line or the confirmation');
-    if (await frame.locator('[data-testid="compare-confirm"]').isVisible()) {
-      await frame.locator('[data-testid="compare-confirm-run"]').click();
-    }
+    await startComparison(frame);
     await waitFor(frame, async () => (await frame.locator('canvas.compare-curves').count()) === METHOD_NAMES.length && (await text(frame, '[data-testid="compare-progress"]')) === '', COMPARE_TIMEOUT_MS, 'the comparison with metrics');
     await setTheme(page!, frame, 'Light Modern');
     await frame.locator('[data-testid="compare-tile"][data-method="gradcam"]').click();
@@ -340,6 +329,22 @@ async function setTheme(page: Page, frame: Frame, label: 'Light Modern' | 'Dark 
   await pickQuickPickItem(page, label);
   const bodyClass = label.startsWith('Light') ? 'vscode-light' : 'vscode-dark';
   await waitFor(frame, () => frame.locator('body').evaluate((body, c) => (body as unknown as { classList: { contains(x: string): boolean } }).classList.contains(c), bodyClass), 30_000, `the ${label} theme`);
+}
+
+/**
+ * Run Comparison, past the estimate: every method with metrics on the sample takes a few seconds,
+ * near the confirmation's threshold on a busy machine, so run anyway if the panel asks. Returns once
+ * a method runs (the progress line names it).
+ */
+async function startComparison(frame: Frame): Promise<void> {
+  await frame.locator('[data-testid="compare-run"]').click();
+  const running = async () => /\(\d+ of \d+\)|Starting the comparison/.test(await text(frame, '[data-testid="compare-progress"]'));
+  const asking = () => frame.locator('[data-testid="compare-confirm"]').isVisible();
+  await waitFor(frame, async () => (await running()) || (await asking()), 30_000, 'the comparison to start or ask');
+  if (await asking()) {
+    await frame.locator('[data-testid="compare-confirm-run"]').click();
+    await waitFor(frame, running, 30_000, 'the comparison to start');
+  }
 }
 
 async function stale(frame: Frame): Promise<boolean> {

@@ -139,7 +139,8 @@ function onNotification(message: HostToWebview): void {
       selectValue(ui.methodSelect, view.method);
       showLayerUse(view.method);
       ui.views?.classList.add('stale');
-      compareView.markStale();
+      // Not the Compare tab: the host says whether its comparison still matches (compareStale),
+      // since the same files are announced again by the lens, Show Grad-CAM and Visualize Layer.
       break;
     case 'model':
       model = message.model;
@@ -203,6 +204,15 @@ function onNotification(message: HostToWebview): void {
       break;
     case 'compare':
       compareView.show(message.compare);
+      break;
+    case 'compareProgress':
+      compareView.setProgress(message.progress, message.note);
+      break;
+    case 'compareConfirm':
+      compareView.confirm(message.confirm);
+      break;
+    case 'compareStale':
+      compareView.setStale(message.reason);
       break;
   }
 }

@@ -1,6 +1,6 @@
 // The engine facade: what the worker and the CLI call. Everything here takes files, images and
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
-import type { CamResult, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
+import type { CamResult, CompareStep, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
 import { currentBackend } from './backend';
 import { EngineError, NonFiniteScoresError, throwIfCancelled } from './errors';
 import { ForwardCache } from './forwardCache';
@@ -17,6 +17,8 @@ import { checkClassIndex, computeCam, isInputLevel, sharedLogits, type RunContex
 import { describeOutputs, formatOutputShape, layerFeeds, resolveOutput } from './outputs';
 import type { OutputSetting } from './modelLoader';
 import type * as tf from './tf';
+import { estimateCompare, type CompareEstimate } from '../protocol/compareEstimate';
+import { measureForwardMs, measureImputationMsPerPixel } from './passCost';
 
 export { initBackend, currentBackend, currentBackendReport, defaultWasmDir } from './backend';
 export { applyColormap } from './colormap';
@@ -170,7 +172,7 @@ export async function readImage(imagePath: string, options: ImageReadOptions = {
  * input-level methods other than Guided Grad-CAM ignore the layer). With `metrics`, also scores the
  * map's faithfulness (metrics/).
  */
-export async function explain(model: LoadedModel, image: RgbaImage, request: ExplainRequest, context: RunContext = {}): Promise<CamResult> {
+export async function explain(model: LoadedModel, image: RgbaImage, request: ExplainRequest, context: ExplainContext = {}): Promise<CamResult> {
   const { summary } = model;
   const method = getMethod(request.method);
   const output = resolveOutput(summary.outputs, summary.defaultOutput, request.output);
@@ -221,6 +223,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
       context.forwardCache ? { cache: context.forwardCache, image } : undefined,
     );
     if (request.metrics) {
+      context.onMetricsStart?.();
       result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
         logits: sharedLogits(network, output.labels.length, context),
         kind: output.kind ?? 'classes',
@@ -273,16 +276,26 @@ function inputName(model: tf.LayersModel): string {
   return model.inputLayers?.[0]?.name ?? 'input';
 }
 
-/** One method's result in a comparison, with the wall time it took (metrics included when asked). */
+/** What `explain` may be told besides the run context: when its metrics start (a comparison times them apart). */
+export interface ExplainContext extends RunContext {
+  /** Called once the map is done and the faithfulness metrics begin (only with `metrics`). */
+  onMetricsStart?: () => void;
+}
+
+/** One method's result in a comparison: the method's own wall time, and its metrics' apart. */
 export interface ComparedMethod {
   method: MethodName;
   result: CamResult;
+  /** The method alone: the map and its predictions, without the metrics. */
   timeMs: number;
+  /** The faithfulness metrics of this method's map, when asked (scoring ~86 perturbed images). */
+  metricsMs?: number;
 }
 
 /**
  * Runs several methods on one image, the same class (the first method's, default top-1) and layer,
  * one after the other (tfjs runs one kernel at a time anyway), with progress over the whole run.
+ * Each progress report names its step (method i of n, map or metrics) for the panel.
  */
 export async function compareMethods(
   model: LoadedModel,
@@ -302,18 +315,33 @@ export async function compareMethods(
   try {
     for (const [i, method] of methods.entries()) {
       const started = performance.now();
+      let metricsStarted: number | undefined;
+      const step = (phase: CompareStep['phase']): CompareStep => ({ index: i, of: methods.length, method, phase });
+      context.onProgress?.({ message: `${method} (${i + 1}/${methods.length})`, fraction: i / methods.length, step: step('method') });
       const result = await explain(model, image, { ...request, method, classIndex }, {
         signal: context.signal,
         // Methods at one layer share its forward pass (Grad-CAM, Grad-CAM++, LayerCAM... differ after it).
         forwardCache,
+        // SmoothGrad, Integrated Gradients, Score-CAM, occlusion and the metrics share their batches
+        // with the helper engines, as a single explain does.
+        samplePool: context.samplePool,
+        onMetricsStart: () => {
+          metricsStarted = performance.now();
+        },
         onProgress: (p) =>
           context.onProgress?.({
             message: `${method} (${i + 1}/${methods.length}): ${p.message}`,
             fraction: (i + (p.fraction ?? 0)) / methods.length,
+            step: step(metricsStarted === undefined ? 'method' : 'metrics'),
           }),
       });
+      const ended = performance.now();
       classIndex = result.classIndex;
-      compared.push({ method, result, timeMs: performance.now() - started });
+      compared.push(
+        metricsStarted === undefined
+          ? { method, result, timeMs: ended - started }
+          : { method, result, timeMs: metricsStarted - started, metricsMs: ended - metricsStarted },
+      );
     }
   } finally {
     if (forwardCache !== context.forwardCache) {
@@ -321,4 +349,42 @@ export async function compareMethods(
     }
   }
   return compared;
+}
+
+/**
+ * How long `compareMethods` will take with these methods (protocol/compareEstimate.ts), from one
+ * forward pass of this model measured now and the passes each method and the metrics run.
+ * `helpers`: the helper engines holding the model now (they share the sampling batches).
+ */
+export async function estimateComparison(
+  model: LoadedModel,
+  image: RgbaImage,
+  methods: readonly MethodName[],
+  request: Omit<ExplainRequest, 'method'>,
+  context: { signal?: AbortSignal; helpers?: number } = {},
+): Promise<{ estimate: CompareEstimate; layer?: string }> {
+  methods.forEach((name) => getMethod(name));
+  const { summary } = model;
+  const output = resolveOutput(summary.outputs, summary.defaultOutput, request.output);
+  const usesLayer = methods.some((name) => {
+    const method = getMethod(name);
+    return !isInputLevel(method) || method.usesLayer;
+  });
+  const layerName = usesLayer ? resolveCamLayer(model.model, request.layer ?? output.defaultCamLayer).info.name : undefined;
+  const shape = layerName ? summary.layers.find((layer) => layer.name === layerName)?.outputShape : undefined;
+  const channels = shape && shape.length === 4 ? (shape[3] ?? 0) : 0;
+  const [height, width, inputChannels] = summary.inputShape;
+  const forwardMs = await measureForwardMs(model.outputModel(output.index), output.labels.length, image, summary.inputShape, summary.preprocessing, { signal: context.signal });
+  const estimate = estimateCompare({
+    methods,
+    metrics: request.metrics === true,
+    forwardMs,
+    imputationMsPerPixel: request.metrics ? measureImputationMsPerPixel(height, width, inputChannels) : 0,
+    channels,
+    height,
+    width,
+    options: request.options,
+    helpers: context.helpers ?? 0,
+  });
+  return { estimate, ...(layerName ? { layer: layerName } : {}) };
 }

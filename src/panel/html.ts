@@ -88,7 +88,7 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
 </section>
 </section>
 <section class="compare" id="compare" data-testid="compare" aria-labelledby="compare-title">
-  <h2 id="compare-title">Compare methods</h2>
+  <h2 id="compare-title">Methods side by side</h2>
 </section>
 </div>
 <footer id="status" data-testid="status" role="status"></footer>

@@ -48,7 +48,7 @@ import type { ModelChangeHub } from './modelWatcher';
 import { withPanelProgress, type BusyState, type PanelProgress } from './progress';
 import { estimateRun, learnCost, needsConfirmation, type MeasuredCost } from './runEstimate';
 import type { PanelRegistry } from './registry';
-import { runComparison, type CompareHost } from './compare';
+import { CompareSession } from './compare';
 
 export interface PanelServices {
   extensionUri: vscode.Uri;
@@ -136,6 +136,8 @@ export class LensPanel {
   private inspectState: InspectViewState;
   /** A command asked for a tab while the page was not listening: switch to it on `ready`. */
   private revealInspectOnReady = false;
+  /** The Compare tab: its last comparison, progress and whether it still matches (compare.ts). */
+  private compareSession: CompareSession | undefined;
 
   /** Shows image + model: reuses the current panel, else opens one beside the model file. */
   static async show(services: PanelServices, imageUri: vscode.Uri, modelUri: vscode.Uri, options: ShowOptions = {}): Promise<LensPanel> {
@@ -191,6 +193,15 @@ export class LensPanel {
     state: PanelViewState,
   ) {
     this.state = state;
+    this.compareSession = new CompareSession({
+      engine: services.engine,
+      output: services.output,
+      state: () => this.state,
+      model: () => this.model,
+      // The compare view's notes belong on its own tab's status line.
+      notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
+      fail: (context, error) => this.fail(context, error),
+    });
     this.inspectState = parseInspectState(services.workspaceState.get(LAST_INSPECT_KEY));
     this.inspect = new InspectHost({
       engine: services.engine,
@@ -248,6 +259,7 @@ export class LensPanel {
   private set state(next: PanelViewState) {
     this.currentState = next;
     void this.services.workspaceState.update(LAST_STATE_KEY, next);
+    this.compareSession?.stateChanged();
   }
 
   get viewState(): Readonly<PanelViewState> {
@@ -317,6 +329,7 @@ export class LensPanel {
       return;
     }
     this.services.output.appendLine(`[refresh] ${reason}; running ${this.state.method} again`);
+    this.compareSession?.filesChanged();
     this.reloadModelOnNextRun ||= options.reloadModel === true;
     this.run('refresh');
   }
@@ -557,6 +570,7 @@ export class LensPanel {
       case 'changeAppearance':
         this.state = { ...this.state, colormap: message.colormap, opacity: message.opacity };
         this.rerender();
+        this.compareSession?.appearanceChanged(message.colormap, message.opacity);
         break;
       case 'openFile':
         void this.openFile(message.which);
@@ -606,6 +620,7 @@ export class LensPanel {
     // then wins, as a browser may restore a page state older than the last change.
     this.notify({ type: 'showInspect', state: this.inspectState, reveal: this.revealInspectOnReady });
     this.revealInspectOnReady = false;
+    this.compareSession?.replay();
   }
 
   private announceFiles(): void {
@@ -873,18 +888,8 @@ export class LensPanel {
     const controller = new AbortController();
     this.running = controller;
     const generation = ++this.generation;
-    const host: CompareHost = {
-      engine: this.services.engine,
-      output: this.services.output,
-      state: this.state,
-      // The compare view's notes belong on its own tab's status line.
-      notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
-      // Its progress shows on its own view (webview/busy.ts: a BusyIndicator registered for 'compare').
-      setBusy: (message) => this.setBusy(message === undefined ? undefined : { message }, 'compare'),
-      fail: (context, error) => this.fail(context, error),
-      stale: () => generation !== this.generation || this.isDisposed,
-    };
-    void runComparison(host, command, controller.signal).finally(() => {
+    const run = { signal: controller.signal, stale: () => generation !== this.generation || this.isDisposed, abort: () => controller.abort() };
+    void this.compareSession?.run(command, run).finally(() => {
       if (generation === this.generation) {
         this.running = undefined;
         this.setBusy(undefined, 'compare');

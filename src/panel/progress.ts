@@ -40,7 +40,6 @@ export interface PanelProgressOptions {
 }
 
 export async function withPanelProgress<T>(options: PanelProgressOptions, work: (progress: PanelProgress) => Promise<T>): Promise<T> {
-  const { controller } = options;
   const gate = new ProgressGate(() => openNotification(options), options.notifyAfterMs ?? NOTIFY_AFTER_MS);
   const progress: PanelProgress = {
     step(message, fraction) {

@@ -175,6 +175,8 @@ export interface CompareCommand {
   type: 'compare';
   methods: MethodName[];
   metrics: boolean;
+  /** The user saw the estimate (CompareConfirmNotification) and chose to run anyway: do not ask again. */
+  confirmed?: boolean;
 }
 
 export type WebviewToHost =
@@ -278,13 +280,21 @@ export interface ConfirmRunNotification {
   confirm?: { id: number; text: string; action: string };
 }
 
-/** One method in the compare view: its overlay at display resolution, time and metrics. */
+// ---------------------------------------------------------------------------------------------
+// Compare view (issue 4, issue 16). The host computes everything shown: overlays, times, the
+// progress line, the estimate's words, whether the comparison still matches the panel.
+
+/** One method in the compare view: its overlay on the image at display resolution, times and metrics. */
 export interface PanelCompareItem {
   method: MethodName;
   /** The layer used, or the model input for input-level methods. */
   layer: string;
+  /** The heatmap blended over the image, in the panel's colormap and opacity. */
   overlay: RgbaImage;
+  /** The method's own time (its map and predictions). */
   timeMs: number;
+  /** Its faithfulness metrics' time, when asked (apart: they often take far longer than the map). */
+  metricsMs?: number;
   metrics?: FaithfulnessMetrics;
 }
 
@@ -292,12 +302,52 @@ export interface PanelCompare {
   imagePath: string;
   classIndex: number;
   className: string;
+  /** The image itself, as the first tile (the CLI's grid starts with it too). */
+  image: RgbaImage;
+  /** "Ankle boot (class 9) · p = 0.862": what the maps explain, under the input tile. */
+  target: string;
   items: PanelCompareItem[];
 }
 
 export interface CompareNotification {
   type: 'compare';
   compare: PanelCompare;
+}
+
+/** A comparison in progress (undefined: none). */
+export interface CompareProgress {
+  /** "Score-CAM (2 of 5): metrics", ready to show. */
+  label: string;
+  /** 0..1 of the whole run, when known. */
+  fraction?: number;
+  /** The engine's own line for the step ("scoring channels 17–32 of 1280"), for the tooltip. */
+  detail?: string;
+}
+
+export interface CompareProgressNotification {
+  type: 'compareProgress';
+  progress?: CompareProgress;
+  /** Once idle: what became of the last request ("Comparison cancelled.", an error naming the file and the fix). */
+  note?: { text: string; error?: boolean };
+}
+
+/** The estimate is above the threshold: the panel asks before running (no modal). */
+export interface CompareConfirm {
+  methods: MethodName[];
+  metrics: boolean;
+  headline: string;
+  details: string[];
+}
+
+export interface CompareConfirmNotification {
+  type: 'compareConfirm';
+  confirm?: CompareConfirm;
+}
+
+/** Why the comparison shown no longer matches the panel (undefined: it still does). */
+export interface CompareStaleNotification {
+  type: 'compareStale';
+  reason?: string;
 }
 
 export type HostToWebview =
@@ -313,7 +363,10 @@ export type HostToWebview =
   | ViewStateNotification
   | SharedLayerNotification
   | ConfirmRunNotification
-  | CompareNotification;
+  | CompareNotification
+  | CompareProgressNotification
+  | CompareConfirmNotification
+  | CompareStaleNotification;
 
 // ---------------------------------------------------------------------------------------------
 // State validation (the serializer and getState() hand back whatever was stored)

@@ -423,6 +423,17 @@ export interface CamResult {
 export interface Progress {
   message: string;
   fraction?: number;
+  /** In a comparison: which method of how many, and whether its map or its metrics are running. */
+  step?: CompareStep;
+}
+
+/** One step of a comparison, for the panel's progress ("Score-CAM, 2 of 5: metrics"). */
+export interface CompareStep {
+  /** 0-based position of the method in the run. */
+  index: number;
+  of: number;
+  method: MethodName;
+  phase: 'method' | 'metrics';
 }
 
 // ---------------------------------------------------------------------------------------------

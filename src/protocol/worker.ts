@@ -3,6 +3,7 @@
 
 import type { SamplePart } from '../engine/samplePool';
 import type { RequestBase } from './messaging';
+import type { CompareEstimate } from './compareEstimate';
 import type {
   ActivationChannel,
   ActivationChannelRequest,
@@ -102,11 +103,14 @@ export interface ExplainImageRequest extends RequestBase<ExplainImageResult> {
   preprocessing?: Preprocessing;
 }
 
-/** One method's result in a comparison (issue 4), with its wall time (metrics included). */
+/** One method's result in a comparison (issue 4): the method's own wall time, and its metrics' apart. */
 export interface ComparedResult {
   method: MethodName;
   result: CamResult;
+  /** The method alone (its map and predictions). */
   timeMs: number;
+  /** Its faithfulness metrics, when asked. */
+  metricsMs?: number;
 }
 
 export interface CompareImageResult {
@@ -122,6 +126,22 @@ export interface CompareImageRequest extends RequestBase<CompareImageResult> {
   methods: MethodName[];
   request: Omit<ExplainRequest, 'method'>;
   preprocessing?: Preprocessing;
+}
+
+/** How long a `compare` with these methods would take (protocol/compareEstimate.ts), from one forward pass measured now. */
+export interface EstimateCompareRequest extends RequestBase<EstimateCompareResult> {
+  type: 'estimateCompare';
+  modelPath: string;
+  imagePath: string;
+  methods: MethodName[];
+  request: Omit<ExplainRequest, 'method'>;
+  preprocessing?: Preprocessing;
+}
+
+export interface EstimateCompareResult {
+  estimate: CompareEstimate;
+  /** The CAM layer the methods would use (Score-CAM's channels are its channels). */
+  layer?: string;
 }
 
 export interface DisposeModelRequest extends RequestBase<void> {
@@ -180,6 +200,7 @@ export type WorkerRequest =
   | LoadModelRequest
   | ExplainImageRequest
   | CompareImageRequest
+  | EstimateCompareRequest
   | DisposeModelRequest
   | MemoryRequest
   | EncodePngRequest

@@ -28,6 +28,8 @@ import type {
   EncodePngRequest,
   CompareImageRequest,
   CompareImageResult,
+  EstimateCompareRequest,
+  EstimateCompareResult,
   ExplainImageRequest,
   InitRequest,
   MemoryRequest,
@@ -97,6 +99,8 @@ const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
   explain: 300_000,
   // All methods with metrics on a large model: minutes, not seconds; the user can cancel any time.
   compare: 1_800_000,
+  // A model load (when not loaded yet) and three forward passes.
+  estimateCompare: 120_000,
   disposeModel: 30_000,
   memory: 10_000,
   encodePng: 60_000,
@@ -171,6 +175,10 @@ export class EngineClient {
 
   compare(request: Omit<CompareImageRequest, 'type'>, options: CallOptions = {}): Promise<CompareImageResult> {
     return this.call<CompareImageRequest>({ type: 'compare', ...request }, options);
+  }
+
+  estimateCompare(request: Omit<EstimateCompareRequest, 'type'>, options: CallOptions = {}): Promise<EstimateCompareResult> {
+    return this.call<EstimateCompareRequest>({ type: 'estimateCompare', ...request }, options);
   }
 
   disposeModel(modelPath: string): Promise<void> {

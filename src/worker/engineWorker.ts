@@ -4,7 +4,7 @@
 // WorkerRequest; models stay loaded between requests (keyed by path) so changing the class or layer
 // in the panel costs one Grad-CAM, not a model load.
 import * as fs from 'fs';
-import { compareMethods, encodePng, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
+import { compareMethods, encodePng, estimateComparison, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
 import { BATCH_MEMORY_BYTES } from '../engine/batching';
 import { EngineError } from '../engine/errors';
 import { runSamplePass } from '../engine/samplePool';
@@ -16,7 +16,7 @@ import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
 import { ModelStore } from './modelStore';
 import { HelperEngines } from './samplePool';
-import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
+import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
 
 const port = enginePort();
 
@@ -103,6 +103,8 @@ async function handle(message: WorkerRequest, context: HandlerContext): Promise<
       return explainImage(message, context);
     case 'compare':
       return compareImage(message, context);
+    case 'estimateCompare':
+      return estimateCompareImage(message, context);
     case 'disposeModel':
       await disposeModel(message.modelPath);
       return undefined;
@@ -199,6 +201,17 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
     return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
+  });
+}
+
+async function estimateCompareImage(message: EstimateCompareRequest, context: HandlerContext): Promise<EstimateCompareResult> {
+  return models.useForImage(message.modelPath, () => imageFor(message.imagePath), loadOptionsOf(message, context), async (model, image) => {
+    const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
+    // Asking for the pool starts the helpers loading, so they may help by the time the user confirms.
+    const pool = sampling ? samplePoolFor(message.modelPath, model) : undefined;
+    const answer = await estimateComparison(model, image, message.methods, message.request, { signal: context.signal, helpers: pool?.helpers ?? 0 });
+    log(`compare estimate: ${Math.round(answer.estimate.totalMs)} ms (forward ${answer.estimate.forwardMs.toFixed(1)} ms, ${answer.estimate.helpers} helpers)`);
+    return answer;
   });
 }
 

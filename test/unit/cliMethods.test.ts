@@ -94,6 +94,9 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
     const insertion = result.methods.map((m: { metrics: { insertion: { auc: number } } }) => m.metrics.insertion.auc);
     assert.deepEqual(insertion, [...insertion].sort((a: number, b: number) => b - a), 'best first');
     assert.ok(result.methods.every((m: { timeMs: number; classIndex: number }) => m.timeMs > 0 && m.classIndex === result.classIndex));
+    // Each method's own time, its metrics' apart (the metrics' own clock lies within their wall time).
+    assert.ok(result.methods.every((m: { metricsMs: number; metrics: { timeMs: number } }) => m.metricsMs >= m.metrics.timeMs), 'metricsMs per method');
+    assert.match(run.stdout, /Grad-CAM .*\(metrics \d+ ms\)/);
     // 4 tiles (input + 3) in 2 columns of 192 px plus 12 px gaps: 2 rows.
     const size = pngSize(grid);
     assert.equal(size.width, 2 * (192 + 12) + 12);

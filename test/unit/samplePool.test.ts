@@ -7,10 +7,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import { BATCH_MEMORY_BYTES } from '../../src/engine/batching';
-import { explain, readImage, type LoadedModel } from '../../src/engine/index';
+import { compareMethods, explain, readImage, type LoadedModel } from '../../src/engine/index';
 import { helperShare, runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/samplePool';
 import * as tf from '../../src/engine/tf';
-import type { CamResult, ExplainRequest } from '../../src/protocol/types';
+import type { CamResult, ExplainRequest, MethodName } from '../../src/protocol/types';
 import { EngineClient } from '../../src/worker/client';
 import { resolveSampleWorkers } from '../../src/worker/samplePool';
 import { randomRgbaImage, residualModel, twinOf, wrapInMemory } from '../fixtures/models';
@@ -156,6 +156,22 @@ describe('sampling batches shared with helper engines', function () {
       assert.ok(new Set(a.map((v) => v.toFixed(4))).size > 3, 'the curves vary: comparing them proves something');
     });
 
+    it('compareMethods shares its sampling methods and metrics with the helpers too (issue 14: it built each method\'s context without the pool)', async () => {
+      const methods: MethodName[] = ['gradcam', 'smoothgrad', 'occlusion'];
+      const request = { layer: 'add', metrics: true, options: { samples: 8, batchSize: 8, patch: 4, stride: 4 } };
+      const alone = await compareMethods(model, picture, methods, request);
+      const parts: SamplePart[] = [];
+      const shared = await compareMethods(model, picture, methods, request, { samplePool: twinPool(twin, parts) });
+      assert.ok(parts.length > 0, 'the helper got parts of the comparison');
+      for (const [i, { method, result }] of shared.entries()) {
+        if (method !== 'gradcam') {
+          assert.ok((result.details?.inputsElsewhere ?? 0) > 0, `${method}: ${result.details?.inputsElsewhere} inputs on the helper`);
+        }
+        assert.ok(parts.some((p) => p.pass === 'logits'), 'the metrics scored part of their images on the helper');
+        assertSameMap(result, alone[i].result, `${method} in a comparison with a helper`);
+      }
+    });
+
     it('a request cancelled while a helper computes rejects as cancelled (the part is not computed here)', async () => {
       const parts: SamplePart[] = [];
       const controller = new AbortController();
@@ -220,6 +236,29 @@ describe('sampling batches shared with helper engines', function () {
       const gradcam = await engine.explain({ modelPath, imagePath, request: { method: 'gradcam' } });
       assert.strictEqual(gradcam.result.details?.inputsElsewhere, undefined);
       assert.ok(!logs.slice(before).some((l) => /sample helper/.test(l)));
+    });
+
+    it('a comparison through the worker uses the helper, and reports each method\'s time apart from its metrics\' time', async () => {
+      const request = { metrics: true, options: { samples: 8, batchSize: 8, seed: 3 } };
+      const methods: MethodName[] = ['gradcam', 'smoothgrad'];
+      let compared = await engine.compare({ modelPath, imagePath, methods, request });
+      for (let attempt = 0; attempt < 60 && !compared.results[1].result.details?.inputsElsewhere; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        compared = await engine.compare({ modelPath, imagePath, methods, request });
+      }
+      assert.strictEqual(compared.results[1].result.details?.inputsElsewhere, 4, `SmoothGrad in a comparison never shared its samples: ${logs.filter((l) => /helper|compare/.test(l)).join('\n')}`);
+
+      const started = performance.now();
+      compared = await engine.compare({ modelPath, imagePath, methods, request });
+      const wall = performance.now() - started;
+      for (const { method, result, timeMs, metricsMs } of compared.results) {
+        assert.ok(result.metrics, `${method}: metrics`);
+        assert.ok(typeof metricsMs === 'number' && metricsMs >= result.metrics.timeMs, `${method}: the metrics' own time (${metricsMs} ms) covers their ${result.metrics.timeMs} ms`);
+        assert.ok(timeMs > 0, `${method}: its own time ${timeMs} ms`);
+      }
+      // The parts do not overlap: the method times exclude the metrics (they included them before).
+      const parts = compared.results.reduce((sum, r) => sum + r.timeMs + (r.metricsMs ?? 0), 0);
+      assert.ok(parts <= wall, `methods and metrics ${parts.toFixed(1)} ms within the request's ${wall.toFixed(1)} ms`);
     });
 
     it('a reloaded model is reloaded by the helper before it helps again', async () => {

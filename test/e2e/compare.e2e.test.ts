@@ -209,7 +209,10 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
       await pickQuickPickItem(page!, 'model.json');
     }
     frame = await findWebviewFrame(page!, '#compare', 60_000);
-    await waitFor(frame, () => text(frame, '[data-testid="status"]').then((t) => /Grad-CAM of “Ankle boot”/.test(t)), 60_000, 'the Grad-CAM run again');
+    // Each tab has its own status line: the Grad-CAM run is read on its tab.
+    await frame.locator('[data-testid="tab-gradcam"]').click();
+    await waitFor(frame, () => text(frame, '[data-testid="status"]').then((t) => /^Grad-CAM of Ankle boot at /.test(t)), 60_000, 'the Grad-CAM run again');
+    await frame.locator('[data-testid="tab-compare"]').click();
     await page!.waitForTimeout(1000);
     assert.strictEqual(await stale(frame), false, `still current: ${await text(frame, '[data-testid="compare-summary"]')}`);
     assert.doesNotMatch(await text(frame, '[data-testid="compare-summary"]'), /changed/);
@@ -278,6 +281,7 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
     await frame.locator('[data-testid="select-model"]').click();
     await pickQuickPickItem(page!, 'wide');
     frame = await findWebviewFrame(page!, '#compare', 60_000);
+    await frame.locator('[data-testid="tab-gradcam"]').click();
     await waitFor(frame, () => text(frame, '[data-testid="status"]').then((t) => /at wide_head/.test(t)), 120_000, 'Grad-CAM with the wide model');
     await frame.locator('[data-testid="tab-compare"]').click();
     assert.strictEqual(await text(frame, '[data-testid="compare-summary"]'), 'The model changed: compare again to update.');

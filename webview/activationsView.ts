@@ -9,7 +9,7 @@ import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort
 import { drawRgba } from './canvas';
 import type { InspectContext } from './inspect';
 import { element, formatValue, paintIndexed } from './lut';
-import { checkbox, Latest, Legend, Pager, picker, Status } from './viewParts';
+import { checkbox, Latest, Legend, Pager, picker, secondaryButton, Status } from './viewParts';
 import { layerOption } from './pickers';
 import { DEFAULT_LAYER_MARK } from '../src/protocol/layerNames';
 
@@ -56,9 +56,11 @@ export class ActivationsView {
       context.state.sort,
     );
     this.hideDead.input.checked = context.state.hideDead;
-    this.hideDead.text.textContent = 'Hide dead channels';
+    this.hideDead.setLabel('Hide dead channels');
     this.grid.dataset.testid = 'activation-grid';
-    this.grid.setAttribute('role', 'list');
+    // A group of buttons (one per channel), named for screen readers.
+    this.grid.setAttribute('role', 'group');
+    this.grid.setAttribute('aria-label', 'Channels');
     this.bars.dataset.testid = 'activation-bars';
     this.bars.hidden = true;
     this.detail.dataset.testid = 'channel-detail';
@@ -143,7 +145,7 @@ export class ActivationsView {
     const maps = page.kind === 'maps';
     this.sort.wrap.hidden = !maps;
     this.scale.wrap.hidden = !maps;
-    this.hideDead.text.textContent = `Hide dead channels (${page.deadCount})`;
+    this.hideDead.setLabel(`Hide dead channels (${page.deadCount})`);
     const what = maps ? `${page.channelCount} channels of ${page.height}×${page.width}` : `${page.channelCount} units`;
     this.summary.textContent =
       `${page.layer} · ${page.className} · ${what} · ${page.deadCount} dead (all zero) · values ${formatValue(page.layerMin)} to ${formatValue(page.layerMax)}` +
@@ -171,8 +173,9 @@ export class ActivationsView {
       tile.type = 'button';
       tile.dataset.testid = 'activation-tile';
       tile.dataset.channel = String(channel);
-      tile.setAttribute('role', 'listitem');
       const dead = page.max[i] === 0 && page.min[i] === 0;
+      // The name is short (what a screen reader says on each tile); the numbers are its description (title).
+      tile.setAttribute('aria-label', `Channel ${channel}${dead ? ', dead' : ''}`);
       tile.classList.toggle('dead', dead);
       tile.title = `Channel ${channel}${dead ? ' (dead: zero everywhere)' : ''}\nmin ${formatValue(page.min[i])} · mean ${formatValue(page.mean[i])} · max ${formatValue(page.max[i])}\nClick to show it over the image`;
       const canvas = element('canvas');
@@ -226,10 +229,8 @@ export class ActivationsView {
     const title = element('h3', undefined, `Channel ${channel.channel} of ${channel.layer}`);
     const stats = element('span', 'detail-stats', `min ${formatValue(channel.min)} · mean ${formatValue(channel.mean)} · max ${formatValue(channel.max)} · ${channel.width}×${channel.height}`);
     stats.dataset.testid = 'channel-stats';
-    const close = element('button', 'pager-button', 'Close');
-    close.type = 'button';
-    close.dataset.testid = 'channel-detail-close';
-    close.setAttribute('aria-label', `Close channel ${channel.channel} of ${channel.layer}`);
+    const close = secondaryButton('Close', 'channel-detail-close', `Close channel ${channel.channel} of ${channel.layer}`);
+    close.classList.add('detail-close');
     close.addEventListener('click', () => this.closeDetail());
     header.append(title, stats, close);
 

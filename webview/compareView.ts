@@ -53,7 +53,7 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   const metricsBox = element('vscode-checkbox', { 'data-testid': 'compare-metrics', label: 'Faithfulness metrics', title: 'Also score each map: deletion and insertion curves, ROAD, confidence change (takes longer)' }) as VscodeCheckbox;
   const rankControl = element('div', { class: 'control compare-rank' });
   const rankCaption = element('span', { class: 'caption', id: 'compare-rank-caption' }, 'Rank by');
-  const rankSelect = element('vscode-single-select', { 'data-testid': 'compare-rank', id: 'compare-rank', 'aria-labelledby': 'compare-rank-caption' }) as VscodeSingleSelect;
+  const rankSelect = element('vscode-single-select', { 'data-testid': 'compare-rank', id: 'compare-rank', 'aria-labelledby': 'compare-rank-caption', label: 'Rank by' }) as VscodeSingleSelect;
   rankControl.append(rankCaption, rankSelect);
   setOptions(
     rankSelect,
@@ -164,7 +164,9 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     const label = METHOD_LABELS[item.method];
     const where = INPUT_LEVEL_METHODS.includes(item.method) ? 'input' : item.layer;
     const figure = element('figure', { class: 'compare-tile', tabindex: '0', role: 'button', 'data-testid': 'compare-tile', 'data-method': item.method });
-    figure.setAttribute('aria-label', `${rank !== undefined ? `${rank}. ` : ''}${label}, ${formatMs(item.timeMs)} at ${where}: ${item.method === enlarged ? 'close the enlarged view' : 'enlarge'}`);
+    // Its name is what it shows (method, time, layer, metrics: no aria-label that would say less
+    // than the tile); aria-pressed says whether it is the enlarged one, the tooltip what a click does.
+    figure.title = item.method === enlarged ? `Close the enlarged ${label}` : `Enlarge ${label}`;
     figure.setAttribute('aria-pressed', String(item.method === enlarged));
     if (item.method === enlarged) {
       figure.classList.add('selected');

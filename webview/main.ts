@@ -70,6 +70,8 @@ const ui = {
   predictions: byId<HTMLOListElement>('predictions'),
   predictionsTitle: byId<HTMLHeadingElement>('predictions-title'),
   status: byId<HTMLElement>('status'),
+  statusDetailsToggle: byId<VscodeButton>('status-details-toggle'),
+  statusDetails: byId<HTMLPreElement>('status-details'),
 };
 
 let view: PanelViewState | undefined = parseViewState(api.getState());
@@ -357,7 +359,18 @@ function renderStatus(): void {
   ui.status.textContent = note ?? status?.text ?? (tab === 'gradcam' && !result ? 'Starting…' : '');
   ui.status.title = status?.tooltip ?? '';
   ui.status.dataset.tab = tab;
+  // The tooltip's details, also for the keyboard: a Details button shows them under the line.
+  const details = note === undefined ? (status?.tooltip ?? '') : '';
+  ui.statusDetails.textContent = details;
+  ui.statusDetailsToggle.hidden = details === '';
+  ui.statusDetails.hidden = details === '' || ui.statusDetailsToggle.getAttribute('aria-expanded') !== 'true';
 }
+
+ui.statusDetailsToggle.addEventListener('click', () => {
+  const expanded = ui.statusDetailsToggle.getAttribute('aria-expanded') === 'true';
+  ui.statusDetailsToggle.setAttribute('aria-expanded', String(!expanded));
+  renderStatus();
+});
 
 function methodLabel(method: MethodName): string {
   return METHOD_LABELS[method] ?? method;

@@ -3,7 +3,9 @@
 // two sides are rows like classes (their tooltip says which side, σ(z) or 1 − σ(z), and its score);
 // a regression's values are numbers, with no bar: they are not probabilities. Class rows are
 // focusable (Tab, then arrow keys between rows) and explain their class on click, Enter or Space,
-// each with a name that says what it is ("Ankle boot, 87.3%, explained").
+// each with a name that says what it is ("Ankle boot, 87.3%, explained"). For assistive technology
+// the pickable list is a listbox whose selected option is the explained class (focus moves with the
+// arrows, Enter or Space selects); a regression's values stay a plain list.
 import { binarySide, predictionValueText, scoreName } from '../src/protocol/outputs';
 import type { OutputKind, Prediction } from '../src/protocol/types';
 
@@ -17,6 +19,11 @@ export function renderPredictions(
   list.classList.toggle('values', kind === 'regression');
   // A regression's values are not choices: nothing to pick.
   const pickable = onPick !== undefined && kind !== 'regression';
+  if (pickable) {
+    list.setAttribute('role', 'listbox');
+  } else {
+    list.removeAttribute('role');
+  }
   const rows = predictions.map((prediction) => {
     const row = document.createElement('li');
     row.className = 'prediction';
@@ -42,12 +49,15 @@ export function renderPredictions(
       if (!explained) {
         row.title = `${row.title ? `${row.title}. ` : ''}Explain ${prediction.label}`;
       }
-      row.setAttribute('aria-current', String(explained));
+      row.setAttribute('role', 'option');
+      row.setAttribute('aria-selected', String(explained));
       row.addEventListener('click', () => onPick?.(prediction.index));
       row.addEventListener('keydown', (event) => onRowKey(event, list, row, prediction.index, onPick));
     }
+    // Spaces between the parts (a grid lays them out and ignores them): the row's text reads
+    // "Ankle boot 87.3%", which its name ("Ankle boot, 87.3%, explained") contains.
     if (prediction.probability === undefined) {
-      row.append(label, value);
+      row.append(label, ' ', value);
       return row;
     }
     const bar = document.createElement('span');
@@ -62,7 +72,7 @@ export function renderPredictions(
     // CSSOM assignment, not a style attribute: allowed under a CSP without 'unsafe-inline'.
     fill.style.width = `${Math.max(0, Math.min(1, prediction.probability)) * 100}%`;
     bar.append(fill);
-    row.append(label, bar, value);
+    row.append(label, ' ', bar, ' ', value);
     return row;
   });
   if (pickable && !rows.some((row) => row.tabIndex === 0) && rows[0]) {

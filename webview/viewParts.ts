@@ -2,7 +2,7 @@
 // and a request runner that cancels the previous request when a newer one starts.
 import { isCancelled } from '../src/protocol/messaging';
 import { BusyIndicator } from './busy';
-import type { VscodeSingleSelect } from './components';
+import type { VscodeButton, VscodeCheckbox, VscodeSingleSelect } from './components';
 import { element, paintLegend } from './lut';
 import { setOptions, type PickerOption } from './pickers';
 
@@ -14,6 +14,8 @@ export function picker(id: string, caption: string, onChange: (value: string) =>
   select.id = id;
   select.dataset.testid = id;
   select.setAttribute('aria-labelledby', label.id);
+  // The name of the combobox inside the component's shadow root (an id reference cannot reach it).
+  select.label = caption;
   let current = '';
   select.addEventListener('change', () => {
     if (select.value && select.value !== current) {
@@ -32,22 +34,38 @@ export function picker(id: string, caption: string, onChange: (value: string) =>
   };
 }
 
-export function checkbox(id: string, onChange: (checked: boolean) => void): { wrap: HTMLLabelElement; input: HTMLInputElement; text: HTMLSpanElement } {
-  const wrap = element('label', 'control checkbox');
-  const input = element('input');
-  input.type = 'checkbox';
-  input.id = id;
-  input.dataset.testid = id;
-  const text = element('span');
-  input.addEventListener('change', () => onChange(input.checked));
-  wrap.append(input, text);
-  return { wrap, input, text };
+/** A labelled @vscode-elements checkbox (its label is its accessible name and its click target). */
+export function checkbox(id: string, onChange: (checked: boolean) => void): { wrap: VscodeCheckbox; input: VscodeCheckbox; setLabel(text: string): void } {
+  const box = document.createElement('vscode-checkbox') as VscodeCheckbox;
+  box.id = id;
+  box.dataset.testid = id;
+  box.classList.add('control', 'checkbox');
+  box.addEventListener('change', () => onChange(box.checked));
+  return {
+    wrap: box,
+    input: box,
+    setLabel(text) {
+      box.label = text;
+    },
+  };
+}
+
+/** A secondary @vscode-elements button (the panel's look and focus ring in every theme). */
+export function secondaryButton(text: string, testid: string, ariaLabel?: string): VscodeButton {
+  const button = document.createElement('vscode-button') as VscodeButton;
+  button.secondary = true;
+  button.textContent = text;
+  button.dataset.testid = testid;
+  if (ariaLabel) {
+    button.setAttribute('aria-label', ariaLabel);
+  }
+  return button;
 }
 
 export class Pager {
   readonly element = element('nav', 'pager');
-  private readonly prev = element('button', 'pager-button', '‹ Previous');
-  private readonly next = element('button', 'pager-button', 'Next ›');
+  private readonly prev: VscodeButton;
+  private readonly next: VscodeButton;
   private readonly label = element('span', 'pager-label');
   private page = 0;
   private count = 1;
@@ -55,10 +73,8 @@ export class Pager {
   constructor(testid: string, private readonly onPage: (page: number) => void) {
     this.element.dataset.testid = testid;
     this.element.setAttribute('aria-label', 'Pages');
-    this.prev.type = 'button';
-    this.next.type = 'button';
-    this.prev.dataset.testid = `${testid}-prev`;
-    this.next.dataset.testid = `${testid}-next`;
+    this.prev = secondaryButton('‹ Previous', `${testid}-prev`, 'Previous page');
+    this.next = secondaryButton('Next ›', `${testid}-next`, 'Next page');
     this.prev.addEventListener('click', () => this.page > 0 && this.onPage(this.page - 1));
     this.next.addEventListener('click', () => this.page < this.count - 1 && this.onPage(this.page + 1));
     this.element.append(this.prev, this.label, this.next);

@@ -64,11 +64,11 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
 <div id="tab-panels">
 <section id="panel-gradcam" data-testid="panel-gradcam">
 <section class="controls" aria-label="Grad-CAM settings">
-  <div class="control" id="output-control" hidden><span class="caption" id="output-caption">Output</span><vscode-single-select id="output-select" data-testid="output-select" aria-labelledby="output-caption"></vscode-single-select></div>
-  <div class="control"><span class="caption" id="class-caption">Class</span><vscode-single-select id="class-select" data-testid="class-select" aria-labelledby="class-caption" combobox filter="contains"></vscode-single-select></div>
-  <div class="control"><span class="caption" id="layer-caption">Layer</span><vscode-single-select id="layer-select" data-testid="layer-select" aria-labelledby="layer-caption"></vscode-single-select></div>
-  <div class="control"><span class="caption" id="method-caption">Method</span><vscode-single-select id="method-select" data-testid="method-select" aria-labelledby="method-caption"></vscode-single-select></div>
-  <div class="control"><span class="caption" id="colormap-caption">Colormap</span><vscode-single-select id="colormap-select" data-testid="colormap-select" aria-labelledby="colormap-caption"></vscode-single-select></div>
+  <div class="control" id="output-control" hidden><span class="caption" id="output-caption">Output</span><vscode-single-select id="output-select" data-testid="output-select" aria-labelledby="output-caption" label="Output"></vscode-single-select></div>
+  <div class="control"><span class="caption" id="class-caption">Class</span><vscode-single-select id="class-select" data-testid="class-select" aria-labelledby="class-caption" label="Class" combobox filter="contains"></vscode-single-select></div>
+  <div class="control"><span class="caption" id="layer-caption">Layer</span><vscode-single-select id="layer-select" data-testid="layer-select" aria-labelledby="layer-caption" label="Layer"></vscode-single-select></div>
+  <div class="control"><span class="caption" id="method-caption">Method</span><vscode-single-select id="method-select" data-testid="method-select" aria-labelledby="method-caption" label="Method"></vscode-single-select></div>
+  <div class="control"><span class="caption" id="colormap-caption">Colormap</span><vscode-single-select id="colormap-select" data-testid="colormap-select" aria-labelledby="colormap-caption" label="Colormap"></vscode-single-select></div>
   <div class="control opacity"><label class="caption" for="opacity">Opacity</label><input type="range" id="opacity" data-testid="opacity" min="0" max="1" step="0.05"><output id="opacity-value" for="opacity"></output></div>
 </section>
 <div id="busy" hidden></div>
@@ -84,14 +84,18 @@ export function getPanelHtml({ webview, extensionUri, nonce = makeNonce() }: Pan
 </main>
 <section class="predictions" aria-labelledby="predictions-title">
   <h2 id="predictions-title" data-testid="predictions-title">Top predictions</h2>
-  <ol id="predictions" data-testid="predictions"></ol>
+  <ol id="predictions" data-testid="predictions" aria-labelledby="predictions-title"></ol>
 </section>
 </section>
 <section class="compare" id="compare" data-testid="compare" aria-labelledby="compare-title">
   <h2 id="compare-title">Methods side by side</h2>
 </section>
 </div>
-<footer id="status" data-testid="status" role="status"></footer>
+<footer class="status-bar">
+  <span id="status" data-testid="status" role="status"></span>
+  <vscode-button id="status-details-toggle" data-testid="status-details-toggle" secondary aria-expanded="false" aria-controls="status-details" title="Show the score, the input and the time of each stage" hidden>Details</vscode-button>
+  <pre id="status-details" data-testid="status-details" class="status-details" hidden></pre>
+</footer>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;

@@ -32,6 +32,7 @@ import {
   revealInExplorer,
   runCommandFromPalette,
   screenshot,
+  setColorTheme,
   statusWithDetails,
 } from './workbench';
 
@@ -319,21 +320,9 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
   });
 });
 
-/**
- * Switches the workbench theme with "Preferences: Color Theme" (clicked by name: the palette ranks
- * "Browse Color Themes in Marketplace" first, so runCommandFromPalette's Enter would not pick it),
- * and waits for the webview to follow.
- */
+/** The Light or Dark Modern theme (setColorTheme in workbench.ts). */
 async function setTheme(page: Page, frame: Frame, label: 'Light Modern' | 'Dark Modern'): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill('>Preferences: Color Theme');
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme"]').first().click();
-  await pickQuickPickItem(page, label);
-  const bodyClass = label.startsWith('Light') ? 'vscode-light' : 'vscode-dark';
-  await waitFor(frame, () => frame.locator('body').evaluate((body, c) => (body as unknown as { classList: { contains(x: string): boolean } }).classList.contains(c), bodyClass), 30_000, `the ${label} theme`);
+  await setColorTheme(page, frame, label, label.startsWith('Light') ? 'vscode-light' : 'vscode-dark');
 }
 
 /**

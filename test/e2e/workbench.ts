@@ -264,3 +264,24 @@ export async function assertPanelBesideModel(page: Page, modelFileName: string):
   assert.ok(panelGroup >= 0, `no Grad-CAM panel tab; editor tabs: ${JSON.stringify(groups)}`);
   assert.notStrictEqual(modelGroup, panelGroup, `the panel and ${modelFileName} share one editor group: the panel must open beside the model`);
 }
+
+/**
+ * Switches the workbench theme with "Preferences: Color Theme", as a user does (clicked by name:
+ * the palette ranks "Browse Color Themes in Marketplace" first, so runCommandFromPalette's Enter
+ * would not pick it), and waits until the webview in `frame` carries the theme's body class
+ * (`vscode-light`, `vscode-dark`, `vscode-high-contrast`, `vscode-high-contrast-light`).
+ */
+export async function setColorTheme(page: Page, frame: Frame, label: string, bodyClass: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator(QUICK_INPUT_BOX);
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill('>Preferences: Color Theme');
+  await page.locator(`${QUICK_ROWS}[aria-label^="Preferences: Color Theme"]`).first().click();
+  await pickQuickPickItem(page, label);
+  await waitUntil(
+    () => frame.locator('body').evaluate((body, c) => (body as unknown as { classList: { contains(x: string): boolean } }).classList.contains(c), bodyClass),
+    30_000,
+    `the webview in the ${label} theme`,
+  );
+}

@@ -2,7 +2,7 @@
 // opens, and a few crafted bytes can declare gigabytes (a 16000² GIF screen in 35 bytes, a gzip'd
 // HDF5 dataset, a ConstantOfShape of 10000² floats), so every loader compares what a file declares
 // with these limits, and with the bytes that hold it, before it allocates; each refusal names the
-// file, what is too large and both numbers. The numbers and why: README, "Limits and safety".
+// file, what is too large and both numbers. The numbers and why: docs/formats.md, "Limits and safety".
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
 import { EngineError } from './errors';
 

@@ -2,7 +2,7 @@
 // the CLI's --max-image-megapixels share its default and range; the engine counts pixels
 // (src/engine/limits.ts says what the default is measured from).
 
-/** 24 megapixels: a 6000×4000 photo; a whole Grad-CAM of one peaks near 1.1 GB (README, "Limits and safety"). */
+/** 24 megapixels: a 6000×4000 photo; a whole Grad-CAM of one peaks near 1.1 GB (docs/formats.md, "Limits and safety"). */
 export const DEFAULT_MAX_IMAGE_MEGAPIXELS = 24;
 /**
  * The most a user may allow: preparing an image costs about 40 bytes a pixel, so 200 megapixels is

@@ -4,7 +4,7 @@
 // engine runs it on wasm). Each model's logits must match PyTorch's within 1e-4 of the largest, and
 // its Grad-CAM at the layer pytorch-grad-cam's README recommends must match pytorch-grad-cam's
 // definition computed in torch (scripts/fixtures/torchvision_zoo_reference.py, run here; nothing
-// is committed). The results are the README's "torchvision classification zoo" table: the test
+// is committed). The results are the "torchvision classification zoo" table of docs/formats.md: the test
 // checks that table against them, and CNN_LENS_UPDATE_README=1 rewrites it.
 import { spawn, type ChildProcess } from 'child_process';
 import * as assert from 'assert';
@@ -22,7 +22,8 @@ import { modelFolder, patternImage, removeFolders, requireTorch, TORCH_PYTHON } 
 
 const REPO = path.resolve(__dirname, '..', '..');
 const REFERENCE_SCRIPT = path.join(REPO, 'scripts', 'fixtures', 'torchvision_zoo_reference.py');
-const README = path.join(REPO, 'README.md');
+/** The page with the zoo table (it moved from the README to the formats reference). */
+const ZOO_TABLE_PAGE = path.join(REPO, 'docs', 'formats.md');
 const TABLE_START = '<!-- torchvision-zoo-table: written by test/unit/torchvisionZoo.test.ts (CNN_LENS_UPDATE_README=1) -->';
 const TABLE_END = '<!-- /torchvision-zoo-table -->';
 
@@ -228,7 +229,7 @@ async function compare(
   return { logitError: worst / largest, runs };
 }
 
-/** The README table of these rows (ordered as ZOO). */
+/** The docs table of these rows (ordered as ZOO). */
 function table(rows: readonly Row[]): string {
   const lines = [
     '| model | input | Grad-CAM layer (pytorch-grad-cam) = CNN Lens layer; earlier layers also checked | CNN Lens default layer | loads and matches | logits: max error / max logit | Grad-CAM: max error (map in [0, 1]) | layer map: max error / max |',
@@ -244,9 +245,9 @@ function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-/** The README's zoo table (between its markers), or undefined when the README has none. */
+/** The page's zoo table (between its markers), or undefined when the page has none. */
 function readmeTable(): { text: string; start: number; end: number } | undefined {
-  const readme = fs.readFileSync(README, 'utf8');
+  const readme = fs.readFileSync(ZOO_TABLE_PAGE, 'utf8');
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
   return start < 0 || end < start ? undefined : { text: readme.slice(start + TABLE_START.length, end).trim(), start, end };
@@ -343,16 +344,16 @@ describe('the torchvision classification zoo loads and matches PyTorch', functio
     });
   }
 
-  it('the README\'s table says what this run found', function () {
+  it('the zoo table of docs/formats.md says what this run found', function () {
     const done = ZOO.map((m) => rows.get(m.name)).filter((r): r is Row => r !== undefined);
     if (done.length < ZOO.length) {
       this.skip(); // a --grep run of some models: nothing to compare
     }
     let found = readmeTable();
-    assert.ok(found, `${README}: no torchvision zoo table between ${TABLE_START} and ${TABLE_END}`);
+    assert.ok(found, `${ZOO_TABLE_PAGE}: no torchvision zoo table between ${TABLE_START} and ${TABLE_END}`);
     if (process.env.CNN_LENS_UPDATE_README === '1') {
-      const readme = fs.readFileSync(README, 'utf8');
-      fs.writeFileSync(README, `${readme.slice(0, found.start + TABLE_START.length)}\n${table(done)}\n${readme.slice(found.end)}`);
+      const readme = fs.readFileSync(ZOO_TABLE_PAGE, 'utf8');
+      fs.writeFileSync(ZOO_TABLE_PAGE, `${readme.slice(0, found.start + TABLE_START.length)}\n${table(done)}\n${readme.slice(found.end)}`);
       found = readmeTable();
       assert.ok(found);
     }

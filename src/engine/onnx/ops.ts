@@ -733,7 +733,7 @@ function constantOfShape(inputs: (tf.Tensor | undefined)[], attrs: Attributes, n
 
 const identity: OpFn = (inputs, _attrs, node) => [tf.clone(required(inputs, 0, node))];
 
-/** Every operator CNN Lens runs. Keep in step with the README's formats table. */
+/** Every operator CNN Lens runs. Keep in step with the formats table of docs/formats.md. */
 const OPS: Record<string, OpFn> = {
   Conv: conv,
   ConvTranspose: convTranspose,

@@ -81,12 +81,25 @@ describe('CNN Lens panel: accessibility (axe-core, every tab, four themes; end t
     await recordFailure(this.currentTest, page, ARTIFACTS, 'a11y-');
   });
 
-  it('opens the panel with something in every tab: a comparison of two methods, an enlarged channel', async function () {
+  it('opens the panel with something in every tab (a comparison of two methods, an enlarged channel); Details shows the status line\'s details by keyboard', async function () {
     page = await openWorkspace(browser!, server!.url, workspace);
     const row = await revealInExplorer(page, IMAGE);
     await chooseContextMenuItem(page, row, /Show Grad-CAM/);
     panel = await findWebviewFrame(page, '#predictions', PANEL_TIMEOUT_MS);
     await waitUntil(async () => (await panel!.locator('#predictions li').count()) > 0, PANEL_TIMEOUT_MS, 'the first Grad-CAM');
+
+    // The status line's details (its tooltip) are reachable by keyboard too: Details shows them under it.
+    const details = panel.locator('[data-testid="status-details-toggle"]');
+    await details.waitFor({ timeout: PANEL_TIMEOUT_MS });
+    await details.focus();
+    await page.keyboard.press('Enter');
+    await panel.locator('[data-testid="status-details"]').waitFor({ state: 'visible', timeout: 5_000 });
+    assert.strictEqual(await details.getAttribute('aria-expanded'), 'true');
+    const shown = await panel.locator('[data-testid="status-details"]').innerText();
+    assert.strictEqual(shown.trim(), ((await panel.locator('#status').getAttribute('title')) ?? '').trim(), 'the details are the tooltip');
+    assert.match(shown, /^backend: /m);
+    await page.keyboard.press('Enter');
+    await panel.locator('[data-testid="status-details"]').waitFor({ state: 'hidden', timeout: 5_000 });
 
     // Compare: two fast methods, so the grid, its tiles and the rank picker are there to be scanned.
     await panel.locator('[data-testid="tab-compare"]').click();
@@ -107,7 +120,7 @@ describe('CNN Lens panel: accessibility (axe-core, every tab, four themes; end t
   });
 
   for (const theme of THEMES) {
-    it(`${theme.name}: no serious or critical axe-core violation in any tab`, async function () {
+    it(`${theme.name}: no serious or critical axe-core violation in any tab${theme.walkKeyboard ? '; every Tab stop named, with a focus ring' : ''}`, async function () {
       if (!(await panel!.evaluate(`document.body.classList.contains(${JSON.stringify(theme.bodyClass)})`))) {
         await setColorTheme(page!, panel!, theme.label, theme.bodyClass);
       }

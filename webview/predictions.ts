@@ -6,8 +6,8 @@
 // each with a name that says what it is ("Ankle boot, 87.3%, explained"). For assistive technology
 // the pickable list is a listbox whose selected option is the explained class (focus moves with the
 // arrows, Enter or Space selects); a regression's values stay a plain list.
-import { binarySide, predictionValueText, scoreName } from '../src/protocol/outputs';
-import type { OutputKind, Prediction } from '../src/protocol/types';
+import { binarySide, predictionValueText, scoreName } from '../src/shared/outputs';
+import type { OutputKind, Prediction } from '../src/shared/types';
 
 export function renderPredictions(
   list: HTMLOListElement,

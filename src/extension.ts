@@ -20,10 +20,13 @@ import { PanelRegistry } from './panel/registry';
 import { createModelChangeHub } from './panel/vscodeFileEvents';
 import { choosePython, type PythonEnvironmentsApi } from './pythonChoice';
 import { megapixelsToPixels } from './protocol/imageLimit';
+import { installHostTranslator } from './hostTranslator';
 import { affects, readSettings } from './settings';
 import { EngineClient } from './worker/client';
 
 export function activate(context: vscode.ExtensionContext): void {
+  // Text built by shared modules (status lines, lenses, hovers) in the display language, from l10n/.
+  installHostTranslator();
   const output = vscode.window.createOutputChannel('CNN Lens');
   const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
   // A PyTorch model's code error also lands as a squiggle on its line.

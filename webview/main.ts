@@ -2,10 +2,11 @@
 // predictions, pickers) and reports the user's changes; it computes nothing. Its first message is
 // the `ready` request; the host answers with the bootstrap state and then pushes notifications.
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
+import { t } from './l10n';
 import './components';
 import { MessageChannelEndpoint } from '../src/protocol/messaging';
 import type { StatusLine } from '../src/protocol/statusLine';
-import { DEFAULT_LAYER_MARK } from '../src/protocol/layerNames';
+import { defaultLayerMark } from '../src/protocol/layerNames';
 import {
   baseName,
   parseViewState,
@@ -76,7 +77,7 @@ let view: PanelViewState | undefined = parseViewState(api.getState());
 let model: PanelModelInfo | undefined;
 const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command));
 // Compare sits beside Grad-CAM (same class and layer); inspect.ts registers the other tabs.
-registerTab({ id: 'compare', label: 'Compare', panel: byId<HTMLElement>('compare'), order: 15 });
+registerTab({ id: 'compare', label: t('Compare'), panel: byId<HTMLElement>('compare'), order: 15 });
 let result: PanelResult | undefined;
 /** Each tab's status line (the host computes them) and a note that replaces it until the tab's next result. */
 const statuses = new Map<string, StatusLine>();
@@ -256,9 +257,9 @@ function answerConfirm(run: boolean): void {
 
 function showFiles(modelFileName: string, imageFileName: string): void {
   ui.modelLink.textContent = modelFileName;
-  ui.modelLink.title = view ? `Open ${view.modelPath}` : '';
+  ui.modelLink.title = view ? t('Open {0}', view.modelPath) : '';
   ui.imageLink.textContent = imageFileName;
-  ui.imageLink.title = view ? `Open ${view.imagePath}` : '';
+  ui.imageLink.title = view ? t('Open {0}', view.imagePath) : '';
 }
 
 /** How the model was read, on the model link; a warning above the tabs when its numbers mean nothing yet. */
@@ -266,7 +267,7 @@ function showModelDetail(): void {
   if (!model) {
     return;
   }
-  ui.modelLink.title = view ? `Open ${view.modelPath}\n${model.detail}` : model.detail;
+  ui.modelLink.title = view ? `${t('Open {0}', view.modelPath)}\n${model.detail}` : model.detail;
   ui.modelNotice.textContent = model.notice ?? '';
   ui.modelNotice.hidden = !model.notice;
 }
@@ -295,7 +296,7 @@ function fillModelPickers(): void {
   const defaultLayer = output?.defaultLayer ?? model.defaultLayer;
   setOptions(
     ui.layerSelect,
-    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? DEFAULT_LAYER_MARK : '', description: `${layer.className} ${layer.shape}` })),
+    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? defaultLayerMark() : '', description: `${layer.className} ${layer.shape}` })),
     view?.layer ?? (result?.output.index === output?.index ? result?.layer : undefined) ?? defaultLayer,
   );
   const labels = output?.labels ?? model.labels;
@@ -327,7 +328,7 @@ function showResult(next: PanelResult): void {
       changeTarget({ classIndex: index });
     }
   });
-  ui.predictionsTitle.textContent = next.output.kind === 'regression' ? 'Value' : next.output.kind === 'binary' ? 'Prediction (binary classifier)' : 'Top predictions';
+  ui.predictionsTitle.textContent = next.output.kind === 'regression' ? t('Value') : next.output.kind === 'binary' ? t('Prediction (binary classifier)') : t('Top predictions');
   if (model) {
     selectValue(ui.outputSelect, String(next.output.index));
     // Input-level results name the model input as their layer, which is not a choice in the picker.
@@ -354,7 +355,7 @@ function renderStatus(): void {
   const tab = panelTabs().active ?? 'gradcam';
   const note = notes.get(tab);
   const status = statuses.get(tab);
-  ui.status.textContent = note ?? status?.text ?? (tab === 'gradcam' && !result ? 'Starting…' : '');
+  ui.status.textContent = note ?? status?.text ?? (tab === 'gradcam' && !result ? t('Starting…') : '');
   ui.status.title = status?.tooltip ?? '';
   ui.status.dataset.tab = tab;
 }
@@ -372,7 +373,7 @@ function usesNoLayer(method: MethodName): boolean {
 function showLayerUse(method: MethodName): void {
   const unused = usesNoLayer(method);
   ui.layerSelect.disabled = unused;
-  ui.layerSelect.title = unused ? `${methodLabel(method)} works on the input pixels: the layer is not used` : selectedTitle(ui.layerSelect);
+  ui.layerSelect.title = unused ? t('{0} works on the input pixels: the layer is not used', methodLabel(method)) : selectedTitle(ui.layerSelect);
 }
 
 function showOpacity(opacity: number): void {
@@ -482,7 +483,7 @@ async function start(): Promise<void> {
   try {
     applyBootstrap(await endpoint.request<ReadyRequest>({ type: 'ready' }, { timeoutMs: 30_000 }));
   } catch (error) {
-    ui.error.textContent = `The panel could not reach CNN Lens (${error instanceof Error ? error.message : String(error)}). Close it and run "CNN Lens: Show Grad-CAM" again.`;
+    ui.error.textContent = t('The panel could not reach CNN Lens ({0}). Close it and run "CNN Lens: Show Grad-CAM" again.', error instanceof Error ? error.message : String(error));
     ui.error.hidden = false;
   }
 }

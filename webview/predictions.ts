@@ -4,6 +4,7 @@
 // a regression's values are numbers, with no bar: they are not probabilities. Class rows are
 // focusable (Tab, then arrow keys between rows) and explain their class on click, Enter or Space,
 // each with a name that says what it is ("Ankle boot, 87.3%, explained").
+import { t } from './l10n';
 import { binarySide, predictionValueText, scoreName } from '../src/protocol/outputs';
 import type { OutputKind, Prediction } from '../src/protocol/types';
 
@@ -21,11 +22,11 @@ export function renderPredictions(
     const row = document.createElement('li');
     row.className = 'prediction';
     row.dataset.index = String(prediction.index);
-    const side = kind === 'binary' ? `class ${prediction.index}: ${binarySide(prediction.index)}, explained with ${scoreName(kind, prediction.index)}` : '';
+    const side = kind === 'binary' ? t('class {0}: {1}, explained with {2}', prediction.index, binarySide(prediction.index), scoreName(kind, prediction.index)) : '';
     const explained = prediction.index === explainedClass;
     if (explained) {
       row.classList.add('explained');
-      row.title = kind === 'regression' ? 'The value the heatmap explains' : `The class the heatmap explains${side ? ` (${side})` : ''}`;
+      row.title = kind === 'regression' ? t('The value the heatmap explains') : side ? t('The class the heatmap explains ({0})', side) : t('The class the heatmap explains');
     } else if (side) {
       row.title = side;
     }

@@ -1,5 +1,6 @@
 // Pieces the inspection views share: a labelled picker, a checkbox, a pager, a busy state and an error line,
 // and a request runner that cancels the previous request when a newer one starts.
+import { t } from './l10n';
 import { isCancelled } from '../src/protocol/messaging';
 import { BusyIndicator } from './busy';
 import type { VscodeSingleSelect } from './components';
@@ -46,15 +47,15 @@ export function checkbox(id: string, onChange: (checked: boolean) => void): { wr
 
 export class Pager {
   readonly element = element('nav', 'pager');
-  private readonly prev = element('button', 'pager-button', '‹ Previous');
-  private readonly next = element('button', 'pager-button', 'Next ›');
+  private readonly prev = element('button', 'pager-button', `‹ ${t('Previous')}`);
+  private readonly next = element('button', 'pager-button', `${t('Next')} ›`);
   private readonly label = element('span', 'pager-label');
   private page = 0;
   private count = 1;
 
   constructor(testid: string, private readonly onPage: (page: number) => void) {
     this.element.dataset.testid = testid;
-    this.element.setAttribute('aria-label', 'Pages');
+    this.element.setAttribute('aria-label', t('Pages'));
     this.prev.type = 'button';
     this.next.type = 'button';
     this.prev.dataset.testid = `${testid}-prev`;
@@ -119,7 +120,7 @@ export class Latest {
     status.onCancel = () => {
       controller.abort();
       status.working(undefined);
-      status.fail('Cancelled.');
+      status.fail(t('Cancelled.'));
     };
     // The indicator itself waits a moment before it shows: a cached page answers at once and must not flicker.
     status.indicator.startedBy(control);

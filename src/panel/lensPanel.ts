@@ -371,6 +371,11 @@ export class LensPanel {
     this.openTab({ ...this.inspectState, tab: 'gradcam' });
   }
 
+  /** "Compare Methods…": bring the Compare tab to the front. */
+  showCompareTab(): void {
+    this.openTab({ ...this.inspectState, tab: 'compare' });
+  }
+
   /** "Visualize Layer…": open the Activations, Filters or Model tab (at a layer) in this panel. */
   async showInspect(view: InspectView, layer?: string): Promise<void> {
     const next: InspectViewState = { ...this.inspectState, tab: tabOfView(view) };
@@ -551,6 +556,9 @@ export class LensPanel {
         break;
       case 'changeTarget': {
         const layerBefore = this.state.layer;
+        if (message.classIndex !== this.state.classIndex || message.layer !== this.state.layer) {
+          markWalkthroughStep('changedClassOrLayer');
+        }
         if (message.output !== undefined && message.output !== (this.state.output ?? this.model?.defaultOutput)) {
           // Another output: its own classes and default layer, remembered for this model.
           this.state = { ...withOutput(this.state, message.output), method: message.method };
@@ -585,6 +593,7 @@ export class LensPanel {
         this.running?.abort();
         break;
       case 'compare':
+        markWalkthroughStep('compared');
         this.compare(message);
         break;
     }
@@ -971,4 +980,12 @@ async function showModelFile(modelUri: vscode.Uri, column: vscode.ViewColumn, pr
   } catch {
     // A model.json too large for the text editor still explains fine; the panel matters more.
   }
+}
+
+/**
+ * Ticks a Get Started step that no command marks (package.json walkthrough completionEvents
+ * `onContext:cnnLens.walkthrough.<step>`): the user picked another class or layer, ran a comparison.
+ */
+function markWalkthroughStep(step: 'changedClassOrLayer' | 'compared'): void {
+  void vscode.commands.executeCommand('setContext', `cnnLens.walkthrough.${step}`, true);
 }

@@ -3,6 +3,8 @@
 // color scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
 // shows the channel large over the image with its min/mean/max; it closes when the layer, the image
 // or the model changes (it would describe something no longer shown). 2-D layers: a bar chart, top first.
+import { ExplanationRegion } from './explain';
+import { viewExplanation } from '../src/protocol/explanations';
 import { t } from './l10n';
 import { formatShape } from '../src/protocol/shapes';
 import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
@@ -40,7 +42,9 @@ export class ActivationsView {
 
   constructor(private readonly context: InspectContext) {
     const controls = element('div', 'controls');
-    controls.append(this.layer.wrap, this.scale.wrap, this.sort.wrap, this.hideDead.wrap);
+    // ⓘ: what a tile shows and what a dead channel is.
+    const explain = new ExplanationRegion('activations-explanation');
+    controls.append(this.layer.wrap, this.scale.wrap, this.sort.wrap, this.hideDead.wrap, explain.button('activations-info', t('What do activations show?'), () => [viewExplanation('activations')]));
     this.scale.set(
       [
         { value: 'channel', label: t('Per channel') },
@@ -65,7 +69,7 @@ export class ActivationsView {
     this.detail.dataset.testid = 'channel-detail';
     this.detail.hidden = true;
     this.summary.dataset.testid = 'activation-summary';
-    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend.element, this.detail, this.grid, this.bars, this.pager.element);
+    this.element.append(controls, explain.element, this.status.busy, this.status.error, this.summary, this.legend.element, this.detail, this.grid, this.bars, this.pager.element);
   }
 
   show(): void {

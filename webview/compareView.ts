@@ -7,6 +7,8 @@
 // the tab. Everything shown comes from the host (times, overlays, words, staleness); this file
 // lays it out and reports the user's choices through `send`. Controls are @vscode-elements ones,
 // like the other tabs'.
+import { ExplanationRegion } from './explain';
+import { methodExplanation, metricExplanation } from '../src/protocol/explanations';
 import { t } from './l10n';
 import type { CompareCommand, CompareConfirm, CompareProgress, PanelCompare, PanelCompareItem, WebviewToHost } from '../src/protocol/panel';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../src/protocol/types';
@@ -84,7 +86,10 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   );
   rankSelect.disabled = true;
   rankSelect.title = t('Tick Faithfulness metrics and compare to rank the maps');
-  controls.append(runButton, cancelButton, metricsBox, rankControl);
+  // ⓘ beside the metrics and on each tile: what the metrics and each method's map mean, under the controls.
+  const explain = new ExplanationRegion('compare-explanation');
+  const metricsInfo = explain.button('compare-metrics-info', t('What do the faithfulness metrics mean?'), () => RANK_METRIC_NAMES.map(metricExplanation));
+  controls.append(runButton, cancelButton, metricsBox, metricsInfo, rankControl);
 
   const progressLine = element('div', { class: 'compare-progress', role: 'status', 'data-testid': 'compare-progress' });
   const progressLabel = element('span', { class: 'compare-progress-label' });
@@ -112,7 +117,7 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   const large = element('figure', { class: 'compare-large', 'data-testid': 'compare-large' });
   large.hidden = true;
   const grid = element('div', { class: 'compare-grid', 'data-testid': 'compare-grid' });
-  root.append(controls, progressLine, confirmBox, chooser, note, summary, large, grid);
+  root.append(controls, explain.element, progressLine, confirmBox, chooser, note, summary, large, grid);
 
   const chosen = (): MethodName[] => METHOD_NAMES.filter((method) => boxes.get(method)?.checked);
   const updateRunButton = (): void => {
@@ -173,6 +178,7 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     grid.append(inputTile(current));
     ordered(current.items).forEach((item, rank) => grid.append(tile(item, ranked ? rank + 1 : undefined)));
     showLarge();
+    explain.refresh();
   }
 
   function inputTile(compare: PanelCompare): HTMLElement {
@@ -221,7 +227,10 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
         open();
       }
     });
-    return figure;
+    // The tile is a button (it enlarges); its ⓘ sits beside it in the same cell, not inside it.
+    const cell = element('div', { class: 'compare-cell' });
+    cell.append(figure, explain.button('compare-tile-info', t('What does {0} show?', label), () => [methodExplanation(item.method)], `method:${item.method}`));
+    return cell;
   }
 
   function showLarge(): void {

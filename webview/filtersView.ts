@@ -3,6 +3,8 @@
 // kernels over several inputs, the mean over inputs or one tile per input channel (paged). Shapes are
 // stated in the source's own order (page.layout): HWIO for tfjs and TensorFlow, OIHW for ONNX and
 // PyTorch, so they read like the tensor in the user's code.
+import { ExplanationRegion } from './explain';
+import { viewExplanation } from '../src/protocol/explanations';
 import { t } from './l10n';
 import { formatShape } from '../src/protocol/shapes';
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
@@ -43,7 +45,9 @@ export class FiltersView {
 
   constructor(private readonly context: InspectContext) {
     const controls = element('div', 'controls');
-    controls.append(this.layer.wrap, this.mode.wrap, this.scale.wrap);
+    // ⓘ: what a filter tile is, and why the filters of later layers look like noise.
+    const explain = new ExplanationRegion('filters-explanation');
+    controls.append(this.layer.wrap, this.mode.wrap, this.scale.wrap, explain.button('filters-info', t('What do filters show?'), () => [viewExplanation('filters')]));
     this.scale.set(
       [
         { value: 'filter', label: t('Per filter') },
@@ -55,7 +59,7 @@ export class FiltersView {
     this.grid.setAttribute('role', 'list');
     this.rows.dataset.testid = 'filter-rows';
     this.summary.dataset.testid = 'filter-summary';
-    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend.element, this.inputPager.element, this.grid, this.rows, this.pager.element);
+    this.element.append(controls, explain.element, this.status.busy, this.status.error, this.summary, this.legend.element, this.inputPager.element, this.grid, this.rows, this.pager.element);
   }
 
   show(): void {

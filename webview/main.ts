@@ -9,6 +9,7 @@ import type { StatusLine } from '../src/protocol/statusLine';
 import { defaultLayerMark } from '../src/protocol/layerNames';
 import {
   baseName,
+  isMethod,
   parseViewState,
   type Bootstrap,
   type HostToWebview,
@@ -31,6 +32,8 @@ import { layerOption, selectedTitle, setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
 import { vscodeApi } from './vscodeApi';
 import { createInspection } from './inspect';
+import { ExplanationRegion } from './explain';
+import { methodExplanation } from '../src/protocol/explanations';
 import type { InspectViewState } from '../src/protocol/inspectPanel';
 
 const api = vscodeApi<PanelViewState & { inspect?: unknown }>();
@@ -72,6 +75,14 @@ const ui = {
   predictionsTitle: byId<HTMLHeadingElement>('predictions-title'),
   status: byId<HTMLElement>('status'),
 };
+
+// ⓘ beside the Method picker: what the chosen method's map shows, under the controls.
+const methodInfo = new ExplanationRegion('method-explanation');
+const methodRow = document.createElement('div');
+methodRow.className = 'control-row';
+ui.methodSelect.replaceWith(methodRow);
+methodRow.append(ui.methodSelect, methodInfo.button('method-info', t('What does this method show?'), () => [methodExplanation(chosenMethod())]));
+document.querySelector('#panel-gradcam > section.controls')?.after(methodInfo.element);
 
 let view: PanelViewState | undefined = parseViewState(api.getState());
 let model: PanelModelInfo | undefined;
@@ -369,8 +380,15 @@ function usesNoLayer(method: MethodName): boolean {
   return INPUT_LEVEL_METHODS.includes(method);
 }
 
+/** The method the picker shows (its value may run ahead of the view state while a change is sent). */
+function chosenMethod(): MethodName {
+  const picked = ui.methodSelect.value;
+  return isMethod(picked) ? picked : (view?.method ?? 'gradcam');
+}
+
 /** The layer picker is disabled (and says why) while an input-level method is chosen. */
 function showLayerUse(method: MethodName): void {
+  methodInfo.refresh();
   const unused = usesNoLayer(method);
   ui.layerSelect.disabled = unused;
   ui.layerSelect.title = unused ? t('{0} works on the input pixels: the layer is not used', methodLabel(method)) : selectedTitle(ui.layerSelect);

@@ -1,0 +1,101 @@
+// The ⓘ buttons that explain, in place, what a method, a metric or a view shows (texts:
+// src/protocol/explanations.ts). A button toggles a note region below its controls: a disclosure
+// (aria-expanded, aria-controls), readable by keyboard and screen reader, that never covers the
+// pictures. Several buttons may share one region (the Compare tiles): it shows the last one pressed.
+import { paperLine, type Explanation } from '../src/protocol/explanations';
+
+let regionCount = 0;
+
+export class ExplanationRegion {
+  readonly element = document.createElement('div');
+  private owner: HTMLButtonElement | undefined;
+  private ownerKey: string | undefined;
+  private content: (() => Explanation[]) | undefined;
+
+  constructor(testid: string) {
+    this.element.className = 'explanation';
+    this.element.id = `explanation-${++regionCount}`;
+    this.element.dataset.testid = testid;
+    this.element.setAttribute('role', 'note');
+    this.element.hidden = true;
+  }
+
+  /**
+   * An ⓘ button that opens this region with `content` (read when opened: the method may have changed).
+   * `key` names what it explains, so a button drawn again (a Compare tile re-rendered) keeps the region open.
+   */
+  button(testid: string, label: string, content: () => Explanation[], key = testid): HTMLButtonElement {
+    const button = document.createElement('button');
+    button.dataset.explainKey = key;
+    button.type = 'button';
+    button.className = 'info-button';
+    button.textContent = 'ⓘ';
+    button.dataset.testid = testid;
+    button.setAttribute('aria-label', label);
+    button.title = label;
+    button.setAttribute('aria-expanded', 'false');
+    button.setAttribute('aria-controls', this.element.id);
+    button.addEventListener('click', (event) => {
+      // Inside a Compare tile, the tile itself enlarges on click: the button is not the tile.
+      event.stopPropagation();
+      this.toggle(button, content);
+    });
+    button.addEventListener('keydown', (event) => event.stopPropagation());
+    return button;
+  }
+
+  /** The open region follows what it explains (another method picked while it is open). */
+  refresh(): void {
+    if (this.owner && !this.owner.isConnected && this.ownerKey !== undefined) {
+      const again = document.querySelector<HTMLButtonElement>(`button[data-explain-key="${CSS.escape(this.ownerKey)}"][aria-controls="${this.element.id}"]`);
+      if (again) {
+        this.owner = again;
+        again.setAttribute('aria-expanded', 'true');
+      }
+    }
+    if (this.owner && this.content && this.owner.isConnected) {
+      this.render(this.content());
+    } else if (this.owner) {
+      this.close();
+    }
+  }
+
+  close(): void {
+    this.owner?.setAttribute('aria-expanded', 'false');
+    this.owner = undefined;
+    this.ownerKey = undefined;
+    this.content = undefined;
+    this.element.hidden = true;
+  }
+
+  private toggle(button: HTMLButtonElement, content: () => Explanation[]): void {
+    if (this.owner === button) {
+      this.close();
+      return;
+    }
+    this.owner?.setAttribute('aria-expanded', 'false');
+    this.owner = button;
+    this.ownerKey = button.dataset.explainKey;
+    this.content = content;
+    button.setAttribute('aria-expanded', 'true');
+    this.render(content());
+    this.element.hidden = false;
+  }
+
+  private render(explanations: Explanation[]): void {
+    this.element.replaceChildren(
+      ...explanations.map((explanation) => {
+        const section = document.createElement('section');
+        const title = document.createElement('strong');
+        title.textContent = explanation.title;
+        const text = document.createElement('p');
+        text.textContent = explanation.text;
+        const paper = document.createElement('p');
+        paper.className = 'paper';
+        paper.textContent = paperLine(explanation);
+        section.append(title, text, paper);
+        return section;
+      }),
+    );
+  }
+}

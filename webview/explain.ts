@@ -29,7 +29,8 @@ export class ExplanationRegion {
     button.dataset.explainKey = key;
     button.type = 'button';
     button.className = 'info-button';
-    button.textContent = 'ⓘ';
+    // A letter in a CSS circle, not the ⓘ character: many Linux fonts have no glyph for U+24D8.
+    button.textContent = 'i';
     button.dataset.testid = testid;
     button.setAttribute('aria-label', label);
     button.title = label;

@@ -67,6 +67,12 @@ describe('Get Started walkthrough', () => {
         }
       });
 
+      it('uses no code spans (a walkthrough step shows backticks as typed)', () => {
+        for (const table of [nls, nlsKo]) {
+          assert.ok(!text(step.description, table).includes('`'), text(step.description, table));
+        }
+      });
+
       it('ticks off on an event the extension can cause', () => {
         assert.ok(step.completionEvents.length > 0);
         for (const event of step.completionEvents) {

@@ -139,8 +139,9 @@ describe('localization bundles (l10n/, package.nls)', () => {
   });
 
   describe('text shown to users goes through the translation', () => {
-    // A literal that starts with words (not `${data}`, not a proper name every language keeps).
-    const WORDS = String.raw`['"\`](?!Grad-CAM['"\`]|CNN Lens['"\`])(?:\$\([\w-]+\) )?[A-Za-z]`;
+    // A literal that starts with a word (not `${data}`, not a one-letter symbol such as the ⓘ
+    // button's "i", not a proper name every language keeps).
+    const WORDS = String.raw`['"\`](?!Grad-CAM['"\`]|CNN Lens['"\`])(?:\$\([\w-]+\) )?[A-Za-z][A-Za-z ]`;
     const words = (before: string): RegExp => new RegExp(before + WORDS);
     /** [what, pattern]: a call or property that shows its string argument to users, given an English literal. */
     const HOST_PATTERNS: Array<[string, RegExp]> = [

@@ -3,12 +3,13 @@
 // (aria-expanded, aria-controls), readable by keyboard and screen reader, that never covers the
 // pictures. Several buttons may share one region (the Compare tiles): it shows the last one pressed.
 import { paperLine, type Explanation } from '../src/protocol/explanations';
+import type { VscodeButton } from './components';
 
 let regionCount = 0;
 
 export class ExplanationRegion {
   readonly element = document.createElement('div');
-  private owner: HTMLButtonElement | undefined;
+  private owner: VscodeButton | undefined;
   private ownerKey: string | undefined;
   private content: (() => Explanation[]) | undefined;
 
@@ -24,12 +25,13 @@ export class ExplanationRegion {
    * An ⓘ button that opens this region with `content` (read when opened: the method may have changed).
    * `key` names what it explains, so a button drawn again (a Compare tile re-rendered) keeps the region open.
    */
-  button(testid: string, label: string, content: () => Explanation[], key = testid): HTMLButtonElement {
-    const button = document.createElement('button');
+  button(testid: string, label: string, content: () => Explanation[], key = testid): VscodeButton {
+    // A secondary vscode-button (the panel's controls are @vscode-elements) holding the letter i:
+    // not the ⓘ character, which many Linux fonts have no glyph for. Open, it turns primary.
+    const button = document.createElement('vscode-button') as VscodeButton;
+    button.setAttribute('secondary', '');
     button.dataset.explainKey = key;
-    button.type = 'button';
     button.className = 'info-button';
-    // A letter in a CSS circle, not the ⓘ character: many Linux fonts have no glyph for U+24D8.
     button.textContent = 'i';
     button.dataset.testid = testid;
     button.setAttribute('aria-label', label);
@@ -48,10 +50,10 @@ export class ExplanationRegion {
   /** The open region follows what it explains (another method picked while it is open). */
   refresh(): void {
     if (this.owner && !this.owner.isConnected && this.ownerKey !== undefined) {
-      const again = document.querySelector<HTMLButtonElement>(`button[data-explain-key="${CSS.escape(this.ownerKey)}"][aria-controls="${this.element.id}"]`);
+      const again = document.querySelector<VscodeButton>(`button[data-explain-key="${CSS.escape(this.ownerKey)}"][aria-controls="${this.element.id}"]`);
       if (again) {
         this.owner = again;
-        again.setAttribute('aria-expanded', 'true');
+        setExpanded(again, true);
       }
     }
     if (this.owner && this.content && this.owner.isConnected) {
@@ -62,23 +64,27 @@ export class ExplanationRegion {
   }
 
   close(): void {
-    this.owner?.setAttribute('aria-expanded', 'false');
+    if (this.owner) {
+      setExpanded(this.owner, false);
+    }
     this.owner = undefined;
     this.ownerKey = undefined;
     this.content = undefined;
     this.element.hidden = true;
   }
 
-  private toggle(button: HTMLButtonElement, content: () => Explanation[]): void {
+  private toggle(button: VscodeButton, content: () => Explanation[]): void {
     if (this.owner === button) {
       this.close();
       return;
     }
-    this.owner?.setAttribute('aria-expanded', 'false');
+    if (this.owner) {
+      setExpanded(this.owner, false);
+    }
     this.owner = button;
     this.ownerKey = button.dataset.explainKey;
     this.content = content;
-    button.setAttribute('aria-expanded', 'true');
+    setExpanded(button, true);
     this.render(content());
     this.element.hidden = false;
   }
@@ -99,4 +105,10 @@ export class ExplanationRegion {
       }),
     );
   }
+}
+
+/** The disclosure state, said (aria-expanded) and shown (primary while open). */
+function setExpanded(button: VscodeButton, expanded: boolean): void {
+  button.setAttribute('aria-expanded', String(expanded));
+  button.toggleAttribute('secondary', !expanded);
 }

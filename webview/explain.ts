@@ -1,8 +1,8 @@
 // The ⓘ buttons that explain, in place, what a method, a metric or a view shows (texts:
-// src/protocol/explanations.ts). A button toggles a note region below its controls: a disclosure
+// src/shared/explanations.ts). A button toggles a note region below its controls: a disclosure
 // (aria-expanded, aria-controls), readable by keyboard and screen reader, that never covers the
 // pictures. Several buttons may share one region (the Compare tiles): it shows the last one pressed.
-import { paperLine, type Explanation } from '../src/protocol/explanations';
+import { paperLine, type Explanation } from '../src/shared/explanations';
 import type { VscodeButton } from './components';
 
 let regionCount = 0;

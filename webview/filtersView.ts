@@ -4,12 +4,12 @@
 // stated in the source's own order (page.layout): HWIO for tfjs and TensorFlow, OIHW for ONNX and
 // PyTorch, so they read like the tensor in the user's code.
 import { ExplanationRegion } from './explain';
-import { viewExplanation } from '../src/protocol/explanations';
+import { viewExplanation } from '../src/shared/explanations';
 import { t } from './l10n';
-import { formatShape } from '../src/protocol/shapes';
-import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
-import { FILTER_LAYOUT_AXES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/protocol/types';
-import type { InspectContext } from './inspect';
+import { formatShape } from '../src/shared/shapes';
+import type { InspectFiltersRequest, InspectModelInfo } from '../src/shared/inspectPanel';
+import { FILTER_LAYOUT_AXES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/shared/types';
+import type { InspectContext } from './inspectContext';
 import { element, formatValue, paintIndexed, paintRgb } from './lut';
 import { Latest, Legend, Pager, picker, Status } from './viewParts';
 import { layerOption } from './pickers';

@@ -1,8 +1,8 @@
 // The webview's translations: the host puts VS Code's loaded bundle for the display language into
 // the page (src/panel/html.ts, a JSON script element; empty for English) and this installs a
-// translator over it for `t` (src/protocol/l10n.ts), which the webview and the shared modules it
+// translator over it for `t` (src/shared/l10n.ts), which the webview and the shared modules it
 // uses call. Imported first by main.ts, so text built while modules load is translated too.
-import { bundleTranslator, setTranslator } from '../src/protocol/l10n';
+import { bundleTranslator, setTranslator } from '../src/shared/l10n';
 
 function readBundle(): Record<string, string> {
   const text = document.getElementById('l10n-bundle')?.textContent;
@@ -23,4 +23,4 @@ function readBundle(): Record<string, string> {
 
 setTranslator(bundleTranslator(readBundle()));
 
-export { t } from '../src/protocol/l10n';
+export { t } from '../src/shared/l10n';

@@ -4,9 +4,9 @@
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
 import { t } from './l10n';
 import './components';
-import { MessageChannelEndpoint } from '../src/protocol/messaging';
-import type { StatusLine } from '../src/protocol/statusLine';
-import { defaultLayerMark } from '../src/protocol/layerNames';
+import { MessageChannelEndpoint } from '../src/shared/messaging';
+import type { StatusLine } from '../src/shared/statusLine';
+import { defaultLayerMark } from '../src/shared/layerNames';
 import {
   baseName,
   isMethod,
@@ -20,9 +20,9 @@ import {
   type ReadyRequest,
   type RenderedViews,
   type WebviewToHost,
-} from '../src/protocol/panel';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName, type OutputKind } from '../src/protocol/types';
-import { binarySide } from '../src/protocol/outputs';
+} from '../src/shared/panel';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName, type OutputKind } from '../src/shared/types';
+import { binarySide } from '../src/shared/outputs';
 import { drawRgba } from './canvas';
 import { createCompareView } from './compareView';
 import { BusyIndicator, busyIndicatorFor, registerBusyView } from './busy';
@@ -33,8 +33,8 @@ import { renderPredictions } from './predictions';
 import { vscodeApi } from './vscodeApi';
 import { createInspection } from './inspect';
 import { ExplanationRegion } from './explain';
-import { methodExplanation } from '../src/protocol/explanations';
-import type { InspectViewState } from '../src/protocol/inspectPanel';
+import { methodExplanation } from '../src/shared/explanations';
+import type { InspectViewState } from '../src/shared/inspectPanel';
 
 const api = vscodeApi<PanelViewState & { inspect?: unknown }>();
 

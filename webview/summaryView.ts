@@ -3,11 +3,11 @@
 // activations (or filters). The table fits the panel: long names and types wrap instead of pushing
 // columns out of view, and the shape notation is said once, in its column's heading.
 import { t } from './l10n';
-import { showsTrainable, type InspectModelInfo } from '../src/protocol/inspectPanel';
-import { defaultLayerMark, defaultLayerTooltip } from '../src/protocol/layerNames';
-import type { InspectContext } from './inspect';
+import { showsTrainable, type InspectModelInfo } from '../src/shared/inspectPanel';
+import { defaultLayerMark, defaultLayerTooltip } from '../src/shared/layerNames';
+import type { InspectContext } from './inspectContext';
 import { element } from './lut';
-import { formatShape, shapeNotation } from '../src/protocol/shapes';
+import { formatShape, shapeNotation } from '../src/shared/shapes';
 import { Latest, Status } from './viewParts';
 
 export class SummaryView {

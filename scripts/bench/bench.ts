@@ -20,11 +20,12 @@ import { parseArgs } from 'util';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import * as engine from '../../src/engine';
 import * as tf from '../../src/engine/tf';
-import { toModelInput } from '../../src/engine/image';
-import { computeLogits } from '../../src/engine/graph';
-import { METHOD_NAMES, type BackendName, type ExplainRequest, type MethodName, type MethodOptions, type RgbaImage } from '../../src/protocol/types';
-import { EngineClient } from '../../src/worker/client';
-import { HelperEngines, resolveSampleWorkers } from '../../src/worker/samplePool';
+import { toModelInput } from '../../src/engine/images/image';
+import { computeLogits } from '../../src/engine/execution/graph';
+import { METHOD_NAMES, type BackendName, type ExplainRequest, type MethodName, type MethodOptions, type RgbaImage } from '../../src/shared/types';
+import { EngineClient } from '../../src/workerClient/client';
+import { HelperEngines } from '../../src/worker/helperEngines';
+import { resolveSampleWorkers } from '../../src/shared/sampleWorkers';
 import { buildMobileNetV2, buildResNet18 } from './architectures';
 import { benchPytorchRefresh, type PytorchRefreshTimes } from './pytorchRefresh';
 

@@ -85,7 +85,7 @@ describe('CNN Lens in code-server with the display language Korean (end to end)'
     await waitUntil(async () => (await quickInputPrompt(page!)).includes('설명할 이미지를 선택하세요'), 30_000, 'the Korean image quick pick');
     await pickQuickPickItem(page!, 'sample.png');
     const frame = await findWebviewFrame(page!, '#predictions', PANEL_TIMEOUT_MS);
-    // The status line is built by the host (src/protocol/statusLine.ts through vscode.l10n.t).
+    // The status line is built by the host (src/shared/statusLine.ts through vscode.l10n.t).
     await waitUntil(async () => /의 Grad-CAM \(conv4\) · /.test(await visibleText(frame, '[data-testid="status"]')), PANEL_TIMEOUT_MS, 'the Korean status line');
     assert.strictEqual(await frame.locator('html').getAttribute('lang'), 'ko');
     // Static captions from the host's HTML and text the webview builds from the bundle it was given.

@@ -1,11 +1,11 @@
-// The texts behind the panel's ⓘ buttons (src/protocol/explanations.ts): every method and metric
+// The texts behind the panel's ⓘ buttons (src/shared/explanations.ts): every method and metric
 // explains itself in two to four sentences with its paper, in English and, through the bundle, Korean.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { methodExplanation, metricExplanation, paperLine, viewExplanation, type Explanation } from '../../src/protocol/explanations';
-import { bundleTranslator, setTranslator } from '../../src/protocol/l10n';
-import { METHOD_LABELS, METHOD_NAMES, RANK_METRIC_NAMES } from '../../src/protocol/types';
+import { methodExplanation, metricExplanation, paperLine, viewExplanation, type Explanation } from '../../src/shared/explanations';
+import { bundleTranslator, setTranslator } from '../../src/shared/l10n';
+import { METHOD_LABELS, METHOD_NAMES, RANK_METRIC_NAMES } from '../../src/shared/types';
 
 const ko = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'l10n', 'bundle.l10n.ko.json'), 'utf8')) as Record<string, string>;
 

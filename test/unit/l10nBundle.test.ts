@@ -12,9 +12,9 @@ const KO_BUNDLE = path.join(ROOT, 'l10n', 'bundle.l10n.ko.json');
 
 /** Folders whose text reaches users through the UI; the engine and the CLI stay English by design. */
 const UI_SOURCE_DIRS = ['src', 'webview'];
-const ENGLISH_ONLY = [path.join('src', 'engine'), path.join('src', 'cli'), path.join('src', 'worker'), path.join('src', 'types')];
+const ENGLISH_ONLY = ['engine', 'render', 'cli', 'worker', 'workerClient', 'types'].map((dir) => path.join('src', dir));
 /** Where `t` is defined or installed: their `t(` takes variables. */
-const TRANSLATOR_FILES = [path.join('src', 'protocol', 'l10n.ts'), path.join('src', 'hostTranslator.ts'), path.join('webview', 'l10n.ts')];
+const TRANSLATOR_FILES = [path.join('src', 'shared', 'l10n.ts'), path.join('src', 'host', 'hostTranslator.ts'), path.join('webview', 'l10n.ts')];
 
 function listSources(): string[] {
   const files: string[] = [];

@@ -21,7 +21,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'ut
 const nls = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
 const nlsKo = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.ko.json'), 'utf8')) as Record<string, string>;
 const contributed = new Set(manifest.contributes.commands.map((c) => c.command));
-/** Context keys the extension sets (src/extension.ts, src/panel/lensPanel.ts markWalkthroughStep). */
+/** Context keys the extension sets (src/host/extension.ts, src/host/panel/lensPanel.ts markWalkthroughStep). */
 const CONTEXT_KEYS = ['cnnLens.pythonModel', 'cnnLens.walkthrough.changedClassOrLayer', 'cnnLens.walkthrough.compared'];
 
 function text(value: string, table: Record<string, string>): string {
@@ -89,7 +89,7 @@ describe('Get Started walkthrough', () => {
   }
 
   it('the context keys it waits for are set by the code', () => {
-    const sources = ['src/extension.ts', 'src/panel/lensPanel.ts'].map((file) => fs.readFileSync(path.join(ROOT, file), 'utf8')).join('\n');
+    const sources = ['src/host/extension.ts', 'src/host/panel/lensPanel.ts'].map((file) => fs.readFileSync(path.join(ROOT, file), 'utf8')).join('\n');
     assert.match(sources, /'setContext', 'cnnLens\.pythonModel'/);
     assert.match(sources, /markWalkthroughStep\('changedClassOrLayer'\)/);
     assert.match(sources, /markWalkthroughStep\('compared'\)/);

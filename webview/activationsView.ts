@@ -3,6 +3,9 @@
 // color scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
 // shows the channel large over the image with its min/mean/max; it closes when the layer, the image
 // or the model changes (it would describe something no longer shown). 2-D layers: a bar chart, top first.
+import { ExplanationRegion } from './explain';
+import { viewExplanation } from '../src/shared/explanations';
+import { t } from './l10n';
 import { formatShape } from '../src/shared/shapes';
 import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/shared/inspectPanel';
 import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/shared/types';
@@ -11,16 +14,16 @@ import type { InspectContext } from './inspectContext';
 import { element, formatValue, paintIndexed } from './lut';
 import { checkbox, Latest, Legend, Pager, picker, secondaryButton, Status } from './viewParts';
 import { layerOption } from './pickers';
-import { DEFAULT_LAYER_MARK } from '../src/shared/layerNames';
+import { defaultLayerMark } from '../src/shared/layerNames';
 
 const MAPS_PER_PAGE = 64;
 const UNITS_PER_PAGE = 40;
 
 export class ActivationsView {
   readonly element = element('section', 'inspect-view activations-view');
-  private readonly layer = picker('activation-layer', 'Layer', (name) => this.changeLayer(name));
-  private readonly scale = picker('activation-scale', 'Color scale', (value) => this.changeSettings({ scale: value as ActivationScale }, this.scale.select));
-  private readonly sort = picker('activation-sort', 'Sort', (value) => this.changeSettings({ sort: value as ActivationSort }, this.sort.select));
+  private readonly layer = picker('activation-layer', t('Layer'), (name) => this.changeLayer(name));
+  private readonly scale = picker('activation-scale', t('Color scale'), (value) => this.changeSettings({ scale: value as ActivationScale }, this.scale.select));
+  private readonly sort = picker('activation-sort', t('Sort'), (value) => this.changeSettings({ sort: value as ActivationSort }, this.sort.select));
   private readonly hideDead = checkbox('activation-hide-dead', (checked) => this.changeSettings({ hideDead: checked }, this.hideDead.input));
   private readonly summary = element('p', 'view-summary');
   private readonly legend = new Legend(true);
@@ -39,34 +42,36 @@ export class ActivationsView {
 
   constructor(private readonly context: InspectContext) {
     const controls = element('div', 'controls');
-    controls.append(this.layer.wrap, this.scale.wrap, this.sort.wrap, this.hideDead.wrap);
+    // ⓘ: what a tile shows and what a dead channel is.
+    const explain = new ExplanationRegion('activations-explanation');
+    controls.append(this.layer.wrap, this.scale.wrap, this.sort.wrap, this.hideDead.wrap, explain.button('activations-info', t('What do activations show?'), () => [viewExplanation('activations')]));
     this.scale.set(
       [
-        { value: 'channel', label: 'Per channel' },
-        { value: 'shared', label: 'Shared (whole layer)' },
+        { value: 'channel', label: t('Per channel') },
+        { value: 'shared', label: t('Shared (whole layer)') },
       ],
       context.state.scale,
     );
     this.sort.set(
       [
-        { value: 'index', label: 'Channel index' },
-        { value: 'mean', label: 'Mean activation' },
-        { value: 'max', label: 'Max activation' },
+        { value: 'index', label: t('Channel index') },
+        { value: 'mean', label: t('Mean activation') },
+        { value: 'max', label: t('Max activation') },
       ],
       context.state.sort,
     );
     this.hideDead.input.checked = context.state.hideDead;
-    this.hideDead.setLabel('Hide dead channels');
+    this.hideDead.setLabel(t('Hide dead channels'));
     this.grid.dataset.testid = 'activation-grid';
     // A group of buttons (one per channel), named for screen readers.
     this.grid.setAttribute('role', 'group');
-    this.grid.setAttribute('aria-label', 'Channels');
+    this.grid.setAttribute('aria-label', t('Channels'));
     this.bars.dataset.testid = 'activation-bars';
     this.bars.hidden = true;
     this.detail.dataset.testid = 'channel-detail';
     this.detail.hidden = true;
     this.summary.dataset.testid = 'activation-summary';
-    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend.element, this.detail, this.grid, this.bars, this.pager.element);
+    this.element.append(controls, explain.element, this.status.busy, this.status.error, this.summary, this.legend.element, this.detail, this.grid, this.bars, this.pager.element);
   }
 
   show(): void {
@@ -95,8 +100,8 @@ export class ActivationsView {
   }
 
   private async load(page: number, control?: HTMLElement): Promise<void> {
-    const layerName = this.context.state.activationLayer ?? 'the layer';
-    const result = await this.latest.run(this.status, `Activations of ${layerName}…`, async (signal) => {
+    const layerName = this.context.state.activationLayer;
+    const result = await this.latest.run(this.status, layerName ? t('Activations of {0}…', layerName) : t('Activations of the layer…'), async (signal) => {
       const info = await this.context.model();
       this.info = info;
       const layers = info.layers.filter((l) => info.views.find((v) => v.name === l.name)?.activations);
@@ -106,7 +111,7 @@ export class ActivationsView {
         layers.map((l) =>
           layerOption(l.name, {
             indent: l.depth,
-            suffix: l.name === info.defaultCamLayer ? DEFAULT_LAYER_MARK : '',
+            suffix: l.name === info.defaultCamLayer ? defaultLayerMark() : '',
             description: `${l.className} ${formatShape(l.outputShape, info.shapeOrder)}`,
           }),
         ),
@@ -145,21 +150,25 @@ export class ActivationsView {
     const maps = page.kind === 'maps';
     this.sort.wrap.hidden = !maps;
     this.scale.wrap.hidden = !maps;
-    this.hideDead.setLabel(`Hide dead channels (${page.deadCount})`);
-    const what = maps ? `${page.channelCount} channels of ${page.height}×${page.width}` : `${page.channelCount} units`;
+    this.hideDead.setLabel(t('Hide dead channels ({0})', page.deadCount));
+    const what = maps ? t('{0} channels of {1}×{2}', page.channelCount, page.height, page.width) : t('{0} units', page.channelCount);
     this.summary.textContent =
-      `${page.layer} · ${page.className} · ${what} · ${page.deadCount} dead (all zero) · values ${formatValue(page.layerMin)} to ${formatValue(page.layerMax)}` +
-      (maps ? ` · ${page.scale === 'shared' ? 'one color scale for the layer' : 'each map on its own min..max'}` : ' · top units first');
+      `${page.layer} · ${page.className} · ${what} · ${t('{0} dead (all zero)', page.deadCount)} · ${t('values {0} to {1}', formatValue(page.layerMin), formatValue(page.layerMax))}` +
+      ` · ${maps ? (page.scale === 'shared' ? t('one color scale for the layer') : t('each map on its own min..max')) : t('top units first')}`;
     const first = page.page * page.pageSize;
-    const noun = maps ? 'channels' : 'units';
-    this.pager.update(page.page, page.pageCount, `Page ${page.page + 1} of ${page.pageCount} · ${noun} ${first + 1}–${first + page.channels.length} of ${page.listedCount}`);
+    const range = [first + 1, first + page.channels.length, page.listedCount] as const;
+    this.pager.update(
+      page.page,
+      page.pageCount,
+      `${t('Page {0} of {1}', page.page + 1, page.pageCount)} · ${maps ? t('channels {0}–{1} of {2}', ...range) : t('units {0}–{1} of {2}', ...range)}`,
+    );
 
     this.legend.hidden = !maps;
     this.grid.hidden = !maps;
     this.bars.hidden = maps;
     if (maps) {
       const shared = page.scale === 'shared';
-      this.legend.show(info.activationLut, shared ? formatValue(page.layerMin) : 'channel min', shared ? formatValue(page.layerMax) : 'channel max');
+      this.legend.show(info.activationLut, shared ? formatValue(page.layerMin) : t('channel min'), shared ? formatValue(page.layerMax) : t('channel max'));
       this.renderTiles(page, info.activationLut);
     } else {
       this.renderBars(page);
@@ -175,9 +184,13 @@ export class ActivationsView {
       tile.dataset.channel = String(channel);
       const dead = page.max[i] === 0 && page.min[i] === 0;
       // The name is short (what a screen reader says on each tile); the numbers are its description (title).
-      tile.setAttribute('aria-label', `Channel ${channel}${dead ? ', dead' : ''}`);
+      tile.setAttribute('aria-label', dead ? t('Channel {0}, dead', channel) : t('Channel {0}', channel));
       tile.classList.toggle('dead', dead);
-      tile.title = `Channel ${channel}${dead ? ' (dead: zero everywhere)' : ''}\nmin ${formatValue(page.min[i])} · mean ${formatValue(page.mean[i])} · max ${formatValue(page.max[i])}\nClick to show it over the image`;
+      tile.title = [
+        dead ? t('Channel {0} (dead: zero everywhere)', channel) : t('Channel {0}', channel),
+        t('min {0} · mean {1} · max {2}', formatValue(page.min[i]), formatValue(page.mean[i]), formatValue(page.max[i])),
+        t('Click to show it over the image'),
+      ].join('\n');
       const canvas = element('canvas');
       paintIndexed(canvas, page.maps.subarray(i * bytes, (i + 1) * bytes), page.tileWidth, page.tileHeight, lut);
       tile.append(canvas, element('span', 'tile-label', String(channel)));
@@ -185,7 +198,7 @@ export class ActivationsView {
       return tile;
     });
     if (tiles.length === 0) {
-      const empty = element('p', 'view-summary', `All ${page.channelCount} channels are dead (zero everywhere) for this image. Clear “Hide dead channels” to see them.`);
+      const empty = element('p', 'view-summary', t('All {0} channels are dead (zero everywhere) for this image. Clear “Hide dead channels” to see them.', page.channelCount));
       this.grid.replaceChildren(empty);
       return;
     }
@@ -204,7 +217,7 @@ export class ActivationsView {
       // CSSOM assignment, not a style attribute: allowed under the CSP.
       fill.style.width = `${(Math.abs(value) / extent) * 100}%`;
       track.append(fill);
-      row.append(element('span', 'unit-name', `unit ${unit}`), track, element('span', 'unit-value', formatValue(value)));
+      row.append(element('span', 'unit-name', t('unit {0}', unit)), track, element('span', 'unit-value', formatValue(value)));
       row.classList.toggle('dead', value === 0);
       return row;
     });
@@ -216,7 +229,7 @@ export class ActivationsView {
     if (!layer) {
       return;
     }
-    const result = await this.detailRequest.run(this.status, `Channel ${channel}…`, (signal) =>
+    const result = await this.detailRequest.run(this.status, t('Channel {0}…', channel), (signal) =>
       this.context.request<InspectChannelRequest>({ type: 'inspectChannel', request: { layer, channel } }, signal),
     );
     if (result && this.info) {
@@ -226,10 +239,10 @@ export class ActivationsView {
 
   private renderDetail(channel: ActivationChannel, lut: Uint8Array): void {
     const header = element('header', 'detail-header');
-    const title = element('h3', undefined, `Channel ${channel.channel} of ${channel.layer}`);
-    const stats = element('span', 'detail-stats', `min ${formatValue(channel.min)} · mean ${formatValue(channel.mean)} · max ${formatValue(channel.max)} · ${channel.width}×${channel.height}`);
+    const title = element('h3', undefined, t('Channel {0} of {1}', channel.channel, channel.layer));
+    const stats = element('span', 'detail-stats', `${t('min {0} · mean {1} · max {2}', formatValue(channel.min), formatValue(channel.mean), formatValue(channel.max))} · ${channel.width}×${channel.height}`);
     stats.dataset.testid = 'channel-stats';
-    const close = secondaryButton('Close', 'channel-detail-close', `Close channel ${channel.channel} of ${channel.layer}`);
+    const close = secondaryButton(t('Close'), 'channel-detail-close', t('Close channel {0} of {1}', channel.channel, channel.layer));
     close.classList.add('detail-close');
     close.addEventListener('click', () => this.closeDetail());
     header.append(title, stats, close);
@@ -244,13 +257,13 @@ export class ActivationsView {
       const heat = element('canvas', 'heat');
       paintIndexed(heat, channel.map, channel.width, channel.height, lut);
       stack.append(base, heat);
-      overlay.append(stack, element('figcaption', undefined, 'Over the image'));
+      overlay.append(stack, element('figcaption', undefined, t('Over the image')));
       figures.append(overlay);
     }
     const alone = element('figure');
     const map = element('canvas');
     paintIndexed(map, channel.map, channel.width, channel.height, lut);
-    alone.append(map, element('figcaption', undefined, 'Map (its own min..max)'));
+    alone.append(map, element('figcaption', undefined, t('Map (its own min..max)')));
     figures.append(alone);
     this.detail.replaceChildren(header, figures);
     this.detail.hidden = false;

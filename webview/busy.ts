@@ -9,6 +9,7 @@
 //   registerBusyView('compare', busy);        // the host's `busy` notifications for view 'compare' reach it
 //   runButton.addEventListener('click', () => { busy.startedBy(runButton); send(…); });
 // or, for requests the view makes itself, busy.update(true, 'Reading…') … busy.update(false).
+import { t } from './l10n';
 import type { VscodeProgressBar } from '@vscode-elements/elements/dist/vscode-progress-bar/vscode-progress-bar.js';
 
 /** Work shorter than this shows no busy state at all. */
@@ -45,7 +46,7 @@ export class BusyIndicator {
     }
     this.element.setAttribute('role', 'status');
     this.bar = document.createElement('vscode-progress-bar') as VscodeProgressBar;
-    this.bar.setAttribute('aria-label', 'Working');
+    this.bar.setAttribute('aria-label', t('Working'));
     this.message.className = 'busy-message';
     const line = document.createElement('div');
     line.className = 'busy-line';
@@ -54,7 +55,7 @@ export class BusyIndicator {
       const cancel = document.createElement('vscode-button');
       cancel.setAttribute('secondary', '');
       cancel.className = 'busy-cancel';
-      cancel.textContent = 'Cancel';
+      cancel.textContent = t('Cancel');
       cancel.dataset.testid = options.testid ? `${options.testid}-cancel` : 'busy-cancel';
       cancel.addEventListener('click', () => options.onCancel?.());
       line.append(cancel);

@@ -7,6 +7,9 @@
 // the tab. Everything shown comes from the host (times, overlays, words, staleness); this file
 // lays it out and reports the user's choices through `send`. Controls are @vscode-elements ones,
 // like the other tabs'.
+import { ExplanationRegion } from './explain';
+import { methodExplanation, metricExplanation } from '../src/shared/explanations';
+import { t } from './l10n';
 import type { CompareCommand, CompareConfirm, CompareProgress, PanelCompare, PanelCompareItem, WebviewToHost } from '../src/shared/panel';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../src/shared/types';
 import { shortenLayerName, TILE_NAME_CHARS } from '../src/shared/layerNames';
@@ -40,6 +43,20 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Reco
   return node;
 }
 
+/** Each ranking metric's name in the user's language (RANK_METRICS holds the English the CLI prints). */
+function metricLabel(metric: RankMetric): string {
+  switch (metric) {
+    case 'deletion':
+      return t('Deletion AUC');
+    case 'insertion':
+      return t('Insertion AUC');
+    case 'road':
+      return t('ROAD combined');
+    case 'confidence':
+      return t('Confidence change');
+  }
+}
+
 export function createCompareView(root: HTMLElement, send: (command: CompareCommand | Extract<WebviewToHost, { type: 'cancel' }>) => void): CompareView {
   let current: PanelCompare | undefined;
   let order: Order = 'run';
@@ -47,26 +64,36 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   let running = false;
 
   const controls = element('div', { class: 'compare-controls' });
-  const runButton = element('vscode-button', { 'data-testid': 'compare-run', title: 'Run the ticked methods on this image, class and layer' }, 'Run Comparison') as VscodeButton;
-  const cancelButton = element('vscode-button', { 'data-testid': 'compare-cancel', secondary: '', title: 'Stop the comparison' }, 'Cancel') as VscodeButton;
+  const runButton = element('vscode-button', { 'data-testid': 'compare-run', title: t('Run the ticked methods on this image, class and layer') }, t('Run Comparison')) as VscodeButton;
+  const cancelButton = element('vscode-button', { 'data-testid': 'compare-cancel', secondary: '', title: t('Stop the comparison') }, t('Cancel')) as VscodeButton;
   cancelButton.hidden = true;
-  const metricsBox = element('vscode-checkbox', { 'data-testid': 'compare-metrics', label: 'Faithfulness metrics', title: 'Also score each map: deletion and insertion curves, ROAD, confidence change (takes longer)' }) as VscodeCheckbox;
+  const metricsBox = element('vscode-checkbox', {
+    'data-testid': 'compare-metrics',
+    label: t('Faithfulness metrics'),
+    title: t('Also score each map: deletion and insertion curves, ROAD, confidence change (takes longer)'),
+  }) as VscodeCheckbox;
   const rankControl = element('div', { class: 'control compare-rank' });
-  const rankCaption = element('span', { class: 'caption', id: 'compare-rank-caption' }, 'Rank by');
-  const rankSelect = element('vscode-single-select', { 'data-testid': 'compare-rank', id: 'compare-rank', 'aria-labelledby': 'compare-rank-caption', label: 'Rank by' }) as VscodeSingleSelect;
+  const rankCaption = element('span', { class: 'caption', id: 'compare-rank-caption' }, t('Rank by'));
+  const rankSelect = element('vscode-single-select', { 'data-testid': 'compare-rank', id: 'compare-rank', 'aria-labelledby': 'compare-rank-caption', label: t('Rank by') }) as VscodeSingleSelect;
   rankControl.append(rankCaption, rankSelect);
   setOptions(
     rankSelect,
-    [{ value: 'run', label: 'Method order' }, ...RANK_METRIC_NAMES.map((name) => ({ value: name, label: RANK_METRICS[name].label, description: `${RANK_METRICS[name].better} is better` }))],
+    [
+      { value: 'run', label: t('Method order') },
+      ...RANK_METRIC_NAMES.map((name) => ({ value: name, label: metricLabel(name), description: RANK_METRICS[name].better === 'lower' ? t('lower is better') : t('higher is better') })),
+    ],
     'run',
   );
   rankSelect.disabled = true;
-  rankSelect.title = 'Tick Faithfulness metrics and compare to rank the maps';
-  controls.append(runButton, cancelButton, metricsBox, rankControl);
+  rankSelect.title = t('Tick Faithfulness metrics and compare to rank the maps');
+  // ⓘ beside the metrics and on each tile: what the metrics and each method's map mean, under the controls.
+  const explain = new ExplanationRegion('compare-explanation');
+  const metricsInfo = explain.button('compare-metrics-info', t('What do the faithfulness metrics mean?'), () => RANK_METRIC_NAMES.map(metricExplanation));
+  controls.append(runButton, cancelButton, metricsBox, metricsInfo, rankControl);
 
   const progressLine = element('div', { class: 'compare-progress', role: 'status', 'data-testid': 'compare-progress' });
   const progressLabel = element('span', { class: 'compare-progress-label' });
-  const progressBar = element('vscode-progress-bar', { 'aria-label': 'Comparison progress' }) as VscodeProgressBar;
+  const progressBar = element('vscode-progress-bar', { 'aria-label': t('Comparison progress') }) as VscodeProgressBar;
   progressLine.append(element('vscode-progress-ring', { 'aria-hidden': 'true' }), progressLabel, progressBar);
   progressLine.hidden = true;
 
@@ -75,7 +102,7 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   let pending: CompareConfirm | undefined;
 
   const chooser = element('fieldset', { class: 'compare-methods', 'data-testid': 'compare-methods' });
-  chooser.append(element('legend', {}, 'Methods'));
+  chooser.append(element('legend', {}, t('Methods')));
   const boxes = new Map<MethodName, VscodeCheckbox>();
   for (const method of METHOD_NAMES) {
     const box = element('vscode-checkbox', { value: method, label: METHOD_LABELS[method], 'data-method': method }) as VscodeCheckbox;
@@ -86,16 +113,16 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
 
   const note = element('p', { class: 'compare-note', 'data-testid': 'compare-note' });
   note.hidden = true;
-  const summary = element('p', { class: 'compare-summary', 'data-testid': 'compare-summary' }, 'Tick the methods to compare and run them: each map is drawn over the image, with its time.');
+  const summary = element('p', { class: 'compare-summary', 'data-testid': 'compare-summary' }, t('Tick the methods to compare and run them: each map is drawn over the image, with its time.'));
   const large = element('figure', { class: 'compare-large', 'data-testid': 'compare-large' });
   large.hidden = true;
   const grid = element('div', { class: 'compare-grid', 'data-testid': 'compare-grid' });
-  root.append(controls, progressLine, confirmBox, chooser, note, summary, large, grid);
+  root.append(controls, explain.element, progressLine, confirmBox, chooser, note, summary, large, grid);
 
   const chosen = (): MethodName[] => METHOD_NAMES.filter((method) => boxes.get(method)?.checked);
   const updateRunButton = (): void => {
     runButton.disabled = running || chosen().length === 0;
-    runButton.title = chosen().length === 0 ? 'Tick at least one method' : 'Run the ticked methods on this image, class and layer';
+    runButton.title = chosen().length === 0 ? t('Tick at least one method') : t('Run the ticked methods on this image, class and layer');
   };
   const start = (command: CompareCommand): void => {
     showConfirm(undefined);
@@ -138,35 +165,40 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     }
     const hasMetrics = current.items.some((item) => item.metrics);
     rankSelect.disabled = !hasMetrics;
-    rankSelect.title = hasMetrics ? '' : 'Tick Faithfulness metrics and compare to rank the maps';
+    rankSelect.title = hasMetrics ? '' : t('Tick Faithfulness metrics and compare to rank the maps');
     const ranked = order !== 'run' && hasMetrics;
-    summary.textContent =
-      `${current.items.length} method${current.items.length === 1 ? '' : 's'} for “${current.className}” (class ${current.classIndex})` +
-      (ranked ? `, best first by ${RANK_METRICS[order as RankMetric].label}` : '') +
-      '. Select a map to enlarge it.';
+    const count = current.items.length;
+    const what =
+      count === 1
+        ? t('1 method for “{0}” (class {1})', current.className, current.classIndex)
+        : t('{0} methods for “{1}” (class {2})', count, current.className, current.classIndex);
+    summary.textContent = ranked
+      ? t('{0}, best first by {1}. Select a map to enlarge it.', what, metricLabel(order as RankMetric))
+      : t('{0}. Select a map to enlarge it.', what);
     grid.append(inputTile(current));
     ordered(current.items).forEach((item, rank) => grid.append(tile(item, ranked ? rank + 1 : undefined)));
     showLarge();
+    explain.refresh();
   }
 
   function inputTile(compare: PanelCompare): HTMLElement {
     const figure = element('figure', { class: 'compare-tile input', 'data-testid': 'compare-input' });
-    const canvas = element('canvas', { id: 'compare-input-canvas', role: 'img', 'aria-label': `The input image: ${compare.target}` });
+    const canvas = element('canvas', { id: 'compare-input-canvas', role: 'img', 'aria-label': t('The input image: {0}', compare.target) });
     drawRgba(canvas, compare.image);
-    canvas.setAttribute('aria-label', `The input image: ${compare.target}`);
+    canvas.setAttribute('aria-label', t('The input image: {0}', compare.target));
     const caption = element('figcaption');
-    caption.append(element('strong', {}, 'Input'), element('span', { class: 'compare-time', title: compare.target }, compare.target));
+    caption.append(element('strong', {}, t('Input')), element('span', { class: 'compare-time', title: compare.target }, compare.target));
     figure.append(canvas, caption);
     return figure;
   }
 
   function tile(item: PanelCompareItem, rank: number | undefined): HTMLElement {
     const label = METHOD_LABELS[item.method];
-    const where = INPUT_LEVEL_METHODS.includes(item.method) ? 'input' : item.layer;
+    const where = INPUT_LEVEL_METHODS.includes(item.method) ? t('input') : item.layer;
     const figure = element('figure', { class: 'compare-tile', tabindex: '0', role: 'button', 'data-testid': 'compare-tile', 'data-method': item.method });
     // Its name is what it shows (method, time, layer, metrics: no aria-label that would say less
     // than the tile); aria-pressed says whether it is the enlarged one, the tooltip what a click does.
-    figure.title = item.method === enlarged ? `Close the enlarged ${label}` : `Enlarge ${label}`;
+    figure.title = item.method === enlarged ? t('Close the enlarged {0}', label) : t('Enlarge {0}', label);
     figure.setAttribute('aria-pressed', String(item.method === enlarged));
     if (item.method === enlarged) {
       figure.classList.add('selected');
@@ -177,7 +209,7 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     const caption = element('figcaption');
     caption.append(element('strong', {}, `${rank !== undefined ? `${rank}. ` : ''}${label}`));
     // The method's own time; a long layer name keeps its distinctive end (the full name is the tooltip).
-    caption.append(element('span', { class: 'compare-time', title: `${label} took ${formatMs(item.timeMs)} at ${where}` }, `${formatMs(item.timeMs)} · ${shortenLayerName(where, TILE_NAME_CHARS)}`));
+    caption.append(element('span', { class: 'compare-time', title: t('{0} took {1} at {2}', label, formatMs(item.timeMs), where) }, `${formatMs(item.timeMs)} · ${shortenLayerName(where, TILE_NAME_CHARS)}`));
     if (item.metrics) {
       caption.append(...metricsParts(item.metrics, item.metricsMs, CHART, item.method));
     }
@@ -194,7 +226,10 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
         open();
       }
     });
-    return figure;
+    // The tile is a button (it enlarges); its ⓘ sits beside it in the same cell, not inside it.
+    const cell = element('div', { class: 'compare-cell' });
+    cell.append(figure, explain.button('compare-tile-info', t('What does {0} show?', label), () => [methodExplanation(item.method)], `method:${item.method}`));
+    return cell;
   }
 
   function showLarge(): void {
@@ -204,11 +239,11 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     if (!item) {
       return;
     }
-    const canvas = element('canvas', { id: 'compare-large-canvas', role: 'img', 'aria-label': `${METHOD_LABELS[item.method]} over the image, enlarged` });
+    const canvas = element('canvas', { id: 'compare-large-canvas', role: 'img', 'aria-label': t('{0} over the image, enlarged', METHOD_LABELS[item.method]) });
     drawRgba(canvas, item.overlay);
-    canvas.setAttribute('aria-label', `${METHOD_LABELS[item.method]} over the image, enlarged`);
+    canvas.setAttribute('aria-label', t('{0} over the image, enlarged', METHOD_LABELS[item.method]));
     const caption = element('figcaption');
-    const close = element('vscode-button', { secondary: '', 'data-testid': 'compare-large-close' }, 'Close') as VscodeButton;
+    const close = element('vscode-button', { secondary: '', 'data-testid': 'compare-large-close' }, t('Close')) as VscodeButton;
     close.addEventListener('click', () => {
       const method = enlarged;
       enlarged = undefined;
@@ -217,8 +252,8 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
         grid.querySelector<HTMLElement>(`[data-method="${CSS.escape(method)}"]`)?.focus();
       }
     });
-    const where = INPUT_LEVEL_METHODS.includes(item.method) ? 'the input' : item.layer;
-    caption.append(element('strong', {}, METHOD_LABELS[item.method]), element('span', { class: 'compare-time' }, `${formatMs(item.timeMs)} at ${where}`));
+    const at = INPUT_LEVEL_METHODS.includes(item.method) ? t('{0} at the input', formatMs(item.timeMs)) : t('{0} at {1}', formatMs(item.timeMs), item.layer);
+    caption.append(element('strong', {}, METHOD_LABELS[item.method]), element('span', { class: 'compare-time' }, at));
     if (item.metrics) {
       caption.append(...metricsParts(item.metrics, item.metricsMs, LARGE_CHART, `${item.method}-large`));
     }
@@ -236,8 +271,8 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     const list = element('ul');
     next.details.forEach((line) => list.append(element('li', {}, line)));
     const buttons = element('div', { class: 'compare-confirm-buttons' });
-    const go = element('vscode-button', { 'data-testid': 'compare-confirm-run' }, 'Run Anyway') as VscodeButton;
-    const stop = element('vscode-button', { secondary: '', 'data-testid': 'compare-confirm-cancel' }, 'Don’t Run') as VscodeButton;
+    const go = element('vscode-button', { 'data-testid': 'compare-confirm-run' }, t('Run Anyway')) as VscodeButton;
+    const stop = element('vscode-button', { secondary: '', 'data-testid': 'compare-confirm-cancel' }, t('Don’t Run')) as VscodeButton;
     go.addEventListener('click', () => {
       if (pending) {
         start({ type: 'compare', methods: pending.methods, metrics: pending.metrics, confirmed: true });
@@ -304,25 +339,39 @@ function metricsParts(m: FaithfulnessMetrics, metricsMs: number | undefined, siz
   const canvas = element('canvas', { class: 'compare-curves', id: `curves-${id}`, role: 'img' });
   canvas.setAttribute(
     'aria-label',
-    `${m.scoreKind === 'value' ? 'Value' : 'Probability'} as pixels are removed (${layout.series[0].label}, ${layout.series[0].hint}) or inserted (${layout.series[1].label}, ${layout.series[1].hint}), most important first`,
+    m.scoreKind === 'value'
+      ? t('Value as pixels are removed ({0}, {1}) or inserted ({2}, {3}), most important first', ...seriesWords(layout))
+      : t('Probability as pixels are removed ({0}, {1}) or inserted ({2}, {3}), most important first', ...seriesWords(layout)),
   );
   drawChart(canvas, layout, size);
   const legend = element('ul', { class: 'compare-legend', 'aria-hidden': 'true' });
   for (const series of layout.series) {
-    const entry = element('li', { class: series.name, title: `${series.name === 'deletion' ? 'Most important pixels replaced by a blurred copy first' : 'Most important pixels restored onto a blurred copy first'}; ${series.hint}` });
+    const how = series.name === 'deletion' ? t('Most important pixels replaced by a blurred copy first') : t('Most important pixels restored onto a blurred copy first');
+    const entry = element('li', { class: series.name, title: `${how}; ${series.hint}` });
     entry.append(element('span', { class: `swatch ${series.name}` }), element('span', {}, series.label));
     legend.append(entry);
   }
   const road = element(
     'span',
-    { class: 'compare-metric', title: 'ROAD combined · confidence change when the image is multiplied by the map (higher is better for both)' },
-    `ROAD ${m.roadCombined.toFixed(3)} · conf ${m.confidenceChange >= 0 ? '+' : '−'}${Math.abs(m.confidenceChange).toFixed(3)}`,
+    { class: 'compare-metric', title: t('ROAD combined · confidence change when the image is multiplied by the map (higher is better for both)') },
+    `ROAD ${m.roadCombined.toFixed(3)} · ${t('conf {0}', `${m.confidenceChange >= 0 ? '+' : '−'}${Math.abs(m.confidenceChange).toFixed(3)}`)}`,
   );
   const parts: HTMLElement[] = [canvas, legend, road];
   if (metricsMs !== undefined) {
-    parts.push(element('span', { class: 'compare-metric compare-metrics-time', title: `Scoring ${m.inputsScored} perturbed images took ${formatMs(metricsMs)}` }, `metrics ${formatMs(metricsMs)}`));
+    parts.push(
+      element(
+        'span',
+        { class: 'compare-metric compare-metrics-time', title: t('Scoring {0} perturbed images took {1}', m.inputsScored, formatMs(metricsMs)) },
+        t('metrics {0}', formatMs(metricsMs)),
+      ),
+    );
   }
   return parts;
+}
+
+/** The chart's two curves for its accessible name: deletion's label and hint, then insertion's. */
+function seriesWords(layout: ChartLayout): [string, string, string, string] {
+  return [layout.series[0].label, layout.series[0].hint, layout.series[1].label, layout.series[1].hint];
 }
 
 /** Strokes and fills the chart's layout with the theme's colours (VS Code's chart and text variables). */

@@ -3,9 +3,12 @@
 // kernels over several inputs, the mean over inputs or one tile per input channel (paged). Shapes are
 // stated in the source's own order (page.layout): HWIO for tfjs and TensorFlow, OIHW for ONNX and
 // PyTorch, so they read like the tensor in the user's code.
+import { ExplanationRegion } from './explain';
+import { viewExplanation } from '../src/shared/explanations';
+import { t } from './l10n';
 import { formatShape } from '../src/shared/shapes';
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/shared/inspectPanel';
-import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/shared/types';
+import { FILTER_LAYOUT_AXES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/shared/types';
 import type { InspectContext } from './inspectContext';
 import { element, formatValue, paintIndexed, paintRgb } from './lut';
 import { Latest, Legend, Pager, picker, Status } from './viewParts';
@@ -16,17 +19,18 @@ const FILTERS_PER_PAGE = 64;
 const FILTER_ROWS_PER_PAGE = 16;
 const INPUTS_PER_PAGE = 16;
 
-const MODE_LABELS: Record<FilterMode, string> = {
-  rgb: 'RGB patch',
-  mean: 'Mean over inputs',
-  channels: 'Per input channel',
+/** Read when shown (translated: the bundle is installed before, but these stay functions to make the order irrelevant). */
+const MODE_LABELS: Record<FilterMode, () => string> = {
+  rgb: () => t('RGB patch'),
+  mean: () => t('Mean over inputs'),
+  channels: () => t('Per input channel'),
 };
 
 export class FiltersView {
   readonly element = element('section', 'inspect-view filters-view');
-  private readonly layer = picker('filter-layer', 'Layer', (name) => this.changeLayer(name));
-  private readonly mode = picker('filter-mode', 'Show', (value) => this.change({ filterMode: value as FilterMode }, true, this.mode.select));
-  private readonly scale = picker('filter-scale', 'Color scale', (value) => this.change({ filterScale: value as FilterScale }, false, this.scale.select));
+  private readonly layer = picker('filter-layer', t('Layer'), (name) => this.changeLayer(name));
+  private readonly mode = picker('filter-mode', t('Show'), (value) => this.change({ filterMode: value as FilterMode }, true, this.mode.select));
+  private readonly scale = picker('filter-scale', t('Color scale'), (value) => this.change({ filterScale: value as FilterScale }, false, this.scale.select));
   private readonly summary = element('p', 'view-summary');
   private readonly legend = new Legend(false);
   private readonly grid = element('div', 'tile-grid');
@@ -41,11 +45,13 @@ export class FiltersView {
 
   constructor(private readonly context: InspectContext) {
     const controls = element('div', 'controls');
-    controls.append(this.layer.wrap, this.mode.wrap, this.scale.wrap);
+    // ⓘ: what a filter tile is, and why the filters of later layers look like noise.
+    const explain = new ExplanationRegion('filters-explanation');
+    controls.append(this.layer.wrap, this.mode.wrap, this.scale.wrap, explain.button('filters-info', t('What do filters show?'), () => [viewExplanation('filters')]));
     this.scale.set(
       [
-        { value: 'filter', label: 'Per filter' },
-        { value: 'shared', label: 'Shared (whole layer)' },
+        { value: 'filter', label: t('Per filter') },
+        { value: 'shared', label: t('Shared (whole layer)') },
       ],
       context.state.filterScale,
     );
@@ -53,7 +59,7 @@ export class FiltersView {
     this.grid.setAttribute('role', 'list');
     this.rows.dataset.testid = 'filter-rows';
     this.summary.dataset.testid = 'filter-summary';
-    this.element.append(controls, this.status.busy, this.status.error, this.summary, this.legend.element, this.inputPager.element, this.grid, this.rows, this.pager.element);
+    this.element.append(controls, explain.element, this.status.busy, this.status.error, this.summary, this.legend.element, this.inputPager.element, this.grid, this.rows, this.pager.element);
   }
 
   show(): void {
@@ -78,13 +84,16 @@ export class FiltersView {
   }
 
   private async load(page: number, inputPage: number, control?: HTMLElement): Promise<void> {
-    const result = await this.latest.run(this.status, 'Reading the weights…', async (signal) => {
+    const result = await this.latest.run(this.status, t('Reading the weights…'), async (signal) => {
       const info = await this.context.model();
       this.info = info;
       const layers = info.layers.filter((l) => info.views.find((v) => v.name === l.name)?.filters);
       if (layers.length === 0) {
         throw new Error(
-          `${info.name} has no layer with drawable filters (Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv, TF.js graph Conv2D or DepthwiseConv2dNative, or a first Dense layer over the image).`,
+          t(
+            '{0} has no layer with drawable filters (Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv, TF.js graph Conv2D or DepthwiseConv2dNative, or a first Dense layer over the image).',
+            info.name,
+          ),
         );
       }
       const state = this.context.state;
@@ -120,36 +129,43 @@ export class FiltersView {
   private render(page: FilterPage): void {
     const info = this.info as InspectModelInfo;
     this.mode.set(
-      page.modes.map((m) => ({ value: m, label: MODE_LABELS[m] })),
+      page.modes.map((m) => ({ value: m, label: MODE_LABELS[m]() })),
       page.mode,
     );
     this.mode.wrap.hidden = page.modes.length < 2;
-    const unit = page.kind === 'dense-image' ? 'units (weight images)' : page.kind === 'conv2d' ? 'filters' : 'channel kernels';
     // Shapes in the source's own order: kh×kw×inputs for tfjs and TensorFlow, inputs×kh×kw for ONNX (PyTorch).
     const size =
       page.kind === 'conv2d' || page.kind === 'dense-image'
-        ? oneFilterText(page) + (page.groups > 1 ? ` in ${page.groups} groups` : '')
-        : `${page.kernelHeight}×${page.kernelWidth} (per channel)`;
+        ? page.groups > 1
+          ? t('{0} in {1} groups', oneFilterText(page), page.groups)
+          : oneFilterText(page)
+        : t('{0} (per channel)', `${page.kernelHeight}×${page.kernelWidth}`);
+    const bank =
+      page.kind === 'dense-image'
+        ? t('{0} units (weight images) of {1}', page.filterCount, size)
+        : page.kind === 'conv2d'
+          ? t('{0} filters of {1}', page.filterCount, size)
+          : t('{0} channel kernels of {1}', page.filterCount, size);
     const shape = filterBankShape(page.layout, page.kernelHeight, page.kernelWidth, page.inputChannels, page.filterCount);
     this.summary.textContent =
-      `${page.layer} · ${page.className} · ${page.filterCount} ${unit} of ${size}` +
-      ` · ${MODE_LABELS[page.mode].toLowerCase()} · ${page.scale === 'shared' ? 'one scale for the layer' : 'each filter on its own ±max|w|'}` +
-      ` · weights [${shape.join(', ')}] ${page.layout}`;
-    this.summary.title = `Weights [${shape.join(', ')}]: ${FILTER_LAYOUT_AXES[page.layout].join(', ')}, ${weightsSource(page)}.`;
+      `${page.layer} · ${page.className} · ${bank}` +
+      ` · ${MODE_LABELS[page.mode]().toLowerCase()} · ${page.scale === 'shared' ? t('one scale for the layer') : t('each filter on its own ±max|w|')}` +
+      ` · ${t('weights [{0}] {1}', shape.join(', '), page.layout)}`;
+    this.summary.title = t('Weights [{0}]: {1}, {2}.', shape.join(', '), FILTER_LAYOUT_AXES[page.layout].join(', '), weightsSource(page));
     const shared = page.scale === 'shared' && page.bound.length > 0;
-    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = gray)` : '+max|w| (0 = gray)');
+    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? t('{0} (0 = gray)', formatValue(page.bound[0])) : t('{0} (0 = gray)', '+max|w|'));
     if (page.mode === 'rgb') {
       this.legend.hidden = true; // colours are the RGB weights themselves: grey = zero in every channel
     } else {
       this.legend.hidden = false;
     }
     const first = page.page * page.pageSize;
-    this.pager.update(page.page, page.pageCount, `Page ${page.page + 1} of ${page.pageCount} · filters ${first + 1}–${first + page.filters.length} of ${page.filterCount}`);
+    this.pager.update(page.page, page.pageCount, `${t('Page {0} of {1}', page.page + 1, page.pageCount)} · ${t('filters {0}–{1} of {2}', first + 1, first + page.filters.length, page.filterCount)}`);
     const lastInput = page.inputs.length ? page.inputs[page.inputs.length - 1] : 0;
     this.inputPager.update(
       page.inputPage,
       page.inputPageCount,
-      `Input channels ${page.inputs.length ? page.inputs[0] : 0}–${lastInput} of ${page.inputChannels}`,
+      t('Input channels {0}–{1} of {2}', page.inputs.length ? page.inputs[0] : 0, lastInput, page.inputChannels),
     );
     if (page.mode === 'channels') {
       this.grid.hidden = true;
@@ -181,7 +197,15 @@ export class FiltersView {
       tile.dataset.testid = 'filter-tile';
       tile.dataset.filter = String(filter);
       tile.setAttribute('role', 'listitem');
-      tile.title = `Filter ${filter}, ${oneFilterText(page)} (${filterAxesText(page)}): min ${formatValue(page.min[i])}, max ${formatValue(page.max[i])} (drawn on ±${formatValue(page.bound[i])})`;
+      tile.title = t(
+        'Filter {0}, {1} ({2}): min {3}, max {4} (drawn on ±{5})',
+        filter,
+        oneFilterText(page),
+        filterAxesText(page),
+        formatValue(page.min[i]),
+        formatValue(page.max[i]),
+        formatValue(page.bound[i]),
+      );
       const caption = element('figcaption');
       caption.append(element('span', 'tile-label', String(filter)), element('span', 'tile-range', `${formatValue(page.min[i], 2)} … ${formatValue(page.max[i], 2)}`));
       tile.append(this.tileCanvas(page, i, 0, lut), caption);
@@ -193,7 +217,7 @@ export class FiltersView {
   /** One row per filter: its kernel for each input channel on this input page. */
   private renderRows(page: FilterPage, lut: Uint8Array): void {
     const header = element('div', 'filter-row header');
-    header.append(element('span', 'row-label', 'filter \\ input'), ...Array.from(page.inputs, (input) => element('span', 'input-label', String(input))));
+    header.append(element('span', 'row-label', t('filter \\ input')), ...Array.from(page.inputs, (input) => element('span', 'input-label', String(input))));
     const rows = Array.from(page.filters, (filter, i) => {
       const row = element('div', 'filter-row');
       row.dataset.testid = 'filter-row';
@@ -201,9 +225,9 @@ export class FiltersView {
       const label = element('span', 'row-label');
       label.append(element('span', 'tile-label', String(filter)), element('span', 'tile-range', `${formatValue(page.min[i], 2)} … ${formatValue(page.max[i], 2)}`));
       row.append(label);
-      for (let t = 0; t < page.tilesPerFilter; t++) {
-        const canvas = this.tileCanvas(page, i, t, lut);
-        canvas.title = `Filter ${filter}, ${inputText(page, filter, page.inputs[t])}`;
+      for (let tile = 0; tile < page.tilesPerFilter; tile++) {
+        const canvas = this.tileCanvas(page, i, tile, lut);
+        canvas.title = t('Filter {0}, {1}', filter, inputText(page, filter, page.inputs[tile]));
         canvas.dataset.testid = 'filter-input-tile';
         row.append(canvas);
       }
@@ -226,19 +250,22 @@ function filterAxesText(page: FilterPage): string {
 /** Where the shape comes from, when it is not the stored tensor's own (tfjs depthwise kernels, a Dense kernel). */
 function weightsSource(page: FilterPage): string {
   if (page.kind === 'dense-image') {
-    return "the Dense kernel's rows read as pixels of the input";
+    return t("the Dense kernel's rows read as pixels of the input");
   }
   if (page.layout === 'HWIO' && page.groups > 1) {
-    return `the depthwise kernel [${page.kernelHeight}, ${page.kernelWidth}, ${page.groups}, ${page.filterCount / page.groups}] (channels, multiplier), one filter per pair`;
+    return t(
+      'the depthwise kernel [{0}] (channels, multiplier), one filter per pair',
+      [page.kernelHeight, page.kernelWidth, page.groups, page.filterCount / page.groups].join(', '),
+    );
   }
-  return FILTER_LAYOUT_SOURCES[page.layout];
+  return page.layout === 'HWIO' ? t('as TensorFlow stores kernels') : t('as PyTorch stores weights');
 }
 
 /** Which input a tile draws; a grouped filter's inputs are its group's, so name the layer's channel too. */
 function inputText(page: FilterPage, filter: number, input: number): string {
   if (page.groups <= 1) {
-    return `input channel ${input}`;
+    return t('input channel {0}', input);
   }
   const group = Math.floor(filter / (page.filterCount / page.groups));
-  return `input ${input} of group ${group} (channel ${group * page.inputChannels + input} of the layer's input)`;
+  return t("input {0} of group {1} (channel {2} of the layer's input)", input, group, group * page.inputChannels + input);
 }

@@ -1,6 +1,7 @@
 // Wires the inspection tabs (Activations, Filters, Model) into the panel page: their shared state
 // (saved with setState through main.ts, copied to the host), the model info they all read, and the
 // requests they send. Each view lives in its own file and only displays what the host answers.
+import { t } from './l10n';
 import { parseInspectState, type InspectViewState } from '../src/shared/inspectPanel';
 import { InspectContext, type InspectDeps } from './inspectContext';
 import { ActivationsView } from './activationsView';
@@ -25,9 +26,9 @@ export function createInspection(deps: InspectDeps, saved: unknown, gradcamPanel
   const filters = new FiltersView(context);
   const summary = new SummaryView(context);
   registerTab({ id: 'gradcam', label: 'Grad-CAM', panel: gradcamPanel, order: 10 });
-  registerTab({ id: 'activations', label: 'Activations', panel: activations.element, order: 20, onShow: () => activations.show() });
-  registerTab({ id: 'filters', label: 'Filters', panel: filters.element, order: 30, onShow: () => filters.show() });
-  registerTab({ id: 'model', label: 'Model', panel: summary.element, order: 40, onShow: () => summary.show() });
+  registerTab({ id: 'activations', label: t('Activations'), panel: activations.element, order: 20, onShow: () => activations.show() });
+  registerTab({ id: 'filters', label: t('Filters'), panel: filters.element, order: 30, onShow: () => filters.show() });
+  registerTab({ id: 'model', label: t('Model'), panel: summary.element, order: 40, onShow: () => summary.show() });
   // Show the saved tab before listening: restoring is not a change to report to the host (it would
   // overwrite a tab a command asked for while this page was loading).
   tabs.show(context.state.tab);

@@ -2,12 +2,14 @@
 // predictions, pickers) and reports the user's changes; it computes nothing. Its first message is
 // the `ready` request; the host answers with the bootstrap state and then pushes notifications.
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
+import { t } from './l10n';
 import './components';
 import { MessageChannelEndpoint } from '../src/shared/messaging';
 import type { StatusLine } from '../src/shared/statusLine';
-import { DEFAULT_LAYER_MARK } from '../src/shared/layerNames';
+import { defaultLayerMark } from '../src/shared/layerNames';
 import {
   baseName,
+  isMethod,
   parseViewState,
   type Bootstrap,
   type HostToWebview,
@@ -30,6 +32,8 @@ import { layerOption, selectedTitle, setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
 import { vscodeApi } from './vscodeApi';
 import { createInspection } from './inspect';
+import { ExplanationRegion } from './explain';
+import { methodExplanation } from '../src/shared/explanations';
 import type { InspectViewState } from '../src/shared/inspectPanel';
 
 const api = vscodeApi<PanelViewState & { inspect?: unknown }>();
@@ -74,11 +78,19 @@ const ui = {
   statusDetails: byId<HTMLPreElement>('status-details'),
 };
 
+// ⓘ beside the Method picker: what the chosen method's map shows, under the controls.
+const methodInfo = new ExplanationRegion('method-explanation');
+const methodRow = document.createElement('div');
+methodRow.className = 'control-row';
+ui.methodSelect.replaceWith(methodRow);
+methodRow.append(ui.methodSelect, methodInfo.button('method-info', t('What does this method show?'), () => [methodExplanation(chosenMethod())]));
+document.querySelector('#panel-gradcam > section.controls')?.after(methodInfo.element);
+
 let view: PanelViewState | undefined = parseViewState(api.getState());
 let model: PanelModelInfo | undefined;
 const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command));
 // Compare sits beside Grad-CAM (same class and layer); inspect.ts registers the other tabs.
-registerTab({ id: 'compare', label: 'Compare', panel: byId<HTMLElement>('compare'), order: 15 });
+registerTab({ id: 'compare', label: t('Compare'), panel: byId<HTMLElement>('compare'), order: 15 });
 let result: PanelResult | undefined;
 /** Each tab's status line (the host computes them) and a note that replaces it until the tab's next result. */
 const statuses = new Map<string, StatusLine>();
@@ -258,9 +270,9 @@ function answerConfirm(run: boolean): void {
 
 function showFiles(modelFileName: string, imageFileName: string): void {
   ui.modelLink.textContent = modelFileName;
-  ui.modelLink.title = view ? `Open ${view.modelPath}` : '';
+  ui.modelLink.title = view ? t('Open {0}', view.modelPath) : '';
   ui.imageLink.textContent = imageFileName;
-  ui.imageLink.title = view ? `Open ${view.imagePath}` : '';
+  ui.imageLink.title = view ? t('Open {0}', view.imagePath) : '';
 }
 
 /** How the model was read, on the model link; a warning above the tabs when its numbers mean nothing yet. */
@@ -268,7 +280,7 @@ function showModelDetail(): void {
   if (!model) {
     return;
   }
-  ui.modelLink.title = view ? `Open ${view.modelPath}\n${model.detail}` : model.detail;
+  ui.modelLink.title = view ? `${t('Open {0}', view.modelPath)}\n${model.detail}` : model.detail;
   ui.modelNotice.textContent = model.notice ?? '';
   ui.modelNotice.hidden = !model.notice;
 }
@@ -297,7 +309,7 @@ function fillModelPickers(): void {
   const defaultLayer = output?.defaultLayer ?? model.defaultLayer;
   setOptions(
     ui.layerSelect,
-    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? DEFAULT_LAYER_MARK : '', description: `${layer.className} ${layer.shape}` })),
+    model.layers.map((layer) => layerOption(layer.name, { suffix: layer.name === defaultLayer ? defaultLayerMark() : '', description: `${layer.className} ${layer.shape}` })),
     view?.layer ?? (result?.output.index === output?.index ? result?.layer : undefined) ?? defaultLayer,
   );
   const labels = output?.labels ?? model.labels;
@@ -329,7 +341,7 @@ function showResult(next: PanelResult): void {
       changeTarget({ classIndex: index });
     }
   });
-  ui.predictionsTitle.textContent = next.output.kind === 'regression' ? 'Value' : next.output.kind === 'binary' ? 'Prediction (binary classifier)' : 'Top predictions';
+  ui.predictionsTitle.textContent = next.output.kind === 'regression' ? t('Value') : next.output.kind === 'binary' ? t('Prediction (binary classifier)') : t('Top predictions');
   if (model) {
     selectValue(ui.outputSelect, String(next.output.index));
     // Input-level results name the model input as their layer, which is not a choice in the picker.
@@ -356,7 +368,7 @@ function renderStatus(): void {
   const tab = panelTabs().active ?? 'gradcam';
   const note = notes.get(tab);
   const status = statuses.get(tab);
-  ui.status.textContent = note ?? status?.text ?? (tab === 'gradcam' && !result ? 'Starting…' : '');
+  ui.status.textContent = note ?? status?.text ?? (tab === 'gradcam' && !result ? t('Starting…') : '');
   ui.status.title = status?.tooltip ?? '';
   ui.status.dataset.tab = tab;
   // The tooltip's details, also for the keyboard: a Details button shows them under the line.
@@ -381,11 +393,18 @@ function usesNoLayer(method: MethodName): boolean {
   return INPUT_LEVEL_METHODS.includes(method);
 }
 
+/** The method the picker shows (its value may run ahead of the view state while a change is sent). */
+function chosenMethod(): MethodName {
+  const picked = ui.methodSelect.value;
+  return isMethod(picked) ? picked : (view?.method ?? 'gradcam');
+}
+
 /** The layer picker is disabled (and says why) while an input-level method is chosen. */
 function showLayerUse(method: MethodName): void {
+  methodInfo.refresh();
   const unused = usesNoLayer(method);
   ui.layerSelect.disabled = unused;
-  ui.layerSelect.title = unused ? `${methodLabel(method)} works on the input pixels: the layer is not used` : selectedTitle(ui.layerSelect);
+  ui.layerSelect.title = unused ? t('{0} works on the input pixels: the layer is not used', methodLabel(method)) : selectedTitle(ui.layerSelect);
 }
 
 function showOpacity(opacity: number): void {
@@ -495,7 +514,7 @@ async function start(): Promise<void> {
   try {
     applyBootstrap(await endpoint.request<ReadyRequest>({ type: 'ready' }, { timeoutMs: 30_000 }));
   } catch (error) {
-    ui.error.textContent = `The panel could not reach CNN Lens (${error instanceof Error ? error.message : String(error)}). Close it and run "CNN Lens: Show Grad-CAM" again.`;
+    ui.error.textContent = t('The panel could not reach CNN Lens ({0}). Close it and run "CNN Lens: Show Grad-CAM" again.', error instanceof Error ? error.message : String(error));
     ui.error.hidden = false;
   }
 }

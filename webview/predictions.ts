@@ -6,6 +6,7 @@
 // each with a name that says what it is ("Ankle boot, 87.3%, explained"). For assistive technology
 // the pickable list is a listbox whose selected option is the explained class (focus moves with the
 // arrows, Enter or Space selects); a regression's values stay a plain list.
+import { t } from './l10n';
 import { binarySide, predictionValueText, scoreName } from '../src/shared/outputs';
 import type { OutputKind, Prediction } from '../src/shared/types';
 
@@ -28,11 +29,11 @@ export function renderPredictions(
     const row = document.createElement('li');
     row.className = 'prediction';
     row.dataset.index = String(prediction.index);
-    const side = kind === 'binary' ? `class ${prediction.index}: ${binarySide(prediction.index)}, explained with ${scoreName(kind, prediction.index)}` : '';
+    const side = kind === 'binary' ? t('class {0}: {1}, explained with {2}', prediction.index, binarySide(prediction.index), scoreName(kind, prediction.index)) : '';
     const explained = prediction.index === explainedClass;
     if (explained) {
       row.classList.add('explained');
-      row.title = kind === 'regression' ? 'The value the heatmap explains' : `The class the heatmap explains${side ? ` (${side})` : ''}`;
+      row.title = kind === 'regression' ? t('The value the heatmap explains') : side ? t('The class the heatmap explains ({0})', side) : t('The class the heatmap explains');
     } else if (side) {
       row.title = side;
     }
@@ -42,12 +43,12 @@ export function renderPredictions(
     const value = document.createElement('span');
     value.className = 'percent';
     value.textContent = predictionValueText(prediction);
-    row.setAttribute('aria-label', `${prediction.label}, ${value.textContent}${explained ? ', explained' : ''}`);
+    row.setAttribute('aria-label', explained ? t('{0}, {1}, explained', prediction.label, value.textContent) : `${prediction.label}, ${value.textContent}`);
     if (pickable) {
       row.classList.add('pickable');
       row.tabIndex = explained ? 0 : -1;
       if (!explained) {
-        row.title = `${row.title ? `${row.title}. ` : ''}Explain ${prediction.label}`;
+        row.title = `${row.title ? `${row.title}. ` : ''}${t('Explain {0}', prediction.label)}`;
       }
       row.setAttribute('role', 'option');
       row.setAttribute('aria-selected', String(explained));
@@ -63,7 +64,7 @@ export function renderPredictions(
     const bar = document.createElement('span');
     bar.className = 'bar';
     bar.setAttribute('role', 'meter');
-    bar.setAttribute('aria-label', `${prediction.label} probability`);
+    bar.setAttribute('aria-label', t('{0} probability', prediction.label));
     bar.setAttribute('aria-valuemin', '0');
     bar.setAttribute('aria-valuemax', '1');
     bar.setAttribute('aria-valuenow', prediction.probability.toFixed(4));

@@ -2,8 +2,9 @@
 // frozen) with totals, input shape and backend; the default layer is marked; a row opens its
 // activations (or filters). The table fits the panel: long names and types wrap instead of pushing
 // columns out of view, and the shape notation is said once, in its column's heading.
+import { t } from './l10n';
 import { showsTrainable, type InspectModelInfo } from '../src/shared/inspectPanel';
-import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../src/shared/layerNames';
+import { defaultLayerMark, defaultLayerTooltip } from '../src/shared/layerNames';
 import type { InspectContext } from './inspectContext';
 import { element } from './lut';
 import { formatShape, shapeNotation } from '../src/shared/shapes';
@@ -33,7 +34,7 @@ export class SummaryView {
   }
 
   private async load(): Promise<void> {
-    const info = await this.latest.run(this.status, 'Reading the model…', () => this.context.model());
+    const info = await this.latest.run(this.status, t('Reading the model…'), () => this.context.model());
     if (info) {
       this.render(info);
     }
@@ -45,21 +46,21 @@ export class SummaryView {
     const trainable = top.filter((l) => l.trainable).reduce((sum, l) => sum + l.params, 0);
     const [height, width, channels] = info.inputShape;
     this.totals.textContent =
-      `${info.name} · ${info.layers.length} layers · ${info.totalParams.toLocaleString('en-US')} parameters` +
-      (keras ? ` (${trainable.toLocaleString('en-US')} in trainable layers)` : '') +
-      ` · input ${formatShape([null, height, width, channels], info.shapeOrder)} · ${info.outputsText} · backend ${info.backend}`;
+      `${info.name} · ${t('{0} layers', info.layers.length)} · ${t('{0} parameters', info.totalParams.toLocaleString('en-US'))}` +
+      (keras ? ` ${t('({0} in trainable layers)', trainable.toLocaleString('en-US'))}` : '') +
+      ` · ${t('input {0}', formatShape([null, height, width, channels], info.shapeOrder))} · ${info.outputsText} · ${t('backend {0}', info.backend)}`;
     this.detail.textContent = info.formatDetail ?? '';
     this.detail.hidden = !info.formatDetail;
 
     const head = element('thead');
     const headRow = element('tr');
     for (const [text, className] of [
-      ['Layer', ''],
-      ['Type', ''],
-      [`Output shape (${shapeNotation(info.shapeOrder)})`, ''],
-      ['Params', 'number'],
-      ...(keras ? [['Trainable', '']] : []),
-      ['Open', ''],
+      [t('Layer'), ''],
+      [t('Type'), ''],
+      [t('Output shape ({0})', shapeNotation(info.shapeOrder)), ''],
+      [t('Params'), 'number'],
+      ...(keras ? [[t('Trainable'), '']] : []),
+      [t('Open'), ''],
     ]) {
       const th = element('th', className, text);
       th.scope = 'col';
@@ -75,8 +76,8 @@ export class SummaryView {
       const name = element('td', 'layer-name');
       name.append(element('span', 'indent', '\u2003'.repeat(layer.depth) + (layer.depth > 0 ? '↳ ' : '')), element('span', undefined, layer.name));
       if (layer.name === info.defaultCamLayer) {
-        const badge = element('span', 'badge', DEFAULT_LAYER_MARK.trim().replace(/^\(|\)$/g, ''));
-        badge.title = DEFAULT_LAYER_TOOLTIP;
+        const badge = element('span', 'badge', defaultLayerMark().trim().replace(/^\(|\)$/g, ''));
+        badge.title = defaultLayerTooltip();
         name.append(badge);
         row.classList.add('default-layer');
       }
@@ -85,7 +86,7 @@ export class SummaryView {
         const a = element('a', undefined, label);
         a.href = '#';
         a.dataset.testid = `open-${tab}`;
-        a.setAttribute('aria-label', `${label} of ${layer.name}`);
+        a.setAttribute('aria-label', tab === 'activations' ? t('Activations of {0}', layer.name) : t('Filters of {0}', layer.name));
         a.addEventListener('click', (event) => {
           event.preventDefault();
           event.stopPropagation();
@@ -94,15 +95,15 @@ export class SummaryView {
         return a;
       };
       if (views?.activations) {
-        actions.append(link('Activations', 'activations'));
+        actions.append(link(t('Activations'), 'activations'));
       }
       if (views?.filters) {
-        actions.append(link('Filters', 'filters'));
+        actions.append(link(t('Filters'), 'filters'));
       }
       if (views?.activations || views?.filters) {
         row.classList.add('openable');
         row.tabIndex = 0;
-        row.title = `Open the ${views.activations ? 'activations' : 'filters'} of ${layer.name} (Enter)`;
+        row.title = views.activations ? t('Open the activations of {0} (Enter)', layer.name) : t('Open the filters of {0} (Enter)', layer.name);
         const open = () => this.context.open(views.activations ? 'activations' : 'filters', layer.name);
         row.addEventListener('click', open);
         row.addEventListener('keydown', (event) => {
@@ -117,14 +118,14 @@ export class SummaryView {
         element('td', 'shape', formatShape(layer.outputShape, info.shapeOrder)),
         element('td', 'number', layer.params.toLocaleString('en-US')),
         // A layer without weights has nothing to train or freeze.
-        ...(keras ? [element('td', undefined, layer.params === 0 ? '' : layer.trainable ? 'yes' : 'no')] : []),
+        ...(keras ? [element('td', undefined, layer.params === 0 ? '' : layer.trainable ? t('yes') : t('no'))] : []),
         actions,
       );
       body.append(row);
     }
     const foot = element('tfoot');
     const footRow = element('tr');
-    const total = element('td', undefined, 'Total');
+    const total = element('td', undefined, t('Total'));
     total.colSpan = 3;
     const params = element('td', 'number', info.totalParams.toLocaleString('en-US'));
     footRow.append(total, params, ...(keras ? [element('td')] : []), element('td'));

@@ -1,5 +1,6 @@
 // Pieces the inspection views share: a labelled picker, a checkbox, a pager, a busy state and an error line,
 // and a request runner that cancels the previous request when a newer one starts.
+import { t } from './l10n';
 import { isCancelled } from '../src/shared/messaging';
 import { BusyIndicator } from './busy';
 import type { VscodeButton, VscodeCheckbox, VscodeSingleSelect } from './components';
@@ -72,9 +73,9 @@ export class Pager {
 
   constructor(testid: string, private readonly onPage: (page: number) => void) {
     this.element.dataset.testid = testid;
-    this.element.setAttribute('aria-label', 'Pages');
-    this.prev = secondaryButton('‹ Previous', `${testid}-prev`, 'Previous page');
-    this.next = secondaryButton('Next ›', `${testid}-next`, 'Next page');
+    this.element.setAttribute('aria-label', t('Pages'));
+    this.prev = secondaryButton(`‹ ${t('Previous')}`, `${testid}-prev`, t('Previous page'));
+    this.next = secondaryButton(`${t('Next')} ›`, `${testid}-next`, t('Next page'));
     this.prev.addEventListener('click', () => this.page > 0 && this.onPage(this.page - 1));
     this.next.addEventListener('click', () => this.page < this.count - 1 && this.onPage(this.page + 1));
     this.element.append(this.prev, this.label, this.next);
@@ -135,7 +136,7 @@ export class Latest {
     status.onCancel = () => {
       controller.abort();
       status.working(undefined);
-      status.fail('Cancelled.');
+      status.fail(t('Cancelled.'));
     };
     // The indicator itself waits a moment before it shows: a cached page answers at once and must not flicker.
     status.indicator.startedBy(control);

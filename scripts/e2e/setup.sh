@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need, idempotently, on a fresh Debian machine:
 #   - apt packages: chromium (the browser playwright-core drives), libkrb5-dev (code-server's kerberos
-#     module compiles from source and needs gssapi.h), ripgrep (seeds @vscode/ripgrep, see below);
+#     module compiles from source and needs gssapi.h), ripgrep (seeds @vscode/ripgrep, see below),
+#     fonts-nanum (Hangul for the Korean display-language test);
 #   - code-server 4.100.3 (the last release that runs on Node 20) in the git-ignored `.e2e/` folder,
 #     never among the extension's own dependencies.
 # Facts behind each step: ../shared/vscode-e2e-here.md. Safe to run again: it only does what is missing.
@@ -100,6 +101,8 @@ JSON
   log "code-server $CODE_SERVER_VERSION installed"
 }
 
-ensure_apt_packages e2e-setup chromium libkrb5-dev ripgrep
+# fonts-nanum: Hangul glyphs, for the Korean display-language test (test/e2e/l10n.e2e.test.ts) and
+# its screenshots; without a Korean font chromium draws every Hangul character as a box.
+ensure_apt_packages e2e-setup chromium libkrb5-dev ripgrep fonts-nanum
 install_code_server
 log "ready: $CS_DIR/out/node/entry.js, /usr/bin/chromium"

@@ -3,7 +3,9 @@
 // VS Code activates this on a CNN Lens command or when restoring a CNN Lens panel.
 import * as vscode from 'vscode';
 import { codeModelGate } from './codeModels/trust';
+import { compareMethods } from './commands/compareMethods';
 import { exportOverlayCommand } from './commands/exportOverlay';
+import { openSampleWorkspace } from './commands/openSample';
 import { selectModelCommand } from './commands/selectModel';
 import { explainAtLayer, showGradCamAtLayer } from './commands/showGradCamAtLayer';
 import { EXPLAIN_AT_LAYER_COMMAND, GRADCAM_AT_LAYER_COMMAND } from './lens/layerLenses';
@@ -20,10 +22,13 @@ import { PanelRegistry } from './panel/registry';
 import { createModelChangeHub } from './panel/vscodeFileEvents';
 import { choosePython, type PythonEnvironmentsApi } from './pythonChoice';
 import { megapixelsToPixels } from '../shared/imageLimit';
+import { installHostTranslator } from './hostTranslator';
 import { affects, readSettings } from './settings';
 import { EngineClient } from '../workerClient/client';
 
 export function activate(context: vscode.ExtensionContext): void {
+  // Text built by shared modules (status lines, lenses, hovers) in the display language, from l10n/.
+  installHostTranslator();
   const output = vscode.window.createOutputChannel('CNN Lens');
   const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
   // A PyTorch model's code error also lands as a squiggle on its line.
@@ -85,6 +90,16 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(EXPLAIN_AT_LAYER_COMMAND, (args: unknown) => explainAtLayer(services, args)),
     // Args: { modelPath?, layer?, view?: 'activations' | 'filters' | 'summary' } (CodeLens and other callers).
     vscode.commands.registerCommand('cnnLens.visualizeLayer', (args?: unknown) => visualizeLayer(services, args)),
+    vscode.commands.registerCommand('cnnLens.compareMethods', () => compareMethods(services)),
+    // Args (tests): { parent?: string, open?: boolean }; the walkthrough's button passes none and the user picks the folder.
+    vscode.commands.registerCommand('cnnLens.openSampleWorkspace', (args?: { parent?: unknown; open?: unknown }) =>
+      openSampleWorkspace({
+        extensionUri: context.extensionUri,
+        output,
+        ...(typeof args?.parent === 'string' && args.parent ? { parent: vscode.Uri.file(args.parent) } : {}),
+        ...(args?.open === false ? { open: false } : {}),
+      }),
+    ),
     summaries,
     registerModelLenses(summaries, [modelJsonKind, codeModelKind]),
     new PythonModelLenses(summaries),

@@ -60,11 +60,14 @@ export class ModelDiscovery {
     const candidates = await findModelFiles();
     if (candidates.length === 0) {
       const pytorch = vscode.workspace.isTrusted
-        ? 'no PyTorch model (a .py file defining an nn.Module, with its .pt/.pth checkpoint beside it)'
-        : 'no model CNN Lens may read in Restricted Mode (PyTorch model.py files run code: trust the folder to use them)';
+        ? vscode.l10n.t('no PyTorch model (a .py file defining an nn.Module, with its .pt/.pth checkpoint beside it)')
+        : vscode.l10n.t('no model CNN Lens may read in Restricted Mode (PyTorch model.py files run code: trust the folder to use them)');
       throw new ModelNotFoundError(
-        `No model found: the workspace has ${pytorch}, no TF.js model.json with "modelTopology" and no ${binaryExtensionList()} file (node_modules is skipped). ` +
-          'Open a folder with a model, or set "cnnLens.modelPath" (e.g. to model.py).',
+        vscode.l10n.t(
+          'No model found: the workspace has {0}, no TF.js model.json with "modelTopology" and no {1} file (node_modules is skipped). Open a folder with a model, or set "cnnLens.modelPath" (e.g. to model.py).',
+          pytorch,
+          binaryExtensionList(),
+        ),
         'setting',
       );
     }
@@ -91,16 +94,16 @@ export class ModelDiscovery {
       const format = await describeCandidate(uri);
       return {
         label: vscode.workspace.asRelativePath(uri, true),
-        description: uri.fsPath === current ? `${format} (current)` : format,
+        description: uri.fsPath === current ? vscode.l10n.t('{0} (current)', format) : format,
         uri,
       };
     }));
-    const browse: Item = { label: '$(folder-opened) Browse…', description: `a model.json or ${binaryExtensionList()} file outside the list` };
+    const browse: Item = { label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, description: vscode.l10n.t('a model.json or {0} file outside the list', binaryExtensionList()) };
     items.push(browse);
     const chosen = await vscode.window.showQuickPick(items, {
-      title: 'CNN Lens: Select Model',
+      title: vscode.l10n.t('CNN Lens: Select Model'),
       // Short enough for a narrow window: each entry's description says its format.
-      placeHolder: 'Select the model that explains the image',
+      placeHolder: vscode.l10n.t('Select the model that explains the image'),
       matchOnDescription: true,
     });
     if (!chosen) {
@@ -123,7 +126,7 @@ export class ModelDiscovery {
       if (await exists(uri)) {
         return uri;
       }
-      throw new ModelNotFoundError(`The "cnnLens.modelPath" setting names ${setting}, which does not exist. Fix or clear the setting.`, 'setting');
+      throw new ModelNotFoundError(vscode.l10n.t('The "cnnLens.modelPath" setting names {0}, which does not exist. Fix or clear the setting.', setting), 'setting');
     }
     // Relative: to the image's workspace folder first, then to every other folder.
     const home = imageUri ? vscode.workspace.getWorkspaceFolder(imageUri) : undefined;
@@ -134,9 +137,10 @@ export class ModelDiscovery {
         return uri;
       }
     }
-    const where = folders.length ? `in ${folders.map((f) => f.name).join(', ')}` : '(no workspace folder is open)';
     throw new ModelNotFoundError(
-      `The "cnnLens.modelPath" setting names "${setting}", which does not exist ${where}. Fix the workspace-relative path or clear the setting.`,
+      folders.length
+        ? vscode.l10n.t('The "cnnLens.modelPath" setting names "{0}", which does not exist in {1}. Fix the workspace-relative path or clear the setting.', setting, folders.map((f) => f.name).join(', '))
+        : vscode.l10n.t('The "cnnLens.modelPath" setting names "{0}", which does not exist (no workspace folder is open). Fix the workspace-relative path or clear the setting.', setting),
       'setting',
     );
   }
@@ -233,16 +237,16 @@ async function describeCandidate(uri: vscode.Uri): Promise<string> {
   const pytorch = parsePytorchModelPath(uri.fsPath);
   if (pytorch?.kind === 'source') {
     if (pytorch.className) {
-      return `PyTorch (class ${pytorch.className})`;
+      return vscode.l10n.t('PyTorch (class {0})', pytorch.className);
     }
     const read = await readPythonSource(uri);
     const className = read ? modelClassOf(read.text, read.scanned) : undefined;
     return className ? `PyTorch (${className})` : read?.scanned.factories.length ? `PyTorch (${read.scanned.factories[0]}())` : 'PyTorch';
   }
   if (pytorch) {
-    return 'PyTorch (TorchScript or pickled model)';
+    return vscode.l10n.t('PyTorch (TorchScript or pickled model)');
   }
-  return isCodeModelName(uri.fsPath) ? 'model code (createModel)' : 'TF.js model.json';
+  return isCodeModelName(uri.fsPath) ? vscode.l10n.t('model code (createModel)') : 'TF.js model.json';
 }
 
 /** ".onnx, .keras, .h5, .hdf5" (the binary formats CNN Lens reads), for messages. */
@@ -298,13 +302,13 @@ async function modelOpenInEditor(): Promise<vscode.Uri | undefined> {
 
 async function browseForModel(): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    title: 'CNN Lens: Select a model file',
+    title: vscode.l10n.t('CNN Lens: Select a model file'),
     canSelectMany: false,
-    openLabel: 'Use Model',
+    openLabel: vscode.l10n.t('Use Model'),
     filters: {
-      'Model files': ['json', ...Object.keys(BINARY_MODEL_EXTENSIONS).map((e) => e.slice(1))],
-      'PyTorch (model source, checkpoint, TorchScript)': ['py', ...TORCH_FILE_EXTENSIONS.map((e) => e.slice(1))],
-      'Model code (exports createModel)': ['ts', 'js', 'mts', 'mjs'],
+      [vscode.l10n.t('Model files')]: ['json', ...Object.keys(BINARY_MODEL_EXTENSIONS).map((e) => e.slice(1))],
+      [vscode.l10n.t('PyTorch (model source, checkpoint, TorchScript)')]: ['py', ...TORCH_FILE_EXTENSIONS.map((e) => e.slice(1))],
+      [vscode.l10n.t('Model code (exports createModel)')]: ['ts', 'js', 'mts', 'mjs'],
     },
   });
   const uri = picked?.[0];
@@ -314,7 +318,7 @@ async function browseForModel(): Promise<vscode.Uri | undefined> {
   if (uri && parsePytorchModelPath(uri.fsPath)) {
     if (!(await isPytorchSource(uri))) {
       throw new ModelNotFoundError(
-        `${uri.fsPath} defines no PyTorch model: CNN Lens needs a .py file with a subclass of torch.nn.Module (or a create_model() function returning one).`,
+        vscode.l10n.t('{0} defines no PyTorch model: CNN Lens needs a .py file with a subclass of torch.nn.Module (or a create_model() function returning one).', uri.fsPath),
         'select',
       );
     }
@@ -322,7 +326,11 @@ async function browseForModel(): Promise<vscode.Uri | undefined> {
   }
   if (uri && !(await isModelFile(uri))) {
     throw new ModelNotFoundError(
-      `${uri.fsPath} is not a model CNN Lens reads: choose a PyTorch model.py, a TF.js model.json (with "modelTopology"), a ${binaryExtensionList()} file, or a *.model.ts/js file exporting createModel().`,
+      vscode.l10n.t(
+        '{0} is not a model CNN Lens reads: choose a PyTorch model.py, a TF.js model.json (with "modelTopology"), a {1} file, or a *.model.ts/js file exporting createModel().',
+        uri.fsPath,
+        binaryExtensionList(),
+      ),
       'select',
     );
   }

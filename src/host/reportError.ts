@@ -33,9 +33,9 @@ export async function reportError(context: string, error: unknown, actions: Erro
     actions.output.appendLine(error.stack); // unexpected errors: keep the trace for bug reports
   }
   const buttons: string[] = [];
-  const SELECT = 'Select Model…';
-  const SETTINGS = 'Open Settings';
-  const LOG = 'Show Log';
+  const SELECT = vscode.l10n.t('Select Model…');
+  const SETTINGS = vscode.l10n.t('Open Settings');
+  const LOG = vscode.l10n.t('Show Log');
   if (error instanceof ModelNotFoundError) {
     buttons.push(...(error.fix === 'setting' ? [SETTINGS, SELECT] : [SELECT]));
   } else if (code === 'unsupported' || (code === 'bad-input' && /model|weight|shard/i.test(message))) {

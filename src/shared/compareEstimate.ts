@@ -4,6 +4,7 @@
 // one forward pass of this model costs (and one ROAD imputation per pixel); this file counts the
 // passes each method and the metrics will run and multiplies. Pure arithmetic: no tensors, no
 // VS Code, so the panel host, the worker and the tests share it.
+import { t } from './l10n';
 import { DEFAULT_METHOD_OPTIONS, METHOD_LABELS, type MethodName, type MethodOptions } from './types';
 
 /** Above this, the panel asks before it runs (in the panel, not a modal). */
@@ -46,6 +47,8 @@ export interface MethodEstimate {
   passes: number;
   /** Why it costs what it does, for the slow ones ("1280 channels of conv_1, one forward pass each"). */
   why?: string;
+  /** The number `why` counts (channels, samples, steps, patches): the host words it in the user's language. */
+  count?: number;
 }
 
 export interface CompareEstimate {
@@ -75,7 +78,7 @@ export function defaultPatch(height: number, width: number): number {
  * Forward-pass equivalents a method runs, and which of them are sampling batches (shared with the
  * helper engines, so divided among them).
  */
-export function methodPasses(method: MethodName, input: Pick<CompareEstimateInput, 'channels' | 'height' | 'width' | 'options'>): { passes: number; shared: number; why?: string } {
+export function methodPasses(method: MethodName, input: Pick<CompareEstimateInput, 'channels' | 'height' | 'width' | 'options'>): { passes: number; shared: number; why?: string; count?: number } {
   const options = input.options ?? {};
   switch (method) {
     case 'gradcam':
@@ -91,20 +94,20 @@ export function methodPasses(method: MethodName, input: Pick<CompareEstimateInpu
     case 'guided-gradcam':
       return { passes: 2 * GRADIENT_PASS_COST, shared: 0 };
     case 'scorecam':
-      return { passes: 1 + input.channels, shared: input.channels, why: `one forward pass for each of the layer's ${input.channels} channels` };
+      return { passes: 1 + input.channels, shared: input.channels, why: `one forward pass for each of the layer's ${input.channels} channels`, count: input.channels };
     case 'smoothgrad': {
       const samples = options.samples ?? DEFAULT_METHOD_OPTIONS.samples;
-      return { passes: 1 + samples * GRADIENT_PASS_COST, shared: samples * GRADIENT_PASS_COST, why: `${samples} noisy samples, a gradient each` };
+      return { passes: 1 + samples * GRADIENT_PASS_COST, shared: samples * GRADIENT_PASS_COST, why: `${samples} noisy samples, a gradient each`, count: samples };
     }
     case 'integrated-gradients': {
       const steps = options.steps ?? DEFAULT_METHOD_OPTIONS.steps;
-      return { passes: 1 + steps * GRADIENT_PASS_COST, shared: steps * GRADIENT_PASS_COST, why: `${steps} steps, a gradient each` };
+      return { passes: 1 + steps * GRADIENT_PASS_COST, shared: steps * GRADIENT_PASS_COST, why: `${steps} steps, a gradient each`, count: steps };
     }
     case 'occlusion': {
       const patch = options.patch ?? defaultPatch(input.height, input.width);
       const stride = options.stride ?? Math.max(1, Math.floor(patch / 2));
       const patches = patchCount(input.height, patch, stride) * patchCount(input.width, patch, stride);
-      return { passes: 1 + patches, shared: patches, why: `${patches} patch positions, a forward pass each` };
+      return { passes: 1 + patches, shared: patches, why: `${patches} patch positions, a forward pass each`, count: patches };
     }
   }
 }
@@ -113,8 +116,8 @@ export function estimateCompare(input: CompareEstimateInput): CompareEstimate {
   const share = 1 + Math.max(0, input.helpers);
   const cost = (passes: number, shared: number): number => ((passes - shared) + shared / share) * input.forwardMs;
   const methods = input.methods.map((method): MethodEstimate => {
-    const { passes, shared, why } = methodPasses(method, input);
-    return { method, ms: cost(passes, shared), passes, ...(why ? { why } : {}) };
+    const { passes, shared, why, count } = methodPasses(method, input);
+    return { method, ms: cost(passes, shared), passes, ...(why ? { why, count } : {}) };
   });
   const perMap = input.metrics ? cost(METRIC_IMAGES, METRIC_IMAGES) + METRIC_IMPUTATIONS * input.height * input.width * input.imputationMsPerPixel : 0;
   const metricsMs = perMap * input.methods.length;
@@ -129,12 +132,31 @@ export function needsConfirmation(estimate: CompareEstimate, thresholdMs = CONFI
 /** "about 40 s", "about 2 min", "under a second". */
 export function formatDuration(ms: number): string {
   if (ms < 1000) {
-    return 'under a second';
+    return t('under a second');
   }
   if (ms < 90_000) {
-    return `about ${Math.round(ms / 1000)} s`;
+    return t('about {0} s', Math.round(ms / 1000));
   }
-  return `about ${Math.round(ms / 60_000)} min`;
+  return t('about {0} min', Math.round(ms / 60_000));
+}
+
+/** Why a method is slow, in the user's language (the engine's `why` is English; `count` is its number). */
+function whyText(m: MethodEstimate, layer: string | undefined): string | undefined {
+  if (m.count === undefined) {
+    return m.why;
+  }
+  switch (m.method) {
+    case 'scorecam':
+      return layer ? t("one forward pass for each of {0}'s {1} channels", layer, m.count) : t("one forward pass for each of the layer's {0} channels", m.count);
+    case 'smoothgrad':
+      return t('{0} noisy samples, a gradient each', m.count);
+    case 'integrated-gradients':
+      return t('{0} steps, a gradient each', m.count);
+    case 'occlusion':
+      return t('{0} patch positions, a forward pass each', m.count);
+    default:
+      return m.why;
+  }
 }
 
 /**
@@ -142,16 +164,27 @@ export function formatDuration(ms: number): string {
  * methods above a tenth of the total, the metrics), each with why.
  */
 export function describeEstimate(estimate: CompareEstimate, layer: string | undefined): { headline: string; details: string[] } {
-  const headline = `This comparison will take ${formatDuration(estimate.totalMs)} (one forward pass of this model takes ${formatPassMs(estimate.forwardMs)}${estimate.helpers > 0 ? `; ${estimate.helpers} helper worker${estimate.helpers === 1 ? '' : 's'} share the batches` : ''}).`;
+  const total = formatDuration(estimate.totalMs);
+  const pass = formatPassMs(estimate.forwardMs);
+  const headline =
+    estimate.helpers === 0
+      ? t('This comparison will take {0} (one forward pass of this model takes {1}).', total, pass)
+      : estimate.helpers === 1
+        ? t('This comparison will take {0} (one forward pass of this model takes {1}; 1 helper worker shares the batches).', total, pass)
+        : t('This comparison will take {0} (one forward pass of this model takes {1}; {2} helper workers share the batches).', total, pass, estimate.helpers);
   const details: string[] = [];
   const slow = estimate.methods.filter((m) => m.ms >= estimate.totalMs / 10).sort((a, b) => b.ms - a.ms);
   for (const m of slow) {
-    const why = m.method === 'scorecam' && layer ? m.why?.replace("the layer's", `${layer}'s`) : m.why;
+    const why = whyText(m, layer);
     details.push(`${METHOD_LABELS[m.method]}: ${formatDuration(m.ms)}${why ? ` (${why})` : ''}`);
   }
   if (estimate.metricsMs >= estimate.totalMs / 10) {
     const maps = estimate.methods.length;
-    details.push(`Faithfulness metrics: ${formatDuration(estimate.metricsMs)} (${METRIC_IMAGES} perturbed images scored for each of the ${maps} map${maps === 1 ? '' : 's'})`);
+    details.push(
+      maps === 1
+        ? t('Faithfulness metrics: {0} ({1} perturbed images scored for the map)', formatDuration(estimate.metricsMs), METRIC_IMAGES)
+        : t('Faithfulness metrics: {0} ({1} perturbed images scored for each of the {2} maps)', formatDuration(estimate.metricsMs), METRIC_IMAGES, maps),
+    );
   }
   return { headline, details };
 }

@@ -2,6 +2,7 @@
 // curve as a polyline, the area under it (its AUC) as a polygon, and the legend's words. The page
 // only strokes and fills what this returns, from the curves the host sent; no DOM, so the layout is
 // unit-tested (test/unit/curveChart.test.ts). Coordinates are CSS pixels, y down.
+import { t } from './l10n';
 import type { FaithfulnessMetrics, MetricCurve } from './types';
 
 export interface ChartSize {
@@ -94,17 +95,17 @@ export function curveChart(metrics: Pick<FaithfulnessMetrics, 'deletion' | 'inse
   const [low, high] = y.domain;
   const yAt = (value: number): number => plot.bottom - ((value - low) / (high - low)) * (plot.bottom - plot.top);
   const baseline = yAt(Math.min(Math.max(0, low), high));
-  const series = (name: ChartSeries['name'], curve: MetricCurve, better: string): ChartSeries => {
+  const series = (name: ChartSeries['name'], curve: MetricCurve, better: 'lower' | 'higher'): ChartSeries => {
     const points = curve.fractions.map((f, i): [number, number] => [xAt(f), yAt(curve.scores[i])]);
     const area: [number, number][] = points.length > 0 ? [...points, [points[points.length - 1][0], baseline], [points[0][0], baseline]] : [];
-    return { name, label: `${name} AUC ${curve.auc.toFixed(3)}`, hint: `${better} is better`, points, area };
+    return { name, label: `${name} AUC ${curve.auc.toFixed(3)}`, hint: better === 'lower' ? t('lower is better') : t('higher is better'), points, area };
   };
   return {
     plot,
     xTicks: [0, 0.5, 1].map((value) => ({ value, at: xAt(value), label: tickLabel(value) })),
     yTicks: y.ticks.map((value, i) => ({ value, at: yAt(value), label: yLabels[i] })),
-    xTitle: 'fraction of pixels removed / inserted',
-    yTitle: isValue ? 'value' : 'probability',
+    xTitle: t('fraction of pixels removed / inserted'),
+    yTitle: isValue ? t('value') : t('probability'),
     baseline,
     series: [series('deletion', metrics.deletion, 'lower'), series('insertion', metrics.insertion, 'higher')],
   };

@@ -3,6 +3,7 @@
 // the start is the same for every layer and the end tells them apart, so names are cut from the
 // left, at a scope boundary when one is close. Shared by the webview (pickers, compare tiles) and
 // the engine's PNG grids; wherever a name is shortened, the full one is in a tooltip or the JSON.
+import { t } from './l10n';
 
 /** What stands for the part cut off. */
 export const NAME_ELLIPSIS = '…';
@@ -33,10 +34,14 @@ export function shortenLayerName(name: string, maxChars: number): string {
  * How every picker, table, lens and quick pick marks the model's default layer: the one Grad-CAM
  * explains and the Activations tab opens when none is chosen (the last 4-D layer before the head).
  */
-export const DEFAULT_LAYER_MARK = ' (default)';
+export function defaultLayerMark(): string {
+  return ` ${t('(default)')}`;
+}
 
 /** The tooltip that says what "(default)" means. */
-export const DEFAULT_LAYER_TOOLTIP = 'The default layer: Grad-CAM explains it and Activations open it unless another is chosen (the last layer with a 4-D output before the head).';
+export function defaultLayerTooltip(): string {
+  return t('The default layer: Grad-CAM explains it and Activations open it unless another is chosen (the last layer with a 4-D output before the head).');
+}
 
 /** Characters of a layer name shown in a picker's entries (the full name is the entry's tooltip). */
 export const PICKER_NAME_CHARS = 44;

@@ -1,6 +1,7 @@
 // What the panel, the model viewer and the CLI say about how a model runs, beyond its layers: a
 // PyTorch model without weights, and the input size a PyTorch image ran at (found by trial, set in
 // cnn-lens.json, or the image's own). Pure: shared by the extension host and the CLI.
+import { t } from './l10n';
 import type { ModelSummary } from './types';
 
 /** A warning when the numbers mean nothing yet: a PyTorch model built without a checkpoint. */
@@ -11,9 +12,11 @@ export function untrainedNotice(summary: ModelSummary): string | undefined {
   }
   const source = build.source.split(/[\\/]/).pop() as string;
   const stem = source.replace(/\.[^.]*$/, '');
-  return (
-    `Untrained weights: no checkpoint was found for ${source}, so ${build.builtWith} runs with its initial weights and its predictions and maps mean nothing yet. ` +
-    `Put the weights beside it as ${stem}.pth (or .pt/.ckpt), or name the file in cnn-lens.json as "checkpoint".`
+  return t(
+    'Untrained weights: no checkpoint was found for {0}, so {1} runs with its initial weights and its predictions and maps mean nothing yet. Put the weights beside it as {2}.pth (or .pt/.ckpt), or name the file in cnn-lens.json as "checkpoint".',
+    source,
+    build.builtWith,
+    stem,
   );
 }
 
@@ -35,9 +38,9 @@ export function pytorchInputNote(summary: ModelSummary, width: number, height: n
   const [channels, loadedHeight, loadedWidth] = build.input;
   const own = width !== loadedWidth || height !== loadedHeight || build.inputSource === 'image';
   const how = own
-    ? "the image's own size: the model takes any size"
+    ? t("the image's own size: the model takes any size")
     : build.inputSource === 'sidecar'
-      ? 'set in cnn-lens.json'
-      : 'found by trial; set "input" in cnn-lens.json to choose it';
-  return `input ${channels}×${height}×${width} (${how})`;
+      ? t('set in cnn-lens.json')
+      : t('found by trial; set "input" in cnn-lens.json to choose it');
+  return t('input {0} ({1})', `${channels}×${height}×${width}`, how);
 }

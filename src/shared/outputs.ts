@@ -1,6 +1,7 @@
 // How an output and its predictions read, the same in the panel, the CLI and the model viewer: a
 // class's probability as a percentage, a binary classifier's two sides with the score each is
 // explained with (−z, +z), a regression's value as a number (never a percentage).
+import { t } from './l10n';
 import type { ExplainedOutput, ModelOutput, OutputKind, Prediction } from './types';
 
 /** A shape as users read it: 1×896×16 (a batch that is not fixed shows as 1). */
@@ -38,21 +39,21 @@ export function binarySide(index: number): string {
 
 /** "binary classifier (sigmoid)", "regression", "10 classes (softmax)": what an output is, in a few words. */
 export function describeKind(output: Pick<ModelOutput, 'kind' | 'activation' | 'labels' | 'kindSource'>): string {
-  const source = output.kindSource === 'sidecar' ? ', set in cnn-lens.json' : '';
+  const source = output.kindSource === 'sidecar' ? t(', set in cnn-lens.json') : '';
   switch (output.kind) {
     case null:
-      return 'not scores (cannot be explained)';
+      return t('not scores (cannot be explained)');
     case 'binary':
-      return `binary classifier (${output.activation === 'sigmoid' ? 'sigmoid' : 'logit'}${source})`;
+      return t('binary classifier ({0}{1})', output.activation === 'sigmoid' ? 'sigmoid' : 'logit', source);
     case 'regression':
-      return `regression, ${output.labels.length === 1 ? 'one value' : `${output.labels.length} values`}${source}`;
+      return output.labels.length === 1 ? t('regression, one value{0}', source) : t('regression, {0} values{1}', output.labels.length, source);
     default:
-      return `${output.labels.length} classes${output.activation === 'softmax' ? ' (softmax)' : ''}${source}`;
+      return output.activation === 'softmax' ? t('{0} classes (softmax){1}', output.labels.length, source) : t('{0} classes{1}', output.labels.length, source);
   }
 }
 
 /** "output 1 "gender" (binary)", for status lines and logs; empty for the only output of a model. */
 export function explainedOutputText(output: ExplainedOutput | undefined): string {
   if (!output || output.of <= 1) return '';
-  return `output ${output.index} "${output.name}" (${output.kind})`;
+  return t('output {0} "{1}" ({2})', output.index, output.name, output.kind);
 }

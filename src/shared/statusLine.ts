@@ -4,6 +4,7 @@
 // computes both (the webview only displays), so they are pure functions of what the host knows. No
 // vscode, no DOM: both tsconfigs compile this file.
 import { splitBackendDetail } from './backendText';
+import { t } from './l10n';
 import { binarySide } from './outputs';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ExplainedOutput, type MethodName } from './types';
 
@@ -74,7 +75,7 @@ function explainedWhat(facts: Pick<ExplanationFacts, 'output' | 'className' | 'c
     case 'binary':
       return `${facts.className} (${binarySide(facts.classIndex)})`;
     case 'regression':
-      return facts.className === 'value' ? 'the value' : facts.className;
+      return facts.className === 'value' ? t('the value') : facts.className;
     default:
       return facts.className;
   }
@@ -83,10 +84,10 @@ function explainedWhat(facts: Pick<ExplanationFacts, 'output' | 'className' | 'c
 /** "Grad-CAM of Ankle boot at conv4 · 45 ms · wasm", with the exact score, stages and backend in the tooltip. */
 export function explanationStatus(facts: ExplanationFacts): StatusLine {
   const method = METHOD_LABELS[facts.method] ?? facts.method;
-  const where = INPUT_LEVEL_METHODS.includes(facts.method) ? 'the input' : facts.layer;
-  const parts = [`${method} of ${explainedWhat(facts)} at ${where}`];
+  const what = explainedWhat(facts);
+  const parts = [INPUT_LEVEL_METHODS.includes(facts.method) ? t('{0} of {1} at the input', method, what) : t('{0} of {1} at {2}', method, what, facts.layer)];
   if (facts.output.of > 1) {
-    parts.push(`output “${facts.output.name}”`);
+    parts.push(t('output “{0}”', facts.output.name));
   }
   const ms = requestTime(facts.timings);
   if (ms !== undefined) {
@@ -96,10 +97,10 @@ export function explanationStatus(facts: ExplanationFacts): StatusLine {
   const backend = splitBackendDetail(facts.backendDetail);
   const tooltip = [
     facts.explained,
-    [`image ${facts.originalWidth}×${facts.originalHeight}`, facts.input].filter(Boolean).join(' · '),
-    `backend: ${backend.running}${backend.skipped.length > 0 ? ` (skipped: ${backend.skipped.join('; ')})` : ''}`,
-    `time: ${timingBreakdown(facts.timings)}`,
-    facts.inputsElsewhere ? `${facts.inputsElsewhere} samples on helper workers` : '',
+    [t('image {0}×{1}', facts.originalWidth, facts.originalHeight), facts.input].filter(Boolean).join(' · '),
+    backend.skipped.length > 0 ? t('backend: {0} (skipped: {1})', backend.running, backend.skipped.join('; ')) : t('backend: {0}', backend.running),
+    t('time: {0}', timingBreakdown(facts.timings)),
+    facts.inputsElsewhere ? t('{0} samples on helper workers', facts.inputsElsewhere) : '',
   ].filter(Boolean);
   return { text: parts.join(' · '), tooltip: tooltip.join('\n') };
 }
@@ -117,14 +118,16 @@ export function activationsStatus(facts: {
   backend: string;
   imageName: string;
 }): StatusLine {
-  const what = facts.kind === 'maps' ? `${facts.channelCount} channels` : `${facts.channelCount} units`;
+  const what = facts.kind === 'maps' ? t('{0} channels', facts.channelCount) : t('{0} units', facts.channelCount);
   return {
-    text: [`Activations of ${facts.layer}`, what, formatDuration(facts.ms), facts.backend].join(' · '),
+    text: [t('Activations of {0}', facts.layer), what, formatDuration(facts.ms), facts.backend].join(' · '),
     tooltip: [
-      `${facts.layer} (${facts.className}) for ${facts.imageName}`,
-      facts.kind === 'maps' ? `${facts.channelCount} maps of ${facts.height}×${facts.width}, ${facts.deadCount} dead (zero everywhere)` : `${facts.channelCount} unit values`,
-      `backend: ${facts.backend}`,
-      `time: page ${Math.round(facts.ms)} ms (the layer's output is computed once per image and kept)`,
+      t('{0} ({1}) for {2}', facts.layer, facts.className, facts.imageName),
+      facts.kind === 'maps'
+        ? t('{0} maps of {1}×{2}, {3} dead (zero everywhere)', facts.channelCount, facts.height, facts.width, facts.deadCount)
+        : t('{0} unit values', facts.channelCount),
+      t('backend: {0}', facts.backend),
+      t("time: page {0} ms (the layer's output is computed once per image and kept)", Math.round(facts.ms)),
     ].join('\n'),
   };
 }
@@ -132,16 +135,16 @@ export function activationsStatus(facts: {
 /** The Filters tab: "Filters of conv1 · 8 filters · 3 ms" (weights are read, not computed: no backend). */
 export function filtersStatus(facts: { layer: string; className: string; filterCount: number; shape: string; layout: string; ms: number; modelName: string }): StatusLine {
   return {
-    text: [`Filters of ${facts.layer}`, `${facts.filterCount} filters`, formatDuration(facts.ms)].join(' · '),
-    tooltip: [`${facts.layer} (${facts.className}) of ${facts.modelName}`, `weights ${facts.shape} ${facts.layout}`, `time: page ${Math.round(facts.ms)} ms`].join('\n'),
+    text: [t('Filters of {0}', facts.layer), t('{0} filters', facts.filterCount), formatDuration(facts.ms)].join(' · '),
+    tooltip: [t('{0} ({1}) of {2}', facts.layer, facts.className, facts.modelName), t('weights {0} {1}', facts.shape, facts.layout), t('time: page {0} ms', Math.round(facts.ms))].join('\n'),
   };
 }
 
 /** The Model tab: "sample_cnn · 11 layers · 50,954 parameters · wasm". */
 export function modelStatus(facts: { name: string; layerCount: number; totalParams: number; backend: string; backendDetail: string; formatDetail?: string; ms: number }): StatusLine {
   return {
-    text: [facts.name, `${facts.layerCount} layers`, `${facts.totalParams.toLocaleString('en-US')} parameters`, facts.backend].join(' · '),
-    tooltip: [facts.formatDetail, `backend: ${facts.backendDetail}`, `time: ${Math.round(facts.ms)} ms`].filter(Boolean).join('\n'),
+    text: [facts.name, t('{0} layers', facts.layerCount), t('{0} parameters', facts.totalParams.toLocaleString('en-US')), facts.backend].join(' · '),
+    tooltip: [facts.formatDetail, t('backend: {0}', facts.backendDetail), t('time: {0} ms', Math.round(facts.ms))].filter(Boolean).join('\n'),
   };
 }
 
@@ -154,12 +157,13 @@ export interface TitleFacts {
   layer?: string;
 }
 
-const TAB_TITLES: Readonly<Record<string, string>> = {
-  gradcam: 'Grad-CAM',
-  activations: 'Activations',
-  filters: 'Filters',
-  model: 'Model',
-  compare: 'Compare',
+/** Tab names (translated when read: the translator is installed after this module loads). */
+const TAB_TITLES: Readonly<Record<string, () => string>> = {
+  gradcam: () => 'Grad-CAM',
+  activations: () => t('Activations'),
+  filters: () => t('Filters'),
+  model: () => t('Model'),
+  compare: () => t('Compare'),
 };
 
 /**
@@ -168,11 +172,11 @@ const TAB_TITLES: Readonly<Record<string, string>> = {
  * "Model: model.json". A tab another module registered is named by its id.
  */
 export function panelTitle(facts: TitleFacts): string {
-  const name = TAB_TITLES[facts.tab] ?? (facts.tab ? facts.tab[0].toUpperCase() + facts.tab.slice(1) : 'CNN Lens');
+  const name = TAB_TITLES[facts.tab]?.() ?? (facts.tab ? facts.tab[0].toUpperCase() + facts.tab.slice(1) : 'CNN Lens');
   const file = facts.tab === 'filters' || facts.tab === 'model' ? facts.modelName : facts.imageName;
   const layer = (facts.tab === 'activations' || facts.tab === 'filters') && facts.layer ? `${facts.layer} · ` : '';
   return `${name}: ${layer}${file}`;
 }
 
-/** Whether a title is one of the panel's (e2e tests find the panel's editor tab by it). */
-export const PANEL_TITLE_PATTERN = /^(Grad-CAM|Activations|Filters|Model|Compare): /;
+/** Whether a title is one of the panel's, in English or Korean (e2e tests find the panel's editor tab by it). */
+export const PANEL_TITLE_PATTERN = /^(Grad-CAM|Activations|Filters|Model|Compare|활성화 맵|필터|모델|비교): /;

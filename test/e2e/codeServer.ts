@@ -163,7 +163,7 @@ export interface RunningCodeServer {
  * and resolves once /healthz answers. The process leads its own process group so `stopCodeServer`
  * can end it together with the extension host, pty host and file watcher it spawns.
  */
-export async function startCodeServer(sandbox: Sandbox, logFile: string): Promise<RunningCodeServer> {
+export async function startCodeServer(sandbox: Sandbox, logFile: string, extraArgs: readonly string[] = []): Promise<RunningCodeServer> {
   assertCodeServerInstalled();
   const port = await findFreePort();
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -178,6 +178,7 @@ export async function startCodeServer(sandbox: Sandbox, logFile: string): Promis
       '--disable-update-check',
       '--disable-workspace-trust',
       '--disable-getting-started-override',
+      ...extraArgs,
     ],
     { env: sandbox.env, stdio: ['ignore', log, log], detached: true },
   );

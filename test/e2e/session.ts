@@ -40,13 +40,14 @@ export interface Workbench {
 
 /**
  * Packages the VSIX (once per run), installs it into the sandbox's profile with the base settings
- * plus `settings`, and starts code-server (log to `logFile`) and chromium.
+ * plus `settings`, and starts code-server (log to `logFile`, more command-line arguments in `args`,
+ * e.g. `--locale ko`) and chromium.
  */
-export async function startWorkbench(sandbox: Sandbox, options: { logFile: string; settings?: Record<string, unknown> }): Promise<Workbench> {
+export async function startWorkbench(sandbox: Sandbox, options: { logFile: string; settings?: Record<string, unknown>; args?: readonly string[] }): Promise<Workbench> {
   assertCodeServerInstalled();
   installExtension(sandbox, ensureVsix());
   writeUserSettings(sandbox, { ...BASE_USER_SETTINGS, ...options.settings });
-  const server = await startCodeServer(sandbox, options.logFile);
+  const server = await startCodeServer(sandbox, options.logFile, options.args);
   try {
     return { server, browser: await launchBrowser(sandbox) };
   } catch (error) {

@@ -6,7 +6,7 @@ import type { PanelServices } from '../panel/lensPanel';
 export async function exportOverlayCommand(services: PanelServices): Promise<void> {
   const panel = services.registry.active;
   if (!panel) {
-    void vscode.window.showInformationMessage('CNN Lens: open a Grad-CAM first (CNN Lens: Show Grad-CAM), then export its overlay.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('CNN Lens: open a Grad-CAM first (CNN Lens: Show Grad-CAM), then export its overlay.'));
     return;
   }
   await panel.exportOverlay();

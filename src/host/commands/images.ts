@@ -37,13 +37,13 @@ export async function pickImage(prompt: { title?: string; placeHolder?: string }
     uri,
   });
   const items: Item[] = [
-    ...(current ? [toItem(current, 'open in the editor')] : []),
+    ...(current ? [toItem(current, vscode.l10n.t('open in the editor'))] : []),
     ...uris.map((uri) => toItem(uri)),
-    { label: '$(folder-opened) Browse…', description: 'an image outside the workspace' },
+    { label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, description: vscode.l10n.t('an image outside the workspace') },
   ];
   const chosen = await vscode.window.showQuickPick(items, {
-    title: prompt.title ?? 'CNN Lens: Show Grad-CAM',
-    placeHolder: prompt.placeHolder ?? `Select an image to explain (${IMAGE_EXTENSIONS.join(', ')})`,
+    title: prompt.title ?? vscode.l10n.t('CNN Lens: Show Grad-CAM'),
+    placeHolder: prompt.placeHolder ?? vscode.l10n.t('Select an image to explain ({0})', IMAGE_EXTENSIONS.join(', ')),
     matchOnDescription: true,
   });
   if (!chosen) {
@@ -53,10 +53,10 @@ export async function pickImage(prompt: { title?: string; placeHolder?: string }
     return chosen.uri;
   }
   const picked = await vscode.window.showOpenDialog({
-    title: 'CNN Lens: Select an image',
+    title: vscode.l10n.t('CNN Lens: Select an image'),
     canSelectMany: false,
-    openLabel: 'Explain',
-    filters: { Images: [...IMAGE_EXTENSIONS] },
+    openLabel: vscode.l10n.t('Explain'),
+    filters: { [vscode.l10n.t('Images')]: [...IMAGE_EXTENSIONS] },
   });
   return picked?.[0];
 }

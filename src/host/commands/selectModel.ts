@@ -13,7 +13,7 @@ export async function selectModelCommand(services: PanelServices): Promise<void>
     }
     const uri = await services.discovery.select();
     if (uri) {
-      void vscode.window.showInformationMessage(`CNN Lens: Show Grad-CAM will use ${vscode.workspace.asRelativePath(uri)}.`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('CNN Lens: Show Grad-CAM will use {0}.', vscode.workspace.asRelativePath(uri)));
     }
   } catch (error) {
     await reportError('Select Model', error, { output: services.output });

@@ -21,10 +21,10 @@ export async function showGradCam(services: PanelServices, target?: unknown): Pr
       return;
     }
     if (imageUri.scheme !== 'file') {
-      throw new Error(`${imageUri.toString(true)} is not a local file; CNN Lens reads images from the disk.`);
+      throw new Error(vscode.l10n.t('{0} is not a local file; CNN Lens reads images from the disk.', imageUri.toString(true)));
     }
     if (!isSupportedImage(imageUri)) {
-      throw new Error(`${vscode.workspace.asRelativePath(imageUri)} is not a ${IMAGE_EXTENSIONS.join('/')} image.`);
+      throw new Error(vscode.l10n.t('{0} is not a {1} image.', vscode.workspace.asRelativePath(imageUri), IMAGE_EXTENSIONS.join('/')));
     }
     const modelUri = await services.discovery.resolve(imageUri);
     if (!modelUri) {
@@ -49,7 +49,7 @@ function modelTarget(target: unknown): vscode.Uri | undefined {
 /** This model for the image the panel shows, the image open in an editor, or one the user picks; remembered. */
 async function showWithModel(services: PanelServices, modelUri: vscode.Uri): Promise<void> {
   const panel = services.registry.active;
-  const imageUri = panel ? vscode.Uri.file(panel.viewState.imagePath) : (activeImage() ?? (await pickImage({ title: 'CNN Lens: Show Grad-CAM', placeHolder: `The image to explain with ${vscode.workspace.asRelativePath(modelUri)}` })));
+  const imageUri = panel ? vscode.Uri.file(panel.viewState.imagePath) : (activeImage() ?? (await pickImage({ title: vscode.l10n.t('CNN Lens: Show Grad-CAM'), placeHolder: vscode.l10n.t('The image to explain with {0}', vscode.workspace.asRelativePath(modelUri)) })));
   if (!imageUri) {
     return;
   }

@@ -24,12 +24,12 @@ export function parseGradCamAtLayerArgs(value: unknown): GradCamAtLayerArgs | un
 export async function explainAtLayer(services: PanelServices, value: unknown): Promise<void> {
   const args = parseGradCamAtLayerArgs(value);
   if (!args) {
-    await reportError('Explain at a layer', new Error('"CNN Lens: Explain at Layer" needs { modelPath, layer }; run it from the "Explain here…" CodeLens above a layer of a model file.'), { output: services.output });
+    await reportError('Explain at a layer', new Error(vscode.l10n.t('"CNN Lens: Explain at Layer" needs { modelPath, layer }; run it from the "Explain here…" CodeLens above a layer of a model file.')), { output: services.output });
     return;
   }
   const chosen = await vscode.window.showQuickPick(methodChoices(args.layer), {
-    title: `CNN Lens: Explain at ${args.layer}`,
-    placeHolder: 'Select the method',
+    title: vscode.l10n.t('CNN Lens: Explain at {0}', args.layer),
+    placeHolder: vscode.l10n.t('Select the method'),
     matchOnDescription: true,
   });
   if (chosen) {
@@ -41,7 +41,7 @@ export async function showGradCamAtLayer(services: PanelServices, value: unknown
   try {
     const args = parseGradCamAtLayerArgs(value);
     if (!args) {
-      throw new Error('"CNN Lens: Grad-CAM at Layer" needs { modelPath, layer, method? }; run it from the "Grad-CAM here" CodeLens above a layer of a model file.');
+      throw new Error(vscode.l10n.t('"CNN Lens: Grad-CAM at Layer" needs { modelPath, layer, method? }; run it from the "Grad-CAM here" CodeLens above a layer of a model file.'));
     }
     const imageUri = imageInPanel(services) ?? activeImage() ?? visibleImage() ?? (await pickImage());
     if (!imageUri) {

@@ -46,7 +46,7 @@ export function parseVisualizeArgs(value: unknown): VisualizeLayerArgs {
   }
   if (typeof v.view === 'string') {
     if (!(INSPECT_VIEWS as readonly string[]).includes(v.view)) {
-      throw new Error(`"${v.view}" is not a view of Visualize Layer; use ${INSPECT_VIEWS.join(', ')}.`);
+      throw new Error(vscode.l10n.t('"{0}" is not a view of Visualize Layer; use {1}.', v.view, INSPECT_VIEWS.join(', ')));
     }
     args.view = v.view as InspectView;
   }
@@ -78,7 +78,7 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
       }
       const offers = views.find((v) => v.name === layer);
       if (!offers) {
-        throw new Error(`Layer "${layer}" is not in ${vscode.workspace.asRelativePath(modelUri)}.`);
+        throw new Error(vscode.l10n.t('Layer "{0}" is not in {1}.', layer, vscode.workspace.asRelativePath(modelUri)));
       }
       view ??= await pickView(layers.find((l) => l.name === layer) as LayerInfo, offers, shapeOrder);
       if (view === undefined) {
@@ -86,11 +86,14 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
       }
       if (view === 'filters' && !offers.filters) {
         throw new Error(
-          `Layer "${layer}" has no filters to draw; filters exist for Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv and TF.js graph Conv2D/DepthwiseConv2dNative nodes, and a first Dense layer over the image.`,
+          vscode.l10n.t(
+            'Layer "{0}" has no filters to draw; filters exist for Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv and TF.js graph Conv2D/DepthwiseConv2dNative nodes, and a first Dense layer over the image.',
+            layer,
+          ),
         );
       }
       if (view === 'activations' && !offers.activations) {
-        throw new Error(`Layer "${layer}" has no activations to draw (its output is neither 4-D nor 2-D).`);
+        throw new Error(vscode.l10n.t('Layer "{0}" has no activations to draw (its output is neither 4-D nor 2-D).', layer));
       }
     }
     // Activations need an image: the panel's, else the active image editor's, else one the user picks.
@@ -99,8 +102,8 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
       ? vscode.Uri.file(panel.viewState.imagePath)
       : (activeImage() ??
         (await pickImage({
-          title: 'CNN Lens: Visualize Layer',
-          placeHolder: view === 'activations' ? `The image whose activations at ${layer} to show` : 'An image for the panel (its activations and Grad-CAM)',
+          title: vscode.l10n.t('CNN Lens: Visualize Layer'),
+          placeHolder: view === 'activations' ? vscode.l10n.t('The image whose activations at {0} to show', layer ?? '') : vscode.l10n.t('An image for the panel (its activations and Grad-CAM)'),
         })));
     if (!imageUri) {
       return;
@@ -124,7 +127,7 @@ async function describeModel(
   modelUri: vscode.Uri,
 ): Promise<{ layers: LayerInfo[]; views: LayerViews[]; defaultCamLayer: string; shapeOrder: ShapeOrder }> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: `CNN Lens: reading ${path.basename(path.dirname(modelUri.fsPath))}/${path.basename(modelUri.fsPath)}` },
+    { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('CNN Lens: reading {0}', `${path.basename(path.dirname(modelUri.fsPath))}/${path.basename(modelUri.fsPath)}`) },
     async () => {
       const summary = await services.engine.loadModel(modelUri.fsPath);
       const views = await services.engine.layerViews(modelUri.fsPath);
@@ -142,20 +145,20 @@ async function pickLayer(layers: LayerInfo[], views: LayerViews[], modelUri: vsc
     if (!offers || (!offers.activations && !offers.filters)) {
       continue; // the input, a Flatten of odd rank...: nothing to draw
     }
-    const what = [offers.activations ? 'activations' : '', offers.filters ? 'filters' : '', info.name === defaultCamLayer ? 'Grad-CAM default layer' : '']
+    const what = [offers.activations ? vscode.l10n.t('activations') : '', offers.filters ? vscode.l10n.t('filters') : '', info.name === defaultCamLayer ? vscode.l10n.t('Grad-CAM default layer') : '']
       .filter(Boolean)
       .join(' · ');
     items.push({
       // Em spaces survive the quick pick's whitespace collapsing; the name stays searchable.
       label: `${'\u2003'.repeat(info.depth)}${info.depth > 0 ? '↳ ' : ''}${info.name}`,
-      description: `${info.className} · ${formatShape(info.outputShape, order)} · ${info.params.toLocaleString('en-US')} params`,
+      description: `${info.className} · ${formatShape(info.outputShape, order)} · ${vscode.l10n.t('{0} params', info.params.toLocaleString('en-US'))}`,
       detail: `${'\u2003'.repeat(info.depth)}${what}`,
       layer: info.name,
     });
   }
   const chosen = await vscode.window.showQuickPick(items, {
-    title: `CNN Lens: Visualize Layer of ${vscode.workspace.asRelativePath(modelUri)}`,
-    placeHolder: 'Select a layer',
+    title: vscode.l10n.t('CNN Lens: Visualize Layer of {0}', vscode.workspace.asRelativePath(modelUri)),
+    placeHolder: vscode.l10n.t('Select a layer'),
     matchOnDescription: true,
   });
   return chosen?.layer;
@@ -165,17 +168,20 @@ async function pickView(info: LayerInfo, offers: LayerViews, order: ShapeOrder):
   const choices: Array<vscode.QuickPickItem & { view: InspectView }> = [];
   if (offers.activations) {
     choices.push({
-      label: '$(symbol-array) Activations',
-      description: offers.activations === 'maps' ? `every channel of ${formatShape(info.outputShape, order)} for an image` : `the ${formatShape(info.outputShape, order)} unit values for an image`,
+      label: `$(symbol-array) ${vscode.l10n.t('Activations')}`,
+      description:
+        offers.activations === 'maps'
+          ? vscode.l10n.t('every channel of {0} for an image', formatShape(info.outputShape, order))
+          : vscode.l10n.t('the {0} unit values for an image', formatShape(info.outputShape, order)),
       view: 'activations',
     });
   }
   if (offers.filters) {
-    choices.push({ label: '$(symbol-color) Filters', description: `the learned weights of ${info.name}`, view: 'filters' });
+    choices.push({ label: `$(symbol-color) ${vscode.l10n.t('Filters')}`, description: vscode.l10n.t('the learned weights of {0}', info.name), view: 'filters' });
   }
   if (choices.length === 1) {
     return choices[0].view;
   }
-  const chosen = await vscode.window.showQuickPick(choices, { title: `CNN Lens: Visualize ${info.name}`, placeHolder: 'What to show' });
+  const chosen = await vscode.window.showQuickPick(choices, { title: vscode.l10n.t('CNN Lens: Visualize {0}', info.name), placeHolder: vscode.l10n.t('What to show') });
   return chosen?.view;
 }

@@ -3,9 +3,10 @@
 // name as a link that opens its activations (a message to the viewer's host, which runs Visualize
 // Layer). Pure (no vscode import) so it is unit-tested as text. Everything from the file is
 // escaped: a model's layer names and labels are untrusted input.
+import { t } from '../../shared/l10n';
 import { FORMAT_NAMES } from '../../shared/modelFormats';
 import { modelNotices } from '../../shared/modelNotes';
-import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../../shared/layerNames';
+import { defaultLayerMark, defaultLayerTooltip } from '../../shared/layerNames';
 import { formatShape, shapeNotation } from '../../shared/shapes';
 import { describeKind, outputShapeText } from '../../shared/outputs';
 import type { ModelSummary } from '../../shared/types';
@@ -17,6 +18,8 @@ export interface SummaryPageOptions {
   fileName: string;
   /** Layers whose activations can be shown (the engine's layer views): their names become links. */
   openable?: ReadonlySet<string>;
+  /** The page's language (vscode.env.language); English when not given. */
+  lang?: string;
 }
 
 export function escapeHtml(text: string): string {
@@ -24,10 +27,10 @@ export function escapeHtml(text: string): string {
 }
 
 function page(options: SummaryPageOptions, body: string): string {
-  const { cspSource, nonce, fileName } = options;
+  const { cspSource, nonce, fileName, lang = 'en' } = options;
   const csp = [`default-src 'none'`, `style-src ${cspSource} 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${escapeHtml(lang)}">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
@@ -76,10 +79,10 @@ ${body}
 
 function preprocessingText(summary: ModelSummary): string {
   const { mean, std } = summary.preprocessing;
-  const parts = ['scaled to [0, 1]'];
+  const parts = [t('scaled to [0, 1]')];
   if (mean) parts.push(`mean ${mean.join(', ')}`);
   if (std) parts.push(`std ${std.join(', ')}`);
-  const source = summary.sidecar ? ` (from ${summary.sidecar})` : ' (no cnn-lens.json beside the model)';
+  const source = ` ${summary.sidecar ? t('(from {0})', summary.sidecar) : t('(no cnn-lens.json beside the model)')}`;
   return parts.join(', ') + source;
 }
 
@@ -90,14 +93,14 @@ function preprocessingText(summary: ModelSummary): string {
 function outputRows(summary: ModelSummary, labels: string): string {
   const only = summary.outputs.length === 1 ? summary.outputs[0] : undefined;
   if (only && only.kind === 'classes') {
-    return `<dt>Classes</dt><dd>${labels}${summary.outputSoftmax ? ', softmax output (CAMs use the pre-softmax score)' : ''}</dd>`;
+    return `<dt>${t('Classes')}</dt><dd>${labels}${summary.outputSoftmax ? t(', softmax output (CAMs use the pre-softmax score)') : ''}</dd>`;
   }
   const items = summary.outputs.map((o) => {
     const kind = describeKind(o);
-    const sides = o.kind === 'binary' ? ` (class 0 “${escapeHtml(o.labels[0])}”: 1 − σ(z), explained with −z; class 1 “${escapeHtml(o.labels[1])}”: σ(z), +z)` : '';
+    const sides = o.kind === 'binary' ? ` ${t('(class 0 “{0}”: 1 − σ(z), explained with −z; class 1 “{1}”: σ(z), +z)', escapeHtml(o.labels[0]), escapeHtml(o.labels[1]))}` : '';
     return `${summary.outputs.length > 1 ? `${o.index}: ` : ''}${escapeHtml(o.name)} · ${escapeHtml(outputShapeText(o.shape))} · ${escapeHtml(kind)}${sides}`;
   });
-  return `<dt>${items.length > 1 ? 'Outputs' : 'Output'}</dt><dd id="outputs">${items.join('<br>')}</dd>`;
+  return `<dt>${items.length > 1 ? t('Outputs') : t('Output')}</dt><dd id="outputs">${items.join('<br>')}</dd>`;
 }
 
 /** The page for a model that loaded. */
@@ -109,49 +112,56 @@ export function summaryPage(summary: ModelSummary, options: SummaryPageOptions):
       const classes = [layer.spatial ? 'spatial' : '', layer.name === summary.defaultCamLayer ? 'default' : ''].filter(Boolean).join(' ');
       const name = escapeHtml(layer.name);
       const shown = options.openable?.has(layer.name)
-        ? `<a href="#" data-layer="${name}" title="Show the activations of ${name} for an image">${name}</a>`
+        ? `<a href="#" data-layer="${name}" title="${escapeHtml(t('Show the activations of {0} for an image', layer.name))}">${name}</a>`
         : name;
-      const mark = layer.name === summary.defaultCamLayer ? `<span title="${escapeHtml(DEFAULT_LAYER_TOOLTIP)}">${DEFAULT_LAYER_MARK}</span>` : '';
+      const mark = layer.name === summary.defaultCamLayer ? `<span title="${escapeHtml(defaultLayerTooltip())}">${defaultLayerMark()}</span>` : '';
       return `<tr${classes ? ` class="${classes}"` : ''}><td class="name">${shown}${mark}</td><td>${escapeHtml(layer.className)}</td><td>${formatShape(layer.outputShape, summary.shapeOrder)}</td><td class="num">${layer.params.toLocaleString('en-US')}</td></tr>`;
     })
     .join('\n');
-  const labels = summary.labelsSource ? `${summary.numClasses} (labels from ${escapeHtml(summary.labelsSource)})` : `${summary.numClasses} (no labels file: "class N")`;
+  const labels = summary.labelsSource ? t('{0} (labels from {1})', summary.numClasses, escapeHtml(summary.labelsSource)) : t('{0} (no labels file: "class N")', summary.numClasses);
   const body = `
 <h1>${escapeHtml(options.fileName)}</h1>
 <p class="detail" id="format">${escapeHtml(FORMAT_NAMES[summary.format])}${summary.formatDetail ? ` · ${escapeHtml(summary.formatDetail)}` : ''}</p>${
     modelNotices(summary).map((notice, i) => `\n<p class="notice"${i === 0 ? ' id="notice"' : ''}>${escapeHtml(notice)}</p>`).join('')
   }
-<button data-action="explain" id="explain">Explain an Image with This Model…</button>
+<button data-action="explain" id="explain">${t('Explain an Image with This Model…')}</button>
 <dl>
-  <dt>Input</dt><dd id="input">${formatShape([null, h, w, c], summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)})</dd>
-  <dt>Preprocessing</dt><dd>${escapeHtml(preprocessingText(summary))}</dd>
+  <dt>${t('Input')}</dt><dd id="input">${formatShape([null, h, w, c], summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)})</dd>
+  <dt>${t('Preprocessing')}</dt><dd>${escapeHtml(preprocessingText(summary))}</dd>
   ${outputRows(summary, labels)}
-  <dt>Parameters</dt><dd>${summary.totalParams.toLocaleString('en-US')}</dd>
-  <dt>Layers</dt><dd>${summary.layers.length}, of which ${spatialCount} with 4-D output (the layers Grad-CAM can explain, highlighted); "(default)": the one it explains unless another is chosen. Click a name to see its activations for an image.</dd>
+  <dt>${t('Parameters')}</dt><dd>${summary.totalParams.toLocaleString('en-US')}</dd>
+  <dt>${t('Layers')}</dt><dd>${escapeHtml(
+    t(
+      '{0}, of which {1} with 4-D output (the layers Grad-CAM can explain, highlighted); "{2}": the one it explains unless another is chosen. Click a name to see its activations for an image.',
+      summary.layers.length,
+      spatialCount,
+      defaultLayerMark().trim(),
+    ),
+  )}</dd>
 </dl>
 <table id="layers">
-<thead><tr><th>Layer</th><th>Type</th><th>Output shape (${shapeNotation(summary.shapeOrder)})</th><th>Params</th></tr></thead>
+<thead><tr><th>${t('Layer')}</th><th>${t('Type')}</th><th>${t('Output shape ({0})', shapeNotation(summary.shapeOrder))}</th><th>${t('Params')}</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
 </table>
 <p class="note">${
     summary.shapeOrder === 'NCHW'
-      ? 'Shapes as PyTorch shows them: N×C×H×W, batch × channels × height × width.'
-      : 'Shapes are H×W×C, height × width × channels (batch left out), as Keras and TF.js run them.'
+      ? t('Shapes as PyTorch shows them: N×C×H×W, batch × channels × height × width.')
+      : t('Shapes are H×W×C, height × width × channels (batch left out), as Keras and TF.js run them.')
   }</p>`;
   return page(options, body);
 }
 
 /** The page while the engine loads the model. */
 export function loadingPage(options: SummaryPageOptions): string {
-  return page(options, `<h1>${escapeHtml(options.fileName)}</h1><p class="detail" id="loading">Loading the model…</p>`);
+  return page(options, `<h1>${escapeHtml(options.fileName)}</h1><p class="detail" id="loading">${t('Loading the model…')}</p>`);
 }
 
 /** The page for a file that did not load: the engine's message (it names the file and the fix). */
 export function errorPage(message: string, options: SummaryPageOptions): string {
   return page(
     options,
-    `<h1>${escapeHtml(options.fileName)}</h1><p class="error" id="error">${escapeHtml(message)}</p><button data-action="reload" id="reload">Try Again</button>`,
+    `<h1>${escapeHtml(options.fileName)}</h1><p class="error" id="error">${escapeHtml(message)}</p><button data-action="reload" id="reload">${t('Try Again')}</button>`,
   );
 }

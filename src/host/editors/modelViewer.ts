@@ -39,12 +39,12 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider<
 
   async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
     panel.webview.options = { enableScripts: true, localResourceRoots: [] };
-    const options = (): SummaryPageOptions => ({ cspSource: panel.webview.cspSource, nonce: makeNonce(), fileName: path.basename(document.uri.fsPath) });
+    const options = (): SummaryPageOptions => ({ cspSource: panel.webview.cspSource, nonce: makeNonce(), fileName: path.basename(document.uri.fsPath), lang: vscode.env.language });
     const render = async (reload: boolean): Promise<void> => {
       panel.webview.html = loadingPage(options());
       try {
         if (document.uri.scheme !== 'file') {
-          throw new Error(`${document.uri.toString(true)} is not a local file; CNN Lens reads models from the disk.`);
+          throw new Error(vscode.l10n.t('{0} is not a local file; CNN Lens reads models from the disk.', document.uri.toString(true)));
         }
         const summary = await this.services.engine.loadModel(document.uri.fsPath, { reload });
         const views = await this.services.engine.layerViews(document.uri.fsPath);

@@ -1,7 +1,8 @@
 // What the CodeLens above a layer offers and what the hover on its name says, from where the layer
 // is written (model.json entry or tf.layers call) and, once the engine has loaded the model, its
-// ModelSummary. Pure data in, pure data out: src/host/lens/register.ts turns it into VS Code objects.
-import { DEFAULT_LAYER_MARK } from '../../shared/layerNames';
+// ModelSummary. Pure data in, pure data out: src/lens/register.ts turns it into VS Code objects.
+import { t } from '../../shared/l10n';
+import { defaultLayerMark } from '../../shared/layerNames';
 import { formatShape, shapeNotation } from '../../shared/shapes';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type LayerInfo, type MethodName, type ModelSummary } from '../../shared/types';
 
@@ -74,22 +75,29 @@ export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], 
         ? {
             offset: written.offset,
             title: `${written.name} · ${formatShape(info.outputShape, summary.shapeOrder)}`,
-            tooltip: `${written.name}: ${info.className}, output ${formatShape(info.outputShape, summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)}), ${info.params.toLocaleString('en-US')} parameters`,
+            tooltip: t(
+              '{0}: {1}, output {2} ({3}), {4} parameters',
+              written.name,
+              info.className,
+              formatShape(info.outputShape, summary.shapeOrder),
+              shapeNotation(summary.shapeOrder),
+              info.params.toLocaleString('en-US'),
+            ),
           }
-        : { offset: written.offset, title: written.name, tooltip: `${written.name}: ${className} (its shape once the model loads)` },
+        : { offset: written.offset, title: written.name, tooltip: t('{0}: {1} (its shape once the model loads)', written.name, className) },
     );
     lenses.push({
       offset: written.offset,
-      title: 'Activations',
-      tooltip: `Show every channel of ${written.name}'s output for an image`,
+      title: t('Activations'),
+      tooltip: t("Show every channel of {0}'s output for an image", written.name),
       command: VISUALIZE_LAYER_COMMAND,
       arguments: visualize('activations'),
     });
     if (hasDrawableWeights(className, info?.params)) {
       lenses.push({
         offset: written.offset,
-        title: 'Filters',
-        tooltip: `Show ${written.name}'s kernels as a filter grid`,
+        title: t('Filters'),
+        tooltip: t("Show {0}'s kernels as a filter grid", written.name),
         command: VISUALIZE_LAYER_COMMAND,
         arguments: visualize('filters'),
       });
@@ -99,15 +107,15 @@ export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], 
       lenses.push(
         {
           offset: written.offset,
-          title: `Grad-CAM here${info.name === summary?.defaultCamLayer ? DEFAULT_LAYER_MARK : ''}`,
-          tooltip: `Explain an image with Grad-CAM at ${written.name}`,
+          title: `${t('Grad-CAM here')}${info.name === summary?.defaultCamLayer ? defaultLayerMark() : ''}`,
+          tooltip: t('Explain an image with Grad-CAM at {0}', written.name),
           command: GRADCAM_AT_LAYER_COMMAND,
           arguments: [atLayer],
         },
         {
           offset: written.offset,
-          title: 'Explain here…',
-          tooltip: `Choose a method (Score-CAM, LayerCAM, …) and explain an image with it at ${written.name}`,
+          title: t('Explain here…'),
+          tooltip: t('Choose a method (Score-CAM, LayerCAM, …) and explain an image with it at {0}', written.name),
           command: EXPLAIN_AT_LAYER_COMMAND,
           arguments: [atLayer],
         },
@@ -117,21 +125,21 @@ export function layerLenses(modelPath: string, layers: readonly WrittenLayer[], 
   return lenses;
 }
 
-/** What each method does, in a few words, for the "Explain here…" quick pick. */
-const METHOD_GIST: Readonly<Record<MethodName, string>> = {
-  gradcam: 'channel weights from the mean gradient',
-  'gradcam++': 'weights from higher-order gradients; several objects of a class',
-  xgradcam: 'gradients scaled by the activations',
-  layercam: 'positive gradients × activations at each position',
-  hirescam: 'gradients × activations at each position, no averaging',
-  scorecam: 'no gradients: a forward pass per channel (slow on wide layers)',
-  eigencam: 'principal component of the activations; the same for every class',
-  saliency: 'the gradient of the score at each input pixel',
-  smoothgrad: 'input gradients averaged over noisy copies of the image',
-  'integrated-gradients': 'gradients along the path from a black image',
-  'guided-backprop': 'input gradients through positive ReLU paths only',
-  'guided-gradcam': 'Guided Backprop × Grad-CAM',
-  occlusion: 'how much the score drops when a patch is covered',
+/** What each method does, in a few words, for the "Explain here…" quick pick (read when asked: translated). */
+const METHOD_GIST: Readonly<Record<MethodName, () => string>> = {
+  gradcam: () => t('channel weights from the mean gradient'),
+  'gradcam++': () => t('weights from higher-order gradients; several objects of a class'),
+  xgradcam: () => t('gradients scaled by the activations'),
+  layercam: () => t('positive gradients × activations at each position'),
+  hirescam: () => t('gradients × activations at each position, no averaging'),
+  scorecam: () => t('no gradients: a forward pass per channel (slow on wide layers)'),
+  eigencam: () => t('principal component of the activations; the same for every class'),
+  saliency: () => t('the gradient of the score at each input pixel'),
+  smoothgrad: () => t('input gradients averaged over noisy copies of the image'),
+  'integrated-gradients': () => t('gradients along the path from a black image'),
+  'guided-backprop': () => t('input gradients through positive ReLU paths only'),
+  'guided-gradcam': () => 'Guided Backprop × Grad-CAM',
+  occlusion: () => t('how much the score drops when a patch is covered'),
 };
 
 /** The "Explain here…" quick pick: every method by its name, what it does, and whether it uses the layer. */
@@ -139,7 +147,7 @@ export function methodChoices(layer: string): Array<{ method: MethodName; label:
   return METHOD_NAMES.map((method) => ({
     method,
     label: METHOD_LABELS[method],
-    description: INPUT_LEVEL_METHODS.includes(method) ? `${METHOD_GIST[method]} · at the input, not ${layer}` : METHOD_GIST[method],
+    description: INPUT_LEVEL_METHODS.includes(method) ? `${METHOD_GIST[method]()} · ${t('at the input, not {0}', layer)}` : METHOD_GIST[method](),
   }));
 }
 
@@ -147,7 +155,7 @@ export function methodChoices(layer: string): Array<{ method: MethodName; label:
 export function loadErrorLens(offset: number, message: string): LensSpec {
   const firstLine = message.split('\n')[0];
   const short = firstLine.length > 140 ? `${firstLine.slice(0, 137)}…` : firstLine;
-  return { offset, title: `CNN Lens: the model does not load: ${short}`, tooltip: message };
+  return { offset, title: t('CNN Lens: the model does not load: {0}', short), tooltip: message };
 }
 
 /** Markdown-safe text: layer, model and class names come from the model file, which anyone may have written. */
@@ -164,11 +172,12 @@ export function codeSpan(text: string): string {
 /** The hover on a layer's name, as Markdown. */
 export function layerHoverMarkdown(info: LayerInfo, summary: ModelSummary): string {
   const lines = [`**${escapeMarkdown(info.name)}** · ${codeSpan(info.className)}`, ''];
-  lines.push(`Output shape: ${formatShape(info.outputShape, summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)})  `);
-  lines.push(`Parameters: ${info.params.toLocaleString('en-US')}${info.params > 0 ? (info.trainable ? ' (trainable)' : ' (frozen)') : ''}  `);
+  lines.push(`${t('Output shape: {0} ({1})', formatShape(info.outputShape, summary.shapeOrder), shapeNotation(summary.shapeOrder))}  `);
+  const params = info.params.toLocaleString('en-US');
+  lines.push(`${info.params > 0 ? (info.trainable ? t('Parameters: {0} (trainable)', params) : t('Parameters: {0} (frozen)', params)) : t('Parameters: {0}', params)}  `);
   if (info.name === summary.defaultCamLayer) {
-    lines.push('The default layer (Grad-CAM explains it unless another is chosen)  ');
+    lines.push(`${t('The default layer (Grad-CAM explains it unless another is chosen)')}  `);
   }
-  lines.push('', `_${escapeMarkdown(summary.name)}: ${summary.totalParams.toLocaleString('en-US')} parameters in all_`);
+  lines.push('', `_${t('{0}: {1} parameters in all', escapeMarkdown(summary.name), summary.totalParams.toLocaleString('en-US'))}_`);
   return lines.join('\n');
 }

@@ -4,9 +4,10 @@
 // nn.Sequential, a block made in a loop): PytorchBuild.modules[].site. Lines are linked to modules
 // by that record, never by matching names, and follow the text while the user types above them
 // (each site keeps its line's text). Pure: text and summaries in, lens specs and Markdown out;
-// src/host/lens/pythonLenses.ts turns them into VS Code objects.
+// src/lens/pythonLenses.ts turns them into VS Code objects.
 import { scanPythonSource } from '../../shared/pythonSource';
-import { DEFAULT_LAYER_MARK } from '../../shared/layerNames';
+import { t } from '../../shared/l10n';
+import { defaultLayerMark } from '../../shared/layerNames';
 import { formatShape, shapeNotation } from '../../shared/shapes';
 import type { ModelSummary, PytorchModule, SourceSite } from '../../shared/types';
 import { codeSpan, escapeMarkdown, VISUALIZE_LAYER_COMMAND, layerLenses, type LensSpec } from './layerLenses';
@@ -90,8 +91,8 @@ export function pythonLayerLenses(modelPath: string, file: string, text: string,
   if (builderLine !== undefined) {
     const offset = starts[builderLine];
     lenses.push(
-      { offset, title: 'Show Grad-CAM…', tooltip: `Explain an image with ${summary.pytorch?.modelClass} (asks for an image)`, command: SHOW_GRADCAM_COMMAND, arguments: [{ modelPath }] },
-      { offset, title: 'Model summary', tooltip: 'Every layer with its output shape and parameters', command: VISUALIZE_LAYER_COMMAND, arguments: [{ modelPath, view: 'summary' }] },
+      { offset, title: t('Show Grad-CAM…'), tooltip: t('Explain an image with {0} (asks for an image)', summary.pytorch?.modelClass ?? ''), command: SHOW_GRADCAM_COMMAND, arguments: [{ modelPath }] },
+      { offset, title: t('Model summary'), tooltip: t('Every layer with its output shape and parameters'), command: VISUALIZE_LAYER_COMMAND, arguments: [{ modelPath, view: 'summary' }] },
     );
   }
   const infos = new Map(summary.layers.map((layer) => [layer.name, layer]));
@@ -111,8 +112,8 @@ export function pythonLayerLenses(modelPath: string, file: string, text: string,
       const rest = layers.slice(1);
       lenses.push({
         offset,
-        title: `+${rest.length} more`,
-        tooltip: `This line also makes ${rest.slice(0, 8).join(', ')}${rest.length > 8 ? ', …' : ''}: pick one`,
+        title: t('+{0} more', rest.length),
+        tooltip: t('This line also makes {0}: pick one', `${rest.slice(0, 8).join(', ')}${rest.length > 8 ? ', …' : ''}`),
         command: VISUALIZE_LAYER_COMMAND,
         arguments: [{ modelPath, layers }],
       });
@@ -186,23 +187,23 @@ export function pythonHoverMarkdown(text: string, offset: number, summary: Model
       const info = infos.get(layer);
       if (info) {
         const call = module.layers.length > 1 ? ` (${escapeMarkdown(layer)})` : '';
-        lines.push(`Output${call}: ${formatShape(info.outputShape, summary.shapeOrder)}${notation}${layer === summary.defaultCamLayer ? DEFAULT_LAYER_MARK : ''}  `);
+        lines.push(`${t('Output{0}: {1}', call, formatShape(info.outputShape, summary.shapeOrder))}${notation}${layer === summary.defaultCamLayer ? defaultLayerMark() : ''}  `);
         notation = '';
       }
     }
     if (module.layers.length === 0) {
-      lines.push('Not called in forward: no output  ');
+      lines.push(`${t('Not called in forward: no output')}  `);
     }
-    lines.push(`Parameters: ${module.params.toLocaleString('en-US')}  `);
+    lines.push(`${t('Parameters: {0}', module.params.toLocaleString('en-US'))}  `);
     for (const [name, [min, mean, max]] of Object.entries(module.weights ?? {})) {
-      lines.push(`${escapeMarkdown(name)}: min ${min}, mean ${mean}, max ${max}  `);
+      lines.push(`${escapeMarkdown(name)}: ${t('min {0}, mean {1}, max {2}', min, mean, max)}  `);
     }
     return lines.join('\n');
   });
   if (modules.length > shown.length) {
-    parts.push(`…and ${modules.length - shown.length} more instances of ${escapeMarkdown(owner)}`);
+    parts.push(t('…and {0} more instances of {1}', modules.length - shown.length, escapeMarkdown(owner)));
   }
-  const weights = build.checkpoint ? `weights from ${escapeMarkdown(build.checkpoint.path.split(/[\\/]/).pop() ?? '')}` : '**untrained weights** (no checkpoint)';
+  const weights = build.checkpoint ? t('weights from {0}', escapeMarkdown(build.checkpoint.path.split(/[\\/]/).pop() ?? '')) : t('**untrained weights** (no checkpoint)');
   parts.push(`_${weights}_`);
   return { markdown: parts.join('\n\n---\n\n'), start: attribute.start, end: attribute.end };
 }

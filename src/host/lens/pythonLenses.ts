@@ -65,7 +65,7 @@ export class PythonModelLenses implements vscode.CodeLensProvider, vscode.HoverP
     let specs: LensSpec[];
     if (!vscode.workspace.isTrusted) {
       const reason = new UntrustedCodeModelError(vscode.workspace.asRelativePath(document.uri)).message;
-      specs = [{ offset: top, title: 'CNN Lens: PyTorch models run only in a trusted workspace', tooltip: reason, command: 'workbench.trust.manage' }];
+      specs = [{ offset: top, title: vscode.l10n.t('CNN Lens: PyTorch models run only in a trusted workspace'), tooltip: reason, command: 'workbench.trust.manage' }];
     } else {
       try {
         const summary = await this.cache.get(modelPath);

@@ -102,7 +102,7 @@ class ModelFileLensProvider implements vscode.CodeLensProvider, vscode.HoverProv
     let specs: LensSpec[];
     if (blocked) {
       const first = this.kind.layers(document, undefined)?.[0]?.offset ?? 0;
-      specs = [{ offset: first, title: 'CNN Lens: model code runs only in a trusted workspace', tooltip: blocked, command: 'workbench.trust.manage' }];
+      specs = [{ offset: first, title: vscode.l10n.t('CNN Lens: model code runs only in a trusted workspace'), tooltip: blocked, command: 'workbench.trust.manage' }];
     } else {
       try {
         const summary = await this.cache.get(modelPath);
@@ -144,7 +144,7 @@ class ModelFileLensProvider implements vscode.CodeLensProvider, vscode.HoverProv
     try {
       summary = await this.cache.get(document.uri.fsPath);
     } catch (error) {
-      return new vscode.Hover(`CNN Lens: the model does not load: ${error instanceof Error ? error.message : String(error)}`);
+      return new vscode.Hover(vscode.l10n.t('CNN Lens: the model does not load: {0}', error instanceof Error ? error.message : String(error)));
     }
     const layer = within(this.kind.layers(document, summary));
     if (!layer) {
@@ -152,7 +152,7 @@ class ModelFileLensProvider implements vscode.CodeLensProvider, vscode.HoverProv
     }
     const info = summary.layers.find((l) => l.name === layer.name);
     if (!info) {
-      return new vscode.Hover(`CNN Lens: **${layer.name}** is not in the saved model (save the file to load it).`);
+      return new vscode.Hover(vscode.l10n.t('CNN Lens: **{0}** is not in the saved model (save the file to load it).', layer.name));
     }
     const range = new vscode.Range(document.positionAt(layer.nameOffset), document.positionAt(layer.nameOffset + layer.nameLength));
     return new vscode.Hover(new vscode.MarkdownString(layerHoverMarkdown(info, summary)), range);

@@ -102,19 +102,24 @@ export class CompareSession {
     const number = ++this.runNumber;
     this.host.notify({ type: 'compareConfirm' });
     if (command.methods.length === 0) {
-      this.finish(number, { text: 'Choose at least one method to compare.' });
+      this.finish(number, { text: vscode.l10n.t('Choose at least one method to compare.') });
       return;
     }
     const estimateMs = command.confirmed ? this.confirmedEstimateMs : undefined;
     this.confirmedEstimateMs = undefined;
-    const notification = new LateNotification(`CNN Lens: comparing ${command.methods.length === 1 ? METHOD_LABELS[command.methods[0]] : `${command.methods.length} methods`} on ${imageName}`, run.abort);
+    const notification = new LateNotification(
+      command.methods.length === 1
+        ? vscode.l10n.t('CNN Lens: comparing {0} on {1}', METHOD_LABELS[command.methods[0]], imageName)
+        : vscode.l10n.t('CNN Lens: comparing {0} methods on {1}', command.methods.length, imageName),
+      run.abort,
+    );
     let note: { text: string; error?: boolean } | undefined;
     try {
       const request = { layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK, metrics: command.metrics };
       const files = { modelPath: state.modelPath, imagePath: state.imagePath, methods: command.methods, request };
       let total = estimateMs;
       if (!command.confirmed) {
-        this.setProgress({ label: 'Estimating the time…' });
+        this.setProgress({ label: vscode.l10n.t('Estimating the time…') });
         const { estimate, layer } = await engine.estimateCompare(files, { signal: run.signal });
         if (run.stale()) {
           return;
@@ -161,7 +166,7 @@ export class CompareSession {
       }
       if (isCancelled(error) || errorCode(error) === 'cancelled') {
         output.appendLine(`[compare] ${imageName}: cancelled`);
-        note = { text: this.shown ? 'Comparison cancelled: showing the previous one.' : 'Comparison cancelled.' };
+        note = { text: this.shown ? vscode.l10n.t('Comparison cancelled: showing the previous one.') : vscode.l10n.t('Comparison cancelled.') };
         return;
       }
       note = { text: errorMessage(error), error: true };
@@ -211,7 +216,7 @@ function targetWithoutModel(state: PanelViewState, first: { classIndex: number; 
  */
 class LateNotification {
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private latest: { label: string; fraction?: number } = { label: 'starting…' };
+  private latest: { label: string; fraction?: number } = { label: vscode.l10n.t('starting…') };
   private progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
   private shownFraction = 0;
   private finished: (() => void) | undefined;

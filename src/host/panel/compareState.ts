@@ -10,6 +10,7 @@
 import { renderOverlay } from '../../render/overlay';
 import { chosenOutput } from './panelState';
 import type { PanelCompare, PanelModelInfo, PanelViewState } from '../../shared/panel';
+import { t } from '../../shared/l10n';
 import { formatDuration } from '../../shared/compareEstimate';
 import { formatValue } from '../../shared/outputs';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type CompareStep, type MethodName, type RgbaImage } from '../../shared/types';
@@ -59,45 +60,44 @@ export function compareTargetOf(
  * one loads: the paths then decide).
  */
 export function staleReason(target: CompareTarget, state: PanelViewState, model: PanelModelInfo | undefined, filesVersion: number): string | undefined {
-  const again = 'compare again to update.';
   const imageChanged = state.imagePath !== target.imagePath;
   const modelChanged = state.modelPath !== target.modelPath;
   if (imageChanged && modelChanged) {
-    return `The image and the model changed: ${again}`;
+    return t('The image and the model changed: compare again to update.');
   }
   if (imageChanged) {
-    return `The image changed: ${again}`;
+    return t('The image changed: compare again to update.');
   }
   if (modelChanged) {
-    return `The model changed: ${again}`;
+    return t('The model changed: compare again to update.');
   }
   if (filesVersion !== target.filesVersion) {
-    return `The model or image changed on disk: ${again}`;
+    return t('The model or image changed on disk: compare again to update.');
   }
   if (!model) {
     return undefined;
   }
   if ((state.output ?? model.defaultOutput) !== target.output) {
-    return `The output changed: ${again}`;
+    return t('The output changed: compare again to update.');
   }
   const classIndex = state.classIndex ?? (target.topClass ? target.classIndex : undefined);
   if (classIndex !== target.classIndex) {
-    return `The class changed: ${again}`;
+    return t('The class changed: compare again to update.');
   }
   if (target.layer !== undefined && effectiveLayer(state, model) !== target.layer) {
-    return `The layer changed: ${again}`;
+    return t('The layer changed: compare again to update.');
   }
   return undefined;
 }
 
 /** "Score-CAM (2 of 5)", "Score-CAM (2 of 5): metrics", with the estimate while it runs. */
 export function compareProgressLabel(step: CompareStep | undefined, estimateMs?: number): string {
-  const total = estimateMs !== undefined && estimateMs >= 2000 ? ` · ${formatDuration(estimateMs)} in all` : '';
+  const total = estimateMs !== undefined && estimateMs >= 2000 ? ` · ${t('{0} in all', formatDuration(estimateMs))}` : '';
   if (!step) {
-    return `Starting the comparison…${total}`;
+    return `${t('Starting the comparison…')}${total}`;
   }
-  const what = `${METHOD_LABELS[step.method]} (${step.index + 1} of ${step.of})`;
-  return `${step.phase === 'metrics' ? `Metrics of ${what}` : what}…${total}`;
+  const what = t('{0} ({1} of {2})', METHOD_LABELS[step.method], step.index + 1, step.of);
+  return `${step.phase === 'metrics' ? t('Metrics of {0}', what) : what}…${total}`;
 }
 
 /** "Ankle boot (class 9) · p = 0.862", or a regression's value: what every map explains. */

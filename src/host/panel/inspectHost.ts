@@ -3,6 +3,7 @@
 // layer it shows (for the title). No vscode import: the panel hands in what it owns.
 import { colormapLut, divergingLut } from '../../render/colormap';
 import type { InspectModelInfo, InspectRequest } from '../../shared/inspectPanel';
+import { t } from '../../shared/l10n';
 import { describeKind } from '../../shared/outputs';
 import { activationsStatus, filtersStatus, modelStatus, type StatusLine } from '../../shared/statusLine';
 import { baseName } from '../../shared/panel';
@@ -105,7 +106,7 @@ export class InspectHost {
       inputShape: summary.inputShape,
       totalParams: summary.totalParams,
       numClasses: summary.numClasses,
-      outputsText: summary.outputs.length > 1 ? `${summary.outputs.length} outputs` : describeKind(summary.outputs[0]),
+      outputsText: summary.outputs.length > 1 ? t('{0} outputs', summary.outputs.length) : describeKind(summary.outputs[0]),
       backend: skipped >= 0 ? backend.detail.slice(0, skipped) : backend.detail,
       defaultCamLayer: summary.defaultCamLayer,
       layers: summary.layers,

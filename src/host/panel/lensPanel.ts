@@ -121,7 +121,7 @@ export class LensPanel {
   /** Long runs the user confirmed (model, method, layer): not asked again this session. */
   private readonly confirmedRuns = new Set<string>();
   /** The long run waiting for the user's answer in the panel. */
-  private pendingConfirm: { id: number; key: string; text: string; action: string } | undefined;
+  private pendingConfirm: { id: number; key: string; method: MethodName; text: string; action: string } | undefined;
   private confirmSeq = 0;
   private running: AbortController | undefined;
   /** Increases with every run; a run whose number is stale drops its result. */
@@ -304,7 +304,7 @@ export class LensPanel {
     }
     if (readSettings(uri).modelPath) {
       void vscode.window.showInformationMessage(
-        `CNN Lens: this panel now uses ${vscode.workspace.asRelativePath(uri)}; new panels still start with the "cnnLens.modelPath" setting.`,
+        vscode.l10n.t('CNN Lens: this panel now uses {0}; new panels still start with the "cnnLens.modelPath" setting.', vscode.workspace.asRelativePath(uri)),
       );
     }
     await this.showFiles(vscode.Uri.file(this.state.imagePath), uri);
@@ -337,16 +337,16 @@ export class LensPanel {
   async exportOverlay(): Promise<void> {
     const last = this.last;
     if (!last) {
-      void vscode.window.showInformationMessage('CNN Lens: nothing to export yet; wait for the Grad-CAM to finish.');
+      void vscode.window.showInformationMessage(vscode.l10n.t('CNN Lens: nothing to export yet; wait for the Grad-CAM to finish.'));
       return;
     }
     const image = vscode.Uri.file(last.result.imagePath);
     const stem = baseName(last.result.imagePath).replace(/\.[^.]+$/, '');
     const target = await vscode.window.showSaveDialog({
-      title: 'CNN Lens: Export Overlay as PNG',
+      title: vscode.l10n.t('CNN Lens: Export Overlay as PNG'),
       defaultUri: vscode.Uri.joinPath(image, '..', `${stem}.${last.result.method}.png`),
-      filters: { 'PNG image': ['png'] },
-      saveLabel: 'Export',
+      filters: { [vscode.l10n.t('PNG image')]: ['png'] },
+      saveLabel: vscode.l10n.t('Export'),
     });
     if (!target) {
       return;
@@ -357,7 +357,7 @@ export class LensPanel {
       const png = await this.services.engine.encodePng(overlay);
       await vscode.workspace.fs.writeFile(target, png);
       this.services.output.appendLine(`[export] ${target.fsPath} (${overlay.width}x${overlay.height}, ${png.byteLength} bytes)`);
-      const open = await vscode.window.showInformationMessage(`CNN Lens: saved the overlay to ${vscode.workspace.asRelativePath(target)}.`, 'Open');
+      const open = await vscode.window.showInformationMessage(vscode.l10n.t('CNN Lens: saved the overlay to {0}.', vscode.workspace.asRelativePath(target)), vscode.l10n.t('Open'));
       if (open) {
         await vscode.commands.executeCommand('vscode.open', target, besideColumn(this.panel.viewColumn));
       }
@@ -369,6 +369,11 @@ export class LensPanel {
   /** "Grad-CAM here": bring the Grad-CAM tab to the front (the panel may be showing another tab). */
   showGradCamTab(): void {
     this.openTab({ ...this.inspectState, tab: 'gradcam' });
+  }
+
+  /** "Compare Methods…": bring the Compare tab to the front. */
+  showCompareTab(): void {
+    this.openTab({ ...this.inspectState, tab: 'compare' });
   }
 
   /** "Visualize Layer…": open the Activations, Filters or Model tab (at a layer) in this panel. */
@@ -551,6 +556,9 @@ export class LensPanel {
         break;
       case 'changeTarget': {
         const layerBefore = this.state.layer;
+        if (message.classIndex !== this.state.classIndex || message.layer !== this.state.layer) {
+          markWalkthroughStep('changedClassOrLayer');
+        }
         if (message.output !== undefined && message.output !== (this.state.output ?? this.model?.defaultOutput)) {
           // Another output: its own classes and default layer, remembered for this model.
           this.state = { ...withOutput(this.state, message.output), method: message.method };
@@ -585,6 +593,7 @@ export class LensPanel {
         this.running?.abort();
         break;
       case 'compare':
+        markWalkthroughStep('compared');
         this.compare(message);
         break;
     }
@@ -695,7 +704,7 @@ export class LensPanel {
     try {
       await withPanelProgress(
         {
-          title: `CNN Lens: ${METHOD_LABELS[this.state.method]} of ${imageName}`,
+          title: vscode.l10n.t('CNN Lens: {0} of {1}', METHOD_LABELS[this.state.method], imageName),
           controller,
           quiet: origin === 'refresh',
           // A newer run owns the progress bar; this one's last word must not clear it.
@@ -707,7 +716,7 @@ export class LensPanel {
         },
         async (progress) => {
           if (!engine.currentBackend) {
-            progress.step('Starting the engine…');
+            progress.step(vscode.l10n.t('Starting the engine…'));
           }
           const backend = await engine.backendReport(signal);
           // takeReload first: it must be consumed even when this run reloads for its own reason.
@@ -715,7 +724,7 @@ export class LensPanel {
           this.reloadModelOnNextRun = false;
           if (reload || !this.model) {
             // Only when the model is really read: a class or layer change uses the loaded one.
-            progress.step('Loading the model…');
+            progress.step(vscode.l10n.t('Loading the model…'));
           }
           // A model defined in code runs only in a trusted workspace (src/host/codeModels/trust.ts).
           const gate = codeModelGate(this.state.modelPath, vscode.workspace.isTrusted);
@@ -754,7 +763,7 @@ export class LensPanel {
             return;
           }
           const label = METHOD_LABELS[state.method];
-          progress.step(INPUT_LEVEL_METHODS.includes(state.method) ? `${label}…` : `${label} at ${layer}…`, 0.1);
+          progress.step(INPUT_LEVEL_METHODS.includes(state.method) ? `${label}…` : vscode.l10n.t('{0} at {1}…', label, layer), 0.1);
           const { result, image } = await engine.explain(
             {
               modelPath: state.modelPath,
@@ -810,7 +819,7 @@ export class LensPanel {
       }
       if (isCancelled(error) || errorCode(error) === 'cancelled') {
         output.appendLine(`[gradcam] ${imageName}: cancelled`);
-        this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
+        this.notify({ type: 'status', message: this.last ? vscode.l10n.t('Cancelled: showing the previous result.') : vscode.l10n.t('Cancelled.') });
         return;
       }
       this.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error, origin);
@@ -835,7 +844,7 @@ export class LensPanel {
     const plan = { method, layer, channels, batchSize: DEFAULT_METHOD_OPTIONS.batchSize, backend };
     let cost = this.costs.get(summary.path) ?? {};
     if (cost.forwardMs === undefined && cost.scoreCamMsPerChannel === undefined && channels > 4 * plan.batchSize) {
-      progress.step('Timing one forward pass for an estimate…');
+      progress.step(vscode.l10n.t('Timing one forward pass for an estimate…'));
       const { result } = await this.services.engine.explain(
         { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
         { signal },
@@ -848,7 +857,7 @@ export class LensPanel {
       return true;
     }
     const id = ++this.confirmSeq;
-    this.pendingConfirm = { id, key, text: estimate.text, action: estimate.action };
+    this.pendingConfirm = { id, key, method, text: estimate.text, action: estimate.action };
     this.notify({ type: 'confirmRun', confirm: { id, text: estimate.text, action: estimate.action } });
     this.services.output.appendLine(`[estimate] ${estimate.text} Waiting for the go-ahead in the panel.`);
     return false;
@@ -872,7 +881,8 @@ export class LensPanel {
     const layer = shown && shown.modelPath === this.state.modelPath && !INPUT_LEVEL_METHODS.includes(shown.method) ? shown.layer : this.state.layer;
     this.state = { ...this.state, method, ...(layer !== undefined ? { layer } : {}) };
     this.notify({ type: 'viewState', state: this.state });
-    this.notify({ type: 'status', message: `${pending.action.replace(/^Run /, '')} not run${shown ? ': showing the previous result' : ''}.` });
+    const notRun = METHOD_LABELS[pending.method];
+    this.notify({ type: 'status', message: shown ? vscode.l10n.t('{0} not run: showing the previous result.', notRun) : vscode.l10n.t('{0} not run.', notRun) });
     this.services.output.appendLine(`[estimate] not run: ${pending.text}`);
   }
 
@@ -970,4 +980,12 @@ async function showModelFile(modelUri: vscode.Uri, column: vscode.ViewColumn, pr
   } catch {
     // A model.json too large for the text editor still explains fine; the panel matters more.
   }
+}
+
+/**
+ * Ticks a Get Started step that no command marks (package.json walkthrough completionEvents
+ * `onContext:cnnLens.walkthrough.<step>`): the user picked another class or layer, ran a comparison.
+ */
+function markWalkthroughStep(step: 'changedClassOrLayer' | 'compared'): void {
+  void vscode.commands.executeCommand('setContext', `cnnLens.walkthrough.${step}`, true);
 }

@@ -2,6 +2,7 @@
 // changes when the user picks another image, model, class or layer; what the webview learns about a
 // model; and the pictures it shows (downscaled for display, coloured with the engine's colormaps).
 import { renderHeatmap, renderOverlay } from '../../render/overlay';
+import { t } from '../../shared/l10n';
 import { FORMAT_NAMES } from '../../shared/modelFormats';
 import { modelNotices } from '../../shared/modelNotes';
 import type { LayerChoice, OutputChoice, PanelModelInfo, PanelViewState, RenderedViews } from '../../shared/panel';
@@ -131,21 +132,21 @@ export function fitToModel(state: PanelViewState, model: PanelModelInfo): PanelV
  * regression's value), where, and with several outputs which one.
  */
 export function explainedLine(result: Pick<CamResult, 'method' | 'className' | 'classIndex' | 'score' | 'layer' | 'output'>): string {
-  const where = INPUT_LEVEL_METHODS.includes(result.method) ? 'the input' : result.layer;
   const method = METHOD_LABELS[result.method] ?? result.method;
   let what: string;
   switch (result.output.kind) {
     case 'binary':
-      what = `“${result.className}” (class ${result.classIndex}: ${binarySide(result.classIndex)}, ${result.classIndex === 1 ? '+z' : '−z'} = ${formatValue(result.score)})`;
+      what = t('“{0}” (class {1}: {2}, {3} = {4})', result.className, result.classIndex, binarySide(result.classIndex), result.classIndex === 1 ? '+z' : '−z', formatValue(result.score));
       break;
     case 'regression':
-      what = `the value ${formatValue(result.score)}${result.className === 'value' ? '' : ` (“${result.className}”)`}`;
+      what = result.className === 'value' ? t('the value {0}', formatValue(result.score)) : t('the value {0} (“{1}”)', formatValue(result.score), result.className);
       break;
     default:
-      what = `“${result.className}” (class ${result.classIndex}, score ${result.score.toFixed(3)})`;
+      what = t('“{0}” (class {1}, score {2})', result.className, result.classIndex, result.score.toFixed(3));
   }
+  const line = INPUT_LEVEL_METHODS.includes(result.method) ? t('{0} of {1} at the input', method, what) : t('{0} of {1} at {2}', method, what, result.layer);
   const output = explainedOutputText(result.output);
-  return `${method} of ${what} at ${where}${output ? ` · ${output} of ${result.output.of}` : ''}`;
+  return `${line}${output ? ` · ${t('{0} of {1}', output, result.output.of)}` : ''}`;
 }
 
 /** Box-filter downscale so the longest side is at most `maxSide`; smaller images are returned as is. */

@@ -4,6 +4,7 @@
 // estimate comes from what this model measured in this session: the time Score-CAM took per channel
 // the last time it ran (the best predictor), else one forward pass's time per batch. Above
 // CONFIRM_ABOVE_MS the panel asks before it runs. Pure: no vscode, tested directly.
+import { t } from '../../shared/l10n';
 import { formatDuration } from '../../shared/statusLine';
 import { METHOD_LABELS, type MethodName } from '../../shared/types';
 
@@ -46,18 +47,21 @@ export function estimateRun(plan: RunPlan, cost: MeasuredCost): RunEstimate | un
   let basis: string;
   if (cost.scoreCamMsPerChannel !== undefined && cost.scoreCamMsPerChannel > 0) {
     ms = cost.scoreCamMsPerChannel * plan.channels;
-    basis = 'from its last run on this model';
+    basis = t('from its last run on this model');
   } else if (cost.forwardMs !== undefined && cost.forwardMs > 0) {
     ms = cost.forwardMs * batches;
-    basis = `a forward pass took ${formatDuration(cost.forwardMs)} on ${plan.backend}`;
+    basis = t('a forward pass took {0} on {1}', formatDuration(cost.forwardMs), plan.backend);
   } else {
     return undefined;
   }
   const label = METHOD_LABELS[plan.method];
   return {
     ms,
-    text: `${label} at ${plan.layer} scores ${plan.channels} channels in ${batches} ${batches === 1 ? 'batch' : 'batches'} of forward passes: about ${formatDuration(ms)} (${basis}).`,
-    action: `Run ${label}`,
+    text:
+      batches === 1
+        ? t('{0} at {1} scores {2} channels in 1 batch of forward passes: about {3} ({4}).', label, plan.layer, plan.channels, formatDuration(ms), basis)
+        : t('{0} at {1} scores {2} channels in {3} batches of forward passes: about {4} ({5}).', label, plan.layer, plan.channels, batches, formatDuration(ms), basis),
+    action: t('Run {0}', label),
   };
 }
 

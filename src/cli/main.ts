@@ -58,7 +58,7 @@ Options:
   --alpha A            heatmap opacity in the overlay, 0..1 (default: 0.5)
   --mean r,g,b         per-channel mean after scaling to [0,1] (overrides cnn-lens.json)
   --std r,g,b          per-channel std (overrides cnn-lens.json)
-  --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = node if installed, else wasm, else cpu)
+  --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = onnxruntime for ONNX/PyTorch where it loads; node if installed, else wasm, else cpu)
   --top-k K            number of predictions reported (default: 5)
   --max-image-megapixels M  larger images are refused before decoding (default: ${DEFAULT_MAX_IMAGE_MEGAPIXELS};
                        each megapixel costs about 40 MB while the image is prepared)

@@ -5,6 +5,7 @@
 
 const SKIPPED = ' (skipped: ';
 const NOT_INSTALLED = /^node: @tensorflow\/tfjs-node is not installed\b/;
+const ORT_MISSING = /^onnxruntime: onnxruntime-node is not installed or does not load here\b/;
 
 /** What runs ("wasm (SIMD, 1 thread)") and each skipped backend with its reason ("node: …"). */
 export function splitBackendDetail(detail: string): { running: string; skipped: string[] } {
@@ -24,6 +25,12 @@ export function backendLine(detail: string, verbose = false): string {
   if (verbose) {
     return detail;
   }
-  const notes = skipped.map((reason) => (NOT_INSTALLED.test(reason) ? 'the optional native backend, @tensorflow/tfjs-node, is not installed' : `${reason.split(':')[0]} failed: ${reason.slice(reason.indexOf(':') + 1).trim()}`));
+  const notes = skipped.map((reason) =>
+    NOT_INSTALLED.test(reason)
+      ? 'the optional native backend, @tensorflow/tfjs-node, is not installed'
+      : ORT_MISSING.test(reason)
+        ? 'the optional native engine, onnxruntime-node, is not installed for this platform'
+        : `${reason.split(':')[0]} failed: ${reason.slice(reason.indexOf(':') + 1).trim()}`,
+  );
   return notes.length > 0 ? `${running}; ${notes.join('; ')}` : running;
 }

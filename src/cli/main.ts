@@ -10,7 +10,7 @@ import type { BackendChoice, CamResult, ColormapName, LayerInfo, MethodName, Mod
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../protocol/modelFormats';
 import { pytorchInputNote, untrainedNotice } from '../protocol/modelNotes';
-import { backendLine } from '../protocol/backendText';
+import { backendLine, detailForModel } from '../protocol/backendText';
 import { formatShape } from '../protocol/shapes';
 import { binarySide, describeKind, formatValue, outputShapeText, predictionValueText, scoreName } from '../protocol/outputs';
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
@@ -278,7 +278,7 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      process.stdout.write(describeResult(result, backendLine(backendReport.detail, values.verbose === true), model.summary, outPath, values.json));
+      process.stdout.write(describeResult(result, backendLine(result.backend === 'onnxruntime' ? detailForModel(backendReport, 'onnx') : detailForModel(backendReport, ''), values.verbose === true), model.summary, outPath, values.json));
     }
     return 0;
   } finally {

@@ -60,7 +60,7 @@ export async function initBackend(choice: BackendChoice, options: { wasmDir?: st
       nativeOn = native;
       const running = native ? `${describeOnnxRuntime()} for ONNX and PyTorch models; ${describe(name)} for the rest` : describe(name);
       const detail = running + (skipped.length ? ` (skipped: ${skipped.join('; ')})` : '');
-      active = { backend: native ? 'onnxruntime' : name, detail };
+      active = { backend: native ? 'onnxruntime' : name, detail, ...(native ? { tfjs: name } : {}) };
       return active;
     }
     skipped.push(`${name}: ${failure}`);

@@ -4,6 +4,7 @@
 import { colormapLut, divergingLut } from '../engine/colormap';
 import type { InspectModelInfo, InspectRequest } from '../protocol/inspectPanel';
 import { describeKind } from '../protocol/outputs';
+import { backendForModel } from '../protocol/backendText';
 import { activationsStatus, filtersStatus, modelStatus, type StatusLine } from '../protocol/statusLine';
 import { baseName } from '../protocol/panel';
 import { filterBankShape, type ActivationChannel, type ActivationPage, type FilterPage } from '../protocol/types';
@@ -39,7 +40,7 @@ export class InspectHost {
               name: info.name,
               layerCount: info.layers.length,
               totalParams: info.totalParams,
-              backend: engine.currentBackend?.backend ?? info.backend,
+              backend: engine.currentBackend ? backendForModel(engine.currentBackend, info.format).backend : info.backend,
               backendDetail: info.backend,
               formatDetail: info.formatDetail,
               ms: Date.now() - started,
@@ -66,7 +67,8 @@ export class InspectHost {
               width: page.width,
               height: page.height,
               ms,
-              backend: engine.currentBackend?.backend ?? '',
+              // Layer views run on the tfjs backend, also when ONNX Runtime runs the model's explanations.
+              backend: engine.currentBackend ? backendForModel(engine.currentBackend, '', true).backend : '',
               imageName: baseName(imagePath),
             }),
           );
@@ -94,7 +96,6 @@ export class InspectHost {
     const backend = await engine.backendReport(signal);
     const summary = await engine.loadModel(modelPath, { signal });
     const views = await engine.layerViews(modelPath, { signal });
-    const skipped = backend.detail.indexOf(' (skipped:');
     return {
       modelPath,
       imagePath,
@@ -106,7 +107,7 @@ export class InspectHost {
       totalParams: summary.totalParams,
       numClasses: summary.numClasses,
       outputsText: summary.outputs.length > 1 ? `${summary.outputs.length} outputs` : describeKind(summary.outputs[0]),
-      backend: skipped >= 0 ? backend.detail.slice(0, skipped) : backend.detail,
+      backend: backendForModel(backend, summary.format).detail,
       defaultCamLayer: summary.defaultCamLayer,
       layers: summary.layers,
       views,

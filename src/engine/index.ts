@@ -386,7 +386,12 @@ export async function estimateComparison(
   const shape = layerName ? summary.layers.find((layer) => layer.name === layerName)?.outputShape : undefined;
   const channels = shape && shape.length === 4 ? (shape[3] ?? 0) : 0;
   const [height, width, inputChannels] = summary.inputShape;
-  const forwardMs = await measureForwardMs(model.outputModel(output.index), output.labels.length, image, summary.inputShape, summary.preprocessing, { signal: context.signal });
+  const network = model.outputModel(output.index);
+  const native = nativeEnabled() ? nativeFor(model.model, network, headOf(network)) : undefined;
+  const forwardMs = await measureForwardMs(network, output.labels.length, image, summary.inputShape, summary.preprocessing, {
+    signal: context.signal,
+    ...(native instanceof NativePasses ? { native } : {}),
+  });
   const estimate = estimateCompare({
     methods,
     metrics: request.metrics === true,

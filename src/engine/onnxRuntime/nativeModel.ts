@@ -24,7 +24,7 @@ const OLDEST_OPSET = 13;
 /** Probe values kept whole (shape arithmetic, Clip bounds, batch-norm statistics). */
 const SMALL_VALUE = 8192;
 /** Sessions kept per model (each layer has a forward and a cut graph). */
-const MAX_SESSIONS = 8;
+const MAX_SESSIONS = 6;
 const PREFIX = 'cnnlens';
 const INPUT_NHWC = `${PREFIX}/input_nhwc`;
 const SEED = `${PREFIX}/seed`;

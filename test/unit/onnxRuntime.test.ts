@@ -14,6 +14,7 @@ import { loadOnnxRuntime } from '../../src/engine/onnxRuntime/runtime';
 import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '../../src/protocol/types';
 import { encode, floats, int, ints, node } from './fixtures/onnxGraph';
 import { runSamplePass } from '../../src/engine/samplePool';
+import { engineFromSource } from './fixtures/workerFromSource';
 import * as tf from '../../src/engine/tf';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -217,6 +218,45 @@ describe('ONNX Runtime engine', function () {
       }
     } finally {
       await native.dispose();
+    }
+  });
+
+  it('a PyTorch model (model.py + checkpoint, exported to ONNX by the bridge) runs on ONNX Runtime with the wasm engine\'s maps', async () => {
+    const modelPy = path.join(REPO, 'test', 'fixtures', 'pytorch', 'sequential', 'model.py');
+    const methods: MethodName[] = ['gradcam', 'layercam', 'guided-backprop', 'smoothgrad', 'scorecam'];
+    const expected = new Map<MethodName, CamResult>();
+    await initBackend('wasm');
+    let model = await loadModel(modelPy);
+    for (const method of methods) expected.set(method, await explain(model, image, { method, layer: 'features.4', options: OPTIONS }));
+    model.dispose();
+    await initBackend('auto');
+    model = await loadModel(modelPy);
+    try {
+      for (const method of methods) {
+        const result = await explain(model, image, { method, layer: 'features.4', options: OPTIONS });
+        assert.strictEqual(result.backend, 'onnxruntime', `${method}: ${result.details?.nativeFallback}`);
+        const difference = maxDifference(result.cam.data, (expected.get(method) as CamResult).cam.data);
+        assert.ok(difference <= DEFAULT_TOLERANCE, `${method}: maps differ by ${difference}`);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('the engine worker on auto explains an ONNX model on ONNX Runtime, a second class from the kept forward pass', async () => {
+    const client = engineFromSource({ backend: () => 'auto' });
+    try {
+      const modelPath = FIXTURES[1];
+      const imagePath = path.join(REPO, 'samples', 'workspace', 'images', 'sample.png');
+      const first = await client.explain({ modelPath, imagePath, request: { method: 'gradcam' } });
+      assert.strictEqual(first.result.backend, 'onnxruntime');
+      assert.strictEqual(client.currentBackend?.backend, 'onnxruntime');
+      const other = await client.explain({ modelPath, imagePath, request: { method: 'gradcam', classIndex: (first.result.classIndex + 1) % 10 } });
+      assert.strictEqual(other.result.backend, 'onnxruntime');
+      assert.strictEqual(other.result.details?.forwardReused, true, 'the forward pass kept from the first request');
+      assert.ok('forward (reused)' in other.result.timings);
+    } finally {
+      client.dispose();
     }
   });
 

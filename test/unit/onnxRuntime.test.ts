@@ -15,6 +15,7 @@ import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '.
 import { encode, floats, int, ints, node } from './fixtures/onnxGraph';
 import { runSamplePass } from '../../src/engine/samplePool';
 import { engineFromSource } from './fixtures/workerFromSource';
+import { loadPytorchModel } from '../../src/engine/pytorch/loadPytorch';
 import * as tf from '../../src/engine/tf';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -226,11 +227,12 @@ describe('ONNX Runtime engine', function () {
     const methods: MethodName[] = ['gradcam', 'layercam', 'guided-backprop', 'smoothgrad', 'scorecam'];
     const expected = new Map<MethodName, CamResult>();
     await initBackend('wasm');
-    let model = await loadModel(modelPy);
+    const cacheDir = path.join(folder, 'pytorch-cache');
+    let model = await loadPytorchModel(modelPy, { cacheDir, input: [3, 64, 64] });
     for (const method of methods) expected.set(method, await explain(model, image, { method, layer: 'features.4', options: OPTIONS }));
     model.dispose();
     await initBackend('auto');
-    model = await loadModel(modelPy);
+    model = await loadPytorchModel(modelPy, { cacheDir, input: [3, 64, 64] });
     try {
       for (const method of methods) {
         const result = await explain(model, image, { method, layer: 'features.4', options: OPTIONS });

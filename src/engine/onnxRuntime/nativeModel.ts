@@ -81,7 +81,9 @@ export class NativeModel {
     if (!graph) throw new NativeUnsupported('the model has no graph');
     const version = Number(proto.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 1);
     if (version < OLDEST_OPSET) throw new NativeUnsupported(`opset ${version} is older than ${OLDEST_OPSET}`);
-    if (proto.opsetImport.some((o) => o.domain && o.domain !== 'ai.onnx')) throw new NativeUnsupported('operators outside the ONNX domain');
+    // Exporters may import other domains without using them (PyTorch's module-function domains): the nodes decide.
+    const foreign = proto.graph?.node.find((n) => n.domain && n.domain !== 'ai.onnx');
+    if (foreign) throw new NativeUnsupported(`operator ${foreign.domain}.${foreign.opType} is outside the ONNX domain`);
     this.opset = Math.max(version, MIN_OPSET);
     const initializers = new Set(graph.initializer.map((t) => t.name ?? ''));
     const inputs = graph.input.filter((i) => !initializers.has(i.name));

@@ -4,8 +4,8 @@
 //   cli.js       (the `cnn-lens` command, Node)
 //   webview.js / webview.css (the panel UI, browser)
 // and copies the WebAssembly binaries the Node bundles load at run time next to them: tfjs-backend-wasm's
-// (found through setWasmPaths) and the WebP decoder's (src/engine/image.ts), esbuild-wasm's two
-// run-time files for models defined in code (src/engine/codeModel/bundle.ts loads them from dist/),
+// (found through setWasmPaths) and the WebP decoder's (src/engine/images/image.ts), esbuild-wasm's two
+// run-time files for models defined in code (src/engine/models/codeModel/bundle.ts loads them from dist/),
 // and the Python bridge that PyTorch models run through (python/cnn_lens_torch.py).
 // `node esbuild.js --watch` rebuilds on change; otherwise bundles are minified with source maps.
 'use strict';
@@ -21,7 +21,7 @@ const dist = path.join(root, 'dist');
 const nodeExternals = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 const targets = [
-  { entry: 'src/extension.ts', out: 'extension.js', platform: 'node' },
+  { entry: 'src/host/extension.ts', out: 'extension.js', platform: 'node' },
   { entry: 'src/worker/engineWorker.ts', out: 'worker.js', platform: 'node' },
   { entry: 'src/cli/main.ts', out: 'cli.js', platform: 'node', banner: '#!/usr/bin/env node' },
   { entry: 'webview/main.ts', out: 'webview.js', platform: 'browser' },
@@ -74,7 +74,7 @@ function copyWasmBinaries() {
 
 /**
  * esbuild-wasm's browser build (run in the engine worker's own thread; its Node API would spawn a
- * `node` from the PATH) and its WebAssembly binary, under the names src/engine/codeModel/bundle.ts
+ * `node` from the PATH) and its WebAssembly binary, under the names src/engine/models/codeModel/bundle.ts
  * looks for. They are copied, not bundled: the API file is evaluated as it ships.
  */
 function copyEsbuildWasm() {
@@ -94,7 +94,7 @@ function copyEsbuildWasm() {
 
 /**
  * CNN Lens's bridge to the user's PyTorch (python/cnn_lens_torch.py), run by the user's Python; it
- * ships as its own file beside the bundles (src/engine/pytorch/python.ts looks for it there).
+ * ships as its own file beside the bundles (src/engine/models/pytorch/python.ts looks for it there).
  */
 function copyPythonBridge() {
   const script = path.join(root, 'python', 'cnn_lens_torch.py');

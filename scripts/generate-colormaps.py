@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates src/engine/colormapTables.ts: the 256-entry RGB lookup tables of CNN Lens's colormaps.
+"""Generates src/render/colormapTables.ts: the 256-entry RGB lookup tables of CNN Lens's colormaps.
 
 The tables are taken from the libraries whose output CNN Lens must match, never typed by hand:
   jet      OpenCV's COLORMAP_JET (what pytorch-grad-cam's show_cam_on_image applies via cv2.applyColorMap)

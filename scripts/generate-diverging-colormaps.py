@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates src/engine/divergingColormapTables.ts: 256-entry RGB tables of diverging colormaps.
+"""Generates src/render/divergingColormapTables.ts: 256-entry RGB tables of diverging colormaps.
 
 Filter grids draw signed weights (128 = zero), so they need a colormap whose middle is neutral:
   coolwarm  Kenneth Moreland's diverging map ("Diverging Color Maps for Scientific Visualization",

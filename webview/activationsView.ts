@@ -3,15 +3,15 @@
 // color scale per channel or shared, sort by index/mean/max, hide dead (all-zero) channels. A click
 // shows the channel large over the image with its min/mean/max; it closes when the layer, the image
 // or the model changes (it would describe something no longer shown). 2-D layers: a bar chart, top first.
-import { formatShape } from '../src/protocol/shapes';
-import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
-import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/protocol/types';
+import { formatShape } from '../src/shared/shapes';
+import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/shared/inspectPanel';
+import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/shared/types';
 import { drawRgba } from './canvas';
-import type { InspectContext } from './inspect';
+import type { InspectContext } from './inspectContext';
 import { element, formatValue, paintIndexed } from './lut';
 import { checkbox, Latest, Legend, Pager, picker, Status } from './viewParts';
 import { layerOption } from './pickers';
-import { DEFAULT_LAYER_MARK } from '../src/protocol/layerNames';
+import { DEFAULT_LAYER_MARK } from '../src/shared/layerNames';
 
 const MAPS_PER_PAGE = 64;
 const UNITS_PER_PAGE = 40;

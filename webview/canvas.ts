@@ -1,6 +1,6 @@
 // Draws RGBA pixels from the host on a canvas. putImageData needs no image URL, so the CSP's
 // img-src stays out of it, and the canvas keeps the exact pixels (no re-encoding).
-import type { RgbaImage } from '../src/protocol/types';
+import type { RgbaImage } from '../src/shared/types';
 
 export function drawRgba(canvas: HTMLCanvasElement, image: RgbaImage): void {
   const { width, height, data } = image;

@@ -7,10 +7,10 @@
 // the tab. Everything shown comes from the host (times, overlays, words, staleness); this file
 // lays it out and reports the user's choices through `send`. Controls are @vscode-elements ones,
 // like the other tabs'.
-import type { CompareCommand, CompareConfirm, CompareProgress, PanelCompare, PanelCompareItem, WebviewToHost } from '../src/protocol/panel';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../src/protocol/types';
-import { shortenLayerName, TILE_NAME_CHARS } from '../src/protocol/layerNames';
-import { curveChart, type ChartLayout } from '../src/protocol/curveChart';
+import type { CompareCommand, CompareConfirm, CompareProgress, PanelCompare, PanelCompareItem, WebviewToHost } from '../src/shared/panel';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../src/shared/types';
+import { shortenLayerName, TILE_NAME_CHARS } from '../src/shared/layerNames';
+import { curveChart, type ChartLayout } from '../src/shared/curveChart';
 import { drawRgba } from './canvas';
 import type { VscodeButton, VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from './components';
 import { setOptions } from './pickers';

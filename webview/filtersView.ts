@@ -3,10 +3,10 @@
 // kernels over several inputs, the mean over inputs or one tile per input channel (paged). Shapes are
 // stated in the source's own order (page.layout): HWIO for tfjs and TensorFlow, OIHW for ONNX and
 // PyTorch, so they read like the tensor in the user's code.
-import { formatShape } from '../src/protocol/shapes';
-import type { InspectFiltersRequest, InspectModelInfo } from '../src/protocol/inspectPanel';
-import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/protocol/types';
-import type { InspectContext } from './inspect';
+import { formatShape } from '../src/shared/shapes';
+import type { InspectFiltersRequest, InspectModelInfo } from '../src/shared/inspectPanel';
+import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/shared/types';
+import type { InspectContext } from './inspectContext';
 import { element, formatValue, paintIndexed, paintRgb } from './lut';
 import { Latest, Legend, Pager, picker, Status } from './viewParts';
 import { layerOption } from './pickers';

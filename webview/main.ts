@@ -3,9 +3,9 @@
 // the `ready` request; the host answers with the bootstrap state and then pushes notifications.
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
 import './components';
-import { MessageChannelEndpoint } from '../src/protocol/messaging';
-import type { StatusLine } from '../src/protocol/statusLine';
-import { DEFAULT_LAYER_MARK } from '../src/protocol/layerNames';
+import { MessageChannelEndpoint } from '../src/shared/messaging';
+import type { StatusLine } from '../src/shared/statusLine';
+import { DEFAULT_LAYER_MARK } from '../src/shared/layerNames';
 import {
   baseName,
   parseViewState,
@@ -18,9 +18,9 @@ import {
   type ReadyRequest,
   type RenderedViews,
   type WebviewToHost,
-} from '../src/protocol/panel';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName, type OutputKind } from '../src/protocol/types';
-import { binarySide } from '../src/protocol/outputs';
+} from '../src/shared/panel';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName, type OutputKind } from '../src/shared/types';
+import { binarySide } from '../src/shared/outputs';
 import { drawRgba } from './canvas';
 import { createCompareView } from './compareView';
 import { BusyIndicator, busyIndicatorFor, registerBusyView } from './busy';
@@ -30,7 +30,7 @@ import { layerOption, selectedTitle, setOptions, selectValue } from './pickers';
 import { renderPredictions } from './predictions';
 import { vscodeApi } from './vscodeApi';
 import { createInspection } from './inspect';
-import type { InspectViewState } from '../src/protocol/inspectPanel';
+import type { InspectViewState } from '../src/shared/inspectPanel';
 
 const api = vscodeApi<PanelViewState & { inspect?: unknown }>();
 

@@ -4,7 +4,7 @@
 // reads slotted options asynchronously; either path then lands on the right one).
 import type { VscodeSingleSelect } from './components';
 
-export { layerOption } from '../src/protocol/layerNames';
+export { layerOption } from '../src/shared/layerNames';
 
 export interface PickerOption {
   value: string;

@@ -4,8 +4,8 @@
 // a regression's values are numbers, with no bar: they are not probabilities. Class rows are
 // focusable (Tab, then arrow keys between rows) and explain their class on click, Enter or Space,
 // each with a name that says what it is ("Ankle boot, 87.3%, explained").
-import { binarySide, predictionValueText, scoreName } from '../src/protocol/outputs';
-import type { OutputKind, Prediction } from '../src/protocol/types';
+import { binarySide, predictionValueText, scoreName } from '../src/shared/outputs';
+import type { OutputKind, Prediction } from '../src/shared/types';
 
 export function renderPredictions(
   list: HTMLOListElement,

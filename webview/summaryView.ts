@@ -2,11 +2,11 @@
 // frozen) with totals, input shape and backend; the default layer is marked; a row opens its
 // activations (or filters). The table fits the panel: long names and types wrap instead of pushing
 // columns out of view, and the shape notation is said once, in its column's heading.
-import { showsTrainable, type InspectModelInfo } from '../src/protocol/inspectPanel';
-import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../src/protocol/layerNames';
-import type { InspectContext } from './inspect';
+import { showsTrainable, type InspectModelInfo } from '../src/shared/inspectPanel';
+import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../src/shared/layerNames';
+import type { InspectContext } from './inspectContext';
 import { element } from './lut';
-import { formatShape, shapeNotation } from '../src/protocol/shapes';
+import { formatShape, shapeNotation } from '../src/shared/shapes';
 import { Latest, Status } from './viewParts';
 
 export class SummaryView {

@@ -14,13 +14,13 @@
 import * as path from 'path';
 import * as engine from '../../src/engine';
 import * as tf from '../../src/engine/tf';
-import { toModelInput } from '../../src/engine/image';
-import { computeLogits } from '../../src/engine/graph';
-import type { BackendName } from '../../src/protocol/types';
+import { toModelInput } from '../../src/engine/images/image';
+import { computeLogits } from '../../src/engine/execution/graph';
+import type { BackendName } from '../../src/shared/types';
 import { clipByValueGradConfig } from '@tensorflow/tfjs-core/dist/gradients/ClipByValue_grad';
 import { reluGradConfig } from '@tensorflow/tfjs-core/dist/gradients/Relu_grad';
 import { relu6GradConfig } from '@tensorflow/tfjs-core/dist/gradients/Relu6_grad';
-import { stockKernel } from '../../src/engine/wasmKernels/wasmOps';
+import { stockKernel } from '../../src/engine/kernels/wasm/wasmOps';
 
 const stock = process.argv.includes('--stock');
 const [which = 'mobilenetv2', batchArg = '8', runsArg = '5', backendArg = 'wasm'] = process.argv.slice(2).filter((a) => a !== '--stock');

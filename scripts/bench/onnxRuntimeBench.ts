@@ -10,12 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as engine from '../../src/engine';
 import * as tf from '../../src/engine/tf';
-import { toModelInput } from '../../src/engine/image';
-import { computeLogits, headOf } from '../../src/engine/graph';
-import { runSamplePass } from '../../src/engine/samplePool';
+import { toModelInput } from '../../src/engine/images/image';
+import { computeLogits, headOf } from '../../src/engine/execution/graph';
+import { runSamplePass } from '../../src/engine/explain/samplePool';
 import { nativeFor, NativePasses } from '../../src/engine/onnxRuntime/nativePasses';
 import { loadOnnxRuntime } from '../../src/engine/onnxRuntime/runtime';
-import type { ExplainRequest, RgbaImage } from '../../src/protocol/types';
+import type { ExplainRequest, RgbaImage } from '../../src/shared/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

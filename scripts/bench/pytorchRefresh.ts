@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_SETTLE_MS } from '../../src/panel/modelWatcher';
-import { EngineClient } from '../../src/worker/client';
+import { DEFAULT_SETTLE_MS } from '../../src/host/panel/modelWatcher';
+import { EngineClient } from '../../src/workerClient/client';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

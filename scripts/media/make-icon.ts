@@ -4,8 +4,8 @@
 // reproducible: `npx tsx scripts/media/make-icon.ts`.
 import * as fs from 'fs';
 import * as path from 'path';
-import { colormapIndex, colormapLut } from '../../src/engine/colormap';
-import { encodePng } from '../../src/engine/image';
+import { colormapIndex, colormapLut } from '../../src/render/colormap';
+import { encodePng } from '../../src/engine/images/image';
 
 const SIZE = 128;
 const SAMPLES = 4;

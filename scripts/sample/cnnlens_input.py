@@ -1,4 +1,4 @@
-"""CNN Lens's image preprocessing, re-done in Python for the reference (src/engine/image.ts):
+"""CNN Lens's image preprocessing, re-done in Python for the reference (src/engine/images/image.ts):
 
   1. decode (PIL) to 8-bit RGBA;
   2. composite over black with 8-bit rounding: round(c * (a / 255)), rounding half up like JS Math.round;

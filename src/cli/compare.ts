@@ -2,13 +2,13 @@
 // several methods on one image, for the same class (the first method's, default top-1) and layer,
 // written as a labelled grid of overlays with each method's time (and metrics when asked).
 import * as path from 'path';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../protocol/types';
-import { backendLine, detailForModel } from '../protocol/backendText';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../shared/types';
+import { backendLine, detailForModel } from '../shared/backendText';
 import { UsageError, camResultToJson } from './format';
-import { formatValue } from '../protocol/outputs';
-import type { CamResult } from '../protocol/types';
-import type { CommonOptions, Values } from './main';
-import { openExplainSession, renderOptions, writeFile } from './main';
+import { formatValue } from '../shared/outputs';
+import type { CamResult } from '../shared/types';
+import type { CommonOptions, Values } from './session';
+import { openExplainSession, renderOptions, writeFile } from './session';
 import { methodOptionsFrom } from './methodFlags';
 import type { CaptionLine } from '../engine/index';
 

@@ -1,7 +1,7 @@
 // Pure helpers of the CLI: argument parsing and output formatting. No engine import, so they are
 // testable without tfjs and the CLI can report usage errors before loading it.
-import { formatShape, type ShapeOrder } from '../protocol/shapes';
-import type { CamResult, FaithfulnessMetrics, LayerInfo, Map2D } from '../protocol/types';
+import { formatShape, type ShapeOrder } from '../shared/shapes';
+import type { CamResult, FaithfulnessMetrics, LayerInfo, Map2D } from '../shared/types';
 
 /** A mistake in the command line: exit code 2 with the usage text. */
 export class UsageError extends Error {}

@@ -19,8 +19,8 @@ import {
   type ColormapName,
   type FilterMode,
   type FilterScale,
-} from '../protocol/types';
-import { backendLine, detailForModel } from '../protocol/backendText';
+} from '../shared/types';
+import { backendLine, detailForModel } from '../shared/backendText';
 import { UsageError, shortestFloat32 } from './format';
 import { loadCliModel } from './loadModel';
 import type { CommonOptions } from './loadModel';
@@ -157,7 +157,7 @@ export async function runActivations(positionals: string[], values: InspectValue
   }
 }
 
-function mapTiles(page: import('../protocol/types').ActivationPage) {
+function mapTiles(page: import('../shared/types').ActivationPage) {
   const bytes = page.tileWidth * page.tileHeight;
   return Array.from(page.channels, (c, i) => ({
     label: String(c),
@@ -256,7 +256,7 @@ function weightsSource(bank: import('../engine/index').FilterBank): string {
 }
 
 /** One tile per filter, or (per input channel) one per filter and input labelled "filter:input". */
-function filterTiles(page: import('../protocol/types').FilterPage) {
+function filterTiles(page: import('../shared/types').FilterPage) {
   const bytes = page.kernelHeight * page.kernelWidth * page.tileChannels;
   return Array.from(page.filters).flatMap((f, i) =>
     Array.from({ length: page.tilesPerFilter }, (_, t) => ({

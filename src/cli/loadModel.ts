@@ -2,8 +2,8 @@
 // (--python, --checkpoint; the CLI is run by the user, so their code may run), everything else
 // through the engine's file loaders.
 import type { LoadedModel } from '../engine/index';
-import { isPytorchModelPath } from '../protocol/modelFormats';
-import type { BackendChoice, Preprocessing, PythonChoice, RgbaImage } from '../protocol/types';
+import { isPytorchModelPath } from '../shared/modelFormats';
+import type { BackendChoice, Preprocessing, PythonChoice, RgbaImage } from '../shared/types';
 
 /** The flags every command that opens a model shares. */
 export interface CommonOptions {
@@ -32,7 +32,7 @@ export async function loadCliModel(common: CommonOptions, verbose: boolean, imag
 
 async function openModel(common: CommonOptions, verbose: boolean, image?: RgbaImage): Promise<LoadedModel> {
   if (isPytorchModelPath(common.modelPath)) {
-    const { loadPytorchModel, ownSizeInput } = await import('../engine/pytorch/loadPytorch');
+    const { loadPytorchModel, ownSizeInput } = await import('../engine/models/pytorch/loadPytorch');
     const options = {
       python: common.python,
       checkpoint: common.checkpoint,

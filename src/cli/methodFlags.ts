@@ -1,6 +1,6 @@
 // Method option flags of the CLI (--samples, --steps, --patch...), parsed into the engine's typed
 // MethodOptions. Pure: no engine import. The engine checks ranges; here only the syntax.
-import { DEFAULT_METHOD_OPTIONS, IG_BASELINES, type IgBaseline, type MethodOptions } from '../protocol/types';
+import { DEFAULT_METHOD_OPTIONS, IG_BASELINES, type IgBaseline, type MethodOptions } from '../shared/types';
 import { UsageError } from './format';
 
 export const METHOD_OPTION_FLAGS = {

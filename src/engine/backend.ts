@@ -9,9 +9,9 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from './tf';
-import type { BackendChoice, BackendName } from '../protocol/types';
-import type { BackendReport } from '../protocol/worker';
-import { registerWasmGradientKernels } from './wasmKernels';
+import type { BackendChoice, BackendName } from '../shared/types';
+import type { BackendReport } from '../shared/worker';
+import { registerWasmGradientKernels } from './kernels/wasm';
 import { describeOnnxRuntime, loadOnnxRuntime } from './onnxRuntime/runtime';
 
 type TfjsBackendName = Exclude<BackendName, 'onnxruntime'>;

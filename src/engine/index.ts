@@ -1,66 +1,40 @@
 // The engine facade: what the worker and the CLI call. Everything here takes files, images and
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
-import type { CamResult, CompareStep, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../protocol/types';
+import type { CamResult, CompareStep, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../shared/types';
 import { currentTfjsBackend, nativeEnabled } from './backend';
 import { disposeNative, nativeFor, NativePasses } from './onnxRuntime/nativePasses';
-import { headOf } from './graph';
-import { EngineError, NonFiniteScoresError, throwIfCancelled } from './errors';
-import { ForwardCache } from './forwardCache';
-import { prepareBatchNormFolds } from './graph';
-import { readImageFile, toModelInput, type ImageReadOptions } from './image';
-import { checkLayerOutputs } from './layerOutputs';
+import { headOf } from './execution/graph';
+import { EngineError, NonFiniteScoresError, throwIfCancelled } from '../shared/errors';
+import { ForwardCache } from './execution/forwardCache';
+import { prepareBatchNormFolds } from './execution/graph';
+import { readImageFile, toModelInput, type ImageReadOptions } from './images/image';
+import { checkLayerOutputs } from './execution/layerOutputs';
 import { checkModelInputSize, namingFile } from './limits';
-import { defaultCamLayer, describeLayers, resolveCamLayer } from './layers';
-import { computeMetrics } from './metrics';
-import { getMethod } from './methods';
-import { loadModelFromDisk } from './formats';
-import { resolveOptions } from './methodOptions';
-import { checkClassIndex, computeCam, isInputLevel, sharedLogits, type RunContext } from './pipeline';
-import { describeOutputs, formatOutputShape, layerFeeds, resolveOutput } from './outputs';
-import type { OutputSetting } from './modelLoader';
+import { defaultCamLayer, describeLayers, resolveCamLayer } from './execution/layers';
+import { computeMetrics } from './explain/metrics';
+import { getMethod } from './explain/methods';
+import { loadModelFromDisk } from './models/formats';
+import { resolveOptions } from './explain/methodOptions';
+import { checkClassIndex, computeCam, isInputLevel, sharedLogits, type RunContext } from './explain/pipeline';
+import { describeOutputs, formatOutputShape, layerFeeds, resolveOutput } from './models/outputs';
+import type { OutputSetting } from './models/modelLoader';
 import type * as tf from './tf';
-import { estimateCompare, type CompareEstimate } from '../protocol/compareEstimate';
-import { measureForwardMs, measureImputationMsPerPixel } from './passCost';
+import { estimateCompare, type CompareEstimate } from '../shared/compareEstimate';
+import { measureForwardMs, measureImputationMsPerPixel } from './explain/passCost';
 
 export { initBackend, currentBackend, currentBackendReport, defaultWasmDir } from './backend';
-export { applyColormap } from './colormap';
-export { renderOverlay, renderHeatmap, resizeMap } from './overlay';
-export { encodePng, decodeImage, type ImageReadOptions } from './image';
+export { applyColormap } from '../render/colormap';
+export { renderOverlay, renderHeatmap, resizeMap } from '../render/overlay';
+export { encodePng, decodeImage, type ImageReadOptions } from './images/image';
 export { DEFAULT_MAX_IMAGE_PIXELS, MAX_MODEL_INPUT_PIXELS, MAX_MODEL_INPUT_SIDE, MAX_TENSOR_ELEMENTS, MAX_WEIGHT_BYTES } from './limits';
-export { describeLayers, defaultCamLayer } from './layers';
-export { baseOf, formatOutputShape, resolveOutput } from './outputs';
-export { renderCompareGrid, type CaptionLine, type CompareTile } from './compareGrid';
-export type { RunContext } from './pipeline';
+export { describeLayers, defaultCamLayer } from './execution/layers';
+export { baseOf, formatOutputShape, resolveOutput } from './models/outputs';
+export { renderCompareGrid, type CaptionLine, type CompareTile } from '../render/compareGrid';
+export type { RunContext } from './explain/pipeline';
 export { ForwardCache };
 
-export interface LoadedModel {
-  readonly summary: ModelSummary;
-  /** The whole model (every output); its passes return the default output. */
-  readonly model: tf.LayersModel;
-  /**
-   * The model that explains output `index` (outputs.ts: a view over the same layers whose only
-   * output is that one; the model itself when it has one output). Throws for an output that holds no scores.
-   */
-  outputModel(index: number): tf.LayersModel;
-  dispose(): void;
-}
-
-/** Where a model came from, as modelLoader reports it. */
-export interface ModelSource {
-  path: string;
-  labels: readonly string[] | null;
-  labelsSource: string | null;
-  preprocessing: Preprocessing;
-  sidecar: string | null;
-  /** Default 'layers-model'. */
-  format?: ModelFormat;
-  formatDetail?: string;
-  /** cnn-lens.json's "output" settings (outputs.ts checks them against the outputs). */
-  outputSettings?: readonly OutputSetting[];
-  /** Output names and shapes as the format states them, when they differ from the rebuilt model's. */
-  outputNames?: readonly string[];
-  outputShapes?: readonly (readonly (number | string | null)[])[];
-}
+export type { LoadedModel, ModelSource } from './models/loadedModel';
+import type { LoadedModel, ModelSource } from './models/loadedModel';
 
 const DEFAULT_TOP_K = 5;
 
@@ -270,11 +244,11 @@ function explainFailure(error: unknown, summary: ModelSummary, image: RgbaImage)
 }
 
 // Layer inspection (issue 3): activation maps, filter grids, and which layers offer them.
-export { ActivationCache, activationChannel, activationPage, computeActivations, type LayerActivations } from './activations';
-export { filterPage, filterWeights, readFilterBank, type FilterBank } from './filters';
-export { describeLayerViews } from './layerViews';
-export { renderBars, renderGrid, type BarEntry, type GridTile } from './grid';
-export { colormapLut, divergingLut } from './colormap';
+export { ActivationCache, activationChannel, activationPage, computeActivations, type LayerActivations } from './inspect/activations';
+export { filterPage, filterWeights, readFilterBank, type FilterBank } from './inspect/filters';
+export { describeLayerViews } from './inspect/layerViews';
+export { renderBars, renderGrid, type BarEntry, type GridTile } from '../render/grid';
+export { colormapLut, divergingLut } from '../render/colormap';
 /**
  * The class users know a layer by: the summary's (a PyTorch module's class, Conv2d) rather than the
  * engine layer's (the ONNX operator it runs, Conv), for pages and reports about one layer.

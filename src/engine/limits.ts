@@ -3,8 +3,8 @@
 // HDF5 dataset, a ConstantOfShape of 10000² floats), so every loader compares what a file declares
 // with these limits, and with the bytes that hold it, before it allocates; each refusal names the
 // file, what is too large and both numbers. The numbers and why: README, "Limits and safety".
-import { DEFAULT_MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../protocol/imageLimit';
-import { EngineError } from './errors';
+import { DEFAULT_MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../shared/imageLimit';
+import { EngineError } from '../shared/errors';
 
 /**
  * The largest image decoded by default, in pixels (width × height; a GIF's screen and each frame, a

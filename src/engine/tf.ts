@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
-import { registerEngineGradients } from './gradients';
+import { registerEngineGradients } from './kernels/gradients';
 
 // After tfjs-core's gradients (above), so the engine's replacements overwrite theirs.
 registerEngineGradients();

@@ -2,8 +2,8 @@
 // the wasm heap cannot hold, an out-of-bounds access) leaves tfjs's wasm module unusable: every later
 // request would fail, blaming healthy models. Such a request is answered with an error naming its
 // files and the code 'engine-broken', and the engine ends; the client starts a fresh one.
-import { EngineError } from '../engine/errors';
-import type { WorkerRequest } from '../protocol/worker';
+import { EngineError } from '../shared/errors';
+import type { WorkerRequest } from '../shared/worker';
 
 const WASM_BROKEN = /Aborted\(|memory access out of bounds|RuntimeError: (unreachable|abort)/i;
 

@@ -1,5 +1,5 @@
 // The engine's end of its channel to whoever started it. The extension and the CLI start the engine
-// as a child process (src/worker/client.ts: an out-of-memory abort, a WebAssembly crash or a
+// as a child process (src/workerClient/client.ts: an out-of-memory abort, a WebAssembly crash or a
 // runaway allocation then ends that process only, never the extension host), talking over the
 // process's IPC channel with structured-clone serialization; a worker thread, if anything starts
 // the engine as one, talks over parentPort. Either way the engine sees post + onMessage.

@@ -1,22 +1,22 @@
 // The engine's entry (bundled to dist/worker.js), run as a child process of the extension host or
-// the CLI (src/worker/client.ts; see enginePort.ts for why a process): tfjs work here never blocks
+// the CLI (src/workerClient/client.ts; see enginePort.ts for why a process): tfjs work here never blocks
 // the host's event loop, and nothing here can take the host down. One switch over
 // WorkerRequest; models stay loaded between requests (keyed by path) so changing the class or layer
 // in the panel costs one Grad-CAM, not a model load.
 import * as fs from 'fs';
 import { compareMethods, encodePng, estimateComparison, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
-import { BATCH_MEMORY_BYTES } from '../engine/batching';
-import { EngineError } from '../engine/errors';
-import { runSamplePass } from '../engine/samplePool';
+import { BATCH_MEMORY_BYTES } from '../engine/execution/batching';
+import { EngineError } from '../shared/errors';
+import { runSamplePass } from '../engine/explain/samplePool';
 import * as tf from '../engine/tf';
-import { MessageChannelEndpoint, type HandlerContext } from '../protocol/messaging';
-import type { MethodName, Preprocessing, Progress, RgbaImage } from '../protocol/types';
+import { MessageChannelEndpoint, type HandlerContext } from '../shared/messaging';
+import type { MethodName, Preprocessing, Progress, RgbaImage } from '../shared/types';
 import { engineBreakingError } from './engineFailures';
 import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
 import { ModelStore } from './modelStore';
-import { HelperEngines } from './samplePool';
-import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../protocol/worker';
+import { HelperEngines } from './helperEngines';
+import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../shared/worker';
 
 const port = enginePort();
 

@@ -3,9 +3,9 @@
 // (model, image, layer) in the engine's ActivationCache, so paging and re-sorting never rerun the model.
 import * as fs from 'fs';
 import { ActivationCache, activationChannel, activationPage, describeLayerViews, filterPage, readFilterBank, shownClassName, type LoadedModel } from '../engine';
-import type { HandlerContext } from '../protocol/messaging';
-import type { ActivationChannel, ActivationPage, FilterPage, LayerViews, Progress, RgbaImage } from '../protocol/types';
-import type { ActivationChannelWorkerRequest, ActivationPageWorkerRequest, FilterPageWorkerRequest, LayerInspectionRequest, LayerViewsRequest } from '../protocol/worker';
+import type { HandlerContext } from '../shared/messaging';
+import type { ActivationChannel, ActivationPage, FilterPage, LayerViews, Progress, RgbaImage } from '../shared/types';
+import type { ActivationChannelWorkerRequest, ActivationPageWorkerRequest, FilterPageWorkerRequest, LayerInspectionRequest, LayerViewsRequest } from '../shared/worker';
 
 /** How a request waits for its model: its cancel ends the wait, the load reports progress to it. */
 export interface ModelWait {

@@ -10,11 +10,11 @@
 //    size, as a PyTorch user would: one extra export per size, one such variant kept per model.
 import type { LoadedModel } from '../engine';
 import { loadModel } from '../engine';
-import { isCodeModelPath, loadCodeModel } from '../engine/codeModel';
-import { EngineError } from '../engine/errors';
-import { loadPytorchModel, ownSizeInput } from '../engine/pytorch/loadPytorch';
-import { isPytorchModelPath } from '../protocol/modelFormats';
-import type { Preprocessing, Progress, PythonChoice, RgbaImage } from '../protocol/types';
+import { isCodeModelPath, loadCodeModel } from '../engine/models/codeModel';
+import { EngineError } from '../shared/errors';
+import { loadPytorchModel, ownSizeInput } from '../engine/models/pytorch/loadPytorch';
+import { isPytorchModelPath } from '../shared/modelFormats';
+import type { Preprocessing, Progress, PythonChoice, RgbaImage } from '../shared/types';
 
 export interface ModelStoreOptions {
   /** dist/: esbuild-wasm's files for models defined in code. */

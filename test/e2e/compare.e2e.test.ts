@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { METHOD_LABELS, METHOD_NAMES } from '../../src/protocol/types';
+import { METHOD_LABELS, METHOD_NAMES } from '../../src/shared/types';
 import { saveLayersModel } from '../unit/fixtures/outputModels';
 import { readCanvasStats } from './canvas';
 import { REPO_ROOT, createSandbox, type RunningCodeServer, type Sandbox } from './codeServer';

@@ -19,7 +19,7 @@ import { readCanvasStats } from './canvas';
 import type { DomElement } from './dom';
 import { initBackend } from '../../src/engine/backend';
 import { encodePng } from '../../src/engine/index';
-import type { RgbaImage } from '../../src/protocol/types';
+import type { RgbaImage } from '../../src/shared/types';
 import { binaryLayersModel, multiHeadLayersModel, saveLayersModel, sigmoid, spoofLogit, ageValue } from '../unit/fixtures/outputModels';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-outputs');

@@ -14,7 +14,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { PANEL_TITLE_PATTERN } from '../../src/protocol/statusLine';
+import { PANEL_TITLE_PATTERN } from '../../src/shared/statusLine';
 import { REPO_ROOT, createSandbox, type RunningCodeServer, type Sandbox } from './codeServer';
 import { closeWorkbench, copySampleWorkspace, recordFailure, startWorkbench } from './session';
 import type { BrowserGlobals, DomElement } from './dom';

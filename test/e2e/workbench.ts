@@ -10,7 +10,7 @@ import { chromium, type Browser, type Frame, type Locator, type Page } from 'pla
 import type { Sandbox } from './codeServer';
 import { sleep } from './codeServer';
 import type { BrowserGlobals, DomElement } from './dom';
-import { PANEL_TITLE_PATTERN } from '../../src/protocol/statusLine';
+import { PANEL_TITLE_PATTERN } from '../../src/shared/statusLine';
 
 export const CHROMIUM_PATH = process.env.CNN_LENS_CHROMIUM ?? '/usr/bin/chromium';
 

@@ -1,7 +1,7 @@
-// How the backend is told to people (src/protocol/backendText.ts): the CLI's "Backend:" line and
+// How the backend is told to people (src/shared/backendText.ts): the CLI's "Backend:" line and
 // the panel's status must not read as an error when only the optional tfjs-node is missing.
 import { strict as assert } from 'assert';
-import { backendForModel, backendLine, detailForModel, splitBackendDetail } from '../../src/protocol/backendText';
+import { backendForModel, backendLine, detailForModel, splitBackendDetail } from '../../src/shared/backendText';
 
 const MISSING_NODE = "wasm (SIMD, 1 thread) (skipped: node: @tensorflow/tfjs-node is not installed (Cannot find module '@tensorflow/tfjs-node'))";
 

@@ -1,11 +1,11 @@
-// Batch norm folded into the convolution before it (src/engine/batchNormFold.ts): the graph
+// Batch norm folded into the convolution before it (src/engine/execution/batchNormFold.ts): the graph
 // executor's outputs and gradients equal tfjs-layers' own layer-by-layer results; no batch norm
 // kernel runs where every batch norm follows a convolution; a convolution output that is kept
 // (activation maps) or cut (Grad-CAM at the convolution) is the convolution's own.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
-import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, planCut, prepareBatchNormFolds } from '../../src/engine/graph';
-import { classScoreGradient } from '../../src/engine/pipeline';
+import { computeLogits, disposeCutState, forwardToCut, forwardWithTaps, planCut, prepareBatchNormFolds } from '../../src/engine/execution/graph';
+import { classScoreGradient } from '../../src/engine/explain/pipeline';
 import * as tf from '../../src/engine/tf';
 import { buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { randomInput, randomizeWeights } from '../fixtures/models';

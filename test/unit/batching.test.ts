@@ -1,13 +1,13 @@
-// Memory-capped batches (src/engine/batching.ts): the per-input estimate from the layers' output
+// Memory-capped batches (src/engine/execution/batching.ts): the per-input estimate from the layers' output
 // shapes, the cap, and passes split into slices giving the same maps as whole batches.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
-import { activationBytesPerInput, inSlices, maxInputsPerPass } from '../../src/engine/batching';
-import { layerEntries } from '../../src/engine/layers';
-import { getMethod } from '../../src/engine/methods';
-import { computeCam, type CamRequest } from '../../src/engine/pipeline';
+import { activationBytesPerInput, inSlices, maxInputsPerPass } from '../../src/engine/execution/batching';
+import { layerEntries } from '../../src/engine/execution/layers';
+import { getMethod } from '../../src/engine/explain/methods';
+import { computeCam, type CamRequest } from '../../src/engine/explain/pipeline';
 import * as tf from '../../src/engine/tf';
-import type { MethodName, MethodOptions } from '../../src/protocol/types';
+import type { MethodName, MethodOptions } from '../../src/shared/types';
 import { nestedModel, randomInput, residualModel } from '../fixtures/models';
 
 function request(model: tf.LayersModel, method: MethodName, layer: string, options: MethodOptions, batchMemoryBytes?: number): CamRequest {

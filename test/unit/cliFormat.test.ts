@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { UsageError, camResultToJson, formatLayerTable, parseClassArg, parseNumberList } from '../../src/cli/format';
-import type { CamResult, LayerInfo } from '../../src/protocol/types';
+import type { CamResult, LayerInfo } from '../../src/shared/types';
 
 describe('cli: argument parsing and formatting', () => {
   it('parses per-channel number lists and refuses malformed ones', () => {

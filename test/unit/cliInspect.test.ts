@@ -8,7 +8,7 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel, readImage } from '../../src/engine/index';
-import { toModelInput } from '../../src/engine/image';
+import { toModelInput } from '../../src/engine/images/image';
 import { REPO_ROOT, SAMPLE_IMAGE, SAMPLE_MODEL, ensureCliBuilt, pngSize, runCli } from './fixtures/cliRun';
 import { filterOf, onnxConvWeights } from './fixtures/onnxWeights';
 

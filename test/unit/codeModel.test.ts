@@ -9,10 +9,10 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage } from '../../src/engine/index';
-import { loadCodeModel } from '../../src/engine/codeModel';
-import { decodeMappings } from '../../src/engine/codeModel/sourceMap';
-import { codeModelGate, isCodeModelName, UntrustedCodeModelError } from '../../src/codeModels/trust';
-import { ChannelError } from '../../src/protocol/messaging';
+import { loadCodeModel } from '../../src/engine/models/codeModel';
+import { decodeMappings } from '../../src/engine/models/codeModel/sourceMap';
+import { codeModelGate, isCodeModelName, UntrustedCodeModelError } from '../../src/host/codeModels/trust';
+import { ChannelError } from '../../src/shared/messaging';
 import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');

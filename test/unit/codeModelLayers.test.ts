@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
-import { loadCodeModel } from '../../src/engine/codeModel';
-import { findLayerCalls, maskNonCode, matchLayerCalls, normalizeFactory } from '../../src/lens/codeModelLayers';
-import { layerLenses } from '../../src/lens/layerLenses';
+import { loadCodeModel } from '../../src/engine/models/codeModel';
+import { findLayerCalls, maskNonCode, matchLayerCalls, normalizeFactory } from '../../src/host/lens/codeModelLayers';
+import { layerLenses } from '../../src/host/lens/layerLenses';
 
 const SAMPLE_CODE = path.resolve(__dirname, '..', '..', 'samples', 'workspace', 'model', 'sample.model.ts');
 

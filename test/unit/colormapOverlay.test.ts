@@ -1,13 +1,13 @@
 // Colormaps against published OpenCV / matplotlib values, map resizing against hand-computed
 // half-pixel bilinear values (and tfjs's resizeBilinear), and the overlay blend arithmetic.
 import * as assert from 'assert';
-import { applyColormap, colormapIndex, colormapLut } from '../../src/engine/colormap';
-import { renderHeatmap, renderOverlay, resizeMap } from '../../src/engine/overlay';
-import { EngineError } from '../../src/engine/errors';
+import { applyColormap, colormapIndex, colormapLut } from '../../src/render/colormap';
+import { renderHeatmap, renderOverlay, resizeMap } from '../../src/render/overlay';
+import { EngineError } from '../../src/shared/errors';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { COLORMAPS } from '../../src/protocol/types';
-import type { Map2D, RgbaImage } from '../../src/protocol/types';
+import { COLORMAPS } from '../../src/shared/types';
+import type { Map2D, RgbaImage } from '../../src/shared/types';
 
 function map(width: number, height: number, values: number[]): Map2D {
   return { width, height, data: Float32Array.from(values) };

@@ -1,12 +1,12 @@
-// The comparison's estimate (src/protocol/compareEstimate.ts, src/engine/passCost.ts) and the time
+// The comparison's estimate (src/shared/compareEstimate.ts, src/engine/explain/passCost.ts) and the time
 // split of compareMethods: passes counted per method as the methods run them, the measured cost of
 // one forward pass, the confirmation's threshold and words, and each method's time apart from its
 // metrics'.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import { compareMethods, estimateComparison, explain } from '../../src/engine/index';
-import { patchStarts } from '../../src/engine/methods/occlusion';
-import { defaultPatch as engineDefaultPatch } from '../../src/engine/methodOptions';
+import { patchStarts } from '../../src/engine/explain/methods/occlusion';
+import { defaultPatch as engineDefaultPatch } from '../../src/engine/explain/methodOptions';
 import {
   CONFIRM_ABOVE_MS,
   GRADIENT_PASS_COST,
@@ -19,9 +19,9 @@ import {
   needsConfirmation,
   patchCount,
   type CompareEstimateInput,
-} from '../../src/protocol/compareEstimate';
-import { DELETION_STEPS, ROAD_FRACTIONS } from '../../src/engine/metrics';
-import { METHOD_NAMES, type MethodName } from '../../src/protocol/types';
+} from '../../src/shared/compareEstimate';
+import { DELETION_STEPS, ROAD_FRACTIONS } from '../../src/engine/explain/metrics';
+import { METHOD_NAMES, type MethodName } from '../../src/shared/types';
 import { buildMobileNetV2Style, MOBILENET_LAYERS } from '../fixtures/architectures';
 import { randomRgbaImage, residualModel, wrapInMemory } from '../fixtures/models';
 

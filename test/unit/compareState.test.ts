@@ -1,12 +1,12 @@
-// The compare view's host logic without VS Code (src/panel/compareState.ts): when the comparison
+// The compare view's host logic without VS Code (src/host/panel/compareState.ts): when the comparison
 // shown no longer matches the panel (and, above all, when it still does: showing the same files
 // again is not a change), the progress line's words, and the tiles' data (overlays on the image).
 import * as assert from 'assert';
-import { renderHeatmap, renderOverlay } from '../../src/engine/overlay';
-import { buildPanelCompare, compareProgressLabel, compareTargetOf, staleReason, targetLine } from '../../src/panel/compareState';
-import { toModelInfo, withImage, withModel, withOutput } from '../../src/panel/panelState';
-import type { PanelViewState } from '../../src/protocol/panel';
-import type { CamResult, LayerInfo, ModelSummary, RgbaImage } from '../../src/protocol/types';
+import { renderHeatmap, renderOverlay } from '../../src/render/overlay';
+import { buildPanelCompare, compareProgressLabel, compareTargetOf, staleReason, targetLine } from '../../src/host/panel/compareState';
+import { toModelInfo, withImage, withModel, withOutput } from '../../src/host/panel/panelState';
+import type { PanelViewState } from '../../src/shared/panel';
+import type { CamResult, LayerInfo, ModelSummary, RgbaImage } from '../../src/shared/types';
 
 function layer(name: string, outputShape: (number | null)[]): LayerInfo {
   return { name, className: 'Conv2D', outputShape, params: 0, trainable: true, spatial: outputShape.length === 4, depth: 0 };

@@ -1,8 +1,8 @@
-// The compare tiles' deletion/insertion chart (src/protocol/curveChart.ts): axes 0..1 with ticks
+// The compare tiles' deletion/insertion chart (src/shared/curveChart.ts): axes 0..1 with ticks
 // and titles, curves where their values say, the shaded areas equal to the AUCs, labels that fit.
 import * as assert from 'assert';
-import { curveChart, niceDomain, polygonArea, textWidth } from '../../src/protocol/curveChart';
-import type { MetricCurve } from '../../src/protocol/types';
+import { curveChart, niceDomain, polygonArea, textWidth } from '../../src/shared/curveChart';
+import type { MetricCurve } from '../../src/shared/types';
 
 function curve(scores: number[]): MetricCurve {
   const fractions = scores.map((_, i) => i / (scores.length - 1));

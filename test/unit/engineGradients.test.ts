@@ -1,9 +1,9 @@
-// The engine's replacement gradients (src/engine/gradients/) against tfjs-core's own, derivative by
+// The engine's replacement gradients (src/engine/kernels/gradients/) against tfjs-core's own, derivative by
 // derivative, and registered in the global gradient registry so tf.grad uses them.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { fusedBatchNormGradConfig } from '../../src/engine/gradients/fusedBatchNorm';
+import { fusedBatchNormGradConfig } from '../../src/engine/kernels/gradients/fusedBatchNorm';
 import { fusedBatchNormGradConfig as tfjsFusedBatchNormGrad } from '@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad';
 import { seededRandom } from '../fixtures/models';
 

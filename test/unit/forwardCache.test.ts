@@ -1,13 +1,13 @@
-// Reusing a forward pass across requests (src/engine/forwardCache.ts): a map computed from a kept
+// Reusing a forward pass across requests (src/engine/execution/forwardCache.ts): a map computed from a kept
 // forward pass must be the map a fresh request computes, bit for bit on one backend; only the same
 // model, image and layer may match; entries in use survive eviction; nothing leaks.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import { compareMethods, explain, ForwardCache, type LoadedModel } from '../../src/engine/index';
-import { planCut } from '../../src/engine/graph';
-import { layerEntries } from '../../src/engine/layers';
+import { planCut } from '../../src/engine/execution/graph';
+import { layerEntries } from '../../src/engine/execution/layers';
 import * as tf from '../../src/engine/tf';
-import type { CamResult, ExplainRequest, RgbaImage } from '../../src/protocol/types';
+import type { CamResult, ExplainRequest, RgbaImage } from '../../src/shared/types';
 import { buildMobileNetV2Style, MOBILENET_LAYERS } from '../fixtures/architectures';
 import { randomInput, randomRgbaImage, residualModel, wrapInMemory } from '../fixtures/models';
 

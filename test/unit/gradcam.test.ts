@@ -6,12 +6,12 @@ import * as assert from 'assert';
 // copy of tfjs-core, and the copy loaded first owns the global Tensor class (the packaged one works).
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { EngineError } from '../../src/engine/errors';
+import { EngineError } from '../../src/shared/errors';
 import { explain, wrapModel, type LoadedModel } from '../../src/engine/index';
-import { defaultCamLayer, describeLayers, layerEntries } from '../../src/engine/layers';
-import { getMethod } from '../../src/engine/methods';
-import { computeCam, type CamRequest } from '../../src/engine/pipeline';
-import type { CamResult, RgbaImage } from '../../src/protocol/types';
+import { defaultCamLayer, describeLayers, layerEntries } from '../../src/engine/execution/layers';
+import { getMethod } from '../../src/engine/explain/methods';
+import { computeCam, type CamRequest } from '../../src/engine/explain/pipeline';
+import type { CamResult, RgbaImage } from '../../src/shared/types';
 import {
   QUADRANT_SIZE,
   batchNormDropoutModel,

@@ -16,8 +16,8 @@ import {
   outputAppliesSoftmax,
   planCut,
   type LayerPath,
-} from '../../src/engine/graph';
-import { classScoreGradient } from '../../src/engine/pipeline';
+} from '../../src/engine/execution/graph';
+import { classScoreGradient } from '../../src/engine/explain/pipeline';
 import { batchNormDropoutModel, chainModel, chainWithSoftmaxLayer, nestedModel, randomInput, residualModel, seededRandom, twinOf } from '../fixtures/models';
 
 interface CallableLayer {

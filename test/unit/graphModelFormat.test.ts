@@ -9,7 +9,7 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage, type LoadedModel } from '../../src/engine/index';
-import { EngineError } from '../../src/engine/errors';
+import { EngineError } from '../../src/shared/errors';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TWIN = path.join(REPO, 'samples', 'workspace', 'model', 'model.json');

@@ -1,12 +1,12 @@
-// The multigrid-preconditioned solver of ROAD's imputation (src/engine/metrics/gridSolver.ts), on
+// The multigrid-preconditioned solver of ROAD's imputation (src/engine/explain/metrics/gridSolver.ts), on
 // the imputation's own systems: against a dense direct solve on small grids (blobs, scattered
 // pixels, a border region, several channels), and on large removed regions where it must converge
 // in a number of iterations that does not grow with the image (plain conjugate gradients needed
 // 82 to 293 iterations there, and 22 s for the 18 imputations of one 224² map).
 import { strict as assert } from 'assert';
-import { multiply, solveOnGrid, type SparseSymmetric } from '../../src/engine/metrics/gridSolver';
-import { imputationSystem } from '../../src/engine/metrics/imputation';
-import { gaussianRandom } from '../../src/engine/random';
+import { multiply, solveOnGrid, type SparseSymmetric } from '../../src/engine/explain/metrics/gridSolver';
+import { imputationSystem } from '../../src/engine/explain/metrics/imputation';
+import { gaussianRandom } from '../../src/engine/explain/random';
 
 /** Dense Gaussian elimination with partial pivoting: the reference. */
 function denseSolve(matrix: SparseSymmetric, b: Float64Array, channels: number): Float64Array {

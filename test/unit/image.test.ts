@@ -8,9 +8,9 @@ import { createJimp } from '@jimp/core';
 import { defaultFormats } from 'jimp';
 import * as tf from '../../src/engine/tf';
 import { initBackend } from '../../src/engine/backend';
-import { EngineError } from '../../src/engine/errors';
-import { checkPreprocessing, decodeImage, encodePng, readImageFile, toModelInput } from '../../src/engine/image';
-import type { RgbaImage } from '../../src/protocol/types';
+import { EngineError } from '../../src/shared/errors';
+import { checkPreprocessing, decodeImage, encodePng, readImageFile, toModelInput } from '../../src/engine/images/image';
+import type { RgbaImage } from '../../src/shared/types';
 
 /** Encoders for fixtures: jimp's own (PNG, JPEG, BMP, TIFF). */
 const encoders = createJimp({ formats: defaultFormats });

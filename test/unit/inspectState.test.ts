@@ -1,7 +1,7 @@
-// The inspection tabs' saved state (src/protocol/inspectPanel.ts): what getState or the host's
+// The inspection tabs' saved state (src/shared/inspectPanel.ts): what getState or the host's
 // copy hands back after a reload may be old, partial or hand-edited; it is repaired, never trusted.
 import * as assert from 'assert';
-import { DEFAULT_INSPECT_STATE, isInspectRequest, parseInspectState, tabOfView } from '../../src/protocol/inspectPanel';
+import { DEFAULT_INSPECT_STATE, isInspectRequest, parseInspectState, tabOfView } from '../../src/shared/inspectPanel';
 
 describe('inspection tab state', () => {
   it('keeps a valid state as it is', () => {

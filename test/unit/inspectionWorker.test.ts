@@ -3,9 +3,9 @@
 // channel detail, filter pages, the layer list, byte-bounded transferable payloads, no leaked tensors.
 import * as assert from 'assert';
 import * as path from 'path';
-import { isCancelled } from '../../src/protocol/messaging';
-import type { Progress } from '../../src/protocol/types';
-import { EngineClient } from '../../src/worker/client';
+import { isCancelled } from '../../src/shared/messaging';
+import type { Progress } from '../../src/shared/types';
+import { EngineClient } from '../../src/workerClient/client';
 import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');

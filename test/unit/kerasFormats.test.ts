@@ -9,9 +9,9 @@ import { unzipSync, zipSync } from 'fflate';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage, type LoadedModel } from '../../src/engine/index';
-import { EngineError } from '../../src/engine/errors';
-import { computeLogits } from '../../src/engine/graph';
-import { keras3ToKeras2 } from '../../src/engine/keras/keras3Config';
+import { EngineError } from '../../src/shared/errors';
+import { computeLogits } from '../../src/engine/execution/graph';
+import { keras3ToKeras2 } from '../../src/engine/models/keras/keras3Config';
 import { randomInput } from '../fixtures/models';
 
 const REPO = path.resolve(__dirname, '..', '..');

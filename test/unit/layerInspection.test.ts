@@ -1,4 +1,4 @@
-// Activation maps and filter grids (src/engine/activations.ts, filters.ts, grid.ts). Activations are
+// Activation maps and filter grids (src/engine/inspect/activations.ts, filters.ts, grid.ts). Activations are
 // checked against a sub-model built independently with tf.model({inputs, outputs: layer.output});
 // filter tiles against the kernel slices of hand-set kernels whose pictures are known (a vertical
 // edge detector, a pure-red filter); sign, normalisation and paging bounds against hand arithmetic.
@@ -6,13 +6,13 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { ActivationCache, activationChannel, activationPage, computeActivations, fromChannelsLast, quantize } from '../../src/engine/activations';
-import { divergingLut } from '../../src/engine/colormap';
-import { filterPage, filterWeights, readFilterBank, quantizeSigned } from '../../src/engine/filters';
-import { renderBars, renderGrid } from '../../src/engine/grid';
+import { ActivationCache, activationChannel, activationPage, computeActivations, fromChannelsLast, quantize } from '../../src/engine/inspect/activations';
+import { divergingLut } from '../../src/render/colormap';
+import { filterPage, filterWeights, readFilterBank, quantizeSigned } from '../../src/engine/inspect/filters';
+import { renderBars, renderGrid } from '../../src/render/grid';
 import { loadModel, wrapModel, type LoadedModel } from '../../src/engine/index';
-import { describeLayerViews } from '../../src/engine/layerViews';
-import { MAX_INSPECTION_PAGE_BYTES, type RgbaImage } from '../../src/protocol/types';
+import { describeLayerViews } from '../../src/engine/inspect/layerViews';
+import { MAX_INSPECTION_PAGE_BYTES, type RgbaImage } from '../../src/shared/types';
 import { depthwiseModel, flatModel, nestedModel, seededRandom } from '../fixtures/models';
 
 const MODEL = path.resolve(__dirname, '..', '..', 'samples', 'workspace', 'model', 'model.json');

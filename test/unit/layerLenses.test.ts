@@ -15,11 +15,11 @@ import {
   layerHoverMarkdown,
   layerLenses,
   type WrittenLayer,
-} from '../../src/lens/layerLenses';
-import { findLayerEntries, looksLikeLayersModel } from '../../src/lens/modelJsonLayers';
-import { ModelSummaryCache } from '../../src/lens/summaryCache';
-import { ModelChangeHub, type Clock, type FileEventSource } from '../../src/panel/modelWatcher';
-import type { ModelSummary } from '../../src/protocol/types';
+} from '../../src/host/lens/layerLenses';
+import { findLayerEntries, looksLikeLayersModel } from '../../src/host/lens/modelJsonLayers';
+import { ModelSummaryCache } from '../../src/host/lens/summaryCache';
+import { ModelChangeHub, type Clock, type FileEventSource } from '../../src/host/panel/modelWatcher';
+import type { ModelSummary } from '../../src/shared/types';
 import { nestedModel } from '../fixtures/models';
 
 const MODEL = path.resolve(__dirname, '..', '..', 'samples', 'workspace', 'model', 'model.json');

@@ -1,10 +1,10 @@
-// Long layer names shortened from the left (src/protocol/layerNames.ts): the distinctive end stays,
+// Long layer names shortened from the left (src/shared/layerNames.ts): the distinctive end stays,
 // at a scope boundary when one is close; the CLI's compare grid draws them that way (rather than
 // "StatefulPartitionedC.."), and the webview's pickers show them with the full name as tooltip.
 import * as assert from 'assert';
-import { renderCompareGrid } from '../../src/engine/compareGrid';
-import { layerOption, NAME_ELLIPSIS, PICKER_NAME_CHARS, shortenLayerName } from '../../src/protocol/layerNames';
-import type { RgbaImage } from '../../src/protocol/types';
+import { renderCompareGrid } from '../../src/render/compareGrid';
+import { layerOption, NAME_ELLIPSIS, PICKER_NAME_CHARS, shortenLayerName } from '../../src/shared/layerNames';
+import type { RgbaImage } from '../../src/shared/types';
 import { seededRandom } from '../fixtures/models';
 
 const KERAS = 'StatefulPartitionedCall/model/block3_sepconv2_act/Relu';

@@ -7,9 +7,9 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ChannelError } from '../../src/protocol/messaging';
-import { Debouncer, ModelChangeHub, isModelFile, type Clock, type FileEventSource } from '../../src/panel/modelWatcher';
-import { EngineClient } from '../../src/worker/client';
+import { ChannelError } from '../../src/shared/messaging';
+import { Debouncer, ModelChangeHub, isModelFile, type Clock, type FileEventSource } from '../../src/host/panel/modelWatcher';
+import { EngineClient } from '../../src/workerClient/client';
 import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');

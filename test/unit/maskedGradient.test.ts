@@ -1,11 +1,11 @@
-// The one-kernel gradients of ReLU, ReLU6 and clipByValue (src/engine/gradients/maskedGradient.ts)
+// The one-kernel gradients of ReLU, ReLU6 and clipByValue (src/engine/kernels/gradients/maskedGradient.ts)
 // against tfjs-core's own gradient functions, bit for bit (NaN, −0 and Inf included), on cpu and
 // wasm; the fall-back to tfjs-core's composite on a backend without the kernel; that tf.grad through
 // a MobileNetV2-style model runs the one kernel instead of GreaterEqual/LessEqual/LogicalAnd/Step.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { MaskedGrad, maskedGradCpuConfig, nextFloat32 } from '../../src/engine/gradients/maskedGradient';
+import { MaskedGrad, maskedGradCpuConfig, nextFloat32 } from '../../src/engine/kernels/gradients/maskedGradient';
 import { clipByValueGradConfig as tfjsClipByValueGrad } from '@tensorflow/tfjs-core/dist/gradients/ClipByValue_grad';
 import { reluGradConfig as tfjsReluGrad } from '@tensorflow/tfjs-core/dist/gradients/Relu_grad';
 import { relu6GradConfig as tfjsRelu6Grad } from '@tensorflow/tfjs-core/dist/gradients/Relu6_grad';

@@ -7,7 +7,7 @@ import {
   type Envelope,
   type HandlerContext,
   type RequestBase,
-} from '../../src/protocol/messaging';
+} from '../../src/shared/messaging';
 
 interface Add extends RequestBase<number> {
   type: 'add';

@@ -3,7 +3,7 @@ import { strict as assert } from 'assert';
 import { parseMethodList } from '../../src/cli/compare';
 import { UsageError } from '../../src/cli/format';
 import { methodOptionsFrom } from '../../src/cli/methodFlags';
-import { METHOD_NAMES, rankByMetric, type FaithfulnessMetrics } from '../../src/protocol/types';
+import { METHOD_NAMES, rankByMetric, type FaithfulnessMetrics } from '../../src/shared/types';
 
 function metrics(deletion: number, insertion: number): FaithfulnessMetrics {
   const curve = (auc: number) => ({ fractions: [0, 1], scores: [auc, auc], auc });

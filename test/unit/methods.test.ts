@@ -7,17 +7,17 @@
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { EngineError } from '../../src/engine/errors';
+import { EngineError } from '../../src/shared/errors';
 import { compareMethods, explain } from '../../src/engine/index';
-import { layerEntries } from '../../src/engine/layers';
-import { blurInput } from '../../src/engine/blur';
-import { firstPrincipalProjection, symmetricEigen } from '../../src/engine/linalg';
-import { getMethod, METHODS } from '../../src/engine/methods';
-import { eigenProjection } from '../../src/engine/methods/eigenCam';
-import { gaussLegendre } from '../../src/engine/methods/integratedGradients';
-import { patchStarts } from '../../src/engine/methods/occlusion';
-import { computeCam, isInputLevel, scaleCam, type CamRequest } from '../../src/engine/pipeline';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type CamResult, type MethodName, type MethodOptions } from '../../src/protocol/types';
+import { layerEntries } from '../../src/engine/execution/layers';
+import { blurInput } from '../../src/engine/explain/blur';
+import { firstPrincipalProjection, symmetricEigen } from '../../src/engine/explain/linalg';
+import { getMethod, METHODS } from '../../src/engine/explain/methods';
+import { eigenProjection } from '../../src/engine/explain/methods/eigenCam';
+import { gaussLegendre } from '../../src/engine/explain/methods/integratedGradients';
+import { patchStarts } from '../../src/engine/explain/methods/occlusion';
+import { computeCam, isInputLevel, scaleCam, type CamRequest } from '../../src/engine/explain/pipeline';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type CamResult, type MethodName, type MethodOptions } from '../../src/shared/types';
 import { buildMobileNetV2Style, buildResNetStyle, MOBILENET_LAYERS, RESNET_LAYERS } from '../fixtures/architectures';
 import { chainModel, randomInput, randomizeWeights, randomRgbaImage, residualModel, seededRandom, wrapInMemory } from '../fixtures/models';
 

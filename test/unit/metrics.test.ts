@@ -6,12 +6,12 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage } from '../../src/engine/index';
-import { computeLogits } from '../../src/engine/graph';
-import { toModelInput } from '../../src/engine/image';
-import { computeMetrics, DELETION_STEPS, rankPixels, ROAD_FRACTIONS, trapezoidAuc } from '../../src/engine/metrics';
-import { noisyLinearImpute } from '../../src/engine/metrics/imputation';
-import { postprocessCam } from '../../src/engine/pipeline';
-import type { Map2D } from '../../src/protocol/types';
+import { computeLogits } from '../../src/engine/execution/graph';
+import { toModelInput } from '../../src/engine/images/image';
+import { computeMetrics, DELETION_STEPS, rankPixels, ROAD_FRACTIONS, trapezoidAuc } from '../../src/engine/explain/metrics';
+import { noisyLinearImpute } from '../../src/engine/explain/metrics/imputation';
+import { postprocessCam } from '../../src/engine/explain/pipeline';
+import type { Map2D } from '../../src/shared/types';
 import { seededRandom } from '../fixtures/models';
 
 const root = path.resolve(__dirname, '..', '..');

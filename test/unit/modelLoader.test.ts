@@ -7,9 +7,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '../../src/engine/tf';
 import { initBackend } from '../../src/engine/backend';
-import { EngineError } from '../../src/engine/errors';
-import { loadLayersModelFromDisk } from '../../src/engine/modelLoader';
-import type { ModelFiles } from '../../src/engine/modelLoader';
+import { EngineError } from '../../src/shared/errors';
+import { loadLayersModelFromDisk } from '../../src/engine/models/modelLoader';
+import type { ModelFiles } from '../../src/engine/models/modelLoader';
 
 const SHARD = 'group1-shard1of1.bin';
 

@@ -1,9 +1,9 @@
-// The model viewer's page (src/editors/modelSummaryHtml.ts): what a user sees when opening an
+// The model viewer's page (src/host/editors/modelSummaryHtml.ts): what a user sees when opening an
 // .onnx file. Names from the file are untrusted and must arrive escaped; the CSP allows only the
 // nonce'd script and style.
 import * as assert from 'assert';
-import { errorPage, summaryPage } from '../../src/editors/modelSummaryHtml';
-import type { ModelSummary } from '../../src/protocol/types';
+import { errorPage, summaryPage } from '../../src/host/editors/modelSummaryHtml';
+import type { ModelSummary } from '../../src/shared/types';
 
 const summary: ModelSummary = {
   path: '/w/resnet18.onnx',

@@ -1,4 +1,4 @@
-// Filters of node layers (src/engine/nodeFilters.ts): the convolution nodes of ONNX models and TF.js
+// Filters of node layers (src/engine/execution/nodeFilters.ts): the convolution nodes of ONNX models and TF.js
 // graph models, checked against weights read here independently of the engine's loaders: the ONNX
 // initializers decoded from the file and indexed OIHW by hand; the graph model's kernels against its
 // LayersModel twin's; hand-built depthwise convolutions (ONNX group = channels, TensorFlow's
@@ -10,10 +10,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { filterPage, filterWeights, quantizeSigned, readFilterBank, type FilterBank } from '../../src/engine/filters';
+import { filterPage, filterWeights, quantizeSigned, readFilterBank, type FilterBank } from '../../src/engine/inspect/filters';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
-import { describeLayerViews } from '../../src/engine/layerViews';
-import { filterBankShape } from '../../src/protocol/types';
+import { describeLayerViews } from '../../src/engine/inspect/layerViews';
+import { filterBankShape } from '../../src/shared/types';
 import { encode, floats, int, ints, node } from './fixtures/onnxGraph';
 import { filterOf, onnxConvWeights, type OihwWeight } from './fixtures/onnxWeights';
 

@@ -9,9 +9,9 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage, type LoadedModel } from '../../src/engine/index';
-import { computeLogits } from '../../src/engine/graph';
-import { toModelInput } from '../../src/engine/image';
-import type { Map2D } from '../../src/protocol/types';
+import { computeLogits } from '../../src/engine/execution/graph';
+import { toModelInput } from '../../src/engine/images/image';
+import type { Map2D } from '../../src/shared/types';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'onnx');

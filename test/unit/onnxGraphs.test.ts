@@ -8,8 +8,8 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel } from '../../src/engine/index';
-import { EngineError } from '../../src/engine/errors';
-import { computeLogits } from '../../src/engine/graph';
+import { EngineError } from '../../src/shared/errors';
+import { computeLogits } from '../../src/engine/execution/graph';
 import { encode, floats, int, ints, node, valueInfo } from './fixtures/onnxGraph';
 
 const REPO = path.resolve(__dirname, '..', '..');

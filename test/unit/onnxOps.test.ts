@@ -1,4 +1,4 @@
-// ONNX operators the torchvision zoo needs (src/engine/onnx/ops.ts), each in a small hand-built
+// ONNX operators the torchvision zoo needs (src/engine/models/onnx/ops.ts), each in a small hand-built
 // graph (test/unit/fixtures/onnxGraph.ts) checked against ONNX's definition computed here in double
 // precision, index by index in NCHW: values, and gradients (every CAM method differentiates
 // through these), against hand-derived derivatives or central finite differences of that
@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
-import { EngineError } from '../../src/engine/errors';
-import { computeLogits } from '../../src/engine/graph';
+import { EngineError } from '../../src/shared/errors';
+import { computeLogits } from '../../src/engine/execution/graph';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
 import * as tf from '../../src/engine/tf';
 import { encode, floats, int, ints, node, type GraphSpec } from './fixtures/onnxGraph';

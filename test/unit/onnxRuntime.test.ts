@@ -8,14 +8,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { explain, initBackend, loadModel, readImage } from '../../src/engine/index';
 import { nativeEnabled } from '../../src/engine/backend';
-import { decodeModelProto } from '../../src/engine/onnx/onnxProto';
+import { decodeModelProto } from '../../src/engine/models/onnx/onnxProto';
 import { NativeModel } from '../../src/engine/onnxRuntime/nativeModel';
 import { loadOnnxRuntime } from '../../src/engine/onnxRuntime/runtime';
-import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '../../src/protocol/types';
+import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '../../src/shared/types';
 import { encode, floats, int, ints, node } from './fixtures/onnxGraph';
-import { runSamplePass } from '../../src/engine/samplePool';
+import { runSamplePass } from '../../src/engine/explain/samplePool';
 import { engineFromSource } from './fixtures/workerFromSource';
-import { loadPytorchModel } from '../../src/engine/pytorch/loadPytorch';
+import { loadPytorchModel } from '../../src/engine/models/pytorch/loadPytorch';
 import * as tf from '../../src/engine/tf';
 
 const REPO = path.resolve(__dirname, '..', '..');

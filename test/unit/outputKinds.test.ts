@@ -11,11 +11,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { EngineError } from '../../src/engine/errors';
+import { EngineError } from '../../src/shared/errors';
 import { computeActivations, explain, ForwardCache, loadModel, wrapModel, type LoadedModel } from '../../src/engine/index';
-import { runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/samplePool';
-import { BATCH_MEMORY_BYTES } from '../../src/engine/batching';
-import type { CamResult, RgbaImage } from '../../src/protocol/types';
+import { runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/explain/samplePool';
+import { BATCH_MEMORY_BYTES } from '../../src/engine/execution/batching';
+import type { CamResult, RgbaImage } from '../../src/shared/types';
 import {
   AGE,
   RACE_CONV,

@@ -1,14 +1,14 @@
-// The panel's decisions, without VS Code: when a run earns a notification (src/panel/progressGate.ts),
-// which tabs follow a layer the user picks (src/protocol/layerChoice.ts), what a long run is
-// estimated to take and when to ask first (src/panel/runEstimate.ts), and when the Model tab shows
-// a Trainable column (src/protocol/inspectPanel.ts).
+// The panel's decisions, without VS Code: when a run earns a notification (src/host/panel/progressGate.ts),
+// which tabs follow a layer the user picks (src/shared/layerChoice.ts), what a long run is
+// estimated to take and when to ask first (src/host/panel/runEstimate.ts), and when the Model tab shows
+// a Trainable column (src/shared/inspectPanel.ts).
 import * as assert from 'assert';
-import { NOTIFY_AFTER_MS, ProgressGate, type GateTimers, type ProgressSink } from '../../src/panel/progressGate';
-import { keepLayers, shareLayer, type LayerAbilities } from '../../src/protocol/layerChoice';
-import { CONFIRM_ABOVE_MS, estimateRun, learnCost, needsConfirmation } from '../../src/panel/runEstimate';
-import { showsTrainable } from '../../src/protocol/inspectPanel';
-import { methodChoices } from '../../src/lens/layerLenses';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type LayerInfo } from '../../src/protocol/types';
+import { NOTIFY_AFTER_MS, ProgressGate, type GateTimers, type ProgressSink } from '../../src/host/panel/progressGate';
+import { keepLayers, shareLayer, type LayerAbilities } from '../../src/shared/layerChoice';
+import { CONFIRM_ABOVE_MS, estimateRun, learnCost, needsConfirmation } from '../../src/host/panel/runEstimate';
+import { showsTrainable } from '../../src/shared/inspectPanel';
+import { methodChoices } from '../../src/host/lens/layerLenses';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type LayerInfo } from '../../src/shared/types';
 
 /** Timers the test moves by hand. */
 class FakeTimers implements GateTimers {

@@ -1,8 +1,8 @@
 // The panel's pure logic: view-state transitions, restoring a saved state, what the webview learns
 // about a model, and the pictures it is sent (display downscale, heatmap/overlay re-render).
 import * as assert from 'assert';
-import { parseViewState, baseName, type PanelViewState } from '../../src/protocol/panel';
-import type { LayerInfo, Map2D, ModelSummary, RgbaImage } from '../../src/protocol/types';
+import { parseViewState, baseName, type PanelViewState } from '../../src/shared/panel';
+import type { LayerInfo, Map2D, ModelSummary, RgbaImage } from '../../src/shared/types';
 import {
   chosenOutput,
   describeTimings,
@@ -16,7 +16,7 @@ import {
   withImage,
   withModel,
   withOutput,
-} from '../../src/panel/panelState';
+} from '../../src/host/panel/panelState';
 
 function layer(name: string, className: string, outputShape: (number | null)[]): LayerInfo {
   return { name, className, outputShape, params: 0, trainable: true, spatial: outputShape.length === 4, depth: 0 };

@@ -1,8 +1,8 @@
-// Which Python the extension hands the engine for PyTorch models (src/pythonChoice.ts): the
+// Which Python the extension hands the engine for PyTorch models (src/host/pythonChoice.ts): the
 // machine setting first, then the Python extension's selected interpreter through its API, else
 // none (the engine searches the PATH). The Python extension is faked: its API is what is tested.
 import * as assert from 'assert';
-import { choosePython, PYTHON_EXTENSION_SOURCE, PYTHON_SETTING_SOURCE, type PythonEnvironmentsApi } from '../../src/pythonChoice';
+import { choosePython, PYTHON_EXTENSION_SOURCE, PYTHON_SETTING_SOURCE, type PythonEnvironmentsApi } from '../../src/host/pythonChoice';
 
 function fakeEnvironments(active: string | undefined, executable: string | undefined, calls: unknown[] = []): PythonEnvironmentsApi {
   return {

@@ -1,4 +1,4 @@
-// Lines of a PyTorch model source linked to the modules they wrote (src/lens/pythonLayers.ts), on
+// Lines of a PyTorch model source linked to the modules they wrote (src/host/lens/pythonLayers.ts), on
 // real exports of varied shapes: the SimpleCNN sample; ResNet-style blocks whose convolutions come
 // from a helper, built in a loop, with an inline Sequential, a ModuleList and add_module;
 // MobileNet-style inverted residuals with multi-line inline Sequentials and a helper called twice;
@@ -9,9 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
-import { loadPytorchModel } from '../../src/engine/pytorch/loadPytorch';
-import { moduleLines, pythonHoverMarkdown, pythonLayerLenses, userCodeErrorLocation } from '../../src/lens/pythonLayers';
-import type { ModelSummary } from '../../src/protocol/types';
+import { loadPytorchModel } from '../../src/engine/models/pytorch/loadPytorch';
+import { moduleLines, pythonHoverMarkdown, pythonLayerLenses, userCodeErrorLocation } from '../../src/host/lens/pythonLayers';
+import type { ModelSummary } from '../../src/shared/types';
 import { requireTorch } from './fixtures/pytorch';
 
 const REPO = path.resolve(__dirname, '..', '..');

@@ -1,4 +1,4 @@
-// The bridge to the user's PyTorch (python/cnn_lens_torch.py + src/engine/pytorch/), run for real
+// The bridge to the user's PyTorch (python/cnn_lens_torch.py + src/engine/models/pytorch/), run for real
 // with Debian's python3-torch on model.py files written here: every checkpoint form gives PyTorch's
 // own logits, mismatched checkpoints and broken sources are errors naming the layers or the file
 // and line, the model class and input size are found as documented, and the interpreter search
@@ -9,10 +9,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import { explain, type LoadedModel } from '../../src/engine/index';
-import { loadPytorchModel, type PytorchLoadOptions } from '../../src/engine/pytorch/loadPytorch';
-import { pythonCandidates, runBridge } from '../../src/engine/pytorch/python';
+import { loadPytorchModel, type PytorchLoadOptions } from '../../src/engine/models/pytorch/loadPytorch';
+import { pythonCandidates, runBridge } from '../../src/engine/models/pytorch/python';
 import * as tf from '../../src/engine/tf';
-import { untrainedNotice } from '../../src/protocol/modelNotes';
+import { untrainedNotice } from '../../src/shared/modelNotes';
 import { modelFolder, patternImage, patternInputPython, removeFolders, requireTorch, runTorch, TORCH_PYTHON } from './fixtures/pytorch';
 
 /** A small classifier as tutorials write it: conv, batch norm, F.relu, a pool, x.view and a linear head. */

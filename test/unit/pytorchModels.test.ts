@@ -11,8 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import { explain, filterWeights, readFilterBank, readImage, type LoadedModel } from '../../src/engine/index';
-import { loadPytorchModel } from '../../src/engine/pytorch/loadPytorch';
-import type { Map2D } from '../../src/protocol/types';
+import { loadPytorchModel } from '../../src/engine/models/pytorch/loadPytorch';
+import type { Map2D } from '../../src/shared/types';
 import { modelFolder, patternImage, patternInputPython, removeFolders, requireTorch, runTorch } from './fixtures/pytorch';
 
 const REPO = path.resolve(__dirname, '..', '..');

@@ -1,15 +1,15 @@
 // How PyTorch models are named and read without running Python: the module marks of an exported
-// graph become layer names (src/engine/pytorch/moduleGraph.ts), the default CAM layer is the
+// graph become layer names (src/engine/models/pytorch/moduleGraph.ts), the default CAM layer is the
 // outermost module holding the last convolution, and .py files are recognised as model sources by
-// reading them (src/protocol/pythonSource.ts). Hand-built graphs and sources with known answers.
+// reading them (src/shared/pythonSource.ts). Hand-built graphs and sources with known answers.
 import * as assert from 'assert';
-import { parsePytorchModelPath } from '../../src/protocol/modelFormats';
-import { definesPytorchModel, modelClassOf, scanPythonSource } from '../../src/protocol/pythonSource';
-import { formatShape, shapeNotation } from '../../src/protocol/shapes';
-import { defaultModuleLayer } from '../../src/engine/pytorch/loadPytorch';
-import { nameNodesByModule, type ModuleCall } from '../../src/engine/pytorch/moduleGraph';
-import type { GraphProto, NodeProto } from '../../src/engine/onnx/onnxProto';
-import type { LayerInfo } from '../../src/protocol/types';
+import { parsePytorchModelPath } from '../../src/shared/modelFormats';
+import { definesPytorchModel, modelClassOf, scanPythonSource } from '../../src/shared/pythonSource';
+import { formatShape, shapeNotation } from '../../src/shared/shapes';
+import { defaultModuleLayer } from '../../src/engine/models/pytorch/loadPytorch';
+import { nameNodesByModule, type ModuleCall } from '../../src/engine/models/pytorch/moduleGraph';
+import type { GraphProto, NodeProto } from '../../src/engine/models/onnx/onnxProto';
+import type { LayerInfo } from '../../src/shared/types';
 
 const text = (value: string) => new TextEncoder().encode(value);
 const op = (opType: string, input: string[], output: string[], name = `/${opType}`): NodeProto =>

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import { explain } from '../../src/engine/index';
-import { loadPytorchModel, type PytorchLoadOptions } from '../../src/engine/pytorch/loadPytorch';
+import { loadPytorchModel, type PytorchLoadOptions } from '../../src/engine/models/pytorch/loadPytorch';
 import { modelFolder, patternImage, patternInputPython, removeFolders, requireTorch, runTorch } from './fixtures/pytorch';
 
 const HEADS = `import torch

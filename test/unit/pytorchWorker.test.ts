@@ -6,8 +6,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { codeModelGate, UntrustedCodeModelError } from '../../src/codeModels/trust';
-import type { EngineClient } from '../../src/worker/client';
+import { codeModelGate, UntrustedCodeModelError } from '../../src/host/codeModels/trust';
+import type { EngineClient } from '../../src/workerClient/client';
 import { engineFromSource } from './fixtures/workerFromSource';
 import { modelFolder, removeFolders, requireTorch, runTorch } from './fixtures/pytorch';
 

@@ -10,8 +10,8 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage, type LoadedModel } from '../../src/engine/index';
-import { loadLayersModelFromDisk } from '../../src/engine/modelLoader';
-import type { CamResult, Map2D } from '../../src/protocol/types';
+import { loadLayersModelFromDisk } from '../../src/engine/models/modelLoader';
+import type { CamResult, Map2D } from '../../src/shared/types';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const MODEL = path.join(REPO, 'samples', 'workspace', 'model', 'model.json');

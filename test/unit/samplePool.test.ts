@@ -1,4 +1,4 @@
-// Sampling batches shared with helper engines (src/engine/samplePool.ts, src/worker/samplePool.ts):
+// Sampling batches shared with helper engines (src/engine/explain/samplePool.ts, src/worker/helperEngines.ts):
 // the maps are those of one engine alone, whatever the helpers do (compute their part, fail, or not
 // exist yet); the real engine worker starts a helper worker and hands it parts once it holds the model.
 import * as assert from 'assert';
@@ -6,13 +6,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
-import { BATCH_MEMORY_BYTES } from '../../src/engine/batching';
+import { BATCH_MEMORY_BYTES } from '../../src/engine/execution/batching';
 import { compareMethods, explain, readImage, type LoadedModel } from '../../src/engine/index';
-import { helperShare, runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/samplePool';
+import { helperShare, runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/explain/samplePool';
 import * as tf from '../../src/engine/tf';
-import type { CamResult, ExplainRequest, MethodName } from '../../src/protocol/types';
-import { EngineClient } from '../../src/worker/client';
-import { resolveSampleWorkers } from '../../src/worker/samplePool';
+import type { CamResult, ExplainRequest, MethodName } from '../../src/shared/types';
+import { EngineClient } from '../../src/workerClient/client';
+import { resolveSampleWorkers } from '../../src/shared/sampleWorkers';
 import { randomRgbaImage, residualModel, twinOf, wrapInMemory } from '../fixtures/models';
 import { engineFromSource } from './fixtures/workerFromSource';
 

@@ -1,4 +1,4 @@
-// The panel's status line and title (src/protocol/statusLine.ts): a short human line per tab, the
+// The panel's status line and title (src/shared/statusLine.ts): a short human line per tab, the
 // developer's details in its tooltip, and a title that follows the tab shown.
 import * as assert from 'assert';
 import {
@@ -11,7 +11,7 @@ import {
   PANEL_TITLE_PATTERN,
   timingBreakdown,
   type ExplanationFacts,
-} from '../../src/protocol/statusLine';
+} from '../../src/shared/statusLine';
 
 const facts: ExplanationFacts = {
   method: 'gradcam',

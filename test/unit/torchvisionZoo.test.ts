@@ -14,10 +14,10 @@ import * as path from 'path';
 import { createInterface } from 'readline';
 import { initBackend } from '../../src/engine/backend';
 import { explain, type LoadedModel } from '../../src/engine/index';
-import { loadPytorchModel } from '../../src/engine/pytorch/loadPytorch';
-import { stopKeptBridges } from '../../src/engine/pytorch/python';
+import { loadPytorchModel } from '../../src/engine/models/pytorch/loadPytorch';
+import { stopKeptBridges } from '../../src/engine/models/pytorch/python';
 import * as tf from '../../src/engine/tf';
-import type { Map2D } from '../../src/protocol/types';
+import type { Map2D } from '../../src/shared/types';
 import { modelFolder, patternImage, removeFolders, requireTorch, TORCH_PYTHON } from './fixtures/pytorch';
 
 const REPO = path.resolve(__dirname, '..', '..');

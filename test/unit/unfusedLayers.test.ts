@@ -1,13 +1,13 @@
-// Conv2D and Dense run unfused under a gradient tape (src/engine/unfusedLayers.ts): the same values
+// Conv2D and Dense run unfused under a gradient tape (src/engine/execution/unfusedLayers.ts): the same values
 // and input gradients as the layers' fused calls, and Grad-CAM no longer computes weight gradients.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, wrapModel } from '../../src/engine/index';
-import { callConv2DUnfused, callDenseUnfused, callReluSixAsOneOp, recordingGradients } from '../../src/engine/unfusedLayers';
+import { callConv2DUnfused, callDenseUnfused, callReluSixAsOneOp, recordingGradients } from '../../src/engine/execution/unfusedLayers';
 import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { randomInput } from '../fixtures/models';
-import type { RgbaImage } from '../../src/protocol/types';
+import type { RgbaImage } from '../../src/shared/types';
 
 function closeTo(a: tf.Tensor, b: tf.Tensor, label: string): void {
   const x = a.dataSync();

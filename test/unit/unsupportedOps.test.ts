@@ -8,8 +8,8 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel } from '../../src/engine/index';
-import { EngineError } from '../../src/engine/errors';
-import { describeUnsupportedOps } from '../../src/engine/nodeGraph';
+import { EngineError } from '../../src/shared/errors';
+import { describeUnsupportedOps } from '../../src/engine/execution/nodeGraph';
 import { encode, node } from './fixtures/onnxGraph';
 import { writeGraphModel, type GraphNodeSpec } from './fixtures/graphModel';
 

@@ -1,4 +1,4 @@
-// The wasm gradient kernels of src/engine/wasmKernels: each against the cpu backend's kernel on
+// The wasm gradient kernels of src/engine/kernels/wasm: each against the cpu backend's kernel on
 // varied shapes (and, where the cpu kernel ignores dilations, against the definition), the
 // replaced MaxPoolGrad / ResizeNearestNeighborGrad against cpu, gradients through MobileNetV2- and
 // ResNet-style models equal on wasm and cpu, Grad-CAM maps equal on both, and no leaks.
@@ -7,11 +7,11 @@ import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, wrapModel } from '../../src/engine/index';
-import { flippedFilterCache } from '../../src/engine/wasmKernels/conv2dBackpropInput';
-import { FASTER_WASM_KERNELS, MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmGradientKernels } from '../../src/engine/wasmKernels';
+import { flippedFilterCache } from '../../src/engine/kernels/wasm/conv2dBackpropInput';
+import { FASTER_WASM_KERNELS, MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmGradientKernels } from '../../src/engine/kernels/wasm';
 import { MOBILENET_LAYERS, RESNET_LAYERS, buildMobileNetV2Style, buildResNetStyle } from '../fixtures/architectures';
 import { seededRandom } from '../fixtures/models';
-import type { RgbaImage } from '../../src/protocol/types';
+import type { RgbaImage } from '../../src/shared/types';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;

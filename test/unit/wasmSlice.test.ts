@@ -1,11 +1,11 @@
-// The wasm Slice replacement (src/engine/wasmKernels/slice.ts, contiguous runs copied on the heap)
+// The wasm Slice replacement (src/engine/kernels/wasm/slice.ts, contiguous runs copied on the heap)
 // against the cpu backend's Slice, exactly: ranks 1-6, random begin/size (with -1 sizes, whole and
 // empty axes), float32, int32 and bool; string tensors through wasm's own kernel; the gradient of
 // a zero padding (what calls Slice in MobileNetV2's backward pass); no leaks.
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { sliceConfig } from '../../src/engine/wasmKernels/slice';
+import { sliceConfig } from '../../src/engine/kernels/wasm/slice';
 import { seededRandom } from '../fixtures/models';
 
 type NumericDtype = 'float32' | 'int32' | 'bool';

@@ -8,9 +8,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodePng, explain, initBackend, loadModel, readImage } from '../../src/engine';
 import * as tf from '../../src/engine/tf';
-import { ChannelError, isCancelled } from '../../src/protocol/messaging';
-import type { BackendChoice, Progress } from '../../src/protocol/types';
-import { EngineClient, WORKER_CRASHED, type EngineClientOptions } from '../../src/worker/client';
+import { ChannelError, isCancelled } from '../../src/shared/messaging';
+import type { BackendChoice, Progress } from '../../src/shared/types';
+import { EngineClient, WORKER_CRASHED, type EngineClientOptions } from '../../src/workerClient/client';
 import { ENGINE_WORKER_SOURCE, WASM_DIR, engineFromSource } from './fixtures/workerFromSource';
 
 const FAKE_ENTRY = path.join(__dirname, 'fixtures', 'fakeEngineWorker.ts');

@@ -14,8 +14,8 @@
 // Guided backpropagation swaps the ReLU rule (Relu and Clip(0, cap)) for one that also stops
 // negative gradients, as the tfjs engine's guidedRelu.ts does. The masks follow tfjs's gradients
 // (ReLU: x > 0; Clip: low ≤ x ≤ high; guided: strictly inside), so the maps equal the wasm engine's.
-import type { NodeProto } from '../onnx/onnxProto';
-import { ONNX_DTYPE } from '../onnx/onnxProto';
+import type { NodeProto } from '../models/onnx/onnxProto';
+import { ONNX_DTYPE } from '../models/onnx/onnxProto';
 import { floatAttr, intAttr, intsAttr, stringAttr, type GraphBuilder, type GraphIndex, type ValueFacts } from './protoGraph';
 
 /** An operator on the gradient's path that has no rule here (the request falls back to the tfjs engine). */

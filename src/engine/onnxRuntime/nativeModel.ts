@@ -10,9 +10,9 @@
 // appended as ONNX nodes (backward.ts). Inputs and outputs are channels-last (NHWC) like the
 // tfjs engine's tensors: the graphs transpose at their edges.
 import type * as Ort from 'onnxruntime-node';
-import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../onnx/onnxProto';
-import { encodeModelProto, ONNX_DTYPE } from '../onnx/onnxProto';
-import { tensorFromProto } from '../onnx/tensors';
+import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../models/onnx/onnxProto';
+import { encodeModelProto, ONNX_DTYPE } from '../models/onnx/onnxProto';
+import { tensorFromProto } from '../models/onnx/tensors';
 import { appendBackward, UnsupportedGradient } from './backward';
 import { ELEM_TYPE_OF, GraphBuilder, GraphIndex, type ValueFacts } from './protoGraph';
 import { loadOnnxRuntime, type OrtModule } from './runtime';

@@ -6,7 +6,7 @@
 // backward pass. Any failure here (an operator without a native gradient, a graph ONNX Runtime
 // refuses) is the caller's cue to run that pass on the tfjs engine instead, and to say so.
 import * as tf from '../tf';
-import type { OutputHead } from '../outputKinds';
+import type { OutputHead } from '../models/outputKinds';
 import { NativeModel, NativeUnsupported, type NativeForward } from './nativeModel';
 import { loadOnnxRuntime } from './runtime';
 import { onnxSourceOf } from './sources';

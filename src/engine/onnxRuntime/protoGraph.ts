@@ -2,8 +2,8 @@
 // reads each value, which values depend on the image (the rest are constants: initializers,
 // Constant nodes, shape arithmetic on them), and a way to add nodes and small constants with
 // names that cannot clash with the model's own.
-import type { AttributeProto, NodeProto, TensorProto } from '../onnx/onnxProto';
-import { ATTRIBUTE_TYPE, ONNX_DTYPE } from '../onnx/onnxProto';
+import type { AttributeProto, NodeProto, TensorProto } from '../models/onnx/onnxProto';
+import { ATTRIBUTE_TYPE, ONNX_DTYPE } from '../models/onnx/onnxProto';
 
 /** Static facts about one value, measured by running the graph once on a batch of one (probe.ts). */
 export interface ValueFacts {

@@ -1,7 +1,7 @@
 // Which loaded models ONNX Runtime can run: those rebuilt from an ONNX graph (ONNX files, and
 // PyTorch models exported to ONNX), remembered here with that graph when they are built
 // (onnx/onnxModel.ts), with each layer's ONNX value. Other formats have no ONNX graph (yet).
-import type { ModelProto } from '../onnx/onnxProto';
+import type { ModelProto } from '../models/onnx/onnxProto';
 import type * as tf from '../tf';
 
 export interface OnnxSource {

@@ -1,0 +1,157 @@
+// The model viewer's page: the summary of a model file (format, input, preprocessing, classes,
+// every layer with its output shape and parameters) as static HTML, one button, and each layer's
+// name as a link that opens its activations (a message to the viewer's host, which runs Visualize
+// Layer). Pure (no vscode import) so it is unit-tested as text. Everything from the file is
+// escaped: a model's layer names and labels are untrusted input.
+import { FORMAT_NAMES } from '../../shared/modelFormats';
+import { modelNotices } from '../../shared/modelNotes';
+import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../../shared/layerNames';
+import { formatShape, shapeNotation } from '../../shared/shapes';
+import { describeKind, outputShapeText } from '../../shared/outputs';
+import type { ModelSummary } from '../../shared/types';
+
+export interface SummaryPageOptions {
+  /** The webview's CSP source (webview.cspSource). */
+  cspSource: string;
+  nonce: string;
+  fileName: string;
+  /** Layers whose activations can be shown (the engine's layer views): their names become links. */
+  openable?: ReadonlySet<string>;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+function page(options: SummaryPageOptions, body: string): string {
+  const { cspSource, nonce, fileName } = options;
+  const csp = [`default-src 'none'`, `style-src ${cspSource} 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(fileName)}</title>
+<style nonce="${nonce}">
+  body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 12px 20px; }
+  h1 { font-size: 1.4em; font-weight: 600; margin: 0 0 4px; }
+  .detail { color: var(--vscode-descriptionForeground); margin: 0 0 12px; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 12px 0; }
+  dt { color: var(--vscode-descriptionForeground); }
+  dd { margin: 0; }
+  table { border-collapse: collapse; margin-top: 8px; }
+  th, td { text-align: left; padding: 2px 12px 2px 0; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); white-space: nowrap; }
+  th { color: var(--vscode-descriptionForeground); font-weight: normal; border-bottom: 1px solid var(--vscode-panel-border); }
+  td.num { text-align: right; }
+  tr.spatial td { background: var(--vscode-editor-inactiveSelectionBackground, transparent); }
+  tr.default td { font-weight: 600; }
+  a { color: var(--vscode-textLink-foreground); text-decoration: none; }
+  a:hover, a:focus-visible { color: var(--vscode-textLink-activeForeground); text-decoration: underline; }
+  a:focus-visible, button:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+  button { background: var(--vscode-button-background); color: var(--vscode-button-foreground); border: none; padding: 6px 14px; cursor: pointer; font: inherit; }
+  button:hover { background: var(--vscode-button-hoverBackground); }
+  .error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
+  .note { color: var(--vscode-descriptionForeground); margin-top: 12px; }
+  .notice { padding: 6px 10px; border: 1px solid var(--vscode-inputValidation-warningBorder, var(--vscode-editorWarning-foreground)); background: var(--vscode-inputValidation-warningBackground, transparent); border-radius: 2px; }
+</style>
+</head>
+<body>
+${body}
+<script nonce="${nonce}">
+  const vscode = acquireVsCodeApi();
+  for (const button of document.querySelectorAll('button[data-action]')) {
+    button.addEventListener('click', () => vscode.postMessage({ type: button.dataset.action }));
+  }
+  for (const link of document.querySelectorAll('a[data-layer]')) {
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      vscode.postMessage({ type: 'activations', layer: link.dataset.layer });
+    });
+  }
+</script>
+</body>
+</html>`;
+}
+
+function preprocessingText(summary: ModelSummary): string {
+  const { mean, std } = summary.preprocessing;
+  const parts = ['scaled to [0, 1]'];
+  if (mean) parts.push(`mean ${mean.join(', ')}`);
+  if (std) parts.push(`std ${std.join(', ')}`);
+  const source = summary.sidecar ? ` (from ${summary.sidecar})` : ' (no cnn-lens.json beside the model)';
+  return parts.join(', ') + source;
+}
+
+/**
+ * The output(s): one classifier as before ("Classes"); a binary or regression output, or several
+ * outputs, as "Output(s)" with each one's name, shape and kind.
+ */
+function outputRows(summary: ModelSummary, labels: string): string {
+  const only = summary.outputs.length === 1 ? summary.outputs[0] : undefined;
+  if (only && only.kind === 'classes') {
+    return `<dt>Classes</dt><dd>${labels}${summary.outputSoftmax ? ', softmax output (CAMs use the pre-softmax score)' : ''}</dd>`;
+  }
+  const items = summary.outputs.map((o) => {
+    const kind = describeKind(o);
+    const sides = o.kind === 'binary' ? ` (class 0 “${escapeHtml(o.labels[0])}”: 1 − σ(z), explained with −z; class 1 “${escapeHtml(o.labels[1])}”: σ(z), +z)` : '';
+    return `${summary.outputs.length > 1 ? `${o.index}: ` : ''}${escapeHtml(o.name)} · ${escapeHtml(outputShapeText(o.shape))} · ${escapeHtml(kind)}${sides}`;
+  });
+  return `<dt>${items.length > 1 ? 'Outputs' : 'Output'}</dt><dd id="outputs">${items.join('<br>')}</dd>`;
+}
+
+/** The page for a model that loaded. */
+export function summaryPage(summary: ModelSummary, options: SummaryPageOptions): string {
+  const [h, w, c] = summary.inputShape;
+  const spatialCount = summary.layers.filter((l) => l.spatial).length;
+  const rows = summary.layers
+    .map((layer) => {
+      const classes = [layer.spatial ? 'spatial' : '', layer.name === summary.defaultCamLayer ? 'default' : ''].filter(Boolean).join(' ');
+      const name = escapeHtml(layer.name);
+      const shown = options.openable?.has(layer.name)
+        ? `<a href="#" data-layer="${name}" title="Show the activations of ${name} for an image">${name}</a>`
+        : name;
+      const mark = layer.name === summary.defaultCamLayer ? `<span title="${escapeHtml(DEFAULT_LAYER_TOOLTIP)}">${DEFAULT_LAYER_MARK}</span>` : '';
+      return `<tr${classes ? ` class="${classes}"` : ''}><td class="name">${shown}${mark}</td><td>${escapeHtml(layer.className)}</td><td>${formatShape(layer.outputShape, summary.shapeOrder)}</td><td class="num">${layer.params.toLocaleString('en-US')}</td></tr>`;
+    })
+    .join('\n');
+  const labels = summary.labelsSource ? `${summary.numClasses} (labels from ${escapeHtml(summary.labelsSource)})` : `${summary.numClasses} (no labels file: "class N")`;
+  const body = `
+<h1>${escapeHtml(options.fileName)}</h1>
+<p class="detail" id="format">${escapeHtml(FORMAT_NAMES[summary.format])}${summary.formatDetail ? ` · ${escapeHtml(summary.formatDetail)}` : ''}</p>${
+    modelNotices(summary).map((notice, i) => `\n<p class="notice"${i === 0 ? ' id="notice"' : ''}>${escapeHtml(notice)}</p>`).join('')
+  }
+<button data-action="explain" id="explain">Explain an Image with This Model…</button>
+<dl>
+  <dt>Input</dt><dd id="input">${formatShape([null, h, w, c], summary.shapeOrder)} (${shapeNotation(summary.shapeOrder)})</dd>
+  <dt>Preprocessing</dt><dd>${escapeHtml(preprocessingText(summary))}</dd>
+  ${outputRows(summary, labels)}
+  <dt>Parameters</dt><dd>${summary.totalParams.toLocaleString('en-US')}</dd>
+  <dt>Layers</dt><dd>${summary.layers.length}, of which ${spatialCount} with 4-D output (the layers Grad-CAM can explain, highlighted); "(default)": the one it explains unless another is chosen. Click a name to see its activations for an image.</dd>
+</dl>
+<table id="layers">
+<thead><tr><th>Layer</th><th>Type</th><th>Output shape (${shapeNotation(summary.shapeOrder)})</th><th>Params</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<p class="note">${
+    summary.shapeOrder === 'NCHW'
+      ? 'Shapes as PyTorch shows them: N×C×H×W, batch × channels × height × width.'
+      : 'Shapes are H×W×C, height × width × channels (batch left out), as Keras and TF.js run them.'
+  }</p>`;
+  return page(options, body);
+}
+
+/** The page while the engine loads the model. */
+export function loadingPage(options: SummaryPageOptions): string {
+  return page(options, `<h1>${escapeHtml(options.fileName)}</h1><p class="detail" id="loading">Loading the model…</p>`);
+}
+
+/** The page for a file that did not load: the engine's message (it names the file and the fix). */
+export function errorPage(message: string, options: SummaryPageOptions): string {
+  return page(
+    options,
+    `<h1>${escapeHtml(options.fileName)}</h1><p class="error" id="error">${escapeHtml(message)}</p><button data-action="reload" id="reload">Try Again</button>`,
+  );
+}

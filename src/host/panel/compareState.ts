@@ -1,0 +1,135 @@
+// The compare view's pure logic on the host (no `vscode`, so unit-tested directly): what a
+// comparison was computed for and whether the panel still shows that (the "compare again" notice),
+// the progress line's words, and the view's data built from the engine's results.
+//
+// Why the notice is decided here: the page used to mark the comparison stale on every `files`
+// notification, and the host sends one whenever it shows files, even the same ones (the "Grad-CAM
+// here" lens, Show Grad-CAM or Visualize Layer on the image already shown), so "The image or model
+// changed" appeared when nothing had. Only the host knows what changed: the paths, the output, the
+// class and layer the maps explain, and the files on disk (live refresh).
+import { renderOverlay } from '../../render/overlay';
+import { chosenOutput } from './panelState';
+import type { PanelCompare, PanelModelInfo, PanelViewState } from '../../shared/panel';
+import { formatDuration } from '../../shared/compareEstimate';
+import { formatValue } from '../../shared/outputs';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type CompareStep, type MethodName, type RgbaImage } from '../../shared/types';
+import type { ComparedResult } from '../../shared/worker';
+
+/** What a comparison explained: the files, output, class and layer, and the files' version on disk. */
+export interface CompareTarget {
+  imagePath: string;
+  modelPath: string;
+  output: number;
+  classIndex: number;
+  /** The request named no class: the maps explain the top-1 prediction, which is what "no class" still means for the same files. */
+  topClass: boolean;
+  /** The layer the CAM methods used; undefined when every method worked on the input. */
+  layer?: string;
+  /** Bumped by the panel when the model's or the image's files change on disk. */
+  filesVersion: number;
+}
+
+/** The layer a state explains at: its own, else its output's default, else the model's. */
+function effectiveLayer(state: PanelViewState, model: PanelModelInfo): string {
+  return state.layer ?? chosenOutput(state, model).defaultLayer ?? model.defaultLayer;
+}
+
+export function compareTargetOf(
+  state: PanelViewState,
+  model: PanelModelInfo,
+  first: Pick<CamResult, 'classIndex'> & { output: { index: number } },
+  methods: readonly MethodName[],
+  filesVersion: number,
+): CompareTarget {
+  const usesLayer = methods.some((method) => !INPUT_LEVEL_METHODS.includes(method));
+  return {
+    imagePath: state.imagePath,
+    modelPath: state.modelPath,
+    output: first.output.index,
+    classIndex: first.classIndex,
+    topClass: state.classIndex === undefined,
+    ...(usesLayer ? { layer: effectiveLayer(state, model) } : {}),
+    filesVersion,
+  };
+}
+
+/**
+ * Why the comparison no longer describes what the panel shows, in the words the Compare tab shows;
+ * undefined while it still does. `model` is the panel's model as last loaded (undefined while a new
+ * one loads: the paths then decide).
+ */
+export function staleReason(target: CompareTarget, state: PanelViewState, model: PanelModelInfo | undefined, filesVersion: number): string | undefined {
+  const again = 'compare again to update.';
+  const imageChanged = state.imagePath !== target.imagePath;
+  const modelChanged = state.modelPath !== target.modelPath;
+  if (imageChanged && modelChanged) {
+    return `The image and the model changed: ${again}`;
+  }
+  if (imageChanged) {
+    return `The image changed: ${again}`;
+  }
+  if (modelChanged) {
+    return `The model changed: ${again}`;
+  }
+  if (filesVersion !== target.filesVersion) {
+    return `The model or image changed on disk: ${again}`;
+  }
+  if (!model) {
+    return undefined;
+  }
+  if ((state.output ?? model.defaultOutput) !== target.output) {
+    return `The output changed: ${again}`;
+  }
+  const classIndex = state.classIndex ?? (target.topClass ? target.classIndex : undefined);
+  if (classIndex !== target.classIndex) {
+    return `The class changed: ${again}`;
+  }
+  if (target.layer !== undefined && effectiveLayer(state, model) !== target.layer) {
+    return `The layer changed: ${again}`;
+  }
+  return undefined;
+}
+
+/** "Score-CAM (2 of 5)", "Score-CAM (2 of 5): metrics", with the estimate while it runs. */
+export function compareProgressLabel(step: CompareStep | undefined, estimateMs?: number): string {
+  const total = estimateMs !== undefined && estimateMs >= 2000 ? ` · ${formatDuration(estimateMs)} in all` : '';
+  if (!step) {
+    return `Starting the comparison…${total}`;
+  }
+  const what = `${METHOD_LABELS[step.method]} (${step.index + 1} of ${step.of})`;
+  return `${step.phase === 'metrics' ? `Metrics of ${what}` : what}…${total}`;
+}
+
+/** "Ankle boot (class 9) · p = 0.862", or a regression's value: what every map explains. */
+export function targetLine(first: Pick<CamResult, 'className' | 'classIndex' | 'score' | 'predictions' | 'output'>): string {
+  if (first.output.kind === 'regression') {
+    return first.className === 'value' ? `value ${formatValue(first.score)}` : `${first.className}: value ${formatValue(first.score)}`;
+  }
+  const probability = first.predictions.find((p) => p.index === first.classIndex)?.probability;
+  return `${first.className} (class ${first.classIndex})${probability !== undefined ? ` · p = ${probability.toFixed(3)}` : ''}`;
+}
+
+/** The view's data: each map blended over the displayed image (as the CLI's grid draws them), with its times and metrics. */
+export function buildPanelCompare(
+  imagePath: string,
+  display: RgbaImage,
+  results: readonly Pick<ComparedResult, 'method' | 'result' | 'timeMs' | 'metricsMs'>[],
+  appearance: Pick<PanelViewState, 'colormap' | 'opacity'>,
+): PanelCompare {
+  const first = results[0].result;
+  return {
+    imagePath,
+    classIndex: first.classIndex,
+    className: first.className,
+    image: display,
+    target: targetLine(first),
+    items: results.map(({ method, result, timeMs, metricsMs }) => ({
+      method,
+      layer: result.layer,
+      overlay: renderOverlay(display, result.cam, appearance.colormap, appearance.opacity),
+      timeMs,
+      ...(metricsMs !== undefined ? { metricsMs } : {}),
+      ...(result.metrics ? { metrics: result.metrics } : {}),
+    })),
+  };
+}

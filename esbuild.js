@@ -102,10 +102,58 @@ function copyPythonBridge() {
   fs.copyFileSync(script, path.join(dist, path.basename(script)));
 }
 
+/**
+ * ONNX Runtime (onnxruntime-node, an optional dependency) for one platform, as dist/onnxruntime-node
+ * with its JavaScript, onnxruntime-common and only that platform's native binaries, so a VSIX built
+ * for a target carries its own (src/engine/onnxRuntime/runtime.ts loads it from there). The target
+ * is CNN_LENS_TARGET (VS Code's names: linux-x64, darwin-arm64, win32-x64...), else this machine's.
+ * Without the package or a binary for the target the folder is left out: that VSIX runs on wasm
+ * and its backend line says so. Unchanged binaries are not copied again (they are tens of MB).
+ */
+function copyOnnxRuntime() {
+  const target = process.env.CNN_LENS_TARGET || `${process.platform}-${process.arch}`;
+  const [platform, arch] = target.split('-');
+  const from = path.join(root, 'node_modules', 'onnxruntime-node');
+  const common = path.join(root, 'node_modules', 'onnxruntime-common');
+  const to = path.join(dist, 'onnxruntime-node');
+  const binaries = path.join(from, 'bin', 'napi-v6', platform, arch);
+  if (!fs.existsSync(binaries) || !fs.existsSync(common)) {
+    fs.rmSync(to, { recursive: true, force: true });
+    console.log(`esbuild: no onnxruntime-node binaries for ${target}; the build runs on the tfjs backends`);
+    return;
+  }
+  const copy = (source, destination) => {
+    const stat = fs.statSync(source);
+    if (stat.isDirectory()) {
+      fs.mkdirSync(destination, { recursive: true });
+      for (const entry of fs.readdirSync(source)) {
+        if (!entry.endsWith('.map') && !entry.endsWith('.d.ts')) copy(path.join(source, entry), path.join(destination, entry));
+      }
+      return;
+    }
+    fs.mkdirSync(path.dirname(destination), { recursive: true });
+    const existing = fs.existsSync(destination) ? fs.statSync(destination) : undefined;
+    if (!existing || existing.size !== stat.size || existing.mtimeMs < stat.mtimeMs) fs.copyFileSync(source, destination);
+  };
+  // Another target's binaries from an earlier build must not ship.
+  const built = path.join(to, 'bin', 'napi-v6');
+  for (const p of fs.existsSync(built) ? fs.readdirSync(built) : []) {
+    for (const a of fs.readdirSync(path.join(built, p))) {
+      if (p !== platform || a !== arch) fs.rmSync(path.join(built, p, a), { recursive: true, force: true });
+    }
+  }
+  copy(path.join(from, 'package.json'), path.join(to, 'package.json'));
+  copy(path.join(from, 'dist'), path.join(to, 'dist'));
+  copy(binaries, path.join(to, 'bin', 'napi-v6', platform, arch));
+  copy(path.join(common, 'package.json'), path.join(to, 'node_modules', 'onnxruntime-common', 'package.json'));
+  copy(path.join(common, 'dist', 'cjs'), path.join(to, 'node_modules', 'onnxruntime-common', 'dist', 'cjs'));
+}
+
 async function main() {
   copyWasmBinaries();
   copyEsbuildWasm();
   copyPythonBridge();
+  copyOnnxRuntime();
   if (watch) {
     for (const t of targets) {
       const context = await esbuild.context(optionsFor(t));

@@ -28,6 +28,7 @@ import { HelperEngines } from '../../src/worker/helperEngines';
 import { resolveSampleWorkers } from '../../src/shared/sampleWorkers';
 import { buildMobileNetV2, buildResNet18 } from './architectures';
 import { benchPytorchRefresh, type PytorchRefreshTimes } from './pytorchRefresh';
+import { benchOnnxRuntime, exportOnnx, ortTable, type OrtRow } from './onnxRuntimeBench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT_DIR = path.join(ROOT, 'out', 'bench');
@@ -377,6 +378,11 @@ async function main(): Promise<void> {
   }
   console.log('bench: PyTorch anchor…');
   const torch = runTorch();
+  // The same two networks exported to ONNX (needs Debian's PyTorch): the engine on wasm and on
+  // ONNX Runtime, and raw ONNX Runtime as the limit (./onnxRuntimeBench.ts).
+  console.log('bench: ONNX Runtime…');
+  const onnxFiles = torch ? exportOnnx(path.join(OUT_DIR, 'onnx')) : undefined;
+  const ortRows: OrtRow[] = onnxFiles ? await benchOnnxRuntime(onnxFiles, image, { runs: RUNS, warmup: WARMUP }) : [];
   console.log('bench: PyTorch model.py open and save…');
   const pytorch = torch ? pytorchSection(await benchPytorchRefresh(Math.max(RUNS, 3))) : undefined;
   console.log('bench: host event-loop delay…');
@@ -428,6 +434,29 @@ async function main(): Promise<void> {
       });
     }
   }
+  if (ortRows.length > 0) {
+    lines.push('', 'ONNX exports of the same networks: the engine on wasm and on ONNX Runtime, and raw ONNX Runtime (session: creating it, or the engine building and loading its forward, cut and gradient graphs):', '');
+    lines.push(...ortTable(ortRows, torch?.models));
+    for (const name of ['mobilenetv2', 'resnet18']) {
+      const native = ortRows.find((r) => r.model === name && r.engine === 'onnxruntime')?.times;
+      const raw = ortRows.find((r) => r.model === name && r.engine === 'raw onnxruntime')?.times;
+      const t = torch?.models[name];
+      if (!native || !raw) continue;
+      targets.push({ target: `${name} on ONNX Runtime: forward ≤ 1.2× raw ONNX Runtime`, measured: ratio(native.forward, raw.forward), met: native.forward <= 1.2 * raw.forward });
+      if (t) {
+        targets.push({ target: `${name} on ONNX Runtime: forward ≤ 1.0× PyTorch`, measured: ratio(native.forward, t.forward), met: native.forward <= t.forward });
+        targets.push({ target: `${name} on ONNX Runtime: input gradient ≤ 1.0× PyTorch`, measured: ratio(native.inputGradient, t.inputGradient), met: native.inputGradient <= t.inputGradient });
+        targets.push({ target: `${name} on ONNX Runtime: Grad-CAM ≤ 0.5× pytorch-grad-cam`, measured: ratio(native.gradcam, t.gradcam), met: native.gradcam <= 0.5 * t.gradcam });
+      }
+    }
+    const resnet = ortRows.find((r) => r.model === 'resnet18' && r.engine === 'onnxruntime')?.times;
+    if (resnet?.smoothgrad25 !== undefined) {
+      targets.push({ target: 'resnet18 on ONNX Runtime: 25-sample SmoothGrad ≤ 1.5 s', measured: `${f(resnet.smoothgrad25)} ms`, met: resnet.smoothgrad25 <= 1500 });
+    }
+    if (resnet?.scorecam !== undefined) {
+      targets.push({ target: 'resnet18 on ONNX Runtime: Score-CAM at layer4 ≤ 15 s', measured: `${f(resnet.scorecam)} ms`, met: resnet.scorecam <= 15_000 });
+    }
+  }
   const resnetWasm = rows.find((r) => r.model === 'resnet18' && r.backend === 'wasm');
   if (resnetWasm?.methods.smoothgrad16 !== undefined) {
     const shared = resnetWasm.withHelpers?.methods.smoothgrad16;
@@ -461,7 +490,7 @@ async function main(): Promise<void> {
   const table = lines.join('\n');
 
   fs.mkdirSync(OUT_DIR, { recursive: true });
-  const report = { date: new Date().toISOString(), machine, runs: RUNS, warmup: WARMUP, rows, torch, responsiveness, memory, targets };
+  const report = { date: new Date().toISOString(), machine, runs: RUNS, warmup: WARMUP, rows, torch, onnxRuntime: ortRows, responsiveness, memory, targets };
   fs.writeFileSync(path.join(OUT_DIR, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   fs.writeFileSync(path.join(OUT_DIR, 'report.md'), table + '\n');
   console.log('\n' + table + `\n\nWritten: ${path.relative(ROOT, path.join(OUT_DIR, 'report.json'))}, report.md`);

@@ -3,7 +3,7 @@
 // written as a labelled grid of overlays with each method's time (and metrics when asked).
 import * as path from 'path';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../shared/types';
-import { backendLine } from '../shared/backendText';
+import { backendLine, detailForModel } from '../shared/backendText';
 import { UsageError, camResultToJson } from './format';
 import { formatValue } from '../shared/outputs';
 import type { CamResult } from '../shared/types';
@@ -95,7 +95,7 @@ export async function runCompare(positionals: string[], values: Values, common: 
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      const lines = [`Backend: ${backendLine(backendReport.detail, values.verbose === true)}`];
+      const lines = [`Backend: ${backendLine(first.backend === 'onnxruntime' ? detailForModel(backendReport, 'onnx') : detailForModel(backendReport, ''), values.verbose === true)}`];
       if (first.output.of > 1) {
         lines.push(`Output: ${first.output.index} "${first.output.name}" (${first.output.kind})`);
       }

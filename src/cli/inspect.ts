@@ -20,7 +20,7 @@ import {
   type FilterMode,
   type FilterScale,
 } from '../shared/types';
-import { backendLine } from '../shared/backendText';
+import { backendLine, detailForModel } from '../shared/backendText';
 import { UsageError, shortestFloat32 } from './format';
 import { loadCliModel } from './loadModel';
 import type { CommonOptions } from './loadModel';
@@ -107,7 +107,7 @@ export async function runActivations(positionals: string[], values: InspectValue
     }
     const first = pages[0];
     const lines = [
-      `Backend: ${backendLine(backend.detail)}`,
+      `Backend: ${backendLine(detailForModel(backend, '', true))}`,
       `Layer "${layer}" (${engine.shownClassName(model.summary, layer, acts.className)}): ${acts.kind === 'maps' ? `${acts.channels} channels of ${acts.height}×${acts.width}` : `${acts.channels} units`}, ` +
         `values ${first.layerMin.toPrecision(4)} to ${first.layerMax.toPrecision(4)}, ${first.deadCount} dead (all zero)`,
     ];
@@ -202,7 +202,7 @@ export async function runFilters(positionals: string[], values: InspectValues, i
         : `${bank.count} filters of ${oneFilter.join('×')}${grouping}`;
     const order = `${bank.layout} order (${FILTER_LAYOUT_AXES[bank.layout].join(', ')})`;
     const lines = [
-      `Backend: ${backendLine(backend.detail)}`,
+      `Backend: ${backendLine(detailForModel(backend, '', true))}`,
       `Layer "${layer}" (${engine.shownClassName(model.summary, layer, bank.className)}, ${bank.kind}): ${describe}; drawn as ${first.mode}, ${first.scale} scale`,
       `Weights [${shape.join(', ')}] in ${order}${weightsSource(bank)}`,
     ];

@@ -9,7 +9,7 @@ import type { CamResult, LayerInfo, MethodName, ModelSummary } from '../shared/t
 import { runActivations, runFilters, type InspectIo } from './inspect';
 import { FORMAT_NAMES } from '../shared/modelFormats';
 import { pytorchInputNote, untrainedNotice } from '../shared/modelNotes';
-import { backendLine } from '../shared/backendText';
+import { backendLine, detailForModel } from '../shared/backendText';
 import { formatShape } from '../shared/shapes';
 import { binarySide, describeKind, formatValue, outputShapeText, predictionValueText, scoreName } from '../shared/outputs';
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS } from '../shared/imageLimit';
@@ -57,7 +57,7 @@ Options:
   --alpha A            heatmap opacity in the overlay, 0..1 (default: 0.5)
   --mean r,g,b         per-channel mean after scaling to [0,1] (overrides cnn-lens.json)
   --std r,g,b          per-channel std (overrides cnn-lens.json)
-  --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = node if installed, else wasm, else cpu)
+  --backend NAME       ${BACKEND_CHOICES.join(' | ')} (default: auto = onnxruntime for ONNX/PyTorch where it loads; node if installed, else wasm, else cpu)
   --top-k K            number of predictions reported (default: 5)
   --max-image-megapixels M  larger images are refused before decoding (default: ${DEFAULT_MAX_IMAGE_MEGAPIXELS};
                        each megapixel costs about 40 MB while the image is prepared)
@@ -180,7 +180,7 @@ async function runExplain(command: MethodName, positionals: string[], values: Va
       if (values.json) {
         writeFile(path.resolve(values.json), JSON.stringify(json) + '\n');
       }
-      process.stdout.write(describeResult(result, backendLine(backendReport.detail, values.verbose === true), model.summary, outPath, values.json));
+      process.stdout.write(describeResult(result, backendLine(result.backend === 'onnxruntime' ? detailForModel(backendReport, 'onnx') : detailForModel(backendReport, ''), values.verbose === true), model.summary, outPath, values.json));
     }
     return 0;
   } finally {

@@ -1,5 +1,8 @@
 // Chooses and initialises the tfjs backend. `auto` prefers tfjs-node (native libtensorflow) when
 // the user has it installed, else wasm (SIMD; threads are off in Node), else the pure-JS cpu backend.
+// Above it, `auto` and `onnxruntime` switch on ONNX Runtime (onnxRuntime/) where it loads: it runs
+// the passes of ONNX and PyTorch models, the tfjs backend everything else (and each request it
+// cannot take, which the result says).
 // tfjs-node is an optional dependency: it cannot be bundled (native addon) and may be absent, so it
 // is loaded with a plain run-time require that esbuild leaves alone.
 import * as path from 'path';
@@ -9,10 +12,14 @@ import * as tf from './tf';
 import type { BackendChoice, BackendName } from '../shared/types';
 import type { BackendReport } from '../shared/worker';
 import { registerWasmGradientKernels } from './kernels/wasm';
+import { describeOnnxRuntime, loadOnnxRuntime } from './onnxRuntime/runtime';
 
-const TFJS_BACKEND: Record<BackendName, string> = { node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+type TfjsBackendName = Exclude<BackendName, 'onnxruntime'>;
+const TFJS_BACKEND: Record<TfjsBackendName, string> = { node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
 let active: BackendReport | undefined;
+let tfjsActive: TfjsBackendName | undefined;
+let nativeOn = false;
 
 /** Folder with tfjs-backend-wasm's .wasm files when running from sources (tests, tsx). */
 export function defaultWasmDir(): string {
@@ -32,18 +39,46 @@ export function defaultWasmDir(): string {
 export async function initBackend(choice: BackendChoice, options: { wasmDir?: string } = {}): Promise<BackendReport> {
   // PROD silences tfjs's console advice ("install tfjs-node") and skips debug-only checks.
   tf.env().set('PROD', true);
-  const order: BackendName[] = choice === 'auto' ? ['node', 'wasm', 'cpu'] : [choice];
   const skipped: string[] = [];
+  let native = false;
+  if (choice === 'auto' || choice === 'onnxruntime') {
+    const runtime = loadOnnxRuntime();
+    if ('failure' in runtime) {
+      if (choice === 'onnxruntime') {
+        throw new Error(`The onnxruntime backend cannot be used: ${runtime.failure}. Install onnxruntime-node (npm) or choose "auto".`);
+      }
+      skipped.push(`onnxruntime: ${runtime.failure}`);
+    } else {
+      native = true;
+    }
+  }
+  const order: TfjsBackendName[] = choice === 'auto' || choice === 'onnxruntime' ? ['node', 'wasm', 'cpu'] : [choice];
   for (const name of order) {
     const failure = await tryBackend(name, options.wasmDir ?? defaultWasmDir());
     if (failure === undefined) {
-      const detail = describe(name) + (skipped.length ? ` (skipped: ${skipped.join('; ')})` : '');
-      active = { backend: name, detail };
+      tfjsActive = name;
+      nativeOn = native;
+      const running = native ? `${describeOnnxRuntime()} for ONNX and PyTorch models; ${describe(name)} for the rest` : describe(name);
+      const detail = running + (skipped.length ? ` (skipped: ${skipped.join('; ')})` : '');
+      active = { backend: native ? 'onnxruntime' : name, detail, ...(native ? { tfjs: name } : {}) };
       return active;
     }
     skipped.push(`${name}: ${failure}`);
   }
   throw new Error(`No usable tfjs backend for "${choice}": ${skipped.join('; ')}`);
+}
+
+/** True when ONNX Runtime runs the passes of the models it can take (backend auto or onnxruntime, and it loads). */
+export function nativeEnabled(): boolean {
+  return nativeOn;
+}
+
+/** The tfjs backend in use (what runs every pass ONNX Runtime does not). */
+export function currentTfjsBackend(): TfjsBackendName {
+  if (!tfjsActive) {
+    throw new Error('The engine backend is not initialised: call initBackend() first.');
+  }
+  return tfjsActive;
 }
 
 export function currentBackend(): BackendName {
@@ -58,7 +93,7 @@ export function currentBackendReport(): BackendReport | undefined {
 }
 
 /** Returns undefined on success, else why the backend cannot be used. */
-async function tryBackend(name: BackendName, wasmDir: string): Promise<string | undefined> {
+async function tryBackend(name: TfjsBackendName, wasmDir: string): Promise<string | undefined> {
   try {
     if (name === 'node') {
       const failure = loadTfjsNode();
@@ -97,7 +132,7 @@ function loadTfjsNode(): string | undefined {
   }
 }
 
-function describe(name: BackendName): string {
+function describe(name: TfjsBackendName): string {
   switch (name) {
     case 'node':
       return 'node (tfjs-node, native libtensorflow)';

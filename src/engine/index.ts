@@ -1,7 +1,9 @@
 // The engine facade: what the worker and the CLI call. Everything here takes files, images and
 // requests and returns protocol types; tensors stay inside the engine (pipeline.ts works on them).
 import type { CamResult, CompareStep, ExplainRequest, MethodName, ModelFormat, ModelSummary, Preprocessing, RgbaImage } from '../shared/types';
-import { currentBackend } from './backend';
+import { currentTfjsBackend, nativeEnabled } from './backend';
+import { disposeNative, nativeFor, NativePasses } from './onnxRuntime/nativePasses';
+import { headOf } from './execution/graph';
 import { EngineError, NonFiniteScoresError, throwIfCancelled } from '../shared/errors';
 import { ForwardCache } from './execution/forwardCache';
 import { prepareBatchNormFolds } from './execution/graph';
@@ -130,7 +132,11 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
     }
     return view;
   };
-  return { summary, model, outputModel, dispose: () => model.dispose() };
+  const dispose = (): void => {
+    disposeNative([model, ...described.views.filter((view): view is tf.LayersModel => view != null)]);
+    model.dispose();
+  };
+  return { summary, model, outputModel, dispose };
 }
 
 /**
@@ -177,8 +183,11 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
   } catch (error) {
     throw explainFailure(error, summary, image);
   }
+  // ONNX Runtime runs this output's passes where it is on and takes the model (onnxRuntime/).
+  const native = nativeEnabled() ? nativeFor(model.model, network, headOf(network)) : undefined;
+  const nativeContext: ExplainContext = native instanceof NativePasses ? { ...context, native } : context;
   try {
-    const methodContext: RunContext = request.metrics ? { ...context, onProgress: (p) => context.onProgress?.({ ...p, fraction: p.fraction === undefined ? undefined : p.fraction * 0.7 }) } : context;
+    const methodContext: RunContext = request.metrics ? { ...nativeContext, onProgress: (p) => context.onProgress?.({ ...p, fraction: p.fraction === undefined ? undefined : p.fraction * 0.7 }) } : nativeContext;
     const result = await computeCam(
       network,
       input,
@@ -189,17 +198,20 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
         output: { index: output.index, name: output.name, kind: output.kind ?? 'classes', of: summary.outputs.length },
         labels: output.labels,
         topK,
-        backend: currentBackend(),
+        backend: currentTfjsBackend(),
         options: request.options,
         preprocessing: summary.preprocessing,
       },
       methodContext,
       context.forwardCache ? { cache: context.forwardCache, image } : undefined,
     );
+    if (native && !(native instanceof NativePasses) && result.details) {
+      result.details.nativeFallback = native.failure;
+    }
     if (request.metrics) {
       context.onMetricsStart?.();
       result.metrics = await computeMetrics(input, result.cam, result.classIndex, {
-        logits: sharedLogits(network, output.labels.length, context),
+        logits: sharedLogits(network, output.labels.length, nativeContext),
         kind: output.kind ?? 'classes',
         step: async (message, fraction) => {
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -348,7 +360,12 @@ export async function estimateComparison(
   const shape = layerName ? summary.layers.find((layer) => layer.name === layerName)?.outputShape : undefined;
   const channels = shape && shape.length === 4 ? (shape[3] ?? 0) : 0;
   const [height, width, inputChannels] = summary.inputShape;
-  const forwardMs = await measureForwardMs(model.outputModel(output.index), output.labels.length, image, summary.inputShape, summary.preprocessing, { signal: context.signal });
+  const network = model.outputModel(output.index);
+  const native = nativeEnabled() ? nativeFor(model.model, network, headOf(network)) : undefined;
+  const forwardMs = await measureForwardMs(network, output.labels.length, image, summary.inputShape, summary.preprocessing, {
+    signal: context.signal,
+    ...(native instanceof NativePasses ? { native } : {}),
+  });
   const estimate = estimateCompare({
     methods,
     metrics: request.metrics === true,

@@ -5,6 +5,7 @@
 
 const SKIPPED = ' (skipped: ';
 const NOT_INSTALLED = /^node: @tensorflow\/tfjs-node is not installed\b/;
+const ORT_MISSING = /^onnxruntime: onnxruntime-node is not installed or does not load here\b/;
 
 /** What runs ("wasm (SIMD, 1 thread)") and each skipped backend with its reason ("node: …"). */
 export function splitBackendDetail(detail: string): { running: string; skipped: string[] } {
@@ -24,6 +25,42 @@ export function backendLine(detail: string, verbose = false): string {
   if (verbose) {
     return detail;
   }
-  const notes = skipped.map((reason) => (NOT_INSTALLED.test(reason) ? 'the optional native backend, @tensorflow/tfjs-node, is not installed' : `${reason.split(':')[0]} failed: ${reason.slice(reason.indexOf(':') + 1).trim()}`));
+  const notes = skipped.map((reason) =>
+    NOT_INSTALLED.test(reason)
+      ? 'the optional native backend, @tensorflow/tfjs-node, is not installed'
+      : ORT_MISSING.test(reason)
+        ? 'the optional native engine, onnxruntime-node, is not installed for this platform'
+        : `${reason.split(':')[0]} failed: ${reason.slice(reason.indexOf(':') + 1).trim()}`,
+  );
   return notes.length > 0 ? `${running}; ${notes.join('; ')}` : running;
+}
+
+const NATIVE_FORMATS = new Set(['onnx', 'pytorch']);
+const FOR_NATIVE = ' for ONNX and PyTorch models; ';
+const FOR_REST = ' for the rest';
+
+/**
+ * The backend that runs a model of this format: with ONNX Runtime on, ONNX and PyTorch models run
+ * there and every other format on the tfjs backend (the engine's detail names both). `detail` is
+ * what runs, without the skipped backends. Layer views (activations) always run on tfjs: pass
+ * `tfjsOnly`.
+ */
+export function backendForModel(report: { backend: string; detail: string; tfjs?: string }, format: string, tfjsOnly = false): { backend: string; detail: string } {
+  const { running } = splitBackendDetail(report.detail);
+  const at = running.indexOf(FOR_NATIVE);
+  if (report.backend !== 'onnxruntime' || at < 0) {
+    return { backend: report.backend, detail: running };
+  }
+  if (NATIVE_FORMATS.has(format) && !tfjsOnly) {
+    return { backend: 'onnxruntime', detail: running.slice(0, at) };
+  }
+  const rest = running.slice(at + FOR_NATIVE.length);
+  return { backend: report.tfjs ?? report.backend, detail: rest.endsWith(FOR_REST) ? rest.slice(0, -FOR_REST.length) : rest };
+}
+
+/** The engine's detail told for one model (backendForModel), the skipped backends kept for backendLine. */
+export function detailForModel(report: { backend: string; detail: string; tfjs?: string }, format: string, tfjsOnly = false): string {
+  const at = report.detail.indexOf(SKIPPED);
+  const skipped = at >= 0 && report.detail.endsWith(')') ? report.detail.slice(at) : '';
+  return backendForModel(report, format, tfjsOnly).detail + skipped;
 }

@@ -2,12 +2,18 @@
 // and the CLI. Pure data: no tfjs, no vscode, no DOM. Large numeric payloads are typed arrays so
 // they can be transferred between threads and posted to the webview without becoming JSON arrays.
 
-/** What the user asks for: `auto` = tfjs-node if it loads, else wasm, else cpu. */
-export type BackendChoice = 'auto' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'node', 'wasm', 'cpu'];
+/**
+ * What the user asks for: `auto` = ONNX Runtime for ONNX and PyTorch models where it loads, and
+ * tfjs-node if it loads, else wasm, else cpu for everything else; `onnxruntime` requires ONNX Runtime.
+ */
+export type BackendChoice = 'auto' | 'onnxruntime' | 'node' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'onnxruntime', 'node', 'wasm', 'cpu'];
 
-/** What actually runs. `node` is @tensorflow/tfjs-node (libtensorflow). */
-export type BackendName = 'node' | 'wasm' | 'cpu';
+/**
+ * What actually runs. `node` is @tensorflow/tfjs-node (libtensorflow); `onnxruntime` is ONNX
+ * Runtime (onnxruntime-node) running ONNX and PyTorch models' passes, a tfjs backend the rest.
+ */
+export type BackendName = 'onnxruntime' | 'node' | 'wasm' | 'cpu';
 
 export const COLORMAPS = ['jet', 'turbo', 'viridis', 'inferno'] as const;
 export type ColormapName = (typeof COLORMAPS)[number];
@@ -114,6 +120,8 @@ export interface MethodDetails {
   forwardReused?: boolean;
   /** Inputs of sampling passes computed by helper engines (other workers; see cnnLens.sampleWorkers). */
   inputsElsewhere?: number;
+  /** Why ONNX Runtime did not run (part of) this request, which then ran on the tfjs backend. */
+  nativeFallback?: string;
   completeness?: CompletenessCheck;
   /** What layerCam holds for this method (input-level methods keep a raw input-size map there). */
   layerCamNote?: string;

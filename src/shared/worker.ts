@@ -27,6 +27,8 @@ export interface BackendReport {
   backend: BackendName;
   /** Human-readable detail, e.g. "wasm (SIMD, 1 thread)" or why a preferred backend was skipped. */
   detail: string;
+  /** With backend onnxruntime: the tfjs backend that runs other formats and the layer views (backendText.ts backendForModel). */
+  tfjs?: BackendName;
 }
 
 /** Must be the first request: selects and initialises the tfjs backend. */

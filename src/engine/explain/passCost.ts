@@ -33,7 +33,8 @@ export async function measureForwardMs(
   context: RunContext = {},
 ): Promise<number> {
   const input = toModelInput(image, inputShape, preprocessing);
-  const logits = sharedLogits(network, numClasses, { signal: context.signal });
+  // On ONNX Runtime (context.native) the passes a comparison runs are timed there.
+  const logits = sharedLogits(network, numClasses, { signal: context.signal, native: context.native });
   try {
     let best = Infinity;
     let spent = 0;

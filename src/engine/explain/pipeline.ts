@@ -14,6 +14,7 @@ import { resolveOptions, type ResolvedOptions } from './methodOptions';
 import { resizeMap } from '../../render/overlay';
 import { argMax, checkFiniteScores, topPredictions } from '../execution/predict';
 import * as tf from '../tf';
+import type { NativeLayerPass, NativePasses } from '../onnxRuntime/nativePasses';
 
 /** Helpers every method may use; the pipeline counts the passes they run. */
 export interface MethodServices {
@@ -123,6 +124,11 @@ export interface RunContext {
   forwardCache?: ForwardCache;
   /** Other engines with this model that take parts of sampling batches (samplePool.ts). */
   samplePool?: SamplePool;
+  /**
+   * ONNX Runtime for this model's output (onnxRuntime/nativePasses.ts): its passes run there, all
+   * cores, batches as one session run; a pass it cannot take runs here and the result says why.
+   */
+  native?: NativePasses;
 }
 
 /** The cache a request may reuse forward passes from, and the image (by identity) its input was made from. */
@@ -187,6 +193,24 @@ class PassCounter {
   inputsScored = 0;
   /** Inputs of sampling passes that helper engines computed (samplePool.ts). */
   inputsElsewhere = 0;
+  /** Passes ONNX Runtime ran, and why one could not run there (the rest of the request then runs on tfjs). */
+  nativePasses = 0;
+  nativeFallback?: string;
+
+  /** Runs a pass on ONNX Runtime unless it failed earlier in this request; undefined when it cannot. */
+  async tryNative<T>(native: NativePasses | undefined, pass: (native: NativePasses) => Promise<T>): Promise<T | undefined> {
+    if (!native || this.nativeFallback !== undefined) {
+      return undefined;
+    }
+    try {
+      const value = await pass(native);
+      this.nativePasses += 1;
+      return value;
+    } catch (error) {
+      this.nativeFallback = error instanceof Error ? error.message : String(error);
+      return undefined;
+    }
+  }
   count(batch: tf.Tensor): void {
     this.passes += 1;
     this.inputsScored += batch.shape[0] ?? 1;
@@ -228,6 +252,7 @@ interface PassEnvironment {
   batchMemoryBytes: number;
   samplePool?: SamplePool;
   signal?: AbortSignal;
+  native?: NativePasses;
 }
 
 function services(
@@ -291,6 +316,12 @@ async function splitSamplePass(
   passes: PassEnvironment,
 ): Promise<tf.Tensor> {
   const { run, batchMemoryBytes, samplePool, signal } = passes;
+  // On ONNX Runtime a batch is one session run on every core: no slices, no helpers.
+  const nativeResult = await run.tryNative(passes.native, (engine) => engine.samplePass(batch, part.pass, part.classIndex, part.guided));
+  if (nativeResult) {
+    run.count(batch);
+    return nativeResult;
+  }
   const here = (inputs: tf.Tensor4D): tf.Tensor => runSamplePass(model, inputs, part, batchMemoryBytes, (slice) => run.count(slice));
   const shares = samplePool ? helperShare(batch.shape[0], samplePool.helpers) : [];
   if (!samplePool || shares.length === 0) {
@@ -346,12 +377,12 @@ async function splitSamplePass(
  * there are, within the memory budget. The metrics count their passes themselves.
  */
 export function sharedLogits(model: tf.LayersModel, numClasses: number, context: RunContext): (batch: tf.Tensor4D) => Promise<tf.Tensor2D> {
-  const passes: PassEnvironment = { run: new PassCounter(), batchMemoryBytes: BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal };
+  const passes: PassEnvironment = { run: new PassCounter(), batchMemoryBytes: BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal, native: context.native };
   return async (batch) => (await splitSamplePass(model, batch, { pass: 'logits', classIndex: 0, output: headOf(model).output }, numClasses, passes)) as tf.Tensor2D;
 }
 
 function passEnvironment(run: PassCounter, request: CamRequest, context: RunContext): PassEnvironment {
-  return { run, batchMemoryBytes: request.batchMemoryBytes ?? BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal };
+  return { run, batchMemoryBytes: request.batchMemoryBytes ?? BATCH_MEMORY_BYTES, samplePool: context.samplePool, signal: context.signal, native: context.native };
 }
 
 /** A grey level of the image (0 black .. 1 white) as the model sees it after its mean/std normalisation. */
@@ -372,7 +403,13 @@ function detailsFor(method: Method, options: ResolvedOptions, run: PassCounter, 
     inputsScored: run.inputsScored,
     forwardReused,
     ...(run.inputsElsewhere > 0 ? { inputsElsewhere: run.inputsElsewhere } : {}),
+    ...(run.nativeFallback !== undefined ? { nativeFallback: run.nativeFallback } : {}),
   };
+}
+
+/** The backend that ran the request: ONNX Runtime when it ran every pass, else the tfjs backend. */
+function backendOf(run: PassCounter, request: CamRequest): BackendName {
+  return run.nativePasses > 0 && run.nativeFallback === undefined ? 'onnxruntime' : request.backend;
 }
 
 async function computeLayerCam(
@@ -395,8 +432,23 @@ async function computeLayerCam(
   let logitsTensor: tf.Tensor | undefined;
   let gradients: tf.Tensor4D | null = null;
   let camTensor: tf.Tensor | undefined;
+  const native = context.native;
+  let nativePass: NativeLayerPass | undefined;
   try {
-    if (reuse) {
+    nativePass = await run.tryNative(native, async (engine) => {
+      const pass = await engine.forwardAt(input, layer.name, reuse?.image);
+      if (method.usesGradients) {
+        await engine.model.prepare(layer.name, { layer: true }); // an unsupported operator after the layer shows now
+      }
+      return pass;
+    });
+    if (nativePass && native) {
+      activations = native.activations(nativePass);
+      logitsTensor = tf.tensor(nativePass.forward.scores);
+      if (!nativePass.reused) {
+        run.count(input);
+      }
+    } else if (reuse) {
       // Every layer method reads the activations and the logits; with a cache, from its forward pass.
       lease = reuse.cache.acquire(model, reuse.image, input, planCut(model, layer.path));
       state = lease.state;
@@ -423,9 +475,25 @@ async function computeLayerCam(
     const classIndex = request.classIndex ?? defaultClass(logits, output.kind);
     checkClassIndex(classIndex, logits.length, output.kind);
     // The panel's status line lists these stages: say when the forward pass came from the last request.
-    lap(lease?.reused ? 'forward (reused)' : 'forward');
+    const forwardReused = lease?.reused === true || nativePass?.reused === true;
+    lap(forwardReused ? 'forward (reused)' : 'forward');
 
-    if (state && method.usesGradients) {
+    if (nativePass && method.usesGradients) {
+      await step('Computing gradients', 0.3);
+      const pass = nativePass;
+      gradients = (await run.tryNative(native, (engine) => engine.layerGradient(pass, classIndex))) ?? null;
+      if (!gradients) {
+        // The forward pass ran natively, the gradient cannot: the tfjs engine runs both.
+        run.count(input);
+        const cut = forwardToCut(model, input, planCut(model, layer.path));
+        try {
+          gradients = classScoreGradient(model, cut, classIndex);
+        } finally {
+          disposeCutState(cut);
+        }
+      }
+      lap('gradients');
+    } else if (state && method.usesGradients) {
       await step('Computing gradients', 0.3);
       gradients = classScoreGradient(model, state, classIndex);
       lap('gradients');
@@ -455,7 +523,7 @@ async function computeLayerCam(
 
     return {
       method: method.name,
-      backend: request.backend,
+      backend: backendOf(run, request),
       layer: layer.name,
       classIndex,
       className: request.labels[classIndex] ?? `class ${classIndex}`,
@@ -465,12 +533,14 @@ async function computeLayerCam(
       cam,
       layerCam,
       timings,
-      details: detailsFor(method, options, run, lease?.reused),
+      details: detailsFor(method, options, run, forwardReused),
     };
   } catch (error) {
     throw explainMissingKernel(error, layer.name);
   } finally {
-    if (lease) {
+    if (nativePass) {
+      tf.dispose([activations, logitsTensor] as tf.Tensor[]);
+    } else if (lease) {
       lease.release(); // the cache owns the state
     } else if (state) {
       disposeCutState(state);
@@ -496,10 +566,13 @@ async function computeInputAttribution(
   let attribution: tf.Tensor4D | undefined;
   const extra: Partial<MethodDetails> = {};
   try {
-    let logits = reuse?.cache.logits(model, reuse.image);
+    let logits = reuse ? (context.native?.keptScores(reuse.image) ?? reuse.cache.logits(model, reuse.image)) : undefined;
     const forwardReused = logits !== undefined;
     if (!logits) {
       run.count(input);
+      logits = await run.tryNative(context.native, (engine) => engine.scoresOf(input));
+    }
+    if (!logits) {
       const logitsTensor = computeLogits(model, input);
       logits = (await logitsTensor.data()) as Float32Array;
       logitsTensor.dispose();
@@ -514,7 +587,7 @@ async function computeInputAttribution(
       ...services(model, input, classIndex, logits.length, options, request.preprocessing, passEnvironment(run, request, context), step, [0.05, 0.9], method.name),
       score: logits[classIndex],
       camAtLayer: async (camMethod) => {
-        const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal }, reuse);
+        const result = await computeLayerCam(model, input, { ...request, method: camMethod, classIndex }, camMethod, options, run, { signal: context.signal, native: context.native }, reuse);
         return result;
       },
       report: (details) => Object.assign(extra, details),
@@ -539,7 +612,7 @@ async function computeInputAttribution(
 
     return {
       method: method.name,
-      backend: request.backend,
+      backend: backendOf(run, request),
       layer: request.layer.name,
       classIndex,
       className: request.labels[classIndex] ?? `class ${classIndex}`,

@@ -5,6 +5,7 @@ import { colormapLut, divergingLut } from '../../render/colormap';
 import type { InspectModelInfo, InspectRequest } from '../../shared/inspectPanel';
 import { t } from '../../shared/l10n';
 import { describeKind } from '../../shared/outputs';
+import { backendForModel } from '../../shared/backendText';
 import { activationsStatus, filtersStatus, modelStatus, type StatusLine } from '../../shared/statusLine';
 import { baseName } from '../../shared/panel';
 import { filterBankShape, type ActivationChannel, type ActivationPage, type FilterPage } from '../../shared/types';
@@ -40,7 +41,7 @@ export class InspectHost {
               name: info.name,
               layerCount: info.layers.length,
               totalParams: info.totalParams,
-              backend: engine.currentBackend?.backend ?? info.backend,
+              backend: engine.currentBackend ? backendForModel(engine.currentBackend, info.format).backend : info.backend,
               backendDetail: info.backend,
               formatDetail: info.formatDetail,
               ms: Date.now() - started,
@@ -67,7 +68,8 @@ export class InspectHost {
               width: page.width,
               height: page.height,
               ms,
-              backend: engine.currentBackend?.backend ?? '',
+              // Layer views run on the tfjs backend, also when ONNX Runtime runs the model's explanations.
+              backend: engine.currentBackend ? backendForModel(engine.currentBackend, '', true).backend : '',
               imageName: baseName(imagePath),
             }),
           );
@@ -95,7 +97,6 @@ export class InspectHost {
     const backend = await engine.backendReport(signal);
     const summary = await engine.loadModel(modelPath, { signal });
     const views = await engine.layerViews(modelPath, { signal });
-    const skipped = backend.detail.indexOf(' (skipped:');
     return {
       modelPath,
       imagePath,
@@ -107,7 +108,7 @@ export class InspectHost {
       totalParams: summary.totalParams,
       numClasses: summary.numClasses,
       outputsText: summary.outputs.length > 1 ? t('{0} outputs', summary.outputs.length) : describeKind(summary.outputs[0]),
-      backend: skipped >= 0 ? backend.detail.slice(0, skipped) : backend.detail,
+      backend: backendForModel(backend, summary.format).detail,
       defaultCamLayer: summary.defaultCamLayer,
       layers: summary.layers,
       views,

@@ -17,6 +17,7 @@ import { tensorFromProto } from './tensors';
 import type { NodePass } from '../../execution/guidedRelu';
 import { buildNodeGraphModel, describeUnsupportedOps, nameGiver, runGuarded, type GraphNodePlan, type Slot } from '../../execution/nodeGraph';
 import { notAClassifier } from '../outputs';
+import { registerOnnxSource } from '../../onnxRuntime/sources';
 
 /** An ONNX node planned as a layer. */
 interface NodePlan extends GraphNodePlan {
@@ -208,6 +209,8 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
       }
     }
     const model = buildNodeGraphModel(plans, input.value.name, input.hwc, outputNames, modelName);
+    // ONNX Runtime runs this graph itself where it loads (onnxRuntime/): it needs the graph and each layer's value.
+    registerOnnxSource(model, { proto, hwc: input.hwc, layerValues: new Map(plans.map((p) => [p.info.name, p.outputs[0]])) });
     return {
       model,
       producer: [proto.producerName, proto.producerVersion].filter(Boolean).join(' '),

@@ -99,6 +99,8 @@ describe('PyTorch models in the engine worker', function () {
     const progress: string[] = [];
     const load = engine.loadModel(path.join(dir, 'model.py'), { allowCode: true, signal: controller.signal, onProgress: (p) => progress.push(p.message) });
     assert.ok(await waitFor(() => bridgeProcesses().length === 1, 20_000), 'the bridge runs');
+    // The progress event crosses from the worker thread: it may arrive just after the process shows.
+    assert.ok(await waitFor(() => progress.length > 0, 5_000), 'progress arrives');
     assert.deepStrictEqual(progress, ['Running model.py with Python and exporting it…']);
     const started = Date.now();
     controller.abort();

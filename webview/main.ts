@@ -85,6 +85,7 @@ const notes = new Map<string, string>();
 let confirmId: number | undefined;
 
 const endpoint = new MessageChannelEndpoint<WebviewToHost, HostToWebview>((envelope) => api.postMessage(envelope), {
+  requests: {}, // the host only notifies the page
   onEvent: (message) => onNotification(message),
 });
 window.addEventListener('message', (event: MessageEvent<unknown>) => endpoint.handle(event.data));

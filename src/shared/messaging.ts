@@ -12,6 +12,25 @@ export interface RequestBase<R = unknown> {
 
 export type ReplyOf<M> = M extends RequestBase<infer R> ? R : never;
 
+/**
+ * The requests among the messages `T`: those that declare an answer type (extend RequestBase<R>).
+ * Commands and notifications have no `__reply` key, so they drop out even though they match
+ * RequestBase structurally (its `__reply` is optional).
+ */
+export type RequestsOf<T> = T extends { type: string } ? ('__reply' extends keyof T ? T : never) : never;
+
+/**
+ * The answering side's handler table: one handler per request type, each bound to return that
+ * request's own reply type, as gitlens's webview IPC binds a notification type to its params. A
+ * handler returning another shape, or a missing handler, is a compile error (test/types/handlers.ts).
+ */
+export type RequestHandlers<TIn> = {
+  [K in RequestsOf<TIn>['type']]: (
+    message: Extract<RequestsOf<TIn>, { type: K }>,
+    context: HandlerContext,
+  ) => Promise<ReplyOf<Extract<RequestsOf<TIn>, { type: K }>>> | ReplyOf<Extract<RequestsOf<TIn>, { type: K }>>;
+};
+
 /** The wire envelope. Payload messages travel inside it unchanged. */
 export type Envelope =
   | { kind: 'request'; id: number; body: { type: string } }
@@ -91,9 +110,21 @@ interface Pending {
   cleanup(): void;
 }
 
+/** What an endpoint does with the messages it receives. */
+export interface EndpointHandlers<TIn extends { type: string }> {
+  /** One handler per request type `TIn` holds ({} when it holds none). */
+  requests: RequestHandlers<TIn>;
+  onEvent?: (message: TIn) => void;
+  /**
+   * Sees every error a request handler throws before it is sent back, and returns the error to
+   * send (the engine worker uses it to notice a broken engine).
+   */
+  onRequestError?: (message: TIn, error: unknown) => unknown;
+}
+
 /**
  * `TIn` are the messages this side receives as requests or events, `TOut` the ones it sends.
- * `onRequest` answers incoming requests; `onEvent` handles incoming events.
+ * `requests` answers incoming requests by type; `onEvent` handles incoming events.
  */
 export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends { type: string }> {
   private nextId = 1;
@@ -102,10 +133,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
 
   constructor(
     private readonly post: Post,
-    private readonly handlers: {
-      onRequest?: (message: TIn, context: HandlerContext) => Promise<unknown> | unknown;
-      onEvent?: (message: TIn) => void;
-    },
+    private readonly handlers: EndpointHandlers<TIn>,
   ) {}
 
   /** Send a request and wait for its answer. */
@@ -186,16 +214,23 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
     const controller = new AbortController();
     this.running.set(id, controller);
     try {
-      if (!this.handlers.onRequest) {
-        throw new ChannelError(`No handler for request ${message.type}`);
-      }
-      const value = await this.handlers.onRequest(message, { signal: controller.signal, id });
+      const value = await this.dispatch(message, { signal: controller.signal, id });
       this.post({ kind: 'reply', id, ok: true, value }, collectTransferables(value));
     } catch (error) {
-      this.post({ kind: 'reply', id, ok: false, error: serializeError(error) });
+      const sent = this.handlers.onRequestError ? this.handlers.onRequestError(message, error) : error;
+      this.post({ kind: 'reply', id, ok: false, error: serializeError(sent) });
     } finally {
       this.running.delete(id);
     }
+  }
+
+  private dispatch(message: TIn, context: HandlerContext): unknown {
+    const table = this.handlers.requests as unknown as Record<string, ((message: TIn, context: HandlerContext) => unknown) | undefined>;
+    const handler = Object.prototype.hasOwnProperty.call(table, message.type) ? table[message.type] : undefined;
+    if (!handler) {
+      throw new ChannelError(`"${message.type}" is not a request this side answers.`, 'bad-request');
+    }
+    return handler(message, context);
   }
 
   private settle(id: number, ok: boolean, value: unknown): void {

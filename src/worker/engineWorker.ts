@@ -16,20 +16,49 @@ import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
 import { ModelStore } from './modelStore';
 import { HelperEngines } from './helperEngines';
-import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../shared/worker';
+import type { BackendReport, InitRequest, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../shared/worker';
 
 const port = enginePort();
 
 const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>((envelope, transfer) => port.post(envelope, transfer), {
-  onRequest: (message, context) =>
-    handle(message, context).catch((error: unknown) => {
-      const broken = engineBreakingError(message, error);
-      if (broken) {
-        // Answer first (the reply names the files), then end: the client starts a fresh engine.
-        setTimeout(() => process.exit(70), 200);
-      }
-      throw broken ?? error;
-    }),
+  // Every request type has its handler, bound to its reply type (src/shared/messaging.ts).
+  requests: {
+    init: (message) => init(message),
+    loadModel: async (message, context) => {
+      requireBackend();
+      const model = await models.get(message.modelPath, {
+        preprocessing: message.preprocessing,
+        reload: message.reload === true,
+        allowCode: message.allowCode === true,
+        input: message.input,
+        signal: context.signal,
+        onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+      });
+      return model.summary;
+    },
+    explain: (message, context) => explainImage(message, context),
+    compare: (message, context) => compareImage(message, context),
+    estimateCompare: (message, context) => estimateCompareImage(message, context),
+    disposeModel: (message) => disposeModel(message.modelPath),
+    memory: () => {
+      const memory = tf.memory();
+      return { numTensors: memory.numTensors, numBytes: memory.numBytes };
+    },
+    encodePng: (message) => encodePng(message.image),
+    samplePass: (message) => samplePass(message),
+    layerViews: (message, context) => (requireBackend(), inspection.layerViews(message, context)),
+    activationPage: (message, context) => (requireBackend(), inspection.activationPage(message, context)),
+    activationChannel: (message, context) => (requireBackend(), inspection.activationChannel(message, context)),
+    filterPage: (message, context) => (requireBackend(), inspection.filterPage(message, context)),
+  },
+  onRequestError: (message, error) => {
+    const broken = engineBreakingError(message, error);
+    if (broken) {
+      // Answer first (the reply names the files), then end: the client starts a fresh engine.
+      setTimeout(() => process.exit(70), 200);
+    }
+    return broken ?? error;
+  },
 });
 port.onMessage((data: unknown) => endpoint.handle(data));
 
@@ -75,54 +104,16 @@ const inspection = new LayerInspection({
   progress: (requestId, progress) => endpoint.emit({ type: 'progress', requestId, progress }),
 });
 
-async function handle(message: WorkerRequest, context: HandlerContext): Promise<unknown> {
-  switch (message.type) {
-    case 'init':
-      forwardCache.clear(); // its tensors belong to the backend being replaced
-      backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
-      binariesDir = message.wasmDir;
-      pytorch = message.pytorch ?? {};
-      maxImagePixels = message.maxImagePixels;
-      helpers?.dispose();
-      helpers =
-        message.samplePool && message.samplePool.helpers > 0 ? new HelperEngines(message.samplePool, backend.backend, message.wasmDir, pytorch, log) : undefined;
-      return backend; // the client logs it
-    case 'loadModel':
-      requireBackend();
-      return (
-        await models.get(message.modelPath, {
-          preprocessing: message.preprocessing,
-          reload: message.reload === true,
-          allowCode: message.allowCode === true,
-          input: message.input,
-          signal: context.signal,
-          onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
-        })
-      ).summary;
-    case 'explain':
-      return explainImage(message, context);
-    case 'compare':
-      return compareImage(message, context);
-    case 'estimateCompare':
-      return estimateCompareImage(message, context);
-    case 'disposeModel':
-      await disposeModel(message.modelPath);
-      return undefined;
-    case 'memory': {
-      const memory = tf.memory();
-      return { numTensors: memory.numTensors, numBytes: memory.numBytes };
-    }
-    case 'encodePng':
-      return encodePng(message.image);
-    case 'samplePass':
-      return samplePass(message);
-    case 'layerViews':
-    case 'activationPage':
-    case 'activationChannel':
-    case 'filterPage':
-      requireBackend();
-      return inspection.handle(message, context);
-  }
+/** Selects and initialises the tfjs backend (always the first request). */
+async function init(message: InitRequest): Promise<BackendReport> {
+  forwardCache.clear(); // its tensors belong to the backend being replaced
+  backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
+  binariesDir = message.wasmDir;
+  pytorch = message.pytorch ?? {};
+  maxImagePixels = message.maxImagePixels;
+  helpers?.dispose();
+  helpers = message.samplePool && message.samplePool.helpers > 0 ? new HelperEngines(message.samplePool, backend.backend, message.wasmDir, pytorch, log) : undefined;
+  return backend; // the client logs it
 }
 
 function requireBackend(): void {

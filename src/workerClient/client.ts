@@ -307,6 +307,7 @@ class WorkerSession {
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
     this.endpoint = new MessageChannelEndpoint<WorkerRequest, WorkerEvent>((envelope, transfer) => this.post(envelope, transfer), {
+      requests: {}, // the engine asks the host nothing
       onEvent: (event) => this.onEvent(event),
     });
     this.child.on('message', (data: unknown) => this.receive(data));

@@ -7,6 +7,7 @@ import {
   type Envelope,
   type HandlerContext,
   type RequestBase,
+  type RequestHandlers,
 } from '../../src/shared/messaging';
 
 interface Add extends RequestBase<number> {
@@ -34,10 +35,12 @@ function pair(onRequest: (m: Requests, c: HandlerContext) => unknown) {
   const client = new MessageChannelEndpoint<Requests, never>((envelope) => {
     delivered.push(envelope);
     setImmediate(() => server.handle(envelope));
-  }, {});
+  }, { requests: {} });
+  // One function answering every request type, for the channel's own tests (typed tables: test/types/).
+  const requests = { add: onRequest, fail: onRequest, wait: onRequest } as unknown as RequestHandlers<Requests>;
   server = new MessageChannelEndpoint<never, Requests>(
     (envelope) => setImmediate(() => client.handle(envelope)),
-    { onRequest, onEvent: (m) => events.push(m as Note) },
+    { requests, onEvent: (m) => events.push(m as Note) },
   );
   return { client, server, events, delivered };
 }

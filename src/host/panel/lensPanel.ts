@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
 import { pytorchInputNote } from '../../shared/modelNotes';
 import { renderOverlay } from '../../render/overlay';
-import { MessageChannelEndpoint, isCancelled, type HandlerContext } from '../../shared/messaging';
+import { MessageChannelEndpoint, isCancelled } from '../../shared/messaging';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
 import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../../shared/layerChoice';
 import { explanationStatus, panelTitle, type StatusLine } from '../../shared/statusLine';
@@ -220,7 +220,7 @@ export class LensPanel {
       // The webview channel takes no transfer list: VS Code moves typed arrays efficiently on its own.
       (envelope) => void this.panel.webview.postMessage(envelope),
       {
-        onRequest: (message, context) => this.onRequest(message, context),
+        requests: { ...this.inspect.requests, ready: () => this.onReady() },
         onEvent: (message) => this.onCommand(message),
       },
     );
@@ -513,13 +513,8 @@ export class LensPanel {
   // ------------------------------------------------------------------------------------------
   // Webview messages
 
-  private onRequest(message: WebviewToHost, context: HandlerContext): Bootstrap | Promise<unknown> | undefined {
-    if (isInspectRequest(message)) {
-      return this.inspect.handle(message, context.signal);
-    }
-    if (message.type !== 'ready') {
-      throw new Error(`"${message.type}" is a command, not a request.`);
-    }
+  /** The page's handshake: it listens now; answered with what it needs to draw the pickers. */
+  private onReady(): Bootstrap {
     this.webviewReady = true;
     // The page may be new (first open, shown again after hiding, reloaded): after the bootstrap
     // reply goes out, replay what it has missed.

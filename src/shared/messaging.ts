@@ -31,7 +31,10 @@ export type RequestHandlers<TIn> = {
   ) => Promise<ReplyOf<Extract<RequestsOf<TIn>, { type: K }>>> | ReplyOf<Extract<RequestsOf<TIn>, { type: K }>>;
 };
 
-/** The wire envelope. Payload messages travel inside it unchanged. */
+/**
+ * The wire envelope. Payload messages travel inside it unchanged. A received envelope's body is
+ * the other side's word only: `validate` checks it (see EndpointHandlers).
+ */
 export type Envelope =
   | { kind: 'request'; id: number; body: { type: string } }
   | { kind: 'reply'; id: number; ok: true; value: unknown }
@@ -120,6 +123,13 @@ export interface EndpointHandlers<TIn extends { type: string }> {
    * send (the engine worker uses it to notice a broken engine).
    */
   onRequestError?: (message: TIn, error: unknown) => unknown;
+  /**
+   * The boundary's runtime check of an incoming body (src/shared/messageGuards.ts): returns it as
+   * `TIn` or throws. A request that fails it is answered with that error; an event that fails it
+   * goes to `onInvalid` and no further.
+   */
+  validate?: (body: unknown) => TIn;
+  onInvalid?: (error: unknown) => void;
 }
 
 /**
@@ -190,11 +200,19 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
       case 'cancel':
         this.running.get(data.id)?.abort();
         return true;
-      case 'event':
-        this.handlers.onEvent?.(data.body as TIn);
+      case 'event': {
+        let message: TIn;
+        try {
+          message = this.checked(data.body);
+        } catch (error) {
+          this.handlers.onInvalid?.(error);
+          return true;
+        }
+        this.handlers.onEvent?.(message);
         return true;
+      }
       case 'request':
-        void this.answer(data.id, data.body as TIn);
+        void this.answer(data.id, data.body);
         return true;
     }
   }
@@ -210,14 +228,24 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
     return this.pending.size;
   }
 
-  private async answer(id: number, message: TIn): Promise<void> {
+  /** The body as `TIn`, through the boundary's validator when it has one. */
+  private checked(body: unknown): TIn {
+    return this.handlers.validate ? this.handlers.validate(body) : (body as TIn);
+  }
+
+  private async answer(id: number, body: unknown): Promise<void> {
     const controller = new AbortController();
     this.running.set(id, controller);
+    let message: TIn | undefined;
     try {
+      message = this.checked(body);
       const value = await this.dispatch(message, { signal: controller.signal, id });
       this.post({ kind: 'reply', id, ok: true, value }, collectTransferables(value));
     } catch (error) {
-      const sent = this.handlers.onRequestError ? this.handlers.onRequestError(message, error) : error;
+      if (message === undefined) {
+        this.handlers.onInvalid?.(error);
+      }
+      const sent = message !== undefined && this.handlers.onRequestError ? this.handlers.onRequestError(message, error) : error;
       this.post({ kind: 'reply', id, ok: false, error: serializeError(sent) });
     } finally {
       this.running.delete(id);

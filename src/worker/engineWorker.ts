@@ -10,6 +10,7 @@ import { EngineError } from '../shared/errors';
 import { runSamplePass } from '../engine/explain/samplePool';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../shared/messaging';
+import { workerRequest } from '../shared/messageGuards';
 import type { MethodName, Preprocessing, Progress, RgbaImage } from '../shared/types';
 import { engineBreakingError } from './engineFailures';
 import { enginePort } from './enginePort';
@@ -51,6 +52,8 @@ const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>((envelop
     activationChannel: (message, context) => (requireBackend(), inspection.activationChannel(message, context)),
     filterPage: (message, context) => (requireBackend(), inspection.filterPage(message, context)),
   },
+  // Requests come from another process (the host, or a sibling engine for helpers): checked, not cast.
+  validate: workerRequest,
   onRequestError: (message, error) => {
     const broken = engineBreakingError(message, error);
     if (broken) {

@@ -5,7 +5,9 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { pickImage } from '../commands/images';
-import { reportError } from '../reportError';
+import { errorMessage, reportError } from '../reportError';
+import { modelViewerMessage } from '../../shared/messageGuards';
+import type { ModelViewerToHost } from '../../shared/modelViewer';
 import { makeNonce } from '../panel/html';
 import { LensPanel, type PanelServices } from '../panel/lensPanel';
 import { errorPage, loadingPage, summaryPage, type SummaryPageOptions } from './modelSummaryHtml';
@@ -54,14 +56,25 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider<
         panel.webview.html = errorPage(error instanceof Error ? error.message : String(error), options());
       }
     };
-    panel.webview.onDidReceiveMessage((message: { type?: string; layer?: unknown }) => {
-      if (message?.type === 'explain') {
-        void this.explainWith(document.uri);
-      } else if (message?.type === 'reload') {
-        void render(true);
-      } else if (message?.type === 'activations' && typeof message.layer === 'string' && message.layer) {
-        // A layer name clicked: its activations in the panel, through Visualize Layer (which asks for an image when none is shown).
-        void vscode.commands.executeCommand('cnnLens.visualizeLayer', { modelPath: document.uri.fsPath, layer: message.layer, view: 'activations' });
+    panel.webview.onDidReceiveMessage((data: unknown) => {
+      let message: ModelViewerToHost;
+      try {
+        message = modelViewerMessage(data); // the page is untrusted content: checked, not cast
+      } catch (error) {
+        this.services.output.appendLine(`[model viewer] ${errorMessage(error)}`);
+        return;
+      }
+      switch (message.type) {
+        case 'explain':
+          void this.explainWith(document.uri);
+          break;
+        case 'reload':
+          void render(true);
+          break;
+        case 'activations':
+          // A layer name clicked: its activations in the panel, through Visualize Layer (which asks for an image when none is shown).
+          void vscode.commands.executeCommand('cnnLens.visualizeLayer', { modelPath: document.uri.fsPath, layer: message.layer, view: 'activations' });
+          break;
       }
     });
     // Saving a new export over the file shows the new model.

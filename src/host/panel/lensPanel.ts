@@ -7,6 +7,7 @@ import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats
 import { pytorchInputNote } from '../../shared/modelNotes';
 import { renderOverlay } from '../../render/overlay';
 import { MessageChannelEndpoint, isCancelled } from '../../shared/messaging';
+import { panelMessage } from '../../shared/messageGuards';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
 import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../../shared/layerChoice';
 import { explanationStatus, panelTitle, type StatusLine } from '../../shared/statusLine';
@@ -221,6 +222,9 @@ export class LensPanel {
       (envelope) => void this.panel.webview.postMessage(envelope),
       {
         requests: { ...this.inspect.requests, ready: () => this.onReady() },
+        // The page is untrusted content: each message is checked before the host acts on it.
+        validate: panelMessage,
+        onInvalid: (error) => services.output.appendLine(`[panel] ${errorMessage(error)}`),
         onEvent: (message) => this.onCommand(message),
       },
     );

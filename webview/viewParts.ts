@@ -1,6 +1,6 @@
 // Pieces the inspection views share: a labelled picker, a checkbox, a pager, a busy state and an error line,
 // and a request runner that cancels the previous request when a newer one starts.
-import { isCancelled } from '../src/shared/messaging';
+import { isCancelled } from '../src/shared/errors';
 import { BusyIndicator } from './busy';
 import type { VscodeSingleSelect } from './components';
 import { element, paintLegend } from './lut';

@@ -3,7 +3,7 @@
 // and re-rendering for a new colormap or opacity costs no tensor work.
 import type { ColormapName, Map2D, RgbaImage } from '../shared/types';
 import { applyColormap } from './colormap';
-import { EngineError } from '../shared/errors';
+import { LensError } from '../shared/errors';
 
 /**
  * Bilinear resize with half-pixel centres and edges clamped: output pixel x samples the source at
@@ -48,7 +48,7 @@ export function renderHeatmap(cam: Map2D, width: number, height: number, colorma
  */
 export function renderOverlay(image: RgbaImage, cam: Map2D, colormap: ColormapName, alpha: number): RgbaImage {
   if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) {
-    throw new EngineError(`Overlay opacity must be a number between 0 and 1, got ${alpha}.`, 'bad-request');
+    throw new LensError(`Overlay opacity must be a number between 0 and 1, got ${alpha}.`, 'bad-request');
   }
   const heat = renderHeatmap(cam, image.width, image.height, colormap);
   const count = image.width * image.height;

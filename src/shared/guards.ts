@@ -5,6 +5,8 @@
 // They check shapes (a string, a number, one of a list), not meaning: the engine still says which
 // layer or class does not exist, with its own clear message.
 
+import { LensError } from './errors';
+
 /** Undefined when `value` fits; else what is wrong, naming where (`request.layer is 3, not a string`). */
 export type Check = (value: unknown, path: string) => string | undefined;
 
@@ -98,14 +100,12 @@ export function object<T>(fields: FieldChecks<T>): Check {
 export type MessageChecks<T extends { type: string }> = { [K in T['type']]: FieldChecks<Extract<T, { type: K }>> };
 
 /** A malformed message: `where` names the boundary, `problem` the field. Thrown by messageGuard. */
-export class MalformedMessageError extends Error {
-  readonly code = 'invalid-message';
+export class MalformedMessageError extends LensError {
   constructor(
     readonly where: string,
     readonly problem: string,
   ) {
-    super(`${where}: malformed message (${problem}); it was ignored.`);
-    this.name = 'MalformedMessageError';
+    super(`${where}: malformed message (${problem}); it was ignored.`, 'invalid-message', 'MalformedMessageError');
   }
 }
 

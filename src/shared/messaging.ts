@@ -3,6 +3,8 @@
 // Unlike a bare postMessage, a request always settles: with the handler's value, with the handler's
 // error (re-thrown on the caller's side with the same message), on timeout, or on cancel.
 
+import { cancelledError, errorCode, isErrorCode, LensError } from './errors';
+
 /** A message that expects an answer. `R` is the answer's type (phantom, for inference). */
 export interface RequestBase<R = unknown> {
   type: string;
@@ -45,44 +47,21 @@ export type Envelope =
 export interface SerializedError {
   message: string;
   name: string;
-  /** A stable code the UI can react to (e.g. 'cancelled', 'timeout', 'bad-input'). */
+  /** The error's code (src/shared/errors.ts ErrorCode): 'cancelled', 'timeout', 'bad-input'... */
   code?: string;
   stack?: string;
 }
 
-/** An error that carries a code across the boundary. */
-export class ChannelError extends Error {
-  constructor(message: string, readonly code?: string, name = 'Error') {
-    super(message);
-    this.name = name;
-  }
-}
-
-export class CancelledError extends ChannelError {
-  constructor(message = 'Cancelled') {
-    super(message, 'cancelled', 'CancelledError');
-  }
-}
-
-export function isCancelled(error: unknown): boolean {
-  return error instanceof ChannelError && error.code === 'cancelled';
-}
-
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      message: error.message,
-      name: error.name,
-      code: typeof code === 'string' ? code : undefined,
-      stack: error.stack,
-    };
+    return { message: error.message, name: error.name, code: errorCode(error), stack: error.stack };
   }
   return { message: String(error), name: 'Error' };
 }
 
-export function deserializeError(error: SerializedError): ChannelError {
-  const result = new ChannelError(error.message, error.code, error.name);
+/** The other side's error as a LensError with the same message, name and (known) code. */
+export function deserializeError(error: SerializedError): LensError {
+  const result = new LensError(error.message, isErrorCode(error.code) ? error.code : undefined, error.name);
   if (error.stack) {
     result.stack = error.stack;
   }
@@ -152,7 +131,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
     return new Promise<ReplyOf<M>>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
-        this.settle(id, false, new CancelledError());
+        this.settle(id, false, cancelledError());
         this.post({ kind: 'cancel', id });
       };
       const cleanup = () => {
@@ -171,7 +150,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
       }
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
-          this.settle(id, false, new ChannelError(`${message.type} timed out after ${options.timeoutMs} ms`, 'timeout'));
+          this.settle(id, false, new LensError(`${message.type} timed out after ${options.timeoutMs} ms`, 'timeout'));
           this.post({ kind: 'cancel', id });
         }, options.timeoutMs);
       }
@@ -256,7 +235,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
     const table = this.handlers.requests as unknown as Record<string, ((message: TIn, context: HandlerContext) => unknown) | undefined>;
     const handler = Object.prototype.hasOwnProperty.call(table, message.type) ? table[message.type] : undefined;
     if (!handler) {
-      throw new ChannelError(`"${message.type}" is not a request this side answers.`, 'bad-request');
+      throw new LensError(`"${message.type}" is not a request this side answers.`, 'bad-request');
     }
     return handler(message, context);
   }

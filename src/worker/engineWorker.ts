@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { compareMethods, encodePng, estimateComparison, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
 import { BATCH_MEMORY_BYTES } from '../engine/execution/batching';
-import { EngineError } from '../shared/errors';
+import { LensError } from '../shared/errors';
 import { runSamplePass } from '../engine/explain/samplePool';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../shared/messaging';
@@ -121,7 +121,7 @@ async function init(message: InitRequest): Promise<BackendReport> {
 
 function requireBackend(): void {
   if (!backend) {
-    throw new EngineError('The engine worker was not initialised: send "init" first.', 'unsupported');
+    throw new LensError('The engine worker was not initialised: send "init" first.', 'unsupported');
   }
 }
 

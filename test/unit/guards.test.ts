@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import { MalformedMessageError } from '../../src/shared/guards';
 import { modelViewerMessage, panelMessage, workerRequest } from '../../src/shared/messageGuards';
-import { MessageChannelEndpoint, ChannelError, type Envelope, type RequestBase } from '../../src/shared/messaging';
+import { LensError } from '../../src/shared/errors';
+import { MessageChannelEndpoint, type Envelope, type RequestBase } from '../../src/shared/messaging';
 import type { WebviewToHost } from '../../src/shared/panel';
 import type { WorkerRequest } from '../../src/shared/worker';
 
@@ -155,7 +156,7 @@ describe('message guards: one runtime check at each process boundary', () => {
       const guard = (body: unknown): Incoming => {
         const message = body as { type?: unknown; text?: unknown };
         if ((message.type !== 'echo' && message.type !== 'note') || typeof message.text !== 'string') {
-          throw new ChannelError(`malformed ${JSON.stringify(body)}`, 'invalid-message');
+          throw new LensError(`malformed ${JSON.stringify(body)}`, 'invalid-message');
         }
         return message as Incoming;
       };

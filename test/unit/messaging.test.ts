@@ -1,9 +1,8 @@
 import * as assert from 'assert';
+import { LensError, isCancelled } from '../../src/shared/errors';
 import {
-  ChannelError,
   MessageChannelEndpoint,
   collectTransferables,
-  isCancelled,
   type Envelope,
   type HandlerContext,
   type RequestBase,
@@ -60,7 +59,7 @@ describe('messaging: request/reply channel', () => {
       throw error;
     });
     await assert.rejects(client.request<Fail>({ type: 'fail' }), (error: unknown) => {
-      assert.ok(error instanceof ChannelError);
+      assert.ok(error instanceof LensError);
       assert.strictEqual(error.message, 'model.json: not JSON');
       assert.strictEqual(error.code, 'bad-input');
       return true;
@@ -90,7 +89,7 @@ describe('messaging: request/reply channel', () => {
   it('times out a request that is never answered', async () => {
     const { client } = pair(() => new Promise(() => undefined));
     await assert.rejects(client.request<Wait>({ type: 'wait' }, { timeoutMs: 20 }), (error: unknown) => {
-      assert.ok(error instanceof ChannelError);
+      assert.ok(error instanceof LensError);
       assert.strictEqual(error.code, 'timeout');
       return true;
     });
@@ -108,7 +107,7 @@ describe('messaging: request/reply channel', () => {
     const { client } = pair(() => new Promise(() => undefined));
     const a = client.request<Wait>({ type: 'wait' });
     const b = client.request<Wait>({ type: 'wait' });
-    client.rejectAll(new ChannelError('worker exited', 'crashed'));
+    client.rejectAll(new LensError('worker exited', 'worker-crashed'));
     await assert.rejects(a, /worker exited/);
     await assert.rejects(b, /worker exited/);
   });

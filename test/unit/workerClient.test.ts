@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodePng, explain, initBackend, loadModel, readImage } from '../../src/engine';
 import * as tf from '../../src/engine/tf';
-import { ChannelError, isCancelled } from '../../src/shared/messaging';
+import { LensError, isCancelled } from '../../src/shared/errors';
 import type { BackendChoice, Progress } from '../../src/shared/types';
 import { EngineClient, WORKER_CRASHED, type EngineClientOptions } from '../../src/workerClient/client';
 import { ENGINE_WORKER_SOURCE, WASM_DIR, engineFromSource } from './fixtures/workerFromSource';
@@ -22,11 +22,11 @@ function client(entry: string, overrides: Partial<EngineClientOptions> & { backe
   return { engine, logs };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ChannelError> {
+async function rejection(promise: Promise<unknown>): Promise<LensError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof ChannelError, `expected a ChannelError, got ${String(error)}`);
+    assert.ok(error instanceof LensError, `expected a LensError, got ${String(error)}`);
     return error;
   }
   assert.fail('expected the promise to reject');

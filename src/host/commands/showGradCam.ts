@@ -7,6 +7,7 @@ import { parsePytorchModelPath } from '../../shared/modelFormats';
 import { activeImage, IMAGE_EXTENSIONS, isSupportedImage, pickImage } from './images';
 import { reportError } from '../reportError';
 import { selectModelCommand } from './selectModel';
+import { LensError } from '../../shared/errors';
 
 export async function showGradCam(services: PanelServices, target?: unknown): Promise<void> {
   try {
@@ -21,10 +22,10 @@ export async function showGradCam(services: PanelServices, target?: unknown): Pr
       return;
     }
     if (imageUri.scheme !== 'file') {
-      throw new Error(`${imageUri.toString(true)} is not a local file; CNN Lens reads images from the disk.`);
+      throw new LensError(`${imageUri.toString(true)} is not a local file; CNN Lens reads images from the disk.`, 'bad-input');
     }
     if (!isSupportedImage(imageUri)) {
-      throw new Error(`${vscode.workspace.asRelativePath(imageUri)} is not a ${IMAGE_EXTENSIONS.join('/')} image.`);
+      throw new LensError(`${vscode.workspace.asRelativePath(imageUri)} is not a ${IMAGE_EXTENSIONS.join('/')} image.`, 'bad-input');
     }
     const modelUri = await services.discovery.resolve(imageUri);
     if (!modelUri) {

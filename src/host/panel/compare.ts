@@ -6,7 +6,7 @@
 // ./compareState.ts and ../protocol/compareEstimate.ts.
 import * as vscode from 'vscode';
 import { renderOverlay } from '../../render/overlay';
-import { isCancelled } from '../../shared/messaging';
+import { isCancelled } from '../../shared/errors';
 import { describeEstimate, formatDuration, needsConfirmation } from '../../shared/compareEstimate';
 import {
   baseName,
@@ -159,7 +159,7 @@ export class CompareSession {
       if (run.stale()) {
         return;
       }
-      if (isCancelled(error) || errorCode(error) === 'cancelled') {
+      if (isCancelled(error)) {
         output.appendLine(`[compare] ${imageName}: cancelled`);
         note = { text: this.shown ? 'Comparison cancelled: showing the previous one.' : 'Comparison cancelled.' };
         return;

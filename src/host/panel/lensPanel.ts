@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
 import { pytorchInputNote } from '../../shared/modelNotes';
 import { renderOverlay } from '../../render/overlay';
-import { MessageChannelEndpoint, isCancelled } from '../../shared/messaging';
+import { isCancelled } from '../../shared/errors';
+import { MessageChannelEndpoint } from '../../shared/messaging';
 import { panelMessage } from '../../shared/messageGuards';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
 import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../../shared/layerChoice';
@@ -50,6 +51,7 @@ import { withPanelProgress, type BusyState, type PanelProgress } from './progres
 import { estimateRun, learnCost, needsConfirmation, type MeasuredCost } from './runEstimate';
 import type { PanelRegistry } from './registry';
 import { CompareSession } from './compare';
+import { LensError } from '../../shared/errors';
 
 export interface PanelServices {
   extensionUri: vscode.Uri;
@@ -508,7 +510,7 @@ export class LensPanel {
     this.running?.abort();
     clearTimeout(this.imageChangeTimer);
     this.fileWatchers.forEach((d) => d.dispose());
-    this.endpoint.rejectAll(new Error('The CNN Lens panel was closed.'));
+    this.endpoint.rejectAll(new LensError('The CNN Lens panel was closed.', 'closed'));
     this.disposed.fire();
     this.panel.dispose();
     this.disposables.forEach((d) => d.dispose());
@@ -807,7 +809,7 @@ export class LensPanel {
       if (stale()) {
         return; // superseded by a newer run: its outcome is the one that matters
       }
-      if (isCancelled(error) || errorCode(error) === 'cancelled') {
+      if (isCancelled(error)) {
         output.appendLine(`[gradcam] ${imageName}: cancelled`);
         this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
         return;

@@ -9,6 +9,7 @@ import type { RequestBase } from './messaging';
 import type { StatusLine } from './statusLine';
 import type { ColormapName, ExplainedOutput, FaithfulnessMetrics, MethodName, OutputKind, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
+import { SETTING_DEFAULTS } from './settingDefaults';
 
 /**
  * The small view state the webview keeps with setState and the serializer hands back after a
@@ -373,8 +374,8 @@ export type HostToWebview =
 
 export const DEFAULT_VIEW: Pick<PanelViewState, 'method' | 'colormap' | 'opacity'> = {
   method: 'gradcam',
-  colormap: 'jet',
-  opacity: 0.5,
+  colormap: SETTING_DEFAULTS.defaultColormap,
+  opacity: SETTING_DEFAULTS.defaultOpacity,
 };
 
 export function isColormap(value: unknown): value is ColormapName {

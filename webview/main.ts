@@ -141,7 +141,7 @@ const inspection = createInspection(
 function onNotification(message: HostToWebview): void {
   switch (message.type) {
     case 'files':
-      view = message.state;
+      view = withOwnAppearance(message.state);
       saveState();
       showFiles(message.modelFileName, message.imageFileName);
       // A CodeLens may have asked for another method or layer with the files ("Explain here…").
@@ -187,7 +187,7 @@ function onNotification(message: HostToWebview): void {
       break;
     case 'viewState':
       // The host changed the state (a layer picked on another tab, a long run left): the pickers follow.
-      view = message.state;
+      view = withOwnAppearance(message.state);
       saveState();
       selectValue(ui.methodSelect, view.method);
       fillModelPickers();
@@ -218,6 +218,14 @@ function onNotification(message: HostToWebview): void {
       compareView.setStale(message.reason);
       break;
   }
+}
+
+/**
+ * The page owns the colormap and opacity (the host keeps a copy, which may lag a change still on
+ * its way): a state from the host keeps the page's own.
+ */
+function withOwnAppearance(state: PanelViewState): PanelViewState {
+  return view ? { ...state, colormap: view.colormap, opacity: view.opacity } : state;
 }
 
 function applyBootstrap(boot: Bootstrap): void {

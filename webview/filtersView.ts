@@ -7,7 +7,9 @@ import { formatShape } from '../src/shared/shapes';
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/shared/inspectPanel';
 import { FILTER_LAYOUT_AXES, FILTER_LAYOUT_SOURCES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/shared/types';
 import type { InspectContext } from './inspectContext';
-import { element, formatValue, paintIndexed, paintRgb } from './lut';
+import { element, formatValue } from './dom';
+import { paintIndexed, paintRgb } from './canvas';
+import { divergingLut, FILTER_COLORMAP } from '../src/render/colormap';
 import { Latest, Legend, Pager, picker, Status } from './viewParts';
 import { layerOption } from './pickers';
 
@@ -137,7 +139,7 @@ export class FiltersView {
       ` · weights [${shape.join(', ')}] ${page.layout}`;
     this.summary.title = `Weights [${shape.join(', ')}]: ${FILTER_LAYOUT_AXES[page.layout].join(', ')}, ${weightsSource(page)}.`;
     const shared = page.scale === 'shared' && page.bound.length > 0;
-    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = gray)` : '+max|w| (0 = gray)');
+    this.legend.show(divergingLut(FILTER_COLORMAP), shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? `${formatValue(page.bound[0])} (0 = gray)` : '+max|w| (0 = gray)');
     if (page.mode === 'rgb') {
       this.legend.hidden = true; // colours are the RGB weights themselves: grey = zero in every channel
     } else {
@@ -154,11 +156,11 @@ export class FiltersView {
     if (page.mode === 'channels') {
       this.grid.hidden = true;
       this.rows.hidden = false;
-      this.renderRows(page, info.filterLut);
+      this.renderRows(page, divergingLut(FILTER_COLORMAP));
     } else {
       this.rows.hidden = true;
       this.grid.hidden = false;
-      this.renderGrid(page, info.filterLut);
+      this.renderGrid(page, divergingLut(FILTER_COLORMAP));
     }
   }
 

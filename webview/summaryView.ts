@@ -5,7 +5,7 @@
 import { showsTrainable, type InspectModelInfo } from '../src/shared/inspectPanel';
 import { DEFAULT_LAYER_MARK, DEFAULT_LAYER_TOOLTIP } from '../src/shared/layerNames';
 import type { InspectContext } from './inspectContext';
-import { element } from './lut';
+import { element } from './dom';
 import { formatShape, shapeNotation } from '../src/shared/shapes';
 import { Latest, Status } from './viewParts';
 

@@ -3,7 +3,8 @@
 import { isCancelled } from '../src/shared/errors';
 import { BusyIndicator } from './busy';
 import type { VscodeSingleSelect } from './components';
-import { element, paintLegend } from './lut';
+import { element } from './dom';
+import { paintLegend } from './canvas';
 import { setOptions, type PickerOption } from './pickers';
 
 export function picker(id: string, caption: string, onChange: (value: string) => void): { wrap: HTMLElement; select: VscodeSingleSelect; set(options: PickerOption[], value: string): void } {

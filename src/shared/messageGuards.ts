@@ -36,9 +36,9 @@ import {
   type ExplainRequest,
   type FilterPageRequest,
   type MethodOptions,
+  type Map2D,
   type Preprocessing,
   type PythonChoice,
-  type RgbaImage,
 } from './types';
 
 const method = oneOf(METHOD_NAMES);
@@ -127,7 +127,7 @@ const explainFields = {
 const explainRequest = object<ExplainRequest>({ method, ...explainFields });
 const compareRequest = object<Omit<ExplainRequest, 'method'>>(explainFields);
 
-const rgbaImage = object<RgbaImage>({ width: number, height: number, data: typedArray(Uint8Array), source: optional(string) });
+const map2D = object<Map2D>({ width: number, height: number, data: typedArray(Float32Array) });
 
 const samplePool = object<SamplePoolSpec>({ helpers: number, workerPath: string, workerData: anything, execArgv: optional(arrayOf(string)) });
 
@@ -157,12 +157,12 @@ export const workerRequest = messageGuard<WorkerRequest>('CNN Lens engine', {
     maxImagePixels: optional(number),
   },
   loadModel: { modelPath: string, preprocessing, reload: optional(boolean), allowCode: optional(boolean), input: inputShape },
-  explain: { modelPath: string, imagePath: string, request: explainRequest, preprocessing },
-  compare: { modelPath: string, imagePath: string, methods: arrayOf(method), request: compareRequest, preprocessing },
+  explain: { modelPath: string, imagePath: string, request: explainRequest, preprocessing, knownImageKey: optional(string) },
+  compare: { modelPath: string, imagePath: string, methods: arrayOf(method), request: compareRequest, preprocessing, knownImageKey: optional(string) },
   estimateCompare: { modelPath: string, imagePath: string, methods: arrayOf(method), request: compareRequest, preprocessing },
   disposeModel: { modelPath: string },
   memory: {},
-  encodePng: { image: rgbaImage },
+  exportOverlay: { imagePath: string, imageKey: string, cam: map2D, colormap: oneOf(COLORMAPS), opacity: number },
   samplePass: { modelPath: string, preprocessing, allowCode: optional(boolean), input: inputShape, part: samplePart },
   layerViews: { modelPath: string },
   activationPage: { modelPath: string, imagePath: string, request: activationPageRequest },

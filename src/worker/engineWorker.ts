@@ -12,12 +12,30 @@ import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../shared/messaging';
 import { workerRequest } from '../shared/messageGuards';
 import type { MethodName, Preprocessing, Progress, RgbaImage } from '../shared/types';
+import { downscaleForDisplay } from '../render/display';
+import { indexedCam, renderOverlay } from '../render/overlay';
 import { engineBreakingError } from './engineFailures';
 import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
 import { ModelStore } from './modelStore';
 import { HelperEngines } from './helperEngines';
-import type { BackendReport, InitRequest, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../shared/worker';
+import type {
+  BackendReport,
+  InitRequest,
+  PytorchSettings,
+  CompareImageRequest,
+  CompareImageResult,
+  DisplayImage,
+  EstimateCompareRequest,
+  EstimateCompareResult,
+  ExplainImageRequest,
+  ExplainImageResult,
+  ExportedOverlay,
+  ExportOverlayRequest,
+  SamplePassRequest,
+  WorkerEvent,
+  WorkerRequest,
+} from '../shared/worker';
 
 const port = enginePort();
 
@@ -45,7 +63,7 @@ const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>((envelop
       const memory = tf.memory();
       return { numTensors: memory.numTensors, numBytes: memory.numBytes };
     },
-    encodePng: (message) => encodePng(message.image),
+    exportOverlay: (message) => exportOverlay(message),
     samplePass: (message) => samplePass(message),
     layerViews: (message, context) => (requireBackend(), inspection.layerViews(message, context)),
     activationPage: (message, context) => (requireBackend(), inspection.activationPage(message, context)),
@@ -96,8 +114,18 @@ let helpers: HelperEngines | undefined;
 /** Methods (and metrics) that run batches worth sharing; the others never start the helpers. */
 const SAMPLING_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['smoothgrad', 'integrated-gradients', 'scorecam', 'occlusion']);
 
+/**
+ * A decoded image file, keyed by its version (path, size, modification time), with its display
+ * copy (src/render/display.ts) made the first time a reply needs it.
+ */
+interface DecodedImage {
+  key: string;
+  image: RgbaImage;
+  display?: RgbaImage;
+}
+
 /** The last decoded image: re-running for another class or layer must not decode it again. */
-let lastImage: { key: string; image: RgbaImage } | undefined;
+let lastImage: DecodedImage | undefined;
 
 /** Activation maps and filter grids (issue 3); models and images come from the caches above. */
 const inspection = new LayerInspection({
@@ -131,6 +159,10 @@ async function disposeModel(modelPath: string): Promise<void> {
 }
 
 async function imageFor(imagePath: string): Promise<RgbaImage> {
+  return (await decodedImage(imagePath)).image;
+}
+
+async function decodedImage(imagePath: string): Promise<DecodedImage> {
   let key = imagePath;
   try {
     const stat = await fs.promises.stat(imagePath);
@@ -139,11 +171,42 @@ async function imageFor(imagePath: string): Promise<RgbaImage> {
     // readImage reports the missing file with a clear message.
   }
   if (lastImage?.key === key) {
-    return lastImage.image;
+    return lastImage;
   }
   const image = await readImage(imagePath, maxImagePixels === undefined ? {} : { maxPixels: maxImagePixels });
   lastImage = { key, image };
-  return image;
+  return lastImage;
+}
+
+/**
+ * What a reply says about its image: the key and original size always, the display copy only when
+ * the caller does not hold it (`knownImageKey`). The reply's buffers are transferred (detached
+ * here), so the cached display image goes out as a copy.
+ */
+function displayOf(decoded: DecodedImage, knownImageKey: string | undefined): DisplayImage {
+  const { width, height, data } = shownImage(decoded);
+  return {
+    key: decoded.key,
+    originalWidth: decoded.image.width,
+    originalHeight: decoded.image.height,
+    ...(knownImageKey === decoded.key ? {} : { image: { width, height, data: data.slice() } }),
+  };
+}
+
+/** The image at the size the panel shows it, made once per decoded file. */
+function shownImage(decoded: DecodedImage): RgbaImage {
+  decoded.display ??= downscaleForDisplay(decoded.image);
+  return decoded.display;
+}
+
+/** Export: the map over the image at its own resolution, as PNG. */
+async function exportOverlay(message: ExportOverlayRequest): Promise<ExportedOverlay> {
+  const decoded = await decodedImage(message.imagePath);
+  if (decoded.key !== message.imageKey) {
+    throw new LensError(`${message.imagePath} changed on disk since it was explained: export again once the panel shows it explained anew.`, 'bad-request');
+  }
+  const overlay = renderOverlay(decoded.image, message.cam, message.colormap, message.opacity);
+  return { png: await encodePng(overlay), width: overlay.width, height: overlay.height };
 }
 
 /** Load options of a request that computes on an image: its cancel and progress reach the load too. */
@@ -161,11 +224,12 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
   let t2 = t0;
   // The loaded model is held while the image decodes (a reload meanwhile must not free it); the image
   // then decides which variant of a PyTorch model runs (its own size, when it can).
+  let decoded: DecodedImage | undefined;
   const decode = async () => {
     t1 = Date.now();
-    const image = await imageFor(message.imagePath);
+    decoded = await decodedImage(message.imagePath);
     t2 = Date.now();
-    return image;
+    return decoded.image;
   };
   return models.useForImage(message.modelPath, decode, loadOptionsOf(message, context), async (model, image) => {
     const sampling = SAMPLING_METHODS.has(message.request.method) || message.request.metrics === true;
@@ -177,14 +241,21 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     });
     // The engine's own stages plus the worker's: model load and image decode (0 when cached), whole request.
     result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
-    // The reply's buffers are transferred (detached here), so send a copy of the cached image.
-    return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
+    // The map once, at the display image's size; the image itself only if the caller lacks it.
+    const source = decoded ?? { key: message.imagePath, image };
+    const shown = shownImage(source);
+    return { result, map: indexedCam(result.cam, shown.width, shown.height), display: displayOf(source, message.knownImageKey) };
   });
 }
 
 async function compareImage(message: CompareImageRequest, context: HandlerContext): Promise<CompareImageResult> {
   // Held for the whole comparison, as explainImage holds its model (a reload may come meanwhile).
-  return models.useForImage(message.modelPath, () => imageFor(message.imagePath), loadOptionsOf(message, context), async (model, image) => {
+  let decoded: DecodedImage | undefined;
+  const decode = async () => {
+    decoded = await decodedImage(message.imagePath);
+    return decoded.image;
+  };
+  return models.useForImage(message.modelPath, decode, loadOptionsOf(message, context), async (model, image) => {
     const started = Date.now();
     const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
     const results = await compareMethods(model, image, message.methods, message.request, {
@@ -194,7 +265,9 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
-    return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
+    const source = decoded ?? { key: message.imagePath, image };
+    const shown = shownImage(source);
+    return { results, maps: results.map(({ result }) => indexedCam(result.cam, shown.width, shown.height)), display: displayOf(source, message.knownImageKey) };
   });
 }
 

@@ -23,7 +23,8 @@ import type {
   LayerViewsRequest,
   BackendReport,
   DisposeModelRequest,
-  EncodePngRequest,
+  ExportedOverlay,
+  ExportOverlayRequest,
   CompareImageRequest,
   CompareImageResult,
   EstimateCompareRequest,
@@ -101,7 +102,8 @@ const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
   estimateCompare: 120_000,
   disposeModel: 30_000,
   memory: 10_000,
-  encodePng: 60_000,
+  // Blending and encoding a 24-megapixel image takes seconds.
+  exportOverlay: 120_000,
   layerViews: 120_000,
   activationPage: 300_000,
   activationChannel: 300_000,
@@ -187,8 +189,9 @@ export class EngineClient {
     return this.call<MemoryRequest>({ type: 'memory' });
   }
 
-  encodePng(image: RgbaImage, options: CallOptions = {}): Promise<Uint8Array> {
-    return this.call<EncodePngRequest>({ type: 'encodePng', image }, options);
+  /** Export: the worker blends the map over the image at its own resolution and encodes the PNG. */
+  exportOverlay(request: Omit<ExportOverlayRequest, 'type'>, options: CallOptions = {}): Promise<ExportedOverlay> {
+    return this.call<ExportOverlayRequest>({ type: 'exportOverlay', ...request }, options);
   }
 
   // Layer inspection (issue 3)

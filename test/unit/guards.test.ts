@@ -97,7 +97,6 @@ describe('message guards: one runtime check at each process boundary', () => {
   });
 
   describe('host -> engine worker', () => {
-    const image = { width: 2, height: 1, data: new Uint8Array(8) };
     const wellFormed: WorkerRequest[] = [
       { type: 'init', backend: 'wasm', wasmDir: '/dist', samplePool: { helpers: 2, workerPath: '/dist/worker.js', workerData: { any: 1 } }, pytorch: { python: { path: '/usr/bin/python3' } } },
       { type: 'loadModel', modelPath: '/m/model.json', preprocessing: { mean: [0.5], std: [0.25] }, reload: true, input: [3, 32, 32] },
@@ -106,7 +105,7 @@ describe('message guards: one runtime check at each process boundary', () => {
       { type: 'estimateCompare', modelPath: '/m', imagePath: '/i.png', methods: ['occlusion'], request: {} },
       { type: 'disposeModel', modelPath: '/m' },
       { type: 'memory' },
-      { type: 'encodePng', image },
+      { type: 'exportOverlay', imagePath: '/i.png', imageKey: '/i.png\u00001\u00002', cam: { width: 2, height: 1, data: new Float32Array(2) }, colormap: 'turbo', opacity: 0.5 },
       { type: 'samplePass', modelPath: '/m', part: { pass: 'logits', batch: new Float32Array(12), shape: [1, 2, 2, 3], classIndex: 0 } },
       { type: 'layerViews', modelPath: '/m' },
       { type: 'activationPage', modelPath: '/m', imagePath: '/i.png', request: { layer: 'conv1' } },
@@ -126,8 +125,13 @@ describe('message guards: one runtime check at each process boundary', () => {
       refuses(workerRequest, { type: 'explain', modelPath: '/m', imagePath: '/i', request: { method: 'gradcam', options: { baseline: 'grey' } } }, 'explain.request.options.baseline is "grey"');
       refuses(workerRequest, { type: 'loadModel', modelPath: '/m', input: [3, 32] }, 'loadModel.input has 2 entries, not 3');
       refuses(workerRequest, { type: 'loadModel', modelPath: '/m', preprocessing: { mean: ['0.5'] } }, 'loadModel.preprocessing.mean[0] is "0.5", not a number');
-      // Pictures and batches are typed arrays: a JSON list of numbers is refused, not slowly accepted.
-      refuses(workerRequest, { type: 'encodePng', image: { width: 1, height: 1, data: [0, 0, 0, 255] } }, 'encodePng.image.data is a list, not a Uint8Array');
+      // Maps and batches are typed arrays: a JSON list of numbers is refused, not slowly accepted.
+      refuses(
+        workerRequest,
+        { type: 'exportOverlay', imagePath: '/i', imageKey: 'k', cam: { width: 1, height: 1, data: [0.5] }, colormap: 'jet', opacity: 0.5 },
+        'exportOverlay.cam.data is a list, not a Float32Array',
+      );
+      refuses(workerRequest, { type: 'exportOverlay', imagePath: '/i', cam: { width: 1, height: 1, data: new Float32Array(1) }, colormap: 'jet', opacity: 0.5 }, 'exportOverlay.imageKey is missing, not a string');
       refuses(
         workerRequest,
         { type: 'samplePass', modelPath: '/m', part: { pass: 'logits', batch: new Float64Array(1), shape: [1, 1, 1, 1], classIndex: 0 } },

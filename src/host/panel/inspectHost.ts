@@ -1,7 +1,6 @@
 // The host side of the panel's inspection tabs: answers the webview's requests from the engine
 // worker for the panel's current model and image, and tells the panel each tab's status line and the
 // layer it shows (for the title). No vscode import: the panel hands in what it owns.
-import { colormapLut, divergingLut } from '../../render/colormap';
 import type { InspectActivationsRequest, InspectFiltersRequest, InspectModelInfo, InspectRequest } from '../../shared/inspectPanel';
 import type { RequestHandlers } from '../../shared/messaging';
 import { describeKind } from '../../shared/outputs';
@@ -9,9 +8,6 @@ import { activationsStatus, filtersStatus, modelStatus, type StatusLine } from '
 import { baseName } from '../../shared/panel';
 import { filterBankShape, type ActivationPage, type FilterPage } from '../../shared/types';
 import type { EngineClient } from '../../workerClient/client';
-
-const ACTIVATION_COLORMAP = 'viridis';
-const FILTER_COLORMAP = 'coolwarm';
 
 export interface InspectHostDeps {
   engine: EngineClient;
@@ -123,11 +119,6 @@ export class InspectHost {
       defaultCamLayer: summary.defaultCamLayer,
       layers: summary.layers,
       views,
-      // Copies: the tables are shared module constants, and posting may detach a buffer.
-      activationLut: colormapLut(ACTIVATION_COLORMAP).slice(),
-      activationColormap: ACTIVATION_COLORMAP,
-      filterLut: divergingLut(FILTER_COLORMAP).slice(),
-      filterColormap: FILTER_COLORMAP,
     };
   }
 }

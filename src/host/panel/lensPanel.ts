@@ -5,8 +5,7 @@
 import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
 import { pytorchInputNote } from '../../shared/modelNotes';
-import { renderOverlay } from '../../render/overlay';
-import { isCancelled } from '../../shared/errors';
+import { isCancelled, LensError } from '../../shared/errors';
 import { MessageChannelEndpoint } from '../../shared/messaging';
 import { panelMessage } from '../../shared/messageGuards';
 import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
@@ -23,7 +22,7 @@ import {
   type WebviewToHost,
   type CompareCommand,
 } from '../../shared/panel';
-import { COLORMAPS, DEFAULT_METHOD_OPTIONS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary, type RgbaImage } from '../../shared/types';
+import { COLORMAPS, DEFAULT_METHOD_OPTIONS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary } from '../../shared/types';
 import { codeModelGate } from '../codeModels/trust';
 import { errorCode, errorMessage, reportError } from '../reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
@@ -35,11 +34,9 @@ import {
   chosenOutput,
   describeTimings,
   explainedLine,
-  downscaleForDisplay,
   fitToModel,
   recallOutput,
   rememberOutput,
-  renderViews,
   toModelInfo,
   withImage,
   withModel,
@@ -51,7 +48,7 @@ import { withPanelProgress, type BusyState, type PanelProgress } from './progres
 import { estimateRun, learnCost, needsConfirmation, type MeasuredCost } from './runEstimate';
 import type { PanelRegistry } from './registry';
 import { CompareSession } from './compare';
-import { LensError } from '../../shared/errors';
+import { PageImages } from './pageImages';
 
 export interface PanelServices {
   extensionUri: vscode.Uri;
@@ -86,14 +83,11 @@ const LAST_INSPECT_KEY = 'cnnLens.lastInspectState';
 /** The output chosen for each model with several (panelState.ts OutputMemory). */
 const OUTPUT_MEMORY_KEY = 'cnnLens.outputByModel';
 
-/** What the last successful run produced, kept to re-render and export without the engine. */
+/** What the last successful run produced, kept to replay to a new page and to export. */
 interface LastRun {
   result: PanelResult;
+  /** The map at the layer's resolution, for Export (the worker blends it at the image's own). */
   cam: Map2D;
-  /** The image at its original resolution (export). */
-  original: RgbaImage;
-  /** The image as shown (possibly downscaled). */
-  display: RgbaImage;
 }
 
 export class LensPanel {
@@ -108,6 +102,8 @@ export class LensPanel {
   private webviewReady = false;
   private model: PanelModelInfo | undefined;
   private last: LastRun | undefined;
+  /** The display images the worker sent and the page holds (each posted once; ./pageImages.ts). */
+  private readonly images = new PageImages();
   private lastError: { message: string; code?: string } | undefined;
   /** Each view's progress (replayed to a page rebuilt while work runs). */
   private readonly busyByView = new Map<string, BusyState>();
@@ -201,6 +197,7 @@ export class LensPanel {
       output: services.output,
       state: () => this.state,
       model: () => this.model,
+      images: this.images,
       // The compare view's notes belong on its own tab's status line.
       notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
       fail: (context, error) => this.fail(context, error),
@@ -358,11 +355,12 @@ export class LensPanel {
       return;
     }
     try {
-      // At the original resolution, with the colormap and opacity the user sees now.
-      const overlay = renderOverlay(last.original, last.cam, this.state.colormap, this.state.opacity);
-      const png = await this.services.engine.encodePng(overlay);
+      // At the original resolution, with the colormap and opacity the user sees now: blended and
+      // encoded in the worker, which holds the decoded image.
+      const { imagePath, imageKey } = last.result;
+      const { png, width, height } = await this.services.engine.exportOverlay({ imagePath, imageKey, cam: last.cam, colormap: this.state.colormap, opacity: this.state.opacity });
       await vscode.workspace.fs.writeFile(target, png);
-      this.services.output.appendLine(`[export] ${target.fsPath} (${overlay.width}x${overlay.height}, ${png.byteLength} bytes)`);
+      this.services.output.appendLine(`[export] ${target.fsPath} (${width}x${height}, ${png.byteLength} bytes)`);
       const open = await vscode.window.showInformationMessage(`CNN Lens: saved the overlay to ${vscode.workspace.asRelativePath(target)}.`, 'Open');
       if (open) {
         await vscode.commands.executeCommand('vscode.open', target, besideColumn(this.panel.viewColumn));
@@ -522,6 +520,7 @@ export class LensPanel {
   /** The page's handshake: it listens now; answered with what it needs to draw the pickers. */
   private onReady(): Bootstrap {
     this.webviewReady = true;
+    this.images.pageReset();
     // The page may be new (first open, shown again after hiding, reloaded): after the bootstrap
     // reply goes out, replay what it has missed.
     setTimeout(() => this.replay(), 0);
@@ -569,9 +568,8 @@ export class LensPanel {
         this.answerConfirm(message.id, message.run);
         break;
       case 'changeAppearance':
+        // The page repainted every view itself: kept for Export, a restored panel and new tabs; nothing is posted.
         this.state = { ...this.state, colormap: message.colormap, opacity: message.opacity };
-        this.rerender();
-        this.compareSession?.appearanceChanged(message.colormap, message.opacity);
         break;
       case 'openFile':
         void this.openFile(message.which);
@@ -602,7 +600,7 @@ export class LensPanel {
       this.notify({ type: 'model', model: this.model });
     }
     if (this.last) {
-      this.notify({ type: 'result', result: this.last.result });
+      this.postResult(this.last.result);
     }
     for (const [view, busy] of this.busyByView) {
       this.notify({ type: 'busy', busy: true, message: busy.message, fraction: busy.fraction, view });
@@ -756,10 +754,11 @@ export class LensPanel {
           }
           const label = METHOD_LABELS[state.method];
           progress.step(INPUT_LEVEL_METHODS.includes(state.method) ? `${label}…` : `${label} at ${layer}…`, 0.1);
-          const { result, image } = await engine.explain(
+          const { result, map, display } = await engine.explain(
             {
               modelPath: state.modelPath,
               imagePath: state.imagePath,
+              knownImageKey: this.images.latestKey,
               request: { method: state.method, layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK },
             },
             { signal, onProgress: (p) => progress.step(`${label}: ${p.message}`, p.fraction !== undefined ? 0.1 + 0.85 * p.fraction : undefined) },
@@ -768,8 +767,7 @@ export class LensPanel {
             return;
           }
           this.learn(summary, result.method, result.layer, result.timings);
-          const display = downscaleForDisplay(image);
-          const views = renderViews(display, result.cam, state.colormap, state.opacity);
+          this.images.receive(display);
           const facts = {
             method: result.method,
             layer: result.layer,
@@ -780,8 +778,8 @@ export class LensPanel {
             backend: result.backend,
             backendDetail: backend.detail,
             timings: result.timings,
-            originalWidth: image.width,
-            originalHeight: image.height,
+            originalWidth: display.originalWidth,
+            originalHeight: display.originalHeight,
             inputsElsewhere: result.details?.inputsElsewhere,
             input: pytorchInputNote(summary, result.cam.width, result.cam.height),
           };
@@ -791,14 +789,14 @@ export class LensPanel {
             modelPath: state.modelPath,
             score: result.score,
             predictions: result.predictions,
-            image: display,
-            views,
+            imageKey: display.key,
+            map,
             status: explanationStatus(facts),
           };
-          this.last = { result: panelResult, cam: result.cam, original: image, display };
+          this.last = { result: panelResult, cam: result.cam };
           this.lastError = undefined;
           this.notify({ type: 'error', message: '' });
-          this.notify({ type: 'result', result: panelResult });
+          this.postResult(panelResult);
           const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
           output.appendLine(
             `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath})${explainedOutput} · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`,
@@ -908,14 +906,11 @@ export class LensPanel {
     void this.services.workspaceState.update(OUTPUT_MEMORY_KEY, rememberOutput(memory, this.state.modelPath, choice));
   }
 
-  /** Colormap or opacity: re-colour the last CAM in the host, no engine work. */
-  private rerender(): void {
-    if (!this.last) {
-      return;
+  /** A Grad-CAM result to the page, with the display image when the page does not hold it yet. */
+  private postResult(result: PanelResult): void {
+    if (this.webviewReady && !this.isDisposed) {
+      this.notify({ type: 'result', result, image: this.images.show('gradcam', result.imageKey) });
     }
-    const views = renderViews(this.last.display, this.last.cam, this.state.colormap, this.state.opacity);
-    this.last = { ...this.last, result: { ...this.last.result, views } };
-    this.notify({ type: 'render', views });
   }
 
   /** A view's in-panel progress (webview/busy.ts); undefined: its work ended. */

@@ -5,15 +5,14 @@
 import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
 import { pytorchInputNote } from '../../shared/modelNotes';
-import { isCancelled, LensError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { MessageChannelEndpoint } from '../../shared/messaging';
 import { panelMessage } from '../../shared/messageGuards';
-import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
+import { parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
 import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../../shared/layerChoice';
 import { explanationStatus, panelTitle, type StatusLine } from '../../shared/statusLine';
 import {
   baseName,
-  parseViewState,
   type Bootstrap,
   type HostToWebview,
   type PanelModelInfo,
@@ -22,30 +21,22 @@ import {
   type WebviewToHost,
   type CompareCommand,
 } from '../../shared/panel';
-import { COLORMAPS, DEFAULT_METHOD_OPTIONS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary } from '../../shared/types';
+import { COLORMAPS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary } from '../../shared/types';
 import { codeModelGate } from '../codeModels/trust';
-import { errorCode, errorMessage, reportError } from '../reportError';
+import { errorMessage, reportError } from '../reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
 import { readSettings } from '../settings';
 import type { EngineClient } from '../../workerClient/client';
 import { getPanelHtml, webviewOptions } from './html';
 import { InspectHost } from './inspectHost';
-import {
-  chosenOutput,
-  describeTimings,
-  explainedLine,
-  fitToModel,
-  recallOutput,
-  rememberOutput,
-  toModelInfo,
-  withImage,
-  withModel,
-  withOutput,
-  type OutputMemory,
-} from './panelState';
+import { chosenOutput, describeTimings, explainedLine, fitToModel, toModelInfo, withImage, withModel, withOutput } from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
 import { withPanelProgress, type BusyState, type PanelProgress } from './progress';
-import { estimateRun, learnCost, needsConfirmation, type MeasuredCost } from './runEstimate';
+import { ErrorDisplay, type RunOrigin } from './errorDisplay';
+import { LongRunGate } from './longRunGate';
+import { exportOverlay } from './overlayExport';
+import { RunScheduler, type RunTicket } from './runScheduler';
+import { ViewStateStore } from './viewStateStore';
 import type { PanelRegistry } from './registry';
 import { CompareSession } from './compare';
 import { PageImages } from './pageImages';
@@ -62,26 +53,12 @@ export interface PanelServices {
   modelChanges: ModelChangeHub;
 }
 
-/**
- * Why a run starts. `user`: the user asked (a command, a picker), so errors also pop up as a
- * notification and a long run (./progress.ts) shows one. `refresh`: files changed under the user's
- * hands while editing, so a long run shows in the status bar and an error in the panel only (over
- * the dimmed previous result) instead of a notification on every save.
- */
-type RunOrigin = 'user' | 'refresh';
-
 /** What to show besides image and model (CodeLens "Grad-CAM here" passes the layer). */
 export interface ShowOptions {
   layer?: string;
   /** The method to run ("Grad-CAM here" runs Grad-CAM, whatever the panel ran before). */
   method?: MethodName;
 }
-
-const LAST_STATE_KEY = 'cnnLens.lastPanelState';
-/** The inspection tabs' state (open tab, layers, toggles): the host's copy, as LAST_STATE_KEY. */
-const LAST_INSPECT_KEY = 'cnnLens.lastInspectState';
-/** The output chosen for each model with several (panelState.ts OutputMemory). */
-const OUTPUT_MEMORY_KEY = 'cnnLens.outputByModel';
 
 /** What the last successful run produced, kept to replay to a new page and to export. */
 interface LastRun {
@@ -93,7 +70,8 @@ interface LastRun {
 export class LensPanel {
   static readonly viewType = 'cnnLens.panel';
 
-  private currentState!: PanelViewState;
+  /** The view state and the inspection tabs' state, with their copies for a window reload. */
+  private readonly store: ViewStateStore;
   private readonly endpoint: MessageChannelEndpoint<HostToWebview, WebviewToHost>;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly activated = new vscode.EventEmitter<void>();
@@ -104,7 +82,8 @@ export class LensPanel {
   private last: LastRun | undefined;
   /** The display images the worker sent and the page holds (each posted once; ./pageImages.ts). */
   private readonly images = new PageImages();
-  private lastError: { message: string; code?: string } | undefined;
+  /** The error shown in the panel (./errorDisplay.ts). */
+  private readonly errors: ErrorDisplay;
   /** Each view's progress (replayed to a page rebuilt while work runs). */
   private readonly busyByView = new Map<string, BusyState>();
   /** Each inspection tab's last status line (the Grad-CAM tab's travels with its result). */
@@ -115,16 +94,10 @@ export class LensPanel {
   private gradcamPending = false;
   /** The model the inspection tabs' layers were last checked against (Change Model keeps those it has). */
   private layersFittedTo: string | undefined;
-  /** What each model's runs measured this session, for estimates before long runs (./runEstimate.ts). */
-  private readonly costs = new Map<string, MeasuredCost>();
-  /** Long runs the user confirmed (model, method, layer): not asked again this session. */
-  private readonly confirmedRuns = new Set<string>();
-  /** The long run waiting for the user's answer in the panel. */
-  private pendingConfirm: { id: number; key: string; text: string; action: string } | undefined;
-  private confirmSeq = 0;
-  private running: AbortController | undefined;
-  /** Increases with every run; a run whose number is stale drops its result. */
-  private generation = 0;
+  /** Estimates before long runs, and the user's go-ahead (./longRunGate.ts). */
+  private readonly longRuns = new LongRunGate();
+  /** One engine run at a time: a new one cancels the one in flight (./runScheduler.ts). */
+  private readonly runs = new RunScheduler();
   private reloadModelOnNextRun = false;
   private isDisposed = false;
   /** Live refresh: the model's files (through the shared hub) and the image. */
@@ -132,7 +105,6 @@ export class LensPanel {
   private imageChangeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Activations, Filters and Model tabs: requests answered from the engine (see inspectHost.ts). */
   private readonly inspect: InspectHost;
-  private inspectState: InspectViewState;
   /** A command asked for a tab while the page was not listening: switch to it on `ready`. */
   private revealInspectOnReady = false;
   /** The Compare tab: its last comparison, progress and whether it still matches (compare.ts). */
@@ -173,13 +145,14 @@ export class LensPanel {
     const defaults = { colormap: settings.defaultColormap, opacity: settings.defaultOpacity };
     // The webview's own state is the normal source. In a browser (code-server) a reload can come
     // before the workbench stored it, so the host's copy of the last panel state backs it up.
-    const state = parseViewState(saved, defaults) ?? parseViewState(services.workspaceState.get(LAST_STATE_KEY), defaults);
-    if (!state) {
+    const restored = ViewStateStore.restore(saved, services.workspaceState, defaults);
+    if (!restored) {
       services.output.appendLine(`[panel] a CNN Lens panel had no saved image/model to restore (state: ${typeof saved}); closing it.`);
       panel.dispose();
       return undefined;
     }
-    services.output.appendLine(`[panel] restoring ${state.imagePath} with ${state.modelPath}${parseViewState(saved) ? '' : ' (from the host copy)'}`);
+    const { state } = restored;
+    services.output.appendLine(`[panel] restoring ${state.imagePath} with ${state.modelPath}${restored.fromHostCopy ? ' (from the host copy)' : ''}`);
     panel.webview.options = webviewOptions(services.extensionUri);
     const lens = new LensPanel(panel, services, state);
     lens.run();
@@ -191,7 +164,13 @@ export class LensPanel {
     private readonly services: PanelServices,
     state: PanelViewState,
   ) {
-    this.state = state;
+    this.store = new ViewStateStore(services.workspaceState, state, () => this.compareSession?.stateChanged());
+    this.errors = new ErrorDisplay({
+      notify: (message) => this.notify(message),
+      log: (line) => services.output.appendLine(line),
+      // Not awaited: the notification stays up as long as the user likes; the panel must not wait.
+      report: (context, error) => void reportError(context, error, { output: services.output, selectModel: () => this.selectModel() }),
+    });
     this.compareSession = new CompareSession({
       engine: services.engine,
       output: services.output,
@@ -202,7 +181,6 @@ export class LensPanel {
       notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
       fail: (context, error) => this.fail(context, error),
     });
-    this.inspectState = parseInspectState(services.workspaceState.get(LAST_INSPECT_KEY));
     this.inspect = new InspectHost({
       engine: services.engine,
       files: () => ({ modelPath: this.state.modelPath, imagePath: this.state.imagePath }),
@@ -256,13 +234,15 @@ export class LensPanel {
   }
 
   private get state(): PanelViewState {
-    return this.currentState;
+    return this.store.state;
   }
 
   private set state(next: PanelViewState) {
-    this.currentState = next;
-    void this.services.workspaceState.update(LAST_STATE_KEY, next);
-    this.compareSession?.stateChanged();
+    this.store.state = next;
+  }
+
+  private get inspectState(): InspectViewState {
+    return this.store.inspect;
   }
 
   get viewState(): Readonly<PanelViewState> {
@@ -337,37 +317,35 @@ export class LensPanel {
     this.run('refresh');
   }
 
+  /** "Export Overlay as PNG…" (./overlayExport.ts): what the panel shows, at the image's own resolution. */
   async exportOverlay(): Promise<void> {
-    const last = this.last;
-    if (!last) {
-      void vscode.window.showInformationMessage('CNN Lens: nothing to export yet; wait for the Grad-CAM to finish.');
-      return;
-    }
-    const image = vscode.Uri.file(last.result.imagePath);
-    const stem = baseName(last.result.imagePath).replace(/\.[^.]+$/, '');
-    const target = await vscode.window.showSaveDialog({
-      title: 'CNN Lens: Export Overlay as PNG',
-      defaultUri: vscode.Uri.joinPath(image, '..', `${stem}.${last.result.method}.png`),
-      filters: { 'PNG image': ['png'] },
-      saveLabel: 'Export',
+    const { engine, output } = this.services;
+    await exportOverlay({
+      shown: () => {
+        const last = this.last;
+        // With the colormap and opacity the user sees now (the page repaints; the host keeps them).
+        return last && { imagePath: last.result.imagePath, imageKey: last.result.imageKey, method: last.result.method, cam: last.cam, colormap: this.state.colormap, opacity: this.state.opacity };
+      },
+      // Blended and encoded in the worker, which holds the decoded image.
+      exportOverlay: (request) => engine.exportOverlay(request),
+      askTarget: async (suggested) =>
+        (
+          await vscode.window.showSaveDialog({
+            title: 'CNN Lens: Export Overlay as PNG',
+            defaultUri: vscode.Uri.file(suggested),
+            filters: { 'PNG image': ['png'] },
+            saveLabel: 'Export',
+          })
+        )?.fsPath,
+      write: (target, bytes) => Promise.resolve(vscode.workspace.fs.writeFile(vscode.Uri.file(target), bytes)),
+      inform: (message, ...actions) => Promise.resolve(vscode.window.showInformationMessage(message, ...actions)),
+      relative: (target) => vscode.workspace.asRelativePath(vscode.Uri.file(target)),
+      open: async (target) => {
+        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target), besideColumn(this.panel.viewColumn));
+      },
+      log: (line) => output.appendLine(line),
+      report: (context, error) => reportError(context, error, { output }),
     });
-    if (!target) {
-      return;
-    }
-    try {
-      // At the original resolution, with the colormap and opacity the user sees now: blended and
-      // encoded in the worker, which holds the decoded image.
-      const { imagePath, imageKey } = last.result;
-      const { png, width, height } = await this.services.engine.exportOverlay({ imagePath, imageKey, cam: last.cam, colormap: this.state.colormap, opacity: this.state.opacity });
-      await vscode.workspace.fs.writeFile(target, png);
-      this.services.output.appendLine(`[export] ${target.fsPath} (${width}x${height}, ${png.byteLength} bytes)`);
-      const open = await vscode.window.showInformationMessage(`CNN Lens: saved the overlay to ${vscode.workspace.asRelativePath(target)}.`, 'Open');
-      if (open) {
-        await vscode.commands.executeCommand('vscode.open', target, besideColumn(this.panel.viewColumn));
-      }
-    } catch (error) {
-      await reportError(`exporting ${target.fsPath}`, error, { output: this.services.output });
-    }
   }
 
   /** "Grad-CAM here": bring the Grad-CAM tab to the front (the panel may be showing another tab). */
@@ -399,8 +377,7 @@ export class LensPanel {
   }
 
   private saveInspectState(state: InspectViewState): void {
-    this.inspectState = state;
-    void this.services.workspaceState.update(LAST_INSPECT_KEY, state);
+    this.store.inspect = state;
     this.updateTitle();
   }
 
@@ -505,7 +482,7 @@ export class LensPanel {
       return;
     }
     this.isDisposed = true;
-    this.running?.abort();
+    this.runs.dispose();
     clearTimeout(this.imageChangeTimer);
     this.fileWatchers.forEach((d) => d.dispose());
     this.endpoint.rejectAll(new LensError('The CNN Lens panel was closed.', 'closed'));
@@ -540,7 +517,7 @@ export class LensPanel {
       case 'inspectActivations':
       case 'inspectChannel':
       case 'inspectFilters':
-        break; // requests, answered by onRequest
+        break; // requests, answered by the request table (constructor)
       case 'inspectState':
         this.saveInspectState(parseInspectState(message.state));
         this.runIfGradCamPending();
@@ -554,7 +531,7 @@ export class LensPanel {
         if (message.output !== undefined && message.output !== (this.state.output ?? this.model?.defaultOutput)) {
           // Another output: its own classes and default layer, remembered for this model.
           this.state = { ...withOutput(this.state, message.output), method: message.method };
-          this.rememberOutput(message.output);
+          this.store.rememberOutput(message.output, this.model);
         } else {
           this.state = { ...this.state, classIndex: message.classIndex, layer: message.layer, method: message.method };
         }
@@ -581,7 +558,7 @@ export class LensPanel {
         void this.exportOverlay();
         break;
       case 'cancel':
-        this.running?.abort();
+        this.runs.cancel();
         break;
       case 'compare':
         this.compare(message);
@@ -608,13 +585,11 @@ export class LensPanel {
     for (const [tab, status] of this.tabStatus) {
       this.notify({ type: 'tabStatus', tab, status });
     }
-    if (this.pendingConfirm) {
-      const { id, text, action } = this.pendingConfirm;
-      this.notify({ type: 'confirmRun', confirm: { id, text, action } });
+    const question = this.longRuns.question;
+    if (question) {
+      this.notify({ type: 'confirmRun', confirm: question });
     }
-    if (this.lastError) {
-      this.notify({ type: 'error', ...this.lastError });
-    }
+    this.errors.replay();
     // The page restores its own tab from getState at once; the host's copy (updated on every change)
     // then wins, as a browser may restore a page state older than the last change.
     this.notify({ type: 'showInspect', state: this.inspectState, reveal: this.revealInspectOnReady });
@@ -669,37 +644,28 @@ export class LensPanel {
 
   /** Starts a run for the current state, cancelling the one in flight. Never throws. */
   private run(origin: RunOrigin = 'user'): void {
-    this.running?.abort();
     this.gradcamPending = false;
-    if (this.pendingConfirm) {
+    if (this.longRuns.withdraw()) {
       // Another choice replaces the run that waited for an answer.
-      this.pendingConfirm = undefined;
       this.notify({ type: 'confirmRun' });
     }
-    const controller = new AbortController();
-    this.running = controller;
-    const generation = ++this.generation;
-    void this.runOnce(controller, generation, origin).finally(() => {
-      if (generation === this.generation) {
-        this.running = undefined;
-      }
-    });
+    this.runs.start((ticket) => this.runOnce(ticket, origin));
   }
 
-  private async runOnce(controller: AbortController, generation: number, origin: RunOrigin): Promise<void> {
+  private async runOnce(ticket: RunTicket, origin: RunOrigin): Promise<void> {
     const { engine, output } = this.services;
-    const signal = controller.signal;
-    const stale = () => generation !== this.generation || this.isDisposed;
+    const { signal } = ticket;
+    const stale = () => ticket.stale();
     const imageName = baseName(this.state.imagePath);
     try {
       await withPanelProgress(
         {
           title: `CNN Lens: ${METHOD_LABELS[this.state.method]} of ${imageName}`,
-          controller,
+          controller: ticket,
           quiet: origin === 'refresh',
           // A newer run owns the progress bar; this one's last word must not clear it.
           show: (busy) => {
-            if (generation === this.generation) {
+            if (this.runs.isCurrent(ticket)) {
               this.setBusy(busy);
             }
           },
@@ -732,7 +698,7 @@ export class LensPanel {
           );
           this.model = toModelInfo(summary, baseName(this.state.modelPath));
           if (this.state.output === undefined && this.model.outputs.length > 1) {
-            const recalled = recallOutput(this.services.workspaceState.get(OUTPUT_MEMORY_KEY), this.state.modelPath, this.model);
+            const recalled = this.store.recallOutput(this.model);
             if (recalled !== undefined) {
               this.state = { ...this.state, output: recalled };
             }
@@ -766,7 +732,7 @@ export class LensPanel {
           if (stale()) {
             return;
           }
-          this.learn(summary, result.method, result.layer, result.timings);
+          this.longRuns.learn(summary, result.method, result.layer, result.timings);
           this.images.receive(display);
           const facts = {
             method: result.method,
@@ -794,8 +760,7 @@ export class LensPanel {
             status: explanationStatus(facts),
           };
           this.last = { result: panelResult, cam: result.cam };
-          this.lastError = undefined;
-          this.notify({ type: 'error', message: '' });
+          this.errors.clear();
           this.postResult(panelResult);
           const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
           output.appendLine(
@@ -804,64 +769,53 @@ export class LensPanel {
         },
       );
     } catch (error) {
-      if (stale()) {
-        return; // superseded by a newer run: its outcome is the one that matters
+      switch (RunScheduler.failureOf(error, ticket)) {
+        case 'superseded':
+          return; // a newer run's outcome is the one that matters
+        case 'cancelled':
+          output.appendLine(`[gradcam] ${imageName}: cancelled`);
+          this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
+          return;
+        case 'failed':
+          this.errors.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error, origin);
       }
-      if (isCancelled(error)) {
-        output.appendLine(`[gradcam] ${imageName}: cancelled`);
-        this.notify({ type: 'status', message: this.last ? 'Cancelled: showing the previous result.' : 'Cancelled.' });
-        return;
-      }
-      this.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error, origin);
     }
   }
 
   // ------------------------------------------------------------------------------------------
-  // Long runs: an estimate, and the user's go-ahead above a threshold (./runEstimate.ts)
+  // Long runs: an estimate, and the user's go-ahead above a threshold (./longRunGate.ts)
 
   /**
    * True when the run may go ahead: it is short, or the user confirmed it before. Otherwise the
    * panel shows the estimate with a button to run it (answered in answerConfirm) and this run ends.
-   * A Score-CAM on a model whose forward pass was never timed first times one (a Grad-CAM at the same
-   * layer, whose forward pass the Score-CAM then reuses).
    */
   private async confirmedOrAsked(summary: ModelSummary, method: MethodName, layer: string, backend: string, progress: PanelProgress, signal: AbortSignal): Promise<boolean> {
-    const key = `${summary.path}\n${method}\n${layer}`;
-    const channels = channelsOf(summary, layer);
-    if (method !== 'scorecam' || channels === undefined || this.confirmedRuns.has(key)) {
+    const question = await this.longRuns.check(summary, method, layer, backend, {
+      step: (message) => progress.step(message),
+      // A Grad-CAM at the same layer, whose forward pass the Score-CAM then reuses.
+      timeForwardPass: async () => {
+        const { result } = await this.services.engine.explain(
+          { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
+          { signal },
+        );
+        return result.timings;
+      },
+    });
+    if (!question) {
       return true;
     }
-    const plan = { method, layer, channels, batchSize: DEFAULT_METHOD_OPTIONS.batchSize, backend };
-    let cost = this.costs.get(summary.path) ?? {};
-    if (cost.forwardMs === undefined && cost.scoreCamMsPerChannel === undefined && channels > 4 * plan.batchSize) {
-      progress.step('Timing one forward pass for an estimate…');
-      const { result } = await this.services.engine.explain(
-        { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
-        { signal },
-      );
-      this.learn(summary, 'gradcam', layer, result.timings);
-      cost = this.costs.get(summary.path) ?? {};
-    }
-    const estimate = estimateRun(plan, cost);
-    if (!needsConfirmation(estimate)) {
-      return true;
-    }
-    const id = ++this.confirmSeq;
-    this.pendingConfirm = { id, key, text: estimate.text, action: estimate.action };
-    this.notify({ type: 'confirmRun', confirm: { id, text: estimate.text, action: estimate.action } });
-    this.services.output.appendLine(`[estimate] ${estimate.text} Waiting for the go-ahead in the panel.`);
+    this.notify({ type: 'confirmRun', confirm: question });
+    this.services.output.appendLine(`[estimate] ${question.text} Waiting for the go-ahead in the panel.`);
     return false;
   }
 
   private answerConfirm(id: number, run: boolean): void {
-    const pending = this.pendingConfirm;
-    if (!pending || pending.id !== id) {
+    const answered = this.longRuns.answer(id, run);
+    if (!answered) {
       return; // an old question (its run was replaced meanwhile)
     }
-    this.pendingConfirm = undefined;
     this.notify({ type: 'confirmRun' });
     if (run) {
-      this.confirmedRuns.add(pending.key);
       this.run();
       return;
     }
@@ -871,39 +825,18 @@ export class LensPanel {
     const layer = shown && shown.modelPath === this.state.modelPath && !INPUT_LEVEL_METHODS.includes(shown.method) ? shown.layer : this.state.layer;
     this.state = { ...this.state, method, ...(layer !== undefined ? { layer } : {}) };
     this.notify({ type: 'viewState', state: this.state });
-    this.notify({ type: 'status', message: `${pending.action.replace(/^Run /, '')} not run${shown ? ': showing the previous result' : ''}.` });
-    this.services.output.appendLine(`[estimate] not run: ${pending.text}`);
-  }
-
-  /** Keeps what a run measured for the next estimate. */
-  private learn(summary: ModelSummary, method: MethodName, layer: string, timings: Record<string, number>): void {
-    const cost = this.costs.get(summary.path) ?? {};
-    this.costs.set(summary.path, learnCost(cost, { method, timings, channels: channelsOf(summary, layer) }));
+    this.notify({ type: 'status', message: `${answered.action.replace(/^Run /, '')} not run${shown ? ': showing the previous result' : ''}.` });
+    this.services.output.appendLine(`[estimate] not run: ${answered.text}`);
   }
 
   /** Compare view (compare.ts): like run(), one request at a time, cancelled by the next. */
   private compare(command: CompareCommand): void {
-    this.running?.abort();
-    const controller = new AbortController();
-    this.running = controller;
-    const generation = ++this.generation;
-    const run = { signal: controller.signal, stale: () => generation !== this.generation || this.isDisposed, abort: () => controller.abort() };
-    void this.compareSession?.run(command, run).finally(() => {
-      if (generation === this.generation) {
-        this.running = undefined;
-        this.setBusy(undefined, 'compare');
-      }
-    });
-  }
-
-  /** Keeps the output chosen for this model in workspaceState, recalled when the model is shown again. */
-  private rememberOutput(index: number): void {
-    const choice = this.model ? chosenOutput({ ...this.state, output: index }, this.model) : undefined;
-    if (!choice || choice.index !== index) {
-      return;
-    }
-    const memory = this.services.workspaceState.get<OutputMemory>(OUTPUT_MEMORY_KEY);
-    void this.services.workspaceState.update(OUTPUT_MEMORY_KEY, rememberOutput(memory, this.state.modelPath, choice));
+    this.runs.start(
+      async (ticket) => {
+        await this.compareSession?.run(command, ticket);
+      },
+      () => this.setBusy(undefined, 'compare'),
+    );
   }
 
   /** A Grad-CAM result to the page, with the display image when the page does not hold it yet. */
@@ -923,28 +856,10 @@ export class LensPanel {
     this.notify({ type: 'busy', busy: busy !== undefined, message: busy?.message, fraction: busy?.fraction, view });
   }
 
-  /**
-   * Shows the error in the panel, over the previous result (dimmed), and, when the user asked for
-   * the run, as a notification. After a live refresh it goes to the panel and the output channel
-   * only: the user is editing, and fixing the file clears it.
-   */
+  /** Shows the error in the panel (and, when the user asked for the work, as a notification: ./errorDisplay.ts). */
   private fail(context: string, error: unknown, origin: RunOrigin = 'user'): void {
-    this.lastError = { message: errorMessage(error), code: errorCode(error) };
-    this.notify({ type: 'error', ...this.lastError });
-    if (origin === 'refresh') {
-      this.services.output.appendLine(`[refresh] ${context} failed: ${this.lastError.message}`);
-      return;
-    }
-    // Not awaited: the notification stays up as long as the user likes; the panel must not wait.
-    void reportError(context, error, { output: this.services.output, selectModel: () => this.selectModel() });
+    this.errors.fail(context, error, origin);
   }
-}
-
-/** Channels of a layer's 4-D output (channels last, as the engine keeps every format), if it has one. */
-function channelsOf(summary: ModelSummary, layer: string): number | undefined {
-  const shape = summary.layers.find((l) => l.name === layer)?.outputShape;
-  const channels = shape && shape.length === 4 ? shape[3] : undefined;
-  return typeof channels === 'number' && channels > 0 ? channels : undefined;
 }
 
 /** The column next to the panel's, for the model file and opened files. */

@@ -10,10 +10,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodePng, initBackend, readImage } from '../../src/engine';
 import { indexedCam, renderOverlay } from '../../src/render/overlay';
-import { MessageChannelEndpoint } from '../../src/shared/messaging';
-import type { Bootstrap, HostToWebview, PanelViewState, ReadyRequest, ResultNotification, WebviewToHost } from '../../src/shared/panel';
+import type { PanelViewState, ResultNotification } from '../../src/shared/panel';
 import type { EngineClient } from '../../src/workerClient/client';
 import { FakeWebviewPanel, installFakeVscode, recorded, Uri } from './fixtures/fakeVscode';
+import { Page } from './fixtures/panelPage';
 import { engineFromSource } from './fixtures/workerFromSource';
 
 installFakeVscode();
@@ -53,50 +53,6 @@ function recording(engine: EngineClient): { engine: EngineClient; calls: Array<{
     },
   });
   return { engine: proxy, calls };
-}
-
-/** The page: a real endpoint on the fake panel, recording what the host posts. */
-class Page {
-  readonly received: HostToWebview[] = [];
-  private readonly waiters: Array<{ test: (m: HostToWebview) => boolean; resolve: (m: HostToWebview) => void }> = [];
-  readonly endpoint: MessageChannelEndpoint<WebviewToHost, HostToWebview>;
-
-  constructor(panel: FakeWebviewPanel) {
-    this.endpoint = new MessageChannelEndpoint<WebviewToHost, HostToWebview>((envelope) => panel.fromPage(envelope), {
-      requests: {}, // the host only notifies the page
-      onEvent: (message) => {
-        this.received.push(message);
-        for (const waiter of [...this.waiters]) {
-          if (waiter.test(message)) {
-            this.waiters.splice(this.waiters.indexOf(waiter), 1);
-            waiter.resolve(message);
-          }
-        }
-      },
-    });
-    panel.toPage = (envelope) => this.endpoint.handle(envelope);
-  }
-
-  ready(): Promise<Bootstrap> {
-    return this.endpoint.request<ReadyRequest>({ type: 'ready' }, { timeoutMs: 30_000 });
-  }
-
-  send(message: WebviewToHost): void {
-    this.endpoint.emit(message);
-  }
-
-  next<T extends HostToWebview['type']>(type: T, timeoutMs = 60_000): Promise<Extract<HostToWebview, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${type}" from the host in ${timeoutMs} ms; got ${this.received.map((m) => m.type).join(', ')}`)), timeoutMs);
-      this.waiters.push({
-        test: (m) => m.type === type,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m as Extract<HostToWebview, { type: T }>);
-        },
-      });
-    });
-  }
 }
 
 const settle = (ms = 400) => new Promise((resolve) => setTimeout(resolve, ms));

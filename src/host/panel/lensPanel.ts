@@ -9,7 +9,7 @@ import { LensError } from '../../shared/errors';
 import { MessageChannelEndpoint } from '../../shared/messaging';
 import { panelMessage } from '../../shared/messageGuards';
 import { parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
-import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../../shared/layerChoice';
+import type { LayerTab } from '../../shared/layerChoice';
 import { explanationStatus, panelTitle, type StatusLine } from '../../shared/statusLine';
 import {
   baseName,
@@ -33,6 +33,7 @@ import { chosenOutput, describeTimings, explainedLine, fitToModel, toModelInfo, 
 import type { ModelChangeHub } from './modelWatcher';
 import { withPanelProgress, type BusyState, type PanelProgress } from './progress';
 import { ErrorDisplay, type RunOrigin } from './errorDisplay';
+import { LayerSync } from './layerSync';
 import { LongRunGate } from './longRunGate';
 import { exportOverlay } from './overlayExport';
 import { RunScheduler, type RunTicket } from './runScheduler';
@@ -105,6 +106,8 @@ export class LensPanel {
   private imageChangeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Activations, Filters and Model tabs: requests answered from the engine (see inspectHost.ts). */
   private readonly inspect: InspectHost;
+  /** One layer for all tabs (./layerSync.ts). */
+  private readonly layers: LayerSync;
   /** A command asked for a tab while the page was not listening: switch to it on `ready`. */
   private revealInspectOnReady = false;
   /** The Compare tab: its last comparison, progress and whether it still matches (compare.ts). */
@@ -180,6 +183,18 @@ export class LensPanel {
       // The compare view's notes belong on its own tab's status line.
       notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
       fail: (context, error) => this.fail(context, error),
+    });
+    this.layers = new LayerSync({
+      engine: services.engine,
+      store: this.store,
+      saveInspect: (next) => this.saveInspectState(next),
+      notify: (message) => this.notify(message),
+      log: (line) => services.output.appendLine(line),
+      closed: () => this.isDisposed,
+      gradcamStale: () => {
+        this.gradcamPending = true;
+        this.runIfGradCamPending();
+      },
     });
     this.inspect = new InspectHost({
       engine: services.engine,
@@ -391,82 +406,9 @@ export class LensPanel {
     this.panel.title = panelTitle({ tab, imageName: baseName(this.state.imagePath), modelName: baseName(this.state.modelPath), layer });
   }
 
-  // ------------------------------------------------------------------------------------------
-  // One layer for all tabs (src/shared/layerChoice.ts)
-
-  /** Which layers each tab can show in the current model; undefined when the model does not load. */
-  private async layerAbilities(): Promise<LayerAbilities | undefined> {
-    try {
-      const { engine } = this.services;
-      const summary: ModelSummary = await engine.loadModel(this.state.modelPath);
-      const views = await engine.layerViews(this.state.modelPath);
-      return {
-        gradcam: new Set(summary.layers.filter((l) => l.spatial).map((l) => l.name)),
-        activations: new Set(views.filter((v) => v.activations).map((v) => v.name)),
-        filters: new Set(views.filter((v) => v.filters).map((v) => v.name)),
-      };
-    } catch {
-      return undefined; // the run reports why the model does not load
-    }
-  }
-
-  private layerSlots(): LayerSlots {
-    return { gradcam: this.state.layer, activations: this.inspectState.activationLayer, filters: this.inspectState.filterLayer };
-  }
-
-  /**
-   * The user picked `layer` on tab `from`: every tab that can show it follows. The Grad-CAM tab runs
-   * again at once when it is the one shown, else when it is shown next (no engine work for a tab
-   * nobody looks at); the inspection tabs load their layer when they are shown.
-   */
-  private async shareFrom(from: LayerTab, layer: string): Promise<void> {
-    const abilities = await this.layerAbilities();
-    if (!abilities || this.isDisposed) {
-      return;
-    }
-    const before = this.layerSlots();
-    const after = shareLayer(before, from, layer, abilities);
-    if (after === before) {
-      return;
-    }
-    if (after.activations !== this.inspectState.activationLayer || after.filters !== this.inspectState.filterLayer) {
-      const next: InspectViewState = { ...this.inspectState, activationLayer: after.activations, filterLayer: after.filters };
-      if (after.filters !== this.inspectState.filterLayer) {
-        delete next.filterMode; // the new layer's own default
-      }
-      this.saveInspectState(next);
-      this.notify({ type: 'sharedLayer', activationLayer: after.activations, filterLayer: after.filters });
-    }
-    if (from !== 'gradcam' && after.gradcam !== this.state.layer && after.gradcam !== undefined) {
-      this.state = { ...this.state, layer: after.gradcam };
-      this.notify({ type: 'viewState', state: this.state });
-      this.services.output.appendLine(`[panel] ${from} shows ${layer}: Grad-CAM follows`);
-      this.gradcamPending = true;
-      this.runIfGradCamPending();
-    }
-  }
-
-  /** Another model: the Activations and Filters tabs keep their layers where it has them, else go back to their defaults. */
-  private async keepInspectLayers(): Promise<void> {
-    const abilities = await this.layerAbilities();
-    if (!abilities || this.isDisposed) {
-      return;
-    }
-    const before = this.layerSlots();
-    const kept = keepLayers(before, abilities);
-    if (kept.activations === before.activations && kept.filters === before.filters) {
-      return;
-    }
-    const next: InspectViewState = { ...this.inspectState, activationLayer: kept.activations, filterLayer: kept.filters };
-    if (kept.filters === undefined) {
-      delete next.filterLayer;
-      delete next.filterMode;
-    }
-    if (kept.activations === undefined) {
-      delete next.activationLayer;
-    }
-    this.saveInspectState(next);
-    this.notify({ type: 'sharedLayer', activationLayer: kept.activations, filterLayer: kept.filters });
+  /** A layer picked on one tab applies to the others (./layerSync.ts). */
+  private shareFrom(from: LayerTab, layer: string): Promise<void> {
+    return this.layers.shareFrom(from, layer);
   }
 
   /** Runs the Grad-CAM that a layer picked elsewhere made stale, once its tab is the one shown. */
@@ -706,7 +648,7 @@ export class LensPanel {
           this.state = fitToModel(this.state, this.model);
           if (this.layersFittedTo !== this.state.modelPath) {
             this.layersFittedTo = this.state.modelPath;
-            void this.keepInspectLayers();
+            void this.layers.keepLayers();
           }
           this.notify({ type: 'model', model: this.model });
           // The inspection tabs ask again (answered from the worker's cache unless the model or image changed).

@@ -4,13 +4,12 @@
 // `revive` restores one after a window reload, and every listener is disposed with the panel.
 import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
-import { pytorchInputNote } from '../../shared/modelNotes';
 import { LensError } from '../../shared/errors';
 import { MessageChannelEndpoint } from '../../shared/messaging';
 import { panelMessage } from '../../shared/messageGuards';
 import { parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
 import type { LayerTab } from '../../shared/layerChoice';
-import { explanationStatus, panelTitle, type StatusLine } from '../../shared/statusLine';
+import { panelTitle, type StatusLine } from '../../shared/statusLine';
 import {
   baseName,
   type Bootstrap,
@@ -29,7 +28,7 @@ import { readSettings } from '../settings';
 import type { EngineClient } from '../../workerClient/client';
 import { getPanelHtml, webviewOptions } from './html';
 import { InspectHost } from './inspectHost';
-import { chosenOutput, describeTimings, explainedLine, fitToModel, toModelInfo, withImage, withModel, withOutput } from './panelState';
+import { chosenOutput, explanationLogLine, fitToModel, panelResultOf, toModelInfo, withImage, withModel, withOutput } from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
 import { withPanelProgress, type BusyState, type PanelProgress } from './progress';
 import { ErrorDisplay, type RunOrigin } from './errorDisplay';
@@ -662,7 +661,7 @@ export class LensPanel {
           }
           const label = METHOD_LABELS[state.method];
           progress.step(INPUT_LEVEL_METHODS.includes(state.method) ? `${label}…` : `${label} at ${layer}…`, 0.1);
-          const { result, map, display } = await engine.explain(
+          const answer = await engine.explain(
             {
               modelPath: state.modelPath,
               imagePath: state.imagePath,
@@ -674,40 +673,14 @@ export class LensPanel {
           if (stale()) {
             return;
           }
+          const { result } = answer;
           this.longRuns.learn(summary, result.method, result.layer, result.timings);
-          this.images.receive(display);
-          const facts = {
-            method: result.method,
-            layer: result.layer,
-            classIndex: result.classIndex,
-            className: result.className,
-            output: result.output,
-            explained: explainedLine(result),
-            backend: result.backend,
-            backendDetail: backend.detail,
-            timings: result.timings,
-            originalWidth: display.originalWidth,
-            originalHeight: display.originalHeight,
-            inputsElsewhere: result.details?.inputsElsewhere,
-            input: pytorchInputNote(summary, result.cam.width, result.cam.height),
-          };
-          const panelResult: PanelResult = {
-            ...facts,
-            imagePath: state.imagePath,
-            modelPath: state.modelPath,
-            score: result.score,
-            predictions: result.predictions,
-            imageKey: display.key,
-            map,
-            status: explanationStatus(facts),
-          };
+          this.images.receive(answer.display);
+          const panelResult = panelResultOf(answer, summary, state, backend.detail);
           this.last = { result: panelResult, cam: result.cam };
           this.errors.clear();
           this.postResult(panelResult);
-          const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
-          output.appendLine(
-            `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath})${explainedOutput} · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`,
-          );
+          output.appendLine(explanationLogLine(result, summary, state, imageName));
         },
       );
     } catch (error) {

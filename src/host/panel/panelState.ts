@@ -2,8 +2,10 @@
 // changes when the user picks another image, model, class or layer; what the webview learns about a
 // model. (Its pictures come from the worker at display size and are coloured in the page.)
 import { FORMAT_NAMES } from '../../shared/modelFormats';
-import { modelNotices } from '../../shared/modelNotes';
-import type { LayerChoice, OutputChoice, PanelModelInfo, PanelViewState } from '../../shared/panel';
+import { modelNotices, pytorchInputNote } from '../../shared/modelNotes';
+import type { LayerChoice, OutputChoice, PanelModelInfo, PanelResult, PanelViewState } from '../../shared/panel';
+import { explanationStatus } from '../../shared/statusLine';
+import type { ExplainImageResult } from '../../shared/worker';
 import { binarySide, describeKind, explainedOutputText, formatValue, outputShapeText } from '../../shared/outputs';
 import { formatShape } from '../../shared/shapes';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type ModelSummary } from '../../shared/types';
@@ -150,4 +152,43 @@ export function describeTimings(timings: Record<string, number>): string {
     .filter(([, ms]) => Number.isFinite(ms))
     .map(([stage, ms]) => `${stage.replace(/Ms$/, '')} ${Math.round(ms)} ms`)
     .join(' · ');
+}
+
+/**
+ * What the page shows of one explanation: the engine's answer for the panel's state, with the
+ * status line and its facts (the backend detail is the engine's, e.g. "wasm (SIMD, 1 thread)").
+ */
+export function panelResultOf(answer: ExplainImageResult, summary: ModelSummary, state: Pick<PanelViewState, 'imagePath' | 'modelPath'>, backendDetail: string): PanelResult {
+  const { result, map, display } = answer;
+  const facts = {
+    method: result.method,
+    layer: result.layer,
+    classIndex: result.classIndex,
+    className: result.className,
+    output: result.output,
+    explained: explainedLine(result),
+    backend: result.backend,
+    backendDetail,
+    timings: result.timings,
+    originalWidth: display.originalWidth,
+    originalHeight: display.originalHeight,
+    inputsElsewhere: result.details?.inputsElsewhere,
+    input: pytorchInputNote(summary, result.cam.width, result.cam.height),
+  };
+  return {
+    ...facts,
+    imagePath: state.imagePath,
+    modelPath: state.modelPath,
+    score: result.score,
+    predictions: result.predictions,
+    imageKey: display.key,
+    map,
+    status: explanationStatus(facts),
+  };
+}
+
+/** The output channel's line for an explanation. */
+export function explanationLogLine(result: CamResult, summary: ModelSummary, state: Pick<PanelViewState, 'imagePath' | 'modelPath'>, imageName: string): string {
+  const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
+  return `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath})${explainedOutput} · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`;
 }

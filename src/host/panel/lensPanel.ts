@@ -836,7 +836,7 @@ export class LensPanel {
     if (cost.forwardMs === undefined && cost.scoreCamMsPerChannel === undefined && channels > 4 * plan.batchSize) {
       progress.step('Timing one forward pass for an estimate…');
       const { result } = await this.services.engine.explain(
-        { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
+        { modelPath: this.state.modelPath, imagePath: this.state.imagePath, knownImageKey: this.images.latestKey, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
         { signal },
       );
       this.learn(summary, 'gradcam', layer, result.timings);

@@ -10,6 +10,7 @@ import type { StatusLine } from '../src/shared/statusLine';
 import { DEFAULT_LAYER_MARK } from '../src/shared/layerNames';
 import {
   baseName,
+  DEFAULT_VIEW,
   parseViewState,
   type Bootstrap,
   type HostToWebview,
@@ -81,8 +82,8 @@ let model: PanelModelInfo | undefined;
 /** The display images the Grad-CAM and Compare tabs show, by key (sent once by the host). */
 const images = new ShownImages();
 const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command), () => ({
-  lut: colormapLut(view?.colormap ?? 'jet'),
-  opacity: view?.opacity ?? 0.5,
+  lut: colormapLut(view?.colormap ?? DEFAULT_VIEW.colormap),
+  opacity: view?.opacity ?? DEFAULT_VIEW.opacity,
 }));
 // Compare sits beside Grad-CAM (same class and layer); inspect.ts registers the other tabs.
 registerTab({ id: 'compare', label: 'Compare', panel: byId<HTMLElement>('compare'), order: 15 });

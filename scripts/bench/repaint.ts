@@ -158,7 +158,7 @@ export function repaintLines(r: RepaintReport): string[] {
   return [
     `Repaint (issue 14): an image of ${r.originalSide}² shown at ${r.displaySide}², heatmap and overlay (2×${r.displaySide}²):`,
     '',
-    '| | before | after |',
+    '| | host rendered (before; today\'s render code) | page colours (after) |',
     '|---|---:|---:|',
     `| host → page per opacity or colormap change | ${mb(r.before.bytesPerChange)} | ${mb(r.after.bytesPerChange)} (nothing posted) |`,
     `| host work per change | ${ms(r.before.hostMsPerChange)} | none |`,

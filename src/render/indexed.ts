@@ -40,6 +40,16 @@ export function colorIndexed<T extends RgbaOut>(indices: Uint8Array, lut: Uint8A
 export function colorIndexed(indices: Uint8Array, lut: Uint8Array, out: RgbaOut = new Uint8Array(indices.length * 4)): RgbaOut {
   checkLut(lut);
   checkOut(out, indices.length);
+  if (out.byteOffset % 4 === 0) {
+    // One 32-bit write per pixel: the table's RGBA words are packed through a byte view, so the
+    // platform's byte order never matters.
+    const words = new Uint32Array(out.buffer, out.byteOffset, indices.length);
+    const table = rgbaWords(lut);
+    for (let i = 0; i < indices.length; i++) {
+      words[i] = table[indices[i]];
+    }
+    return out;
+  }
   for (let i = 0, o = 0; i < indices.length; i++, o += 4) {
     const entry = indices[i] * 3;
     out[o] = lut[entry];
@@ -48,6 +58,18 @@ export function colorIndexed(indices: Uint8Array, lut: Uint8Array, out: RgbaOut 
     out[o + 3] = 255;
   }
   return out;
+}
+
+/** The table as 256 opaque RGBA words in this platform's byte order. */
+function rgbaWords(lut: Uint8Array): Uint32Array {
+  const bytes = new Uint8Array(256 * 4);
+  for (let i = 0; i < 256; i++) {
+    bytes[i * 4] = lut[i * 3];
+    bytes[i * 4 + 1] = lut[i * 3 + 1];
+    bytes[i * 4 + 2] = lut[i * 3 + 2];
+    bytes[i * 4 + 3] = 255;
+  }
+  return new Uint32Array(bytes.buffer);
 }
 
 /** Opaque RGBA of RGB triples as they are (a filter's three input channels, 128 = zero). */
@@ -90,26 +112,28 @@ export function blendIndexed(image: RgbaImage, indices: Uint8Array, lut: Uint8Ar
   checkOut(out, count);
   const keep = 1 - alpha;
   const pixels = image.data;
-  // Both terms per byte value, once: for an opaque pixel (the usual case) keep * (v * 1) is keep * v,
-  // so the tables give the same doubles as the formula, and the same bytes, at a fraction of the cost.
-  const imageTerm = new Float64Array(256);
-  const heatTerm = new Float64Array(256);
+  // For an opaque pixel (the usual case) keep * (v * 1) is keep * v, so every output byte is
+  // round(keep * v + alpha * h) for an image byte v and a table byte h: 65536 values computed once
+  // with the formula's own expression (the same doubles, the same bytes), then one lookup per channel.
+  const blended = new Uint8Array(256 * 256);
   for (let v = 0; v < 256; v++) {
-    imageTerm[v] = keep * v;
-    heatTerm[v] = alpha * v;
+    const imageTerm = keep * v;
+    for (let h = 0; h < 256; h++) {
+      blended[(v << 8) | h] = Math.round(imageTerm + alpha * h);
+    }
   }
   for (let i = 0, p = 0; i < count; i++, p += 4) {
     const entry = indices[i] * 3;
     const a = pixels[p + 3];
     if (a === 255) {
-      out[p] = Math.round(imageTerm[pixels[p]] + heatTerm[lut[entry]]);
-      out[p + 1] = Math.round(imageTerm[pixels[p + 1]] + heatTerm[lut[entry + 1]]);
-      out[p + 2] = Math.round(imageTerm[pixels[p + 2]] + heatTerm[lut[entry + 2]]);
+      out[p] = blended[(pixels[p] << 8) | lut[entry]];
+      out[p + 1] = blended[(pixels[p + 1] << 8) | lut[entry + 1]];
+      out[p + 2] = blended[(pixels[p + 2] << 8) | lut[entry + 2]];
     } else {
       const opacity = a / 255;
-      out[p] = Math.round(keep * (pixels[p] * opacity) + heatTerm[lut[entry]]);
-      out[p + 1] = Math.round(keep * (pixels[p + 1] * opacity) + heatTerm[lut[entry + 1]]);
-      out[p + 2] = Math.round(keep * (pixels[p + 2] * opacity) + heatTerm[lut[entry + 2]]);
+      out[p] = Math.round(keep * (pixels[p] * opacity) + alpha * lut[entry]);
+      out[p + 1] = Math.round(keep * (pixels[p + 1] * opacity) + alpha * lut[entry + 1]);
+      out[p + 2] = Math.round(keep * (pixels[p + 2] * opacity) + alpha * lut[entry + 2]);
     }
     out[p + 3] = 255;
   }

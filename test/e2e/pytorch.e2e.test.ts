@@ -152,11 +152,23 @@ describe('CNN Lens with a PyTorch model.py in code-server (end to end)', functio
     }
     // Hover on self.conv2 in forward(): the module, its PyTorch shape, parameters and weights.
     // Monaco's Python tokens: `self`, `.conv2`, `(`…; the last `.conv2` is forward()'s.
-    const token = await editor.locator('.view-line span span', { hasText: '.conv2' }).last().boundingBox();
-    assert.ok(token, 'the conv2 token of forward() is on screen');
-    await page!.mouse.move(token.x + token.width / 2, token.y + token.height / 2, { steps: 5 });
+    // On a busy machine the first hover can come up before the model's summary is ready and show
+    // nothing of ours: move away and back until it does.
     const hover = page!.locator('.monaco-hover-content', { hasText: 'Parameters' }).first();
-    await hover.waitFor({ timeout: 30_000 });
+    await waitUntil(
+      async () => {
+        const token = await editor.locator('.view-line span span', { hasText: '.conv2' }).last().boundingBox();
+        assert.ok(token, 'the conv2 token of forward() is on screen');
+        await page!.mouse.move(token.x + token.width / 2, token.y - 40, { steps: 2 });
+        await page!.mouse.move(token.x + token.width / 2, token.y + token.height / 2, { steps: 5 });
+        return hover.waitFor({ timeout: 10_000 }).then(
+          () => true,
+          () => false,
+        );
+      },
+      PANEL_TIMEOUT_MS,
+      'the hover on self.conv2 with its parameters',
+    );
     const hoverText = await hover.innerText();
     assert.match(hoverText, /conv2 · Conv2d/);
     assert.match(hoverText, /Output: 1×32×16×16 \(N×C×H×W\) \(default\)/);

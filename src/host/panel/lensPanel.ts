@@ -710,7 +710,7 @@ export class LensPanel {
       // A Grad-CAM at the same layer, whose forward pass the Score-CAM then reuses.
       timeForwardPass: async () => {
         const { result } = await this.services.engine.explain(
-          { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
+          { modelPath: this.state.modelPath, imagePath: this.state.imagePath, knownImageKey: this.images.latestKey, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
           { signal },
         );
         return result.timings;

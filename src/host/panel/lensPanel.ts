@@ -2,6 +2,9 @@
 // the truth (files, class, layer, colormap, opacity, last result); the webview displays it and
 // sends the user's changes. Lifecycle follows webview-sample: `show` creates or reuses a panel,
 // `revive` restores one after a window reload, and every listener is disposed with the panel.
+// This class owns the webview and the order of things; the parts that need no vscode are its
+// collaborators, each tested alone: viewStateStore (state), runScheduler (one run at a time, stale
+// and cancelled runs), longRunGate (estimates), errorDisplay, overlayExport, layerSync, inspectHost.
 import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
 import { LensError } from '../../shared/errors';

@@ -3,6 +3,7 @@
 //   worker.js    (engine worker_threads entry, Node)
 //   cli.js       (the `cnn-lens` command, Node)
 //   webview.js / webview.css (the panel UI, browser)
+//   modelViewer.js (the model viewer page's script, browser)
 // and copies the WebAssembly binaries the Node bundles load at run time next to them: tfjs-backend-wasm's
 // (found through setWasmPaths) and the WebP decoder's (src/engine/images/image.ts), esbuild-wasm's two
 // run-time files for models defined in code (src/engine/models/codeModel/bundle.ts loads them from dist/),
@@ -25,6 +26,7 @@ const targets = [
   { entry: 'src/worker/engineWorker.ts', out: 'worker.js', platform: 'node' },
   { entry: 'src/cli/main.ts', out: 'cli.js', platform: 'node', banner: '#!/usr/bin/env node' },
   { entry: 'webview/main.ts', out: 'webview.js', platform: 'browser' },
+  { entry: 'webview/modelViewer.ts', out: 'modelViewer.js', platform: 'browser' },
 ];
 
 function optionsFor(target) {

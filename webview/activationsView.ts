@@ -9,9 +9,10 @@ import { t } from './l10n';
 import { formatShape } from '../src/shared/shapes';
 import type { InspectActivationsRequest, InspectChannelRequest, InspectModelInfo } from '../src/shared/inspectPanel';
 import type { ActivationChannel, ActivationPage, ActivationScale, ActivationSort } from '../src/shared/types';
-import { drawRgba } from './canvas';
 import type { InspectContext } from './inspectContext';
-import { element, formatValue, paintIndexed } from './lut';
+import { element, formatValue } from './dom';
+import { drawRgba, paintIndexed } from './canvas';
+import { ACTIVATION_COLORMAP, colormapLut } from '../src/render/colormap';
 import { checkbox, Latest, Legend, Pager, picker, secondaryButton, Status } from './viewParts';
 import { layerOption } from './pickers';
 import { defaultLayerMark } from '../src/shared/layerNames';
@@ -168,8 +169,8 @@ export class ActivationsView {
     this.bars.hidden = maps;
     if (maps) {
       const shared = page.scale === 'shared';
-      this.legend.show(info.activationLut, shared ? formatValue(page.layerMin) : t('channel min'), shared ? formatValue(page.layerMax) : t('channel max'));
-      this.renderTiles(page, info.activationLut);
+      this.legend.show(colormapLut(ACTIVATION_COLORMAP), shared ? formatValue(page.layerMin) : t('channel min'), shared ? formatValue(page.layerMax) : t('channel max'));
+      this.renderTiles(page, colormapLut(ACTIVATION_COLORMAP));
     } else {
       this.renderBars(page);
     }
@@ -233,7 +234,7 @@ export class ActivationsView {
       this.context.request<InspectChannelRequest>({ type: 'inspectChannel', request: { layer, channel } }, signal),
     );
     if (result && this.info) {
-      this.renderDetail(result, this.info.activationLut);
+      this.renderDetail(result, colormapLut(ACTIVATION_COLORMAP));
     }
   }
 

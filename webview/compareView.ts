@@ -4,8 +4,9 @@
 // change and the metrics' time apart; rank by a metric; click (or Enter) a tile to see it large.
 // While a comparison runs: a progress line (which method of how many, its metrics), the Run button
 // disabled and Cancel beside it. Before a long one, the host's estimate and a confirmation, here in
-// the tab. Everything shown comes from the host (times, overlays, words, staleness); this file
-// lays it out and reports the user's choices through `send`. Controls are @vscode-elements ones,
+// the tab. Everything shown comes from the host (times, maps, words, staleness); this file lays
+// it out, blends each map over the image in the Grad-CAM tab's colormap and opacity (repainted in
+// place when they change), and reports the user's choices through `send`. Controls are @vscode-elements ones,
 // like the other tabs'.
 import { ExplanationRegion } from './explain';
 import { methodExplanation, metricExplanation } from '../src/shared/explanations';
@@ -14,12 +15,16 @@ import type { CompareCommand, CompareConfirm, CompareProgress, PanelCompare, Pan
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, RANK_METRICS, RANK_METRIC_NAMES, rankByMetric, type FaithfulnessMetrics, type MethodName, type RankMetric } from '../src/shared/types';
 import { shortenLayerName, TILE_NAME_CHARS } from '../src/shared/layerNames';
 import { curveChart, type ChartLayout } from '../src/shared/curveChart';
-import { drawRgba } from './canvas';
+import { drawRgba, paintOverlay } from './canvas';
+import type { RgbaImage } from '../src/shared/types';
 import type { VscodeButton, VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from './components';
 import { setOptions } from './pickers';
 
 export interface CompareView {
-  show(compare: PanelCompare): void;
+  /** A comparison and the display image its maps are drawn over (undefined: the page lacks it; nothing is drawn). */
+  show(compare: PanelCompare, image: RgbaImage | undefined): void;
+  /** The colormap or opacity changed: every overlay is painted again from its map. */
+  repaint(): void;
   /** The host's word on whether the comparison still matches the panel (undefined: it does). */
   setStale(reason: string | undefined): void;
   setProgress(progress: CompareProgress | undefined, note?: { text: string; error?: boolean }): void;
@@ -57,8 +62,21 @@ function metricLabel(metric: RankMetric): string {
   }
 }
 
-export function createCompareView(root: HTMLElement, send: (command: CompareCommand | Extract<WebviewToHost, { type: 'cancel' }>) => void): CompareView {
+/** The Grad-CAM tab's colormap table and opacity, which the overlays follow. */
+export interface Appearance {
+  lut: Uint8Array;
+  opacity: number;
+}
+
+export function createCompareView(
+  root: HTMLElement,
+  send: (command: CompareCommand | Extract<WebviewToHost, { type: 'cancel' }>) => void,
+  appearance: () => Appearance,
+): CompareView {
   let current: PanelCompare | undefined;
+  let image: RgbaImage | undefined;
+  /** The overlay canvases on screen, repainted in place when the appearance changes. */
+  let painted: Array<{ canvas: HTMLCanvasElement; item: PanelCompareItem }> = [];
   let order: Order = 'run';
   let enlarged: MethodName | undefined;
   let running = false;
@@ -158,9 +176,17 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
     return order === 'run' ? [...items] : rankByMetric(items, order);
   }
 
+  function paint(canvas: HTMLCanvasElement, item: PanelCompareItem): void {
+    if (image) {
+      const { lut, opacity } = appearance();
+      paintOverlay(canvas, image, item.map, lut, opacity);
+    }
+  }
+
   function render(): void {
     grid.replaceChildren();
-    if (!current) {
+    painted = [];
+    if (!current || !image) {
       return;
     }
     const hasMetrics = current.items.some((item) => item.metrics);
@@ -184,7 +210,9 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   function inputTile(compare: PanelCompare): HTMLElement {
     const figure = element('figure', { class: 'compare-tile input', 'data-testid': 'compare-input' });
     const canvas = element('canvas', { id: 'compare-input-canvas', role: 'img', 'aria-label': t('The input image: {0}', compare.target) });
-    drawRgba(canvas, compare.image);
+    if (image) {
+      drawRgba(canvas, image);
+    }
     canvas.setAttribute('aria-label', t('The input image: {0}', compare.target));
     const caption = element('figcaption');
     caption.append(element('strong', {}, t('Input')), element('span', { class: 'compare-time', title: compare.target }, compare.target));
@@ -204,7 +232,8 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
       figure.classList.add('selected');
     }
     const canvas = element('canvas', { id: `compare-${item.method}` });
-    drawRgba(canvas, item.overlay);
+    paint(canvas, item);
+    painted.push({ canvas, item });
     canvas.setAttribute('aria-hidden', 'true');
     const caption = element('figcaption');
     caption.append(element('strong', {}, `${rank !== undefined ? `${rank}. ` : ''}${label}`));
@@ -240,7 +269,8 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
       return;
     }
     const canvas = element('canvas', { id: 'compare-large-canvas', role: 'img', 'aria-label': t('{0} over the image, enlarged', METHOD_LABELS[item.method]) });
-    drawRgba(canvas, item.overlay);
+    paint(canvas, item);
+    painted.push({ canvas, item });
     canvas.setAttribute('aria-label', t('{0} over the image, enlarged', METHOD_LABELS[item.method]));
     const caption = element('figcaption');
     const close = element('vscode-button', { secondary: '', 'data-testid': 'compare-large-close' }, t('Close')) as VscodeButton;
@@ -288,12 +318,16 @@ export function createCompareView(root: HTMLElement, send: (command: CompareComm
   }
 
   return {
-    show(compare) {
+    show(compare, shown) {
       current = compare;
+      image = shown;
       if (enlarged && !compare.items.some((i) => i.method === enlarged)) {
         enlarged = undefined;
       }
       render();
+    },
+    repaint() {
+      painted.forEach(({ canvas, item }) => paint(canvas, item));
     },
     setStale(reason) {
       grid.classList.toggle('stale', reason !== undefined);

@@ -10,7 +10,9 @@ import { formatShape } from '../src/shared/shapes';
 import type { InspectFiltersRequest, InspectModelInfo } from '../src/shared/inspectPanel';
 import { FILTER_LAYOUT_AXES, filterBankShape, filterShape, type FilterMode, type FilterPage, type FilterScale } from '../src/shared/types';
 import type { InspectContext } from './inspectContext';
-import { element, formatValue, paintIndexed, paintRgb } from './lut';
+import { element, formatValue } from './dom';
+import { paintIndexed, paintRgb } from './canvas';
+import { divergingLut, FILTER_COLORMAP } from '../src/render/colormap';
 import { Latest, Legend, Pager, picker, Status } from './viewParts';
 import { layerOption } from './pickers';
 
@@ -153,7 +155,7 @@ export class FiltersView {
       ` · ${t('weights [{0}] {1}', shape.join(', '), page.layout)}`;
     this.summary.title = t('Weights [{0}]: {1}, {2}.', shape.join(', '), FILTER_LAYOUT_AXES[page.layout].join(', '), weightsSource(page));
     const shared = page.scale === 'shared' && page.bound.length > 0;
-    this.legend.show(info.filterLut, shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? t('{0} (0 = gray)', formatValue(page.bound[0])) : t('{0} (0 = gray)', '+max|w|'));
+    this.legend.show(divergingLut(FILTER_COLORMAP), shared ? formatValue(-page.bound[0]) : '−max|w|', shared ? t('{0} (0 = gray)', formatValue(page.bound[0])) : t('{0} (0 = gray)', '+max|w|'));
     if (page.mode === 'rgb') {
       this.legend.hidden = true; // colours are the RGB weights themselves: grey = zero in every channel
     } else {
@@ -170,11 +172,11 @@ export class FiltersView {
     if (page.mode === 'channels') {
       this.grid.hidden = true;
       this.rows.hidden = false;
-      this.renderRows(page, info.filterLut);
+      this.renderRows(page, divergingLut(FILTER_COLORMAP));
     } else {
       this.rows.hidden = true;
       this.grid.hidden = false;
-      this.renderGrid(page, info.filterLut);
+      this.renderGrid(page, divergingLut(FILTER_COLORMAP));
     }
   }
 

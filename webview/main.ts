@@ -1,5 +1,7 @@
-// The CNN Lens panel page. It displays what the host sends (pictures as RGBA on canvases, the top
-// predictions, pickers) and reports the user's changes; it computes nothing. Its first message is
+// The CNN Lens panel page. It displays what the host sends (the image once, each map once as 8-bit
+// values, the top predictions, pickers) and reports the user's changes. Its only computing is
+// painting: it colours the maps and blends the overlays itself (./canvas.ts, src/render/indexed.ts),
+// so a colormap or opacity change is repainted here without a round trip. Its first message is
 // the `ready` request; the host answers with the bootstrap state and then pushes notifications.
 // The small view state is mirrored into setState so VS Code can restore the panel after a reload.
 import { t } from './l10n';
@@ -10,6 +12,7 @@ import { defaultLayerMark } from '../src/shared/layerNames';
 import {
   baseName,
   isMethod,
+  DEFAULT_VIEW,
   parseViewState,
   type Bootstrap,
   type HostToWebview,
@@ -17,13 +20,15 @@ import {
   type PanelModelInfo,
   type PanelResult,
   type PanelViewState,
+  type PanelImage,
   type ReadyRequest,
-  type RenderedViews,
   type WebviewToHost,
 } from '../src/shared/panel';
 import { INPUT_LEVEL_METHODS, METHOD_LABELS, type ColormapName, type MethodName, type OutputKind } from '../src/shared/types';
 import { binarySide } from '../src/shared/outputs';
-import { drawRgba } from './canvas';
+import { drawRgba, paintIndexed, paintOverlay } from './canvas';
+import { colormapLut } from '../src/render/colormap';
+import { ShownImages } from './shownImages';
 import { createCompareView } from './compareView';
 import { BusyIndicator, busyIndicatorFor, registerBusyView } from './busy';
 import { panelTabs, registerTab } from './tabs';
@@ -88,7 +93,12 @@ document.querySelector('#panel-gradcam > section.controls')?.after(methodInfo.el
 
 let view: PanelViewState | undefined = parseViewState(api.getState());
 let model: PanelModelInfo | undefined;
-const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command));
+/** The display images the Grad-CAM and Compare tabs show, by key (sent once by the host). */
+const images = new ShownImages();
+const compareView = createCompareView(byId<HTMLElement>('compare'), (command) => send(command), () => ({
+  lut: colormapLut(view?.colormap ?? DEFAULT_VIEW.colormap),
+  opacity: view?.opacity ?? DEFAULT_VIEW.opacity,
+}));
 // Compare sits beside Grad-CAM (same class and layer); inspect.ts registers the other tabs.
 registerTab({ id: 'compare', label: t('Compare'), panel: byId<HTMLElement>('compare'), order: 15 });
 let result: PanelResult | undefined;
@@ -99,6 +109,7 @@ const notes = new Map<string, string>();
 let confirmId: number | undefined;
 
 const endpoint = new MessageChannelEndpoint<WebviewToHost, HostToWebview>((envelope) => api.postMessage(envelope), {
+  requests: {}, // the host only notifies the page
   onEvent: (message) => onNotification(message),
 });
 window.addEventListener('message', (event: MessageEvent<unknown>) => endpoint.handle(event.data));
@@ -134,7 +145,7 @@ const inspection = createInspection(
       send({ type: 'inspectState', state });
     },
     pickLayer: (tab, layer) => send({ type: 'pickLayer', tab, layer }),
-    image: () => result?.image,
+    image: () => images.of('gradcam'),
   },
   api.getState()?.inspect,
   byId<HTMLElement>('panel-gradcam'),
@@ -146,7 +157,7 @@ const inspection = createInspection(
 function onNotification(message: HostToWebview): void {
   switch (message.type) {
     case 'files':
-      view = message.state;
+      view = withOwnAppearance(message.state);
       saveState();
       showFiles(message.modelFileName, message.imageFileName);
       // A CodeLens may have asked for another method or layer with the files ("Explain here…").
@@ -171,13 +182,7 @@ function onNotification(message: HostToWebview): void {
       break;
     }
     case 'result':
-      showResult(message.result);
-      break;
-    case 'render':
-      if (result) {
-        result = { ...result, views: message.views };
-        drawViews(message.views);
-      }
+      showResult(message.result, message.image);
       break;
     case 'error':
       ui.error.textContent = message.message;
@@ -198,7 +203,7 @@ function onNotification(message: HostToWebview): void {
       break;
     case 'viewState':
       // The host changed the state (a layer picked on another tab, a long run left): the pickers follow.
-      view = message.state;
+      view = withOwnAppearance(message.state);
       saveState();
       selectValue(ui.methodSelect, view.method);
       fillModelPickers();
@@ -217,7 +222,7 @@ function onNotification(message: HostToWebview): void {
       inspection.invalidate();
       break;
     case 'compare':
-      compareView.show(message.compare);
+      compareView.show(message.compare, shownImage('compare', message.compare.imageKey, message.image));
       break;
     case 'compareProgress':
       compareView.setProgress(message.progress, message.note);
@@ -229,6 +234,14 @@ function onNotification(message: HostToWebview): void {
       compareView.setStale(message.reason);
       break;
   }
+}
+
+/**
+ * The page owns the colormap and opacity (the host keeps a copy, which may lag a change still on
+ * its way): a state from the host keeps the page's own.
+ */
+function withOwnAppearance(state: PanelViewState): PanelViewState {
+  return view ? { ...state, colormap: view.colormap, opacity: view.opacity } : state;
 }
 
 function applyBootstrap(boot: Bootstrap): void {
@@ -322,7 +335,21 @@ function classOptionLabel(kind: OutputKind | null, label: string, index: number)
   return kind === 'binary' ? `${index}: ${label} (${binarySide(index)})` : `${index}: ${label}`;
 }
 
-function showResult(next: PanelResult): void {
+/** The image a view now shows; an error on the page if the host sent none the page lacks (a bug, said plainly). */
+function shownImage(which: 'gradcam' | 'compare', key: string, sent: PanelImage | undefined) {
+  const image = images.show(which, key, sent);
+  if (!image) {
+    ui.error.textContent = t('CNN Lens: the panel is missing the image to draw on. Run "Developer: Reload Webviews" or show the image again.');
+    ui.error.hidden = false;
+  }
+  return image;
+}
+
+function showResult(next: PanelResult, sent: PanelImage | undefined): void {
+  const image = shownImage('gradcam', next.imageKey, sent);
+  if (!image) {
+    return;
+  }
   result = next;
   if (view && model && next.modelPath === view.modelPath && (view.output ?? model.defaultOutput) !== next.output.index) {
     // The host recalled the output chosen for this model before: the pickers follow it.
@@ -332,8 +359,8 @@ function showResult(next: PanelResult): void {
   }
   ui.views?.classList.remove('stale');
   document.body.classList.remove('result-stale');
-  drawRgba(ui.image, next.image);
-  drawViews(next.views);
+  drawRgba(ui.image, image);
+  drawViews();
   renderPredictions(ui.predictions, next.predictions, next.classIndex, next.output.kind, (index) => {
     // A row picked with the mouse or the keyboard: explain that class.
     if (index !== (view?.classIndex ?? result?.classIndex)) {
@@ -358,9 +385,19 @@ function showResult(next: PanelResult): void {
   renderStatus();
 }
 
-function drawViews(views: RenderedViews): void {
-  drawRgba(ui.heatmap, views.heatmap);
-  drawRgba(ui.overlay, views.overlay);
+/** The heatmap and the overlay of the result, in the page's colormap and opacity. */
+function drawViews(): void {
+  const image = images.of('gradcam');
+  if (!result || !view || !image) {
+    return;
+  }
+  const { map } = result;
+  const lut = colormapLut(view.colormap);
+  paintIndexed(ui.heatmap, map.data, map.width, map.height, lut);
+  paintOverlay(ui.overlay, image, map, lut, view.opacity);
+  for (const canvas of [ui.heatmap, ui.overlay]) {
+    canvas.setAttribute('aria-label', `${canvas.id} ${map.width}×${map.height}`);
+  }
 }
 
 /** The status line of the tab shown: its note, else its status (each tab its own, never the last Grad-CAM's). */
@@ -424,7 +461,11 @@ function changeTarget(change: Partial<Pick<PanelViewState, 'classIndex' | 'layer
   send({ type: 'changeTarget', classIndex: view.classIndex, layer: view.layer, method: view.method, output: view.output });
 }
 
-/** Slider moves fire fast; send at most one re-render per animation frame. */
+/**
+ * Colormap or opacity: every view is repainted here from the maps it has (no message needed); the
+ * host is told only to keep them (Export, state restore). Slider moves fire fast: at most one
+ * repaint and one message per animation frame.
+ */
 let appearancePending = false;
 function changeAppearance(change: Partial<Pick<PanelViewState, 'colormap' | 'opacity'>>): void {
   if (!view) {
@@ -439,6 +480,8 @@ function changeAppearance(change: Partial<Pick<PanelViewState, 'colormap' | 'opa
   requestAnimationFrame(() => {
     appearancePending = false;
     if (view) {
+      drawViews();
+      compareView.repaint();
       send({ type: 'changeAppearance', colormap: view.colormap, opacity: view.opacity });
     }
   });

@@ -6,7 +6,7 @@ import { t } from './l10n';
 import { showsTrainable, type InspectModelInfo } from '../src/shared/inspectPanel';
 import { defaultLayerMark, defaultLayerTooltip } from '../src/shared/layerNames';
 import type { InspectContext } from './inspectContext';
-import { element } from './lut';
+import { element } from './dom';
 import { formatShape, shapeNotation } from '../src/shared/shapes';
 import { Latest, Status } from './viewParts';
 

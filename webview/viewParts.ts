@@ -1,10 +1,11 @@
 // Pieces the inspection views share: a labelled picker, a checkbox, a pager, a busy state and an error line,
 // and a request runner that cancels the previous request when a newer one starts.
 import { t } from './l10n';
-import { isCancelled } from '../src/shared/messaging';
+import { isCancelled } from '../src/shared/errors';
 import { BusyIndicator } from './busy';
 import type { VscodeButton, VscodeCheckbox, VscodeSingleSelect } from './components';
-import { element, paintLegend } from './lut';
+import { element } from './dom';
+import { paintLegend } from './canvas';
 import { setOptions, type PickerOption } from './pickers';
 
 export function picker(id: string, caption: string, onChange: (value: string) => void): { wrap: HTMLElement; select: VscodeSingleSelect; set(options: PickerOption[], value: string): void } {

@@ -8,6 +8,7 @@ import type { parseArgs } from 'util';
 import { BACKEND_CHOICES, COLORMAPS } from '../shared/types';
 import type { BackendChoice, ColormapName, ModelOutput, ModelSummary, Preprocessing, PythonChoice } from '../shared/types';
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../shared/imageLimit';
+import { SETTING_DEFAULTS } from '../shared/settingDefaults';
 import { UsageError, parseNumberList, parseClassArg } from './format';
 import { METHOD_OPTION_FLAGS } from './methodFlags';
 import type { SamplePool } from '../engine/explain/samplePool';
@@ -25,11 +26,11 @@ export const OPTIONS = {
   output: { type: 'string' },
   method: { type: 'string' },
   colormap: { type: 'string' }, // gradcam and methods default to jet, activations to viridis
-  alpha: { type: 'string', default: '0.5' },
+  alpha: { type: 'string', default: String(SETTING_DEFAULTS.defaultOpacity) },
   mean: { type: 'string' },
   std: { type: 'string' },
-  backend: { type: 'string', default: 'auto' },
-  'top-k': { type: 'string', default: '5' },
+  backend: { type: 'string', default: SETTING_DEFAULTS.backend },
+  'top-k': { type: 'string', default: String(SETTING_DEFAULTS.topK) },
   'sample-workers': { type: 'string', default: '0' },
   out: { type: 'string' },
   heatmap: { type: 'string' },
@@ -97,7 +98,7 @@ function maxImagePixelsOf(flag: string | undefined): number {
 
 /** Checks of the flags every explaining command shares. */
 export function renderOptions(values: Values): { colormap: ColormapName; alpha: number; topK: number } {
-  const colormap = (values.colormap ?? 'jet') as ColormapName;
+  const colormap = (values.colormap ?? SETTING_DEFAULTS.defaultColormap) as ColormapName;
   if (!(COLORMAPS as readonly string[]).includes(colormap)) {
     throw new UsageError(`--colormap must be one of ${COLORMAPS.join(', ')}, not "${values.colormap}".`);
   }

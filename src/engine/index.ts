@@ -4,7 +4,7 @@ import type { CamResult, CompareStep, ExplainRequest, MethodName, ModelFormat, M
 import { currentTfjsBackend, nativeEnabled } from './backend';
 import { disposeNative, nativeFor, NativePasses } from './onnxRuntime/nativePasses';
 import { headOf } from './execution/graph';
-import { EngineError, NonFiniteScoresError, throwIfCancelled } from '../shared/errors';
+import { LensError, NonFiniteScoresError, throwIfCancelled } from '../shared/errors';
 import { ForwardCache } from './execution/forwardCache';
 import { prepareBatchNormFolds } from './execution/graph';
 import { readImageFile, toModelInput, type ImageReadOptions } from './images/image';
@@ -45,7 +45,7 @@ export async function loadModel(modelPath: string, options: { preprocessing?: Pr
     files = await loadModelFromDisk(modelPath, options.preprocessing);
   } catch (error) {
     // The loaders' own errors name the file; a raw JavaScript or tfjs one gets it here.
-    throw error instanceof EngineError ? error : namingFile(error, modelPath, 'cannot be loaded');
+    throw error instanceof LensError ? error : namingFile(error, modelPath, 'cannot be loaded');
   }
   try {
     return wrapModel(files.model, {
@@ -62,7 +62,7 @@ export async function loadModel(modelPath: string, options: { preprocessing?: Pr
     });
   } catch (error) {
     files.model.dispose();
-    throw error instanceof EngineError ? error : namingFile(error, files.modelPath, 'cannot be loaded');
+    throw error instanceof LensError ? error : namingFile(error, files.modelPath, 'cannot be loaded');
   }
 }
 
@@ -85,7 +85,7 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
   const inputShape = model.inputs.length === 1 ? model.inputs[0].shape : [];
   const [, height, width, channels] = inputShape;
   if (inputShape.length !== 4 || typeof height !== 'number' || typeof width !== 'number' || typeof channels !== 'number') {
-    throw new EngineError(
+    throw new LensError(
       `${where}: the model input has shape [${inputShape.map((d) => d ?? 'null')}]; CNN Lens needs one image input of a fixed size [null, height, width, channels].`,
       'unsupported',
     );
@@ -125,7 +125,7 @@ export function wrapModel(model: tf.LayersModel, source: ModelSource): LoadedMod
     const view = described.views[index];
     if (!view) {
       const output = described.outputs[index];
-      throw new EngineError(
+      throw new LensError(
         output ? `Output ${index} "${output.name}" is ${formatOutputShape(output.shape)}, not scores, so it cannot be explained.` : `The model has no output ${index}.`,
         'bad-request',
       );
@@ -162,7 +162,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
     ? resolveCamLayer(model.model, request.layer ?? output.defaultCamLayer)
     : { info: { name: inputName(model.model) }, path: [] as string[] };
   if (needsLayer && !layerFeeds(network, layer.info.name)) {
-    throw new EngineError(
+    throw new LensError(
       `Layer "${layer.info.name}" does not feed output ${output.index} "${output.name}", so its score does not depend on it; choose a layer before that output (its default: "${output.defaultCamLayer}").`,
       'bad-request',
     );
@@ -172,7 +172,7 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
   }
   const topK = request.topK ?? DEFAULT_TOP_K;
   if (!Number.isInteger(topK) || topK < 1) {
-    throw new EngineError(`topK must be a whole number of at least 1, got ${topK}.`, 'bad-request');
+    throw new LensError(`topK must be a whole number of at least 1, got ${topK}.`, 'bad-request');
   }
   const [height, width] = summary.inputShape;
   const options = resolveOptions(request.options ?? {}, height, width);
@@ -235,12 +235,12 @@ export async function explain(model: LoadedModel, image: RgbaImage, request: Exp
 function explainFailure(error: unknown, summary: ModelSummary, image: RgbaImage): unknown {
   const shown = image.source ?? `the ${image.width}×${image.height} image`;
   if (error instanceof NonFiniteScoresError) {
-    return new EngineError(
+    return new LensError(
       `${summary.path}: for ${shown}, ${error.message}; the model's weights or the preprocessing (mean/std) make it overflow or compute NaN, so there is nothing to explain.`,
       'bad-input',
     );
   }
-  return error instanceof EngineError ? error : namingFile(error, summary.path, `explaining ${shown} failed`);
+  return error instanceof LensError ? error : namingFile(error, summary.path, `explaining ${shown} failed`);
 }
 
 // Layer inspection (issue 3): activation maps, filter grids, and which layers offer them.
@@ -291,7 +291,7 @@ export async function compareMethods(
   context: RunContext = {},
 ): Promise<ComparedMethod[]> {
   if (methods.length === 0) {
-    throw new EngineError('No methods to compare.', 'bad-request');
+    throw new LensError('No methods to compare.', 'bad-request');
   }
   methods.forEach((name) => getMethod(name)); // unknown names fail before any work
   const compared: ComparedMethod[] = [];

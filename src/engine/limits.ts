@@ -4,7 +4,7 @@
 // with these limits, and with the bytes that hold it, before it allocates; each refusal names the
 // file, what is too large and both numbers. The numbers and why: docs/formats.md, "Limits and safety".
 import { DEFAULT_MAX_IMAGE_MEGAPIXELS, megapixelsToPixels } from '../shared/imageLimit';
-import { EngineError } from '../shared/errors';
+import { isCancelled, LensError } from '../shared/errors';
 
 /**
  * The largest image decoded by default, in pixels (width × height; a GIF's screen and each frame, a
@@ -75,10 +75,10 @@ export function elementCount(shape: readonly number[]): number {
 export function checkTensorSize(shape: readonly number[], where: string): void {
   const size = elementCount(shape);
   if (Number.isNaN(size)) {
-    throw new EngineError(`${where} has shape [${shape.join(', ')}], which is not a list of non-negative whole numbers.`, 'bad-input');
+    throw new LensError(`${where} has shape [${shape.join(', ')}], which is not a list of non-negative whole numbers.`, 'bad-input');
   }
   if (size > MAX_TENSOR_ELEMENTS) {
-    throw new EngineError(
+    throw new LensError(
       `${where} would hold ${count(size)} values (shape [${shape.join(', ')}]), more than the ${count(MAX_TENSOR_ELEMENTS)} CNN Lens allows in one tensor.`,
       'bad-input',
     );
@@ -88,13 +88,13 @@ export function checkTensorSize(shape: readonly number[], where: string): void {
 /** Refuses a model input larger than MAX_MODEL_INPUT_SIDE a side or MAX_MODEL_INPUT_PIXELS in all. */
 export function checkModelInputSize(height: number, width: number, where: string): void {
   if (height > MAX_MODEL_INPUT_SIDE || width > MAX_MODEL_INPUT_SIDE) {
-    throw new EngineError(
+    throw new LensError(
       `${where}: the model input is ${height}×${width} pixels; CNN Lens runs inputs of at most ${MAX_MODEL_INPUT_SIDE} pixels a side.`,
       'unsupported',
     );
   }
   if (height * width > MAX_MODEL_INPUT_PIXELS) {
-    throw new EngineError(
+    throw new LensError(
       `${where}: the model input is ${describePixels(width, height)}; CNN Lens runs inputs of at most ${count(MAX_MODEL_INPUT_PIXELS)} pixels (4096×4096).`,
       'unsupported',
     );
@@ -114,14 +114,14 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
 }
 
 /**
- * The error as one line that names the file: an EngineError that does not name it yet gets the
+ * The error as one line that names the file: an LensError that does not name it yet gets the
  * name in front (its code kept); a raw JavaScript or tfjs error ("Invalid typed array length:
- * 4800000000") becomes an EngineError saying what failed (`failed`, e.g. "cannot be loaded").
+ * 4800000000") becomes a LensError saying what failed (`failed`, e.g. "cannot be loaded").
  */
-export function namingFile(error: unknown, file: string, failed: string): EngineError {
+export function namingFile(error: unknown, file: string, failed: string): LensError {
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-  if (error instanceof EngineError) {
-    return message.includes(file) || error.code === 'cancelled' ? error : new EngineError(`${file}: ${message}`, error.code);
+  if (error instanceof LensError) {
+    return message.includes(file) || isCancelled(error) ? error : new LensError(`${file}: ${message}`, error.code);
   }
-  return new EngineError(`${file}: ${failed} (${message}).`, 'bad-input');
+  return new LensError(`${file}: ${failed} (${message}).`, 'bad-input');
 }

@@ -11,6 +11,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { CODE_MODEL_GLOB, isCodeModelName, isScriptFile } from './codeModels/trust';
+import { LensError } from '../shared/errors';
 import { BINARY_MODEL_EXTENSIONS, FORMAT_NAMES, TORCH_FILE_EXTENSIONS, binaryFormatOf, binaryModelGlob, parsePytorchModelPath } from '../shared/modelFormats';
 import { definesPytorchModel, modelClassOf, scanPythonSource } from '../shared/pythonSource';
 import { readSettings } from './settings';
@@ -26,13 +27,12 @@ const MAX_PYTHON_FILES = 500;
 const PYTHON_EXCLUDE = '{**/node_modules/**,**/.venv/**,**/venv/**,**/site-packages/**,**/.tox/**,**/__pycache__/**}';
 const MAX_SOURCE_BYTES = 1024 * 1024;
 
-export class ModelNotFoundError extends Error {
+export class ModelNotFoundError extends LensError {
   constructor(
     message: string,
     readonly fix: 'setting' | 'select',
   ) {
-    super(message);
-    this.name = 'ModelNotFoundError';
+    super(message, 'model-not-found', 'ModelNotFoundError');
   }
 }
 

@@ -2,7 +2,7 @@
 // engine's messages already name the file and the problem; this adds the way out (settings, model
 // picker, log). Cancellation is not an error and is never reported.
 import * as vscode from 'vscode';
-import { isCancelled } from '../shared/messaging';
+import { errorCode, isCancelled } from '../shared/errors';
 import { ModelNotFoundError } from './modelDiscovery';
 import { openSetting } from './settings';
 import { WORKER_CRASHED } from '../workerClient/client';
@@ -16,14 +16,11 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+export { errorCode };
 
 /** Logs the error and shows it; resolves when the user dismissed it or chose an action. */
 export async function reportError(context: string, error: unknown, actions: ErrorActions): Promise<void> {
-  if (isCancelled(error) || errorCode(error) === 'cancelled') {
+  if (isCancelled(error)) {
     return;
   }
   const message = errorMessage(error);

@@ -1,12 +1,15 @@
-// The `cnnLens.*` settings, read in one place with their defaults and validation, so a bad value
-// in settings.json falls back to the default instead of reaching the engine.
+// The `cnnLens.*` settings, read in one place with their validation, so a bad value in
+// settings.json falls back to the default (src/shared/settingDefaults.ts) instead of reaching the engine.
 import * as os from 'os';
 import * as vscode from 'vscode';
 import { resolveSampleWorkers } from '../shared/sampleWorkers';
-import { DEFAULT_MAX_IMAGE_MEGAPIXELS, MAX_IMAGE_MEGAPIXELS } from '../shared/imageLimit';
+import { MAX_IMAGE_MEGAPIXELS } from '../shared/imageLimit';
+import { SETTING_DEFAULTS, SETTING_RANGES } from '../shared/settingDefaults';
 import { BACKEND_CHOICES, COLORMAPS, type BackendChoice, type ColormapName } from '../shared/types';
 
 export const SECTION = 'cnnLens';
+
+const TOP_K_MAX = SETTING_RANGES.topK?.maximum ?? 100;
 
 export const SETTING = {
   modelPath: 'modelPath',
@@ -36,23 +39,24 @@ export interface LensSettings {
 
 export function readSettings(scope?: vscode.ConfigurationScope): LensSettings {
   const config = vscode.workspace.getConfiguration(SECTION, scope);
-  const backend = config.get<string>(SETTING.backend, 'auto');
-  const colormap = config.get<string>(SETTING.defaultColormap, 'jet');
-  const opacity = config.get<number>(SETTING.defaultOpacity, 0.5);
-  const topK = config.get<number>(SETTING.topK, 5);
-  const sampleWorkers = config.get<number>(SETTING.sampleWorkers, -1);
-  const maxImageMegapixels = config.get<number>(SETTING.maxImageMegapixels, DEFAULT_MAX_IMAGE_MEGAPIXELS);
+  const defaults = SETTING_DEFAULTS;
+  const backend = config.get<string>(SETTING.backend, defaults.backend);
+  const colormap = config.get<string>(SETTING.defaultColormap, defaults.defaultColormap);
+  const opacity = config.get<number>(SETTING.defaultOpacity, defaults.defaultOpacity);
+  const topK = config.get<number>(SETTING.topK, defaults.topK);
+  const sampleWorkers = config.get<number>(SETTING.sampleWorkers, defaults.sampleWorkers);
+  const maxImageMegapixels = config.get<number>(SETTING.maxImageMegapixels, defaults.maxImageMegapixels);
   return {
-    modelPath: (config.get<string>(SETTING.modelPath, '') ?? '').trim(),
-    backend: (BACKEND_CHOICES as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
+    modelPath: (config.get<string>(SETTING.modelPath, defaults.modelPath) ?? '').trim(),
+    backend: (BACKEND_CHOICES as readonly string[]).includes(backend) ? (backend as BackendChoice) : defaults.backend,
     sampleWorkers: resolveSampleWorkers(sampleWorkers, os.availableParallelism()),
-    defaultColormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as ColormapName) : 'jet',
-    defaultOpacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : 0.5,
-    topK: Number.isInteger(topK) && topK >= 1 ? Math.min(topK, 100) : 5,
+    defaultColormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as ColormapName) : defaults.defaultColormap,
+    defaultOpacity: Number.isFinite(opacity) ? Math.min(1, Math.max(0, opacity)) : defaults.defaultOpacity,
+    topK: Number.isInteger(topK) && topK >= 1 ? Math.min(topK, TOP_K_MAX) : defaults.topK,
     // A machine setting (package.json): only the user's own settings can name the program CNN Lens starts.
-    pythonPath: (config.get<string>(SETTING.pythonPath, '') ?? '').trim(),
+    pythonPath: (config.get<string>(SETTING.pythonPath, defaults.pythonPath) ?? '').trim(),
     maxImageMegapixels:
-      typeof maxImageMegapixels === 'number' && maxImageMegapixels > 0 && maxImageMegapixels <= MAX_IMAGE_MEGAPIXELS ? maxImageMegapixels : DEFAULT_MAX_IMAGE_MEGAPIXELS,
+      typeof maxImageMegapixels === 'number' && maxImageMegapixels > 0 && maxImageMegapixels <= MAX_IMAGE_MEGAPIXELS ? maxImageMegapixels : defaults.maxImageMegapixels,
   };
 }
 

@@ -5,6 +5,9 @@ import type { ColormapName, Map2D, RgbaImage } from '../shared/types';
 import { COLORMAPS } from '../shared/types';
 import { COLORMAP_TABLES } from './colormapTables';
 import { DIVERGING_COLORMAP_TABLES } from './divergingColormapTables';
+import { colorIndexed, quantizeUnitMap } from './indexed';
+
+export { colormapIndex } from './indexed';
 
 /** The colormap's 256 RGB triples (768 bytes), index 0 for value 0. Shared: do not modify. */
 export function colormapLut(name: ColormapName): Uint8Array {
@@ -15,35 +18,9 @@ export function colormapLut(name: ColormapName): Uint8Array {
   return table;
 }
 
-/**
- * The table index for a value: floor(255 * v) like np.uint8(255 * mask) in pytorch-grad-cam (a cast
- * truncates), after clamping to [0,1]; NaN maps to 0 so a degenerate map never yields garbage.
- */
-export function colormapIndex(value: number): number {
-  if (!(value > 0)) {
-    return 0;
-  }
-  if (value >= 1) {
-    return 255;
-  }
-  return Math.floor(255 * value);
-}
-
 /** An opaque RGBA image of the map's size, each value coloured through the named colormap. */
 export function applyColormap(map: Map2D, name: ColormapName): RgbaImage {
-  const lut = colormapLut(name);
-  const count = map.width * map.height;
-  if (map.data.length !== count) {
-    throw new Error(`Map data holds ${map.data.length} values but its size is ${map.width}x${map.height}.`);
-  }
-  const data = new Uint8Array(count * 4);
-  for (let i = 0; i < count; i++) {
-    const entry = colormapIndex(map.data[i]) * 3;
-    data[i * 4] = lut[entry];
-    data[i * 4 + 1] = lut[entry + 1];
-    data[i * 4 + 2] = lut[entry + 2];
-    data[i * 4 + 3] = 255;
-  }
+  const data = colorIndexed(quantizeUnitMap(map), colormapLut(name));
   return { width: map.width, height: map.height, data };
 }
 
@@ -52,6 +29,10 @@ export function applyColormap(map: Map2D, name: ColormapName): RgbaImage {
 
 export const DIVERGING_COLORMAPS = ['coolwarm'] as const;
 export type DivergingColormapName = (typeof DIVERGING_COLORMAPS)[number];
+
+/** The panel's Activations tab colours maps with this (0 = the lowest value), its Filters tab weights with FILTER_COLORMAP (128 = zero). */
+export const ACTIVATION_COLORMAP: ColormapName = 'viridis';
+export const FILTER_COLORMAP: DivergingColormapName = 'coolwarm';
 
 /** The diverging colormap's 256 RGB triples, index 128 for zero. Shared: do not modify. */
 export function divergingLut(name: DivergingColormapName = 'coolwarm'): Uint8Array {

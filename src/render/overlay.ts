@@ -1,9 +1,10 @@
 // Turns a CAM into pictures: the map resized to an image's resolution, coloured, and blended over the
 // image. Pure TypeScript on typed arrays (no tfjs), so it also runs where no backend is initialised
 // and re-rendering for a new colormap or opacity costs no tensor work.
-import type { ColormapName, Map2D, RgbaImage } from '../shared/types';
-import { applyColormap } from './colormap';
-import { EngineError } from '../shared/errors';
+import type { ColormapName, IndexedMap, Map2D, RgbaImage } from '../shared/types';
+import { applyColormap, colormapLut } from './colormap';
+import { blendIndexed, quantizeUnitMap } from './indexed';
+import { LensError } from '../shared/errors';
 
 /**
  * Bilinear resize with half-pixel centres and edges clamped: output pixel x samples the source at
@@ -48,24 +49,19 @@ export function renderHeatmap(cam: Map2D, width: number, height: number, colorma
  */
 export function renderOverlay(image: RgbaImage, cam: Map2D, colormap: ColormapName, alpha: number): RgbaImage {
   if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) {
-    throw new EngineError(`Overlay opacity must be a number between 0 and 1, got ${alpha}.`, 'bad-request');
+    throw new LensError(`Overlay opacity must be a number between 0 and 1, got ${alpha}.`, 'bad-request');
   }
-  const heat = renderHeatmap(cam, image.width, image.height, colormap);
-  const count = image.width * image.height;
-  if (image.data.length !== count * 4) {
-    throw new Error(`Image data holds ${image.data.length} bytes but ${image.width}x${image.height} RGBA needs ${count * 4}.`);
-  }
-  const out = new Uint8Array(count * 4);
-  const keep = 1 - alpha;
-  for (let i = 0; i < count * 4; i += 4) {
-    const opacity = image.data[i + 3] / 255;
-    for (let c = 0; c < 3; c++) {
-      const base = image.data[i + c] * opacity;
-      out[i + c] = Math.round(keep * base + alpha * heat.data[i + c]);
-    }
-    out[i + 3] = 255;
-  }
-  return { width: image.width, height: image.height, data: out };
+  const data = blendIndexed(image, quantizeUnitMap(resizeMap(cam, image.width, image.height)), colormapLut(colormap), alpha);
+  return { width: image.width, height: image.height, data };
+}
+
+/**
+ * A CAM (normalised to [0, 1]) as the panel's page receives it: resized to width x height and
+ * quantised once. The page colours these bytes in any colormap and opacity (indexed.ts), which
+ * equals renderHeatmap / renderOverlay at that size byte for byte.
+ */
+export function indexedCam(cam: Map2D, width: number, height: number): IndexedMap {
+  return { width, height, data: quantizeUnitMap(resizeMap(cam, width, height)), low: 0, high: 1 };
 }
 
 interface Samples {

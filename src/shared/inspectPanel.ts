@@ -47,11 +47,6 @@ export interface InspectModelInfo {
   defaultCamLayer: string;
   layers: LayerInfo[];
   views: LayerViews[];
-  /** 256 RGB triples: activations (sequential, 0 = lowest) and filters (diverging, 128 = zero). */
-  activationLut: Uint8Array;
-  activationColormap: string;
-  filterLut: Uint8Array;
-  filterColormap: string;
 }
 
 /**

@@ -3,6 +3,8 @@
 // Unlike a bare postMessage, a request always settles: with the handler's value, with the handler's
 // error (re-thrown on the caller's side with the same message), on timeout, or on cancel.
 
+import { cancelledError, errorCode, isErrorCode, LensError } from './errors';
+
 /** A message that expects an answer. `R` is the answer's type (phantom, for inference). */
 export interface RequestBase<R = unknown> {
   type: string;
@@ -12,7 +14,29 @@ export interface RequestBase<R = unknown> {
 
 export type ReplyOf<M> = M extends RequestBase<infer R> ? R : never;
 
-/** The wire envelope. Payload messages travel inside it unchanged. */
+/**
+ * The requests among the messages `T`: those that declare an answer type (extend RequestBase<R>).
+ * Commands and notifications have no `__reply` key, so they drop out even though they match
+ * RequestBase structurally (its `__reply` is optional).
+ */
+export type RequestsOf<T> = T extends { type: string } ? ('__reply' extends keyof T ? T : never) : never;
+
+/**
+ * The answering side's handler table: one handler per request type, each bound to return that
+ * request's own reply type, as gitlens's webview IPC binds a notification type to its params. A
+ * handler returning another shape, or a missing handler, is a compile error (test/types/handlers.ts).
+ */
+export type RequestHandlers<TIn> = {
+  [K in RequestsOf<TIn>['type']]: (
+    message: Extract<RequestsOf<TIn>, { type: K }>,
+    context: HandlerContext,
+  ) => Promise<ReplyOf<Extract<RequestsOf<TIn>, { type: K }>>> | ReplyOf<Extract<RequestsOf<TIn>, { type: K }>>;
+};
+
+/**
+ * The wire envelope. Payload messages travel inside it unchanged. A received envelope's body is
+ * the other side's word only: `validate` checks it (see EndpointHandlers).
+ */
 export type Envelope =
   | { kind: 'request'; id: number; body: { type: string } }
   | { kind: 'reply'; id: number; ok: true; value: unknown }
@@ -23,44 +47,21 @@ export type Envelope =
 export interface SerializedError {
   message: string;
   name: string;
-  /** A stable code the UI can react to (e.g. 'cancelled', 'timeout', 'bad-input'). */
+  /** The error's code (src/shared/errors.ts ErrorCode): 'cancelled', 'timeout', 'bad-input'... */
   code?: string;
   stack?: string;
 }
 
-/** An error that carries a code across the boundary. */
-export class ChannelError extends Error {
-  constructor(message: string, readonly code?: string, name = 'Error') {
-    super(message);
-    this.name = name;
-  }
-}
-
-export class CancelledError extends ChannelError {
-  constructor(message = 'Cancelled') {
-    super(message, 'cancelled', 'CancelledError');
-  }
-}
-
-export function isCancelled(error: unknown): boolean {
-  return error instanceof ChannelError && error.code === 'cancelled';
-}
-
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      message: error.message,
-      name: error.name,
-      code: typeof code === 'string' ? code : undefined,
-      stack: error.stack,
-    };
+    return { message: error.message, name: error.name, code: errorCode(error), stack: error.stack };
   }
   return { message: String(error), name: 'Error' };
 }
 
-export function deserializeError(error: SerializedError): ChannelError {
-  const result = new ChannelError(error.message, error.code, error.name);
+/** The other side's error as a LensError with the same message, name and (known) code. */
+export function deserializeError(error: SerializedError): LensError {
+  const result = new LensError(error.message, isErrorCode(error.code) ? error.code : undefined, error.name);
   if (error.stack) {
     result.stack = error.stack;
   }
@@ -91,9 +92,28 @@ interface Pending {
   cleanup(): void;
 }
 
+/** What an endpoint does with the messages it receives. */
+export interface EndpointHandlers<TIn extends { type: string }> {
+  /** One handler per request type `TIn` holds ({} when it holds none). */
+  requests: RequestHandlers<TIn>;
+  onEvent?: (message: TIn) => void;
+  /**
+   * Sees every error a request handler throws before it is sent back, and returns the error to
+   * send (the engine worker uses it to notice a broken engine).
+   */
+  onRequestError?: (message: TIn, error: unknown) => unknown;
+  /**
+   * The boundary's runtime check of an incoming body (src/shared/messageGuards.ts): returns it as
+   * `TIn` or throws. A request that fails it is answered with that error; an event that fails it
+   * goes to `onInvalid` and no further.
+   */
+  validate?: (body: unknown) => TIn;
+  onInvalid?: (error: unknown) => void;
+}
+
 /**
  * `TIn` are the messages this side receives as requests or events, `TOut` the ones it sends.
- * `onRequest` answers incoming requests; `onEvent` handles incoming events.
+ * `requests` answers incoming requests by type; `onEvent` handles incoming events.
  */
 export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends { type: string }> {
   private nextId = 1;
@@ -102,10 +122,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
 
   constructor(
     private readonly post: Post,
-    private readonly handlers: {
-      onRequest?: (message: TIn, context: HandlerContext) => Promise<unknown> | unknown;
-      onEvent?: (message: TIn) => void;
-    },
+    private readonly handlers: EndpointHandlers<TIn>,
   ) {}
 
   /** Send a request and wait for its answer. */
@@ -114,7 +131,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
     return new Promise<ReplyOf<M>>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
-        this.settle(id, false, new CancelledError());
+        this.settle(id, false, cancelledError());
         this.post({ kind: 'cancel', id });
       };
       const cleanup = () => {
@@ -133,7 +150,7 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
       }
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
-          this.settle(id, false, new ChannelError(`${message.type} timed out after ${options.timeoutMs} ms`, 'timeout'));
+          this.settle(id, false, new LensError(`${message.type} timed out after ${options.timeoutMs} ms`, 'timeout'));
           this.post({ kind: 'cancel', id });
         }, options.timeoutMs);
       }
@@ -162,11 +179,19 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
       case 'cancel':
         this.running.get(data.id)?.abort();
         return true;
-      case 'event':
-        this.handlers.onEvent?.(data.body as TIn);
+      case 'event': {
+        let message: TIn;
+        try {
+          message = this.checked(data.body);
+        } catch (error) {
+          this.handlers.onInvalid?.(error);
+          return true;
+        }
+        this.handlers.onEvent?.(message);
         return true;
+      }
       case 'request':
-        void this.answer(data.id, data.body as TIn);
+        void this.answer(data.id, data.body);
         return true;
     }
   }
@@ -182,20 +207,37 @@ export class MessageChannelEndpoint<TOut extends { type: string }, TIn extends {
     return this.pending.size;
   }
 
-  private async answer(id: number, message: TIn): Promise<void> {
+  /** The body as `TIn`, through the boundary's validator when it has one. */
+  private checked(body: unknown): TIn {
+    return this.handlers.validate ? this.handlers.validate(body) : (body as TIn);
+  }
+
+  private async answer(id: number, body: unknown): Promise<void> {
     const controller = new AbortController();
     this.running.set(id, controller);
+    let message: TIn | undefined;
     try {
-      if (!this.handlers.onRequest) {
-        throw new ChannelError(`No handler for request ${message.type}`);
-      }
-      const value = await this.handlers.onRequest(message, { signal: controller.signal, id });
+      message = this.checked(body);
+      const value = await this.dispatch(message, { signal: controller.signal, id });
       this.post({ kind: 'reply', id, ok: true, value }, collectTransferables(value));
     } catch (error) {
-      this.post({ kind: 'reply', id, ok: false, error: serializeError(error) });
+      if (message === undefined) {
+        this.handlers.onInvalid?.(error);
+      }
+      const sent = message !== undefined && this.handlers.onRequestError ? this.handlers.onRequestError(message, error) : error;
+      this.post({ kind: 'reply', id, ok: false, error: serializeError(sent) });
     } finally {
       this.running.delete(id);
     }
+  }
+
+  private dispatch(message: TIn, context: HandlerContext): unknown {
+    const table = this.handlers.requests as unknown as Record<string, ((message: TIn, context: HandlerContext) => unknown) | undefined>;
+    const handler = Object.prototype.hasOwnProperty.call(table, message.type) ? table[message.type] : undefined;
+    if (!handler) {
+      throw new LensError(`"${message.type}" is not a request this side answers.`, 'bad-request');
+    }
+    return handler(message, context);
   }
 
   private settle(id: number, ok: boolean, value: unknown): void {

@@ -2,13 +2,16 @@
 // (webview/main.ts). Both sides use MessageChannelEndpoint from ./messaging: the webview's one
 // request is `ready` (the handshake, answered with the bootstrap state); everything else is a
 // command (webview -> host, no answer) or a notification (host -> webview). Pictures travel as
-// Uint8Array RGBA, never as JSON number arrays. No vscode, no DOM: both tsconfigs compile this file.
+// typed arrays, never as JSON number arrays: each map once, 8-bit at display size, and the image once
+// per file (keyed); the page colours and blends them (src/render/indexed.ts), so the colormap and
+// opacity never cross. No vscode, no DOM: both tsconfigs compile this file.
 
 import type { InspectHostToWebview, InspectWebviewToHost } from './inspectPanel';
 import type { RequestBase } from './messaging';
 import type { StatusLine } from './statusLine';
-import type { ColormapName, ExplainedOutput, FaithfulnessMetrics, MethodName, OutputKind, Prediction, RgbaImage } from './types';
+import type { ColormapName, ExplainedOutput, FaithfulnessMetrics, IndexedMap, MethodName, OutputKind, Prediction, RgbaImage } from './types';
 import { COLORMAPS, METHOD_NAMES } from './types';
+import { SETTING_DEFAULTS } from './settingDefaults';
 
 /**
  * The small view state the webview keeps with setState and the serializer hands back after a
@@ -73,12 +76,10 @@ export interface PanelModelInfo {
   notice?: string;
 }
 
-/** Heatmap and overlay at the display resolution (the image may be shown downscaled). */
-export interface RenderedViews {
-  heatmap: RgbaImage;
-  overlay: RgbaImage;
-  colormap: ColormapName;
-  opacity: number;
+/** The image as the page shows it (at most DISPLAY_MAX_SIDE), with the key the page keeps it by. */
+export interface PanelImage {
+  key: string;
+  image: RgbaImage;
 }
 
 export interface PanelResult {
@@ -95,12 +96,13 @@ export interface PanelResult {
   /** What the map explains, for the status line: "Grad-CAM of “spoof” (class 1: σ(z), +z 0.9) at trunk · output 1 “spoof” of 3". */
   explained: string;
   predictions: Prediction[];
-  /** The input image at display resolution. */
-  image: RgbaImage;
+  /** The key of the display image (PanelImage) the map is drawn over. */
+  imageKey: string;
+  /** The map at the display image's size, 8-bit: the page colours it in the chosen colormap and blends the overlay. */
+  map: IndexedMap;
   /** The original image size (the export resolution). */
   originalWidth: number;
   originalHeight: number;
-  views: RenderedViews;
   backend: string;
   backendDetail: string;
   timings: Record<string, number>;
@@ -138,7 +140,7 @@ export interface ChangeTargetCommand {
   output?: number;
 }
 
-/** Colormap or opacity changed: the host re-renders the last CAM, no engine work. */
+/** Colormap or opacity changed: the page repainted itself; the host only keeps them (state restore, Export, new tabs). */
 export interface ChangeAppearanceCommand {
   type: 'changeAppearance';
   colormap: ColormapName;
@@ -226,11 +228,8 @@ export interface BusyNotification {
 export interface ResultNotification {
   type: 'result';
   result: PanelResult;
-}
-
-export interface RenderNotification {
-  type: 'render';
-  views: RenderedViews;
+  /** The display image, when the page does not hold the one the result names (a new file, a new page). */
+  image?: PanelImage;
 }
 
 export interface ErrorNotification {
@@ -281,16 +280,17 @@ export interface ConfirmRunNotification {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Compare view (issue 4, issue 16). The host computes everything shown: overlays, times, the
-// progress line, the estimate's words, whether the comparison still matches the panel.
+// Compare view (issue 4, issue 16). The host says what is shown: the maps, times, the progress
+// line, the estimate's words, whether the comparison still matches the panel; the page colours the
+// maps over the image in the Grad-CAM tab's colormap and opacity.
 
-/** One method in the compare view: its overlay on the image at display resolution, times and metrics. */
+/** One method in the compare view: its map at display resolution, times and metrics. */
 export interface PanelCompareItem {
   method: MethodName;
   /** The layer used, or the model input for input-level methods. */
   layer: string;
-  /** The heatmap blended over the image, in the panel's colormap and opacity. */
-  overlay: RgbaImage;
+  /** The map at the display image's size, 8-bit (the page blends it over the image). */
+  map: IndexedMap;
   /** The method's own time (its map and predictions). */
   timeMs: number;
   /** Its faithfulness metrics' time, when asked (apart: they often take far longer than the map). */
@@ -302,8 +302,8 @@ export interface PanelCompare {
   imagePath: string;
   classIndex: number;
   className: string;
-  /** The image itself, as the first tile (the CLI's grid starts with it too). */
-  image: RgbaImage;
+  /** The key of the display image (PanelImage): the first tile (the CLI's grid starts with it too), under every map. */
+  imageKey: string;
   /** "Ankle boot (class 9) · p = 0.862": what the maps explain, under the input tile. */
   target: string;
   items: PanelCompareItem[];
@@ -312,6 +312,8 @@ export interface PanelCompare {
 export interface CompareNotification {
   type: 'compare';
   compare: PanelCompare;
+  /** The display image, when the page does not hold the one the comparison names. */
+  image?: PanelImage;
 }
 
 /** A comparison in progress (undefined: none). */
@@ -356,7 +358,6 @@ export type HostToWebview =
   | ModelNotification
   | BusyNotification
   | ResultNotification
-  | RenderNotification
   | ErrorNotification
   | StatusNotification
   | TabStatusNotification
@@ -373,8 +374,8 @@ export type HostToWebview =
 
 export const DEFAULT_VIEW: Pick<PanelViewState, 'method' | 'colormap' | 'opacity'> = {
   method: 'gradcam',
-  colormap: 'jet',
-  opacity: 0.5,
+  colormap: SETTING_DEFAULTS.defaultColormap,
+  opacity: SETTING_DEFAULTS.defaultOpacity,
 };
 
 export function isColormap(value: unknown): value is ColormapName {

@@ -198,6 +198,22 @@ export interface Map2D {
   data: Float32Array;
 }
 
+/**
+ * A map quantised to 8 bits, row-major, to be coloured through a 256-entry table (src/render/indexed.ts):
+ * byte v is drawn with the table's entry v. This is how every map reaches the panel's page, once;
+ * the page colours it in the colormap chosen there, so a new colormap or opacity needs no new bytes.
+ */
+export interface IndexedMap {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /** The values bytes 0 and 255 stand for (a legend's ends): 0 and 1 for a CAM normalised to [0, 1]. */
+  low: number;
+  high: number;
+  /** Signed values with byte 128 as zero, for a diverging table; a sequential table otherwise. */
+  diverging?: boolean;
+}
+
 export interface LayerInfo {
   /** Unique, selectable name. Layers inside a nested model are named `outer/inner`. */
   name: string;

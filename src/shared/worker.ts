@@ -14,7 +14,10 @@ import type {
   BackendChoice,
   BackendName,
   CamResult,
+  ColormapName,
   ExplainRequest,
+  IndexedMap,
+  Map2D,
   MethodName,
   ModelSummary,
   Preprocessing,
@@ -104,10 +107,25 @@ export interface LoadModelRequest extends RequestBase<ModelSummary> {
   input?: [number, number, number];
 }
 
+/**
+ * The image as the panel shows it (src/render/display.ts), made once per decoded file. `key` names
+ * that file's version (path, size, modification time): the host and the page keep the image by it,
+ * so a request that says it holds this key (`knownImageKey`) gets no image again.
+ */
+export interface DisplayImage {
+  key: string;
+  /** The decoded file's own size (Export's resolution). */
+  originalWidth: number;
+  originalHeight: number;
+  /** At most DISPLAY_MAX_SIDE on its longest side; absent when the request holds `key` already. */
+  image?: RgbaImage;
+}
+
 export interface ExplainImageResult {
   result: CamResult;
-  /** The decoded original image (RGBA, original resolution), so the UI can draw the overlay. */
-  image: RgbaImage;
+  /** The CAM at the display image's size, quantised once (src/render/overlay.ts indexedCam): the page colours it. */
+  map: IndexedMap;
+  display: DisplayImage;
 }
 
 export interface ExplainImageRequest extends RequestBase<ExplainImageResult> {
@@ -116,6 +134,8 @@ export interface ExplainImageRequest extends RequestBase<ExplainImageResult> {
   imagePath: string;
   request: ExplainRequest;
   preprocessing?: Preprocessing;
+  /** The display image the caller holds: not sent again when the file is still that one. */
+  knownImageKey?: string;
 }
 
 /** One method's result in a comparison (issue 4): the method's own wall time, and its metrics' apart. */
@@ -130,7 +150,9 @@ export interface ComparedResult {
 
 export interface CompareImageResult {
   results: ComparedResult[];
-  image: RgbaImage;
+  /** Each result's map at the display image's size, in the same order (as ExplainImageResult.map). */
+  maps: IndexedMap[];
+  display: DisplayImage;
 }
 
 /** Several methods on one image for the same class (default: the first method's top-1) and layer. */
@@ -141,6 +163,8 @@ export interface CompareImageRequest extends RequestBase<CompareImageResult> {
   methods: MethodName[];
   request: Omit<ExplainRequest, 'method'>;
   preprocessing?: Preprocessing;
+  /** As ExplainImageRequest's. */
+  knownImageKey?: string;
 }
 
 /** How long a `compare` with these methods would take (protocol/compareEstimate.ts), from one forward pass measured now. */
@@ -173,10 +197,25 @@ export interface MemoryRequest extends RequestBase<MemoryReport> {
   type: 'memory';
 }
 
-/** Encodes RGBA as PNG bytes (the codec lives with the engine, so the extension host stays light). */
-export interface EncodePngRequest extends RequestBase<Uint8Array> {
-  type: 'encodePng';
-  image: RgbaImage;
+/**
+ * Export: the map blended over the image at the image's own resolution, encoded as PNG, all in the
+ * worker (which holds the decoded image): the host sends the map and the appearance, never pixels.
+ */
+export interface ExportOverlayRequest extends RequestBase<ExportedOverlay> {
+  type: 'exportOverlay';
+  imagePath: string;
+  /** The DisplayImage key the map was computed for: a file changed since is refused, not blended with a map of its old self. */
+  imageKey: string;
+  /** The explanation's map (CamResult.cam, normalised to [0, 1]). */
+  cam: Map2D;
+  colormap: ColormapName;
+  opacity: number;
+}
+
+export interface ExportedOverlay {
+  png: Uint8Array;
+  width: number;
+  height: number;
 }
 
 // Layer inspection (issue 3): src/worker/inspection.ts answers these. Activations are computed once
@@ -218,7 +257,7 @@ export type WorkerRequest =
   | EstimateCompareRequest
   | DisposeModelRequest
   | MemoryRequest
-  | EncodePngRequest
+  | ExportOverlayRequest
   | SamplePassRequest
   | LayerInspectionRequest;
 

@@ -4,6 +4,7 @@
 // process's IPC channel with structured-clone serialization; a worker thread, if anything starts
 // the engine as one, talks over parentPort. Either way the engine sees post + onMessage.
 import { parentPort } from 'worker_threads';
+import { LensError } from '../shared/errors';
 
 export interface EnginePort {
   post(message: unknown, transfer?: ArrayBuffer[]): void;
@@ -20,7 +21,7 @@ export function enginePort(): EnginePort {
   }
   const send = process.send?.bind(process);
   if (!send) {
-    throw new Error('The CNN Lens engine runs as a child process started with an IPC channel (child_process.fork) or in a worker thread.');
+    throw new LensError('The CNN Lens engine runs as a child process started with an IPC channel (child_process.fork) or in a worker thread.', 'unsupported');
   }
   // The starter went away (closed the channel, or died): nothing will ever ask again.
   process.on('disconnect', () => process.exit(0));

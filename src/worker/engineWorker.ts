@@ -6,30 +6,80 @@
 import * as fs from 'fs';
 import { compareMethods, encodePng, estimateComparison, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
 import { BATCH_MEMORY_BYTES } from '../engine/execution/batching';
-import { EngineError } from '../shared/errors';
+import { LensError } from '../shared/errors';
 import { runSamplePass } from '../engine/explain/samplePool';
 import * as tf from '../engine/tf';
 import { MessageChannelEndpoint, type HandlerContext } from '../shared/messaging';
+import { workerRequest } from '../shared/messageGuards';
 import type { MethodName, Preprocessing, Progress, RgbaImage } from '../shared/types';
+import { downscaleForDisplay } from '../render/display';
+import { indexedCam, renderOverlay } from '../render/overlay';
 import { engineBreakingError } from './engineFailures';
 import { enginePort } from './enginePort';
 import { LayerInspection } from './inspection';
 import { ModelStore } from './modelStore';
 import { HelperEngines } from './helperEngines';
-import type { BackendReport, PytorchSettings, CompareImageRequest, CompareImageResult, EstimateCompareRequest, EstimateCompareResult, ExplainImageRequest, ExplainImageResult, SamplePassRequest, WorkerEvent, WorkerRequest } from '../shared/worker';
+import type {
+  BackendReport,
+  InitRequest,
+  PytorchSettings,
+  CompareImageRequest,
+  CompareImageResult,
+  DisplayImage,
+  EstimateCompareRequest,
+  EstimateCompareResult,
+  ExplainImageRequest,
+  ExplainImageResult,
+  ExportedOverlay,
+  ExportOverlayRequest,
+  SamplePassRequest,
+  WorkerEvent,
+  WorkerRequest,
+} from '../shared/worker';
 
 const port = enginePort();
 
 const endpoint = new MessageChannelEndpoint<WorkerEvent, WorkerRequest>((envelope, transfer) => port.post(envelope, transfer), {
-  onRequest: (message, context) =>
-    handle(message, context).catch((error: unknown) => {
-      const broken = engineBreakingError(message, error);
-      if (broken) {
-        // Answer first (the reply names the files), then end: the client starts a fresh engine.
-        setTimeout(() => process.exit(70), 200);
-      }
-      throw broken ?? error;
-    }),
+  // Every request type has its handler, bound to its reply type (src/shared/messaging.ts).
+  requests: {
+    init: (message) => init(message),
+    loadModel: async (message, context) => {
+      requireBackend();
+      const model = await models.get(message.modelPath, {
+        preprocessing: message.preprocessing,
+        reload: message.reload === true,
+        allowCode: message.allowCode === true,
+        input: message.input,
+        signal: context.signal,
+        onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
+      });
+      return model.summary;
+    },
+    explain: (message, context) => explainImage(message, context),
+    compare: (message, context) => compareImage(message, context),
+    estimateCompare: (message, context) => estimateCompareImage(message, context),
+    disposeModel: (message) => disposeModel(message.modelPath),
+    memory: () => {
+      const memory = tf.memory();
+      return { numTensors: memory.numTensors, numBytes: memory.numBytes };
+    },
+    exportOverlay: (message) => exportOverlay(message),
+    samplePass: (message) => samplePass(message),
+    layerViews: (message, context) => (requireBackend(), inspection.layerViews(message, context)),
+    activationPage: (message, context) => (requireBackend(), inspection.activationPage(message, context)),
+    activationChannel: (message, context) => (requireBackend(), inspection.activationChannel(message, context)),
+    filterPage: (message, context) => (requireBackend(), inspection.filterPage(message, context)),
+  },
+  // Requests come from another process (the host, or a sibling engine for helpers): checked, not cast.
+  validate: workerRequest,
+  onRequestError: (message, error) => {
+    const broken = engineBreakingError(message, error);
+    if (broken) {
+      // Answer first (the reply names the files), then end: the client starts a fresh engine.
+      setTimeout(() => process.exit(70), 200);
+    }
+    return broken ?? error;
+  },
 });
 port.onMessage((data: unknown) => endpoint.handle(data));
 
@@ -64,8 +114,18 @@ let helpers: HelperEngines | undefined;
 /** Methods (and metrics) that run batches worth sharing; the others never start the helpers. */
 const SAMPLING_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['smoothgrad', 'integrated-gradients', 'scorecam', 'occlusion']);
 
+/**
+ * A decoded image file, keyed by its version (path, size, modification time), with its display
+ * copy (src/render/display.ts) made the first time a reply needs it.
+ */
+interface DecodedImage {
+  key: string;
+  image: RgbaImage;
+  display?: RgbaImage;
+}
+
 /** The last decoded image: re-running for another class or layer must not decode it again. */
-let lastImage: { key: string; image: RgbaImage } | undefined;
+let lastImage: DecodedImage | undefined;
 
 /** Activation maps and filter grids (issue 3); models and images come from the caches above. */
 const inspection = new LayerInspection({
@@ -75,59 +135,21 @@ const inspection = new LayerInspection({
   progress: (requestId, progress) => endpoint.emit({ type: 'progress', requestId, progress }),
 });
 
-async function handle(message: WorkerRequest, context: HandlerContext): Promise<unknown> {
-  switch (message.type) {
-    case 'init':
-      forwardCache.clear(); // its tensors belong to the backend being replaced
-      backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
-      binariesDir = message.wasmDir;
-      pytorch = message.pytorch ?? {};
-      maxImagePixels = message.maxImagePixels;
-      helpers?.dispose();
-      helpers =
-        message.samplePool && message.samplePool.helpers > 0 ? new HelperEngines(message.samplePool, backend.backend, message.wasmDir, pytorch, log) : undefined;
-      return backend; // the client logs it
-    case 'loadModel':
-      requireBackend();
-      return (
-        await models.get(message.modelPath, {
-          preprocessing: message.preprocessing,
-          reload: message.reload === true,
-          allowCode: message.allowCode === true,
-          input: message.input,
-          signal: context.signal,
-          onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
-        })
-      ).summary;
-    case 'explain':
-      return explainImage(message, context);
-    case 'compare':
-      return compareImage(message, context);
-    case 'estimateCompare':
-      return estimateCompareImage(message, context);
-    case 'disposeModel':
-      await disposeModel(message.modelPath);
-      return undefined;
-    case 'memory': {
-      const memory = tf.memory();
-      return { numTensors: memory.numTensors, numBytes: memory.numBytes };
-    }
-    case 'encodePng':
-      return encodePng(message.image);
-    case 'samplePass':
-      return samplePass(message);
-    case 'layerViews':
-    case 'activationPage':
-    case 'activationChannel':
-    case 'filterPage':
-      requireBackend();
-      return inspection.handle(message, context);
-  }
+/** Selects and initialises the tfjs backend (always the first request). */
+async function init(message: InitRequest): Promise<BackendReport> {
+  forwardCache.clear(); // its tensors belong to the backend being replaced
+  backend = await initBackend(message.backend, { wasmDir: message.wasmDir });
+  binariesDir = message.wasmDir;
+  pytorch = message.pytorch ?? {};
+  maxImagePixels = message.maxImagePixels;
+  helpers?.dispose();
+  helpers = message.samplePool && message.samplePool.helpers > 0 ? new HelperEngines(message.samplePool, backend.backend, message.wasmDir, pytorch, log) : undefined;
+  return backend; // the client logs it
 }
 
 function requireBackend(): void {
   if (!backend) {
-    throw new EngineError('The engine worker was not initialised: send "init" first.', 'unsupported');
+    throw new LensError('The engine worker was not initialised: send "init" first.', 'unsupported');
   }
 }
 
@@ -137,6 +159,10 @@ async function disposeModel(modelPath: string): Promise<void> {
 }
 
 async function imageFor(imagePath: string): Promise<RgbaImage> {
+  return (await decodedImage(imagePath)).image;
+}
+
+async function decodedImage(imagePath: string): Promise<DecodedImage> {
   let key = imagePath;
   try {
     const stat = await fs.promises.stat(imagePath);
@@ -145,11 +171,42 @@ async function imageFor(imagePath: string): Promise<RgbaImage> {
     // readImage reports the missing file with a clear message.
   }
   if (lastImage?.key === key) {
-    return lastImage.image;
+    return lastImage;
   }
   const image = await readImage(imagePath, maxImagePixels === undefined ? {} : { maxPixels: maxImagePixels });
   lastImage = { key, image };
-  return image;
+  return lastImage;
+}
+
+/**
+ * What a reply says about its image: the key and original size always, the display copy only when
+ * the caller does not hold it (`knownImageKey`). The reply's buffers are transferred (detached
+ * here), so the cached display image goes out as a copy.
+ */
+function displayOf(decoded: DecodedImage, knownImageKey: string | undefined): DisplayImage {
+  const { width, height, data } = shownImage(decoded);
+  return {
+    key: decoded.key,
+    originalWidth: decoded.image.width,
+    originalHeight: decoded.image.height,
+    ...(knownImageKey === decoded.key ? {} : { image: { width, height, data: data.slice() } }),
+  };
+}
+
+/** The image at the size the panel shows it, made once per decoded file. */
+function shownImage(decoded: DecodedImage): RgbaImage {
+  decoded.display ??= downscaleForDisplay(decoded.image);
+  return decoded.display;
+}
+
+/** Export: the map over the image at its own resolution, as PNG. */
+async function exportOverlay(message: ExportOverlayRequest): Promise<ExportedOverlay> {
+  const decoded = await decodedImage(message.imagePath);
+  if (decoded.key !== message.imageKey) {
+    throw new LensError(`${message.imagePath} changed on disk since it was explained: export again once the panel shows it explained anew.`, 'bad-request');
+  }
+  const overlay = renderOverlay(decoded.image, message.cam, message.colormap, message.opacity);
+  return { png: await encodePng(overlay), width: overlay.width, height: overlay.height };
 }
 
 /** Load options of a request that computes on an image: its cancel and progress reach the load too. */
@@ -167,11 +224,12 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
   let t2 = t0;
   // The loaded model is held while the image decodes (a reload meanwhile must not free it); the image
   // then decides which variant of a PyTorch model runs (its own size, when it can).
+  let decoded: DecodedImage | undefined;
   const decode = async () => {
     t1 = Date.now();
-    const image = await imageFor(message.imagePath);
+    decoded = await decodedImage(message.imagePath);
     t2 = Date.now();
-    return image;
+    return decoded.image;
   };
   return models.useForImage(message.modelPath, decode, loadOptionsOf(message, context), async (model, image) => {
     const sampling = SAMPLING_METHODS.has(message.request.method) || message.request.metrics === true;
@@ -183,14 +241,21 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     });
     // The engine's own stages plus the worker's: model load and image decode (0 when cached), whole request.
     result.timings = { ...result.timings, modelMs: t1 - t0, imageMs: t2 - t1, requestMs: Date.now() - t0 };
-    // The reply's buffers are transferred (detached here), so send a copy of the cached image.
-    return { result, image: { width: image.width, height: image.height, data: image.data.slice() } };
+    // The map once, at the display image's size; the image itself only if the caller lacks it.
+    const source = decoded ?? { key: message.imagePath, image };
+    const shown = shownImage(source);
+    return { result, map: indexedCam(result.cam, shown.width, shown.height), display: displayOf(source, message.knownImageKey) };
   });
 }
 
 async function compareImage(message: CompareImageRequest, context: HandlerContext): Promise<CompareImageResult> {
   // Held for the whole comparison, as explainImage holds its model (a reload may come meanwhile).
-  return models.useForImage(message.modelPath, () => imageFor(message.imagePath), loadOptionsOf(message, context), async (model, image) => {
+  let decoded: DecodedImage | undefined;
+  const decode = async () => {
+    decoded = await decodedImage(message.imagePath);
+    return decoded.image;
+  };
+  return models.useForImage(message.modelPath, decode, loadOptionsOf(message, context), async (model, image) => {
     const started = Date.now();
     const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
     const results = await compareMethods(model, image, message.methods, message.request, {
@@ -200,7 +265,9 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
-    return { results, image: { width: image.width, height: image.height, data: image.data.slice() } };
+    const source = decoded ?? { key: message.imagePath, image };
+    const shown = shownImage(source);
+    return { results, maps: results.map(({ result }) => indexedCam(result.cam, shown.width, shown.height)), display: displayOf(source, message.knownImageKey) };
   });
 }
 

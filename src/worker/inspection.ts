@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import { ActivationCache, activationChannel, activationPage, describeLayerViews, filterPage, readFilterBank, shownClassName, type LoadedModel } from '../engine';
 import type { HandlerContext } from '../shared/messaging';
 import type { ActivationChannel, ActivationPage, FilterPage, LayerViews, Progress, RgbaImage } from '../shared/types';
-import type { ActivationChannelWorkerRequest, ActivationPageWorkerRequest, FilterPageWorkerRequest, LayerInspectionRequest, LayerViewsRequest } from '../shared/worker';
+import type { ActivationChannelWorkerRequest, ActivationPageWorkerRequest, FilterPageWorkerRequest, LayerViewsRequest } from '../shared/worker';
 
 /** How a request waits for its model: its cancel ends the wait, the load reports progress to it. */
 export interface ModelWait {
@@ -26,19 +26,6 @@ export class LayerInspection {
   private readonly activations = new ActivationCache();
 
   constructor(private readonly deps: InspectionDeps) {}
-
-  handle(message: LayerInspectionRequest, context: HandlerContext): Promise<LayerViews[] | ActivationPage | ActivationChannel | FilterPage> {
-    switch (message.type) {
-      case 'layerViews':
-        return this.layerViews(message, context);
-      case 'activationPage':
-        return this.activationPage(message, context);
-      case 'activationChannel':
-        return this.activationChannel(message, context);
-      case 'filterPage':
-        return this.filterPage(message, context);
-    }
-  }
 
   async layerViews(message: LayerViewsRequest, context: HandlerContext): Promise<LayerViews[]> {
     return this.deps.withModel(message.modelPath, async (model) => describeLayerViews(model.model), this.waitOf(context));

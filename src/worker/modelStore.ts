@@ -11,7 +11,7 @@
 import type { LoadedModel } from '../engine';
 import { loadModel } from '../engine';
 import { isCodeModelPath, loadCodeModel } from '../engine/models/codeModel';
-import { EngineError } from '../shared/errors';
+import { cancelledError, isCancelled, LensError } from '../shared/errors';
 import { loadPytorchModel, ownSizeInput } from '../engine/models/pytorch/loadPytorch';
 import { isPytorchModelPath } from '../shared/modelFormats';
 import type { Preprocessing, Progress, PythonChoice, RgbaImage } from '../shared/types';
@@ -121,7 +121,7 @@ export class ModelStore {
           return work(model, decoded);
         });
       } catch (error) {
-        if (variant || (error instanceof EngineError && error.code === 'cancelled')) {
+        if (variant || isCancelled(error)) {
           throw error; // the variant loaded: the failure is the work's
         }
         this.options.log(
@@ -206,7 +206,7 @@ export class ModelStore {
    */
   private requireAllowed(modelPath: string, what: string): void {
     if (!this.allowed.has(modelPath)) {
-      throw new EngineError(
+      throw new LensError(
         `${modelPath} is ${what}; CNN Lens runs it only when allowed (in VS Code: a trusted workspace). Load it with "allowCode".`,
         'unsupported',
       );
@@ -237,7 +237,7 @@ export class ModelStore {
           if (load.waiters === 0 && !load.settled) {
             load.abort.abort();
           }
-          reject(new EngineError('Cancelled', 'cancelled'));
+          reject(cancelledError());
         }
       };
       if (options.signal?.aborted) {

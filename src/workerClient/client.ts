@@ -8,10 +8,8 @@
 // terminated and the next request starts a fresh one. New requests wait for cancelled ones to
 // drain first, so they never queue behind work nobody wants.
 import { fork, type ChildProcess } from 'child_process';
+import { cancelledError, isCancelled, LensError, type ErrorCode } from '../shared/errors';
 import {
-  CancelledError,
-  ChannelError,
-  isCancelled,
   MessageChannelEndpoint,
   type Envelope,
   type ReplyOf,
@@ -25,7 +23,8 @@ import type {
   LayerViewsRequest,
   BackendReport,
   DisposeModelRequest,
-  EncodePngRequest,
+  ExportedOverlay,
+  ExportOverlayRequest,
   CompareImageRequest,
   CompareImageResult,
   EstimateCompareRequest,
@@ -103,7 +102,8 @@ const DEFAULT_TIMEOUTS: Record<WorkerRequest['type'], number> = {
   estimateCompare: 120_000,
   disposeModel: 30_000,
   memory: 10_000,
-  encodePng: 60_000,
+  // Blending and encoding a 24-megapixel image takes seconds.
+  exportOverlay: 120_000,
   layerViews: 120_000,
   activationPage: 300_000,
   activationChannel: 300_000,
@@ -125,10 +125,10 @@ function samplePoolSpec(options: EngineClientOptions): Pick<InitRequest, 'sample
 /** Loading a PyTorch model runs the user's Python and exports the model: allow for large ones. */
 const PYTORCH_LOAD_TIMEOUT_MS = 600_000;
 
-export const WORKER_CRASHED = 'worker-crashed';
+export const WORKER_CRASHED: ErrorCode = 'worker-crashed';
 /** The engine's answer when a request broke it (src/worker/engineWorker.ts). */
-const ENGINE_BROKEN = 'engine-broken';
-export const WORKER_RESTARTED = 'worker-restarted';
+const ENGINE_BROKEN: ErrorCode = 'engine-broken';
+export const WORKER_RESTARTED: ErrorCode = 'worker-restarted';
 
 export class EngineClient {
   private session: WorkerSession | undefined;
@@ -189,8 +189,9 @@ export class EngineClient {
     return this.call<MemoryRequest>({ type: 'memory' });
   }
 
-  encodePng(image: RgbaImage, options: CallOptions = {}): Promise<Uint8Array> {
-    return this.call<EncodePngRequest>({ type: 'encodePng', image }, options);
+  /** Export: the worker blends the map over the image at its own resolution and encodes the PNG. */
+  exportOverlay(request: Omit<ExportOverlayRequest, 'type'>, options: CallOptions = {}): Promise<ExportedOverlay> {
+    return this.call<ExportOverlayRequest>({ type: 'exportOverlay', ...request }, options);
   }
 
   // Layer inspection (issue 3)
@@ -215,14 +216,14 @@ export class EngineClient {
   restart(reason: string): void {
     if (this.session) {
       this.options.log(`engine worker: restarting (${reason})`);
-      this.session.kill(new ChannelError(`The engine restarted: ${reason}.`, WORKER_RESTARTED));
+      this.session.kill(new LensError(`The engine restarted: ${reason}.`, WORKER_RESTARTED));
       this.session = undefined;
     }
   }
 
   dispose(): void {
     this.disposed = true;
-    this.session?.kill(new ChannelError('CNN Lens is shutting down.', WORKER_RESTARTED));
+    this.session?.kill(new LensError('CNN Lens is shutting down.', WORKER_RESTARTED));
     this.session = undefined;
   }
 
@@ -245,7 +246,7 @@ export class EngineClient {
 
   private liveSession(): WorkerSession {
     if (this.disposed) {
-      throw new ChannelError('The CNN Lens engine was disposed.', WORKER_RESTARTED);
+      throw new LensError('The CNN Lens engine was disposed.', WORKER_RESTARTED);
     }
     if (!this.session || this.session.dead) {
       this.sessions++;
@@ -254,7 +255,7 @@ export class EngineClient {
       // A worker that cannot initialise is useless: drop it so the next call tries again (the
       // user may have fixed the backend setting).
       session.ready.catch(() => {
-        session.kill(new ChannelError('The engine failed to start.', WORKER_CRASHED));
+        session.kill(new LensError('The engine failed to start.', WORKER_CRASHED));
         if (this.session === session) {
           this.session = undefined;
         }
@@ -307,6 +308,7 @@ class WorkerSession {
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
     this.endpoint = new MessageChannelEndpoint<WorkerRequest, WorkerEvent>((envelope, transfer) => this.post(envelope, transfer), {
+      requests: {}, // the engine asks the host nothing
       onEvent: (event) => this.onEvent(event),
     });
     this.child.on('message', (data: unknown) => this.receive(data));
@@ -394,7 +396,7 @@ class WorkerSession {
     const timer = setTimeout(() => {
       if (this.outstanding.has(id) && !this.dead) {
         this.options.log(`engine worker #${this.serial}: a cancelled request did not stop within ${grace} ms; restarting the worker`);
-        this.kill(new ChannelError('The engine was restarted to stop a cancelled computation.', WORKER_RESTARTED));
+        this.kill(new LensError('The engine was restarted to stop a cancelled computation.', WORKER_RESTARTED));
       }
     }, grace);
     this.lingering.set(id, timer);
@@ -415,7 +417,7 @@ class WorkerSession {
     if (envelope && envelope.kind === 'reply' && !envelope.ok && envelope.error.code === ENGINE_BROKEN) {
       // Its WebAssembly module is unusable: no request may reach it again (it exits by itself too).
       this.options.log(`engine #${this.serial}: ${envelope.error.message}`);
-      this.kill(new ChannelError(`The engine restarted after: ${envelope.error.message}`, WORKER_RESTARTED));
+      this.kill(new LensError(`The engine restarted after: ${envelope.error.message}`, WORKER_RESTARTED));
     }
   }
 
@@ -436,7 +438,7 @@ class WorkerSession {
     }
     const tail = this.outputTail.trim();
     this.options.log(`engine #${this.serial}: exited unexpectedly (code ${code}, signal ${signal})${this.lastError ? `: ${this.lastError}` : ''}${tail ? `\n${tail}` : ''}`);
-    this.markDead(new ChannelError(describeEngineExit(code, signal, tail, [...this.outstanding.values()][0]), WORKER_CRASHED));
+    this.markDead(new LensError(describeEngineExit(code, signal, tail, [...this.outstanding.values()][0]), WORKER_CRASHED));
   }
 
   private markDead(reason: Error): void {
@@ -486,16 +488,16 @@ export function describeEngineExit(code: number | null, signal: string | null, o
   return `The CNN Lens engine ${how} while ${doing}. It restarts on the next request; if this repeats with this file, try another "cnnLens.backend" (e.g. cpu).`;
 }
 
-/** The promise, or a CancelledError as soon as the signal aborts (the promise keeps running). */
+/** The promise, or a cancelled LensError as soon as the signal aborts (the promise keeps running). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) {
     return promise;
   }
   if (signal.aborted) {
-    return Promise.reject(new CancelledError());
+    return Promise.reject(cancelledError());
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError());
+    const onAbort = () => reject(cancelledError());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

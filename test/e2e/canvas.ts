@@ -65,3 +65,28 @@ export async function readCanvasStats(frame: Frame, selector: string): Promise<C
   }
   return stats;
 }
+
+/** A canvas's RGBA pixels as the page drew them (copied onto a fresh 2d canvas, as readCanvasStats does). */
+export async function readCanvasPixels(frame: Frame, selector: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const read = await frame.evaluate((sel) => {
+    const { document } = globalThis as unknown as BrowserGlobals;
+    const element = document.querySelector(sel);
+    if (!element || element.tagName !== 'CANVAS') {
+      return { error: `${sel} is not a canvas element (found ${element ? element.tagName : 'nothing'})` };
+    }
+    const canvas = element as DomCanvas;
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const context = copy.getContext('2d');
+    if (!context) {
+      return { error: 'no 2d context available in the webview' };
+    }
+    context.drawImage(canvas, 0, 0);
+    return { width: canvas.width, height: canvas.height, data: Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data) };
+  }, selector);
+  if ('error' in read) {
+    throw new Error(read.error);
+  }
+  return { width: read.width, height: read.height, data: Uint8Array.from(read.data) };
+}

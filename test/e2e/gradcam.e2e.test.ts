@@ -24,6 +24,7 @@ import { closeWorkbench, copySampleWorkspace, recordFailure, SAMPLE_WORKSPACE, s
 import {
   assertPanelBesideModel,
   chooseContextMenuItem,
+  chooseInPicker,
   findWebviewFrame,
   isQuickInputVisible,
   notificationTexts,
@@ -35,7 +36,8 @@ import {
   screenshot,
   visibleText,
 } from './workbench';
-import { readCanvasStats, type CanvasStats } from './canvas';
+import { readCanvasPixels, readCanvasStats, type CanvasStats } from './canvas';
+import { readImageFile } from '../../src/engine/images/image';
 import type { BrowserGlobals, DomElement } from './dom';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e');
@@ -125,6 +127,47 @@ describe('CNN Lens in code-server (end to end)', function () {
     await assertPanel(frame, expected, 'palette');
     await settle(page!);
     await screenshot(page!, path.join(ARTIFACTS, '05-panel-palette.png'));
+  });
+
+  it('colormap and opacity repaint in the page: the overlay is the CLI\'s for that colormap and alpha', async function () {
+    const frame = await findWebviewFrame(page!, '#predictions', PANEL_TIMEOUT_MS);
+    const before = await readCanvasPixels(frame, 'canvas#overlay');
+    await chooseInPicker(frame, '#colormap-select', 'viridis');
+    await frame.evaluate(() => {
+      const { document, Event } = globalThis as unknown as {
+        document: { querySelector(s: string): { value: string; dispatchEvent(e: unknown): boolean } | null };
+        Event: new (type: string) => unknown;
+      };
+      const slider = document.querySelector('#opacity');
+      if (slider) {
+        slider.value = '0.3';
+        slider.dispatchEvent(new Event('input'));
+      }
+    });
+    await page!.waitForTimeout(500); // one animation frame repaints; leave room for a slow machine
+    assert.match(await visibleText(frame, '#opacity-value'), /30%/);
+    const overlay = await readCanvasPixels(frame, 'canvas#overlay');
+    assert.ok(!Buffer.from(overlay.data).equals(Buffer.from(before.data)), 'the overlay was not repainted');
+
+    // The same image (256×256: shown at its own size) through the CLI, with the same colormap and alpha.
+    const cliPng = path.join(sandbox!.root, 'cli-viridis-30.png');
+    execFileSync(
+      process.execPath,
+      [path.join(REPO_ROOT, 'dist', 'cli.js'), 'gradcam', path.join(workspace, IMAGE), '--model', path.join(workspace, MODEL), '--colormap', 'viridis', '--alpha', '0.3', '--out', cliPng],
+      { cwd: sandbox!.root, env: sandbox!.env, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 },
+    );
+    const cli = await readImageFile(cliPng);
+    assert.deepStrictEqual([overlay.width, overlay.height], [cli.width, cli.height]);
+    let off = 0;
+    let worst = 0;
+    for (let i = 0; i < cli.data.length; i++) {
+      const difference = Math.abs(overlay.data[i] - cli.data[i]);
+      worst = Math.max(worst, difference);
+      off += difference > 1 ? 1 : 0;
+    }
+    // Identical when the backends agree to the bit; a map value on a table boundary may move one entry.
+    assert.ok(off / cli.data.length < 0.005, `the page's overlay differs from the CLI's by more than 1 level in ${off} of ${cli.data.length} bytes (worst ${worst})`);
+    await screenshot(page!, path.join(ARTIFACTS, '06-panel-viridis-30.png'));
   });
 });
 

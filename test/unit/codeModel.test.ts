@@ -12,7 +12,7 @@ import { explain, loadModel, readImage } from '../../src/engine/index';
 import { loadCodeModel } from '../../src/engine/models/codeModel';
 import { decodeMappings } from '../../src/engine/models/codeModel/sourceMap';
 import { codeModelGate, isCodeModelName, UntrustedCodeModelError } from '../../src/host/codeModels/trust';
-import { ChannelError } from '../../src/shared/messaging';
+import { LensError } from '../../src/shared/errors';
 import { engineFromSource } from './fixtures/workerFromSource';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -201,7 +201,7 @@ describe('code models: only when allowed', function () {
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnn-lens-backend-'));
     try {
-      await assert.rejects(engine.loadModel(SAMPLE_CODE), (error: unknown) => error instanceof ChannelError && /runs it only when allowed/.test(error.message));
+      await assert.rejects(engine.loadModel(SAMPLE_CODE), (error: unknown) => error instanceof LensError && /runs it only when allowed/.test(error.message));
       await assert.rejects(
         engine.explain({ modelPath: SAMPLE_CODE, imagePath: path.join(IMAGES, 'sample.png'), request: { method: 'gradcam' } }),
         /runs it only when allowed/,

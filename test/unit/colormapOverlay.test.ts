@@ -3,7 +3,7 @@
 import * as assert from 'assert';
 import { applyColormap, colormapIndex, colormapLut } from '../../src/render/colormap';
 import { renderHeatmap, renderOverlay, resizeMap } from '../../src/render/overlay';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { COLORMAPS } from '../../src/shared/types';
@@ -140,7 +140,7 @@ describe('heatmap and overlay', () => {
     for (const alpha of [-0.1, 1.5, Number.NaN]) {
       assert.throws(
         () => renderOverlay(image, map(1, 1, [0]), 'jet', alpha),
-        (e: unknown) => e instanceof EngineError && e.code === 'bad-request',
+        (e: unknown) => e instanceof LensError && e.code === 'bad-request',
       );
     }
   });

@@ -1,12 +1,12 @@
 // The compare view's host logic without VS Code (src/host/panel/compareState.ts): when the comparison
 // shown no longer matches the panel (and, above all, when it still does: showing the same files
-// again is not a change), the progress line's words, and the tiles' data (overlays on the image).
+// again is not a change), the progress line's words, and the tiles' data (maps for the page to blend).
 import * as assert from 'assert';
-import { renderHeatmap, renderOverlay } from '../../src/render/overlay';
+import { indexedCam } from '../../src/render/overlay';
 import { buildPanelCompare, compareProgressLabel, compareTargetOf, staleReason, targetLine } from '../../src/host/panel/compareState';
 import { toModelInfo, withImage, withModel, withOutput } from '../../src/host/panel/panelState';
 import type { PanelViewState } from '../../src/shared/panel';
-import type { CamResult, LayerInfo, ModelSummary, RgbaImage } from '../../src/shared/types';
+import type { CamResult, LayerInfo, ModelSummary } from '../../src/shared/types';
 
 function layer(name: string, outputShape: (number | null)[]): LayerInfo {
   return { name, className: 'Conv2D', outputShape, params: 0, trainable: true, spatial: outputShape.length === 4, depth: 0 };
@@ -85,8 +85,7 @@ describe('compare view state (host)', () => {
     assert.strictEqual(compareProgressLabel(undefined), 'Starting the comparison…');
   });
 
-  it('tiles: each map blended over the image in the panel\'s colormap and opacity (not the bare heatmap), with both times', () => {
-    const image: RgbaImage = { width: 4, height: 4, data: Uint8Array.from({ length: 64 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256)) };
+  it('tiles: each method\'s map as the worker sent it (the page blends it over the image), the image by key, both times', () => {
     const cam = { width: 4, height: 4, data: Float32Array.from({ length: 16 }, (_, i) => i / 15) };
     const result = {
       method: 'gradcam',
@@ -98,13 +97,14 @@ describe('compare view state (host)', () => {
       predictions: [{ index: 1, label: 'b', probability: 0.75, score: 2 }],
       output: { index: 0, name: 'kind', kind: 'classes', of: 2 },
     } as unknown as CamResult;
-    const compare = buildPanelCompare('/ws/images/a.png', image, [{ method: 'gradcam', result, timeMs: 20, metricsMs: 5685 }], { colormap: 'viridis', opacity: 0.4 });
+    const map = indexedCam(cam, 8, 8);
+    const compare = buildPanelCompare('/ws/images/a.png', 'a.png@1', [{ method: 'gradcam', result, timeMs: 20, metricsMs: 5685 }], [map]);
     const [item] = compare.items;
-    assert.deepStrictEqual(Array.from(item.overlay.data), Array.from(renderOverlay(image, cam, 'viridis', 0.4).data));
-    assert.notDeepStrictEqual(Array.from(item.overlay.data), Array.from(renderHeatmap(cam, 4, 4, 'viridis').data));
+    assert.strictEqual(item.map, map);
     assert.strictEqual(item.timeMs, 20);
     assert.strictEqual(item.metricsMs, 5685);
-    assert.strictEqual(compare.image, image, 'the input tile');
+    assert.strictEqual(compare.imageKey, 'a.png@1', 'the input tile, and what every map is drawn over');
+    assert.throws(() => buildPanelCompare('/ws/images/a.png', 'a.png@1', [{ method: 'gradcam', result, timeMs: 20 }], []), /0 maps for 1 methods/);
     assert.strictEqual(compare.target, 'b (class 1) · p = 0.750');
     assert.strictEqual(targetLine({ ...result, output: { index: 1, name: 'age', kind: 'regression', of: 2 }, className: 'value', score: 31.5 }), 'value 31.5');
   });

@@ -5,7 +5,7 @@
 //  - the bundled CLI (dist/cli.js, as users run it): the exit code, one line on stderr naming the
 //    file and what is wrong, no overlay written, within 20 s and 1.5 GB of peak RSS (read from the
 //    CLI process itself at exit through a --require'd probe);
-//  - the engine in this process: the same refusal as an EngineError, then the sample model still
+//  - the engine in this process: the same refusal as an LensError, then the sample model still
 //    loads and explains the sample image (nothing was left broken, e.g. a wasm heap aborted);
 //  - the engine process the extension talks to (one EngineClient for the whole table, on wasm): the
 //    same refusal with the file's name, its warnings in the log, then the sample model explains in
@@ -15,7 +15,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { DEFAULT_MAX_IMAGE_PIXELS, explain, initBackend, loadModel, readImage } from '../../src/engine/index';
 import type { Preprocessing } from '../../src/shared/types';
 import type { EngineClient } from '../../src/workerClient/client';
@@ -189,7 +189,7 @@ describe('crafted inputs: limits checked before allocating, clear one-line error
       // The engine in this process: the same answer, then a good model still works.
       const outcome = await inProcess(model, image, row.preprocessing);
       if (expectedExit === 1) {
-        assert.ok(outcome instanceof EngineError, `expected an EngineError, got ${String(outcome)}`);
+        assert.ok(outcome instanceof LensError, `expected an LensError, got ${String(outcome)}`);
         assert.ok(!outcome.message.includes('\n'), 'one line');
         assertSays(outcome.message, named, row.says);
       } else {
@@ -228,7 +228,7 @@ describe('crafted inputs: limits checked before allocating, clear one-line error
   it('maxPixels raises or lowers the image limit; the default is exported', async function () {
     assert.equal(DEFAULT_MAX_IMAGE_PIXELS, 24_000_000);
     const refused = await readImage(SAMPLE_IMAGE, { maxPixels: 256 * 255 }).catch((e: unknown) => e);
-    assert.ok(refused instanceof EngineError && refused.message.includes(SAMPLE_IMAGE) && refused.message.includes('256×256'), String(refused));
+    assert.ok(refused instanceof LensError && refused.message.includes(SAMPLE_IMAGE) && refused.message.includes('256×256'), String(refused));
     const image = await readImage(SAMPLE_IMAGE, { maxPixels: 256 * 256 });
     assert.equal(image.width, 256);
   });

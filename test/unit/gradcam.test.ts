@@ -6,7 +6,7 @@ import * as assert from 'assert';
 // copy of tfjs-core, and the copy loaded first owns the global Tensor class (the packaged one works).
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { explain, wrapModel, type LoadedModel } from '../../src/engine/index';
 import { defaultCamLayer, describeLayers, layerEntries } from '../../src/engine/execution/layers';
 import { getMethod } from '../../src/engine/explain/methods';
@@ -71,7 +71,7 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 
 function assertEngineError(run: () => unknown, code: string, pattern: RegExp): void {
   assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof EngineError, `expected an EngineError, got ${String(error)}`);
+    assert.ok(error instanceof LensError, `expected an LensError, got ${String(error)}`);
     assert.strictEqual(error.code, code);
     assert.match(error.message, pattern);
     return true;
@@ -80,7 +80,7 @@ function assertEngineError(run: () => unknown, code: string, pattern: RegExp): v
 
 async function assertRejectsEngineError(run: () => Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
   await assert.rejects(run, (error: unknown) => {
-    assert.ok(error instanceof EngineError, `expected an EngineError, got ${String(error)}`);
+    assert.ok(error instanceof LensError, `expected an LensError, got ${String(error)}`);
     assert.strictEqual(error.code, code);
     assert.match(error.message, pattern);
     return true;

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage, type LoadedModel } from '../../src/engine/index';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TWIN = path.join(REPO, 'samples', 'workspace', 'model', 'model.json');
@@ -74,7 +74,7 @@ describe('TF.js graph model against its LayersModel twin', () => {
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    async function refusal(edit: (json: { modelTopology: { node: { name: string; op: string; input?: string[] }[] } }) => void): Promise<EngineError> {
+    async function refusal(edit: (json: { modelTopology: { node: { name: string; op: string; input?: string[] }[] } }) => void): Promise<LensError> {
       const folder = fs.mkdtempSync(path.join(tmp, 'm-'));
       const json = JSON.parse(fs.readFileSync(GRAPH, 'utf8'));
       edit(json);
@@ -88,7 +88,7 @@ describe('TF.js graph model against its LayersModel twin', () => {
         },
         (e: unknown) => e,
       );
-      assert.ok(error instanceof EngineError, String(error));
+      assert.ok(error instanceof LensError, String(error));
       assert.strictEqual(tf.memory().numTensors, before);
       return error;
     }

@@ -20,7 +20,7 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { computeLogits, logitsOf } from '../../src/engine/execution/graph';
 import { seededRandom } from '../fixtures/models';
 import { bool, int, intList, str, strList, writeGraphModel, type ConstSpec, type GraphNodeSpec } from './fixtures/graphModel';
@@ -398,7 +398,7 @@ describe('TF.js graph-model ops against TensorFlow semantics, values and gradien
       await initBackend('cpu');
     });
 
-    async function refusal(c: OpCase, dir: string): Promise<EngineError> {
+    async function refusal(c: OpCase, dir: string): Promise<LensError> {
       const file = writeGraphModel(path.join(folder, dir), { hwc: [H, W, C], ...withFlatten(c) });
       const before = tf.memory().numTensors;
       const error = await loadModel(file).then(
@@ -408,7 +408,7 @@ describe('TF.js graph-model ops against TensorFlow semantics, values and gradien
         },
         (e: unknown) => e,
       );
-      assert.ok(error instanceof EngineError, String(error));
+      assert.ok(error instanceof LensError, String(error));
       assert.strictEqual(tf.memory().numTensors, before, 'a refused model leaves no tensor behind');
       assert.ok(error.message.startsWith(file), `names the file: ${error.message}`);
       return error;

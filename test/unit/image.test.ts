@@ -8,7 +8,7 @@ import { createJimp } from '@jimp/core';
 import { defaultFormats } from 'jimp';
 import * as tf from '../../src/engine/tf';
 import { initBackend } from '../../src/engine/backend';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { checkPreprocessing, decodeImage, encodePng, readImageFile, toModelInput } from '../../src/engine/images/image';
 import type { RgbaImage } from '../../src/shared/types';
 
@@ -41,12 +41,12 @@ function maxDifference(a: Uint8Array, b: Uint8Array): number {
   return max;
 }
 
-async function assertBadInput(promise: Promise<unknown>, ...fragments: string[]): Promise<EngineError> {
+async function assertBadInput(promise: Promise<unknown>, ...fragments: string[]): Promise<LensError> {
   const error = await promise.then(
-    () => assert.fail('expected an EngineError'),
+    () => assert.fail('expected an LensError'),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof EngineError, `expected EngineError, got ${String(error)}`);
+  assert.ok(error instanceof LensError, `expected LensError, got ${String(error)}`);
   assert.strictEqual(error.code, 'bad-input');
   for (const fragment of fragments) {
     assert.ok(error.message.includes(fragment), `"${error.message}" should mention "${fragment}"`);
@@ -253,7 +253,7 @@ describe('model input preprocessing', () => {
 
   it('refuses channel counts and mean/std it cannot apply', () => {
     const image = testPicture();
-    assert.throws(() => toModelInput(image, [4, 4, 4], {}), (e: unknown) => e instanceof EngineError && /4 input channels/.test(e.message));
+    assert.throws(() => toModelInput(image, [4, 4, 4], {}), (e: unknown) => e instanceof LensError && /4 input channels/.test(e.message));
     assert.throws(() => toModelInput(image, [4, 4, 3], { mean: [0.1, 0.2] }), /"mean" has 2 values but the model takes 3 channels/);
     assert.throws(() => toModelInput(image, [4, 4, 3], { std: [0.5, 0, 0.5] }), /must not contain 0/);
     assert.throws(() => checkPreprocessing({ mean: [Number.NaN] }, 3, 'cnn-lens.json'), /cnn-lens.json: "mean" must be a list of numbers/);

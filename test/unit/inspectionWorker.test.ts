@@ -3,7 +3,7 @@
 // channel detail, filter pages, the layer list, byte-bounded transferable payloads, no leaked tensors.
 import * as assert from 'assert';
 import * as path from 'path';
-import { isCancelled } from '../../src/shared/messaging';
+import { isCancelled } from '../../src/shared/errors';
 import type { Progress } from '../../src/shared/types';
 import { EngineClient } from '../../src/workerClient/client';
 import { engineFromSource } from './fixtures/workerFromSource';

@@ -9,7 +9,7 @@ import { unzipSync, zipSync } from 'fflate';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { explain, loadModel, readImage, type LoadedModel } from '../../src/engine/index';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { computeLogits } from '../../src/engine/execution/graph';
 import { keras3ToKeras2 } from '../../src/engine/models/keras/keras3Config';
 import { randomInput } from '../fixtures/models';
@@ -19,12 +19,12 @@ const TWIN = path.join(REPO, 'samples', 'workspace', 'model', 'model.json');
 const KERAS_DIR = path.join(REPO, 'test', 'fixtures', 'keras');
 const IMAGE = path.join(REPO, 'samples', 'workspace', 'images', 'sample.png');
 
-async function loadError(file: string): Promise<EngineError> {
+async function loadError(file: string): Promise<LensError> {
   const before = tf.memory().numTensors;
   try {
     (await loadModel(file)).dispose();
   } catch (error) {
-    assert.ok(error instanceof EngineError, `an EngineError, got ${String(error)}`);
+    assert.ok(error instanceof LensError, `an LensError, got ${String(error)}`);
     assert.strictEqual(tf.memory().numTensors, before, 'a failed load leaves no tensor behind');
     return error;
   }

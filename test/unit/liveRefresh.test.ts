@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ChannelError } from '../../src/shared/messaging';
+import { LensError } from '../../src/shared/errors';
 import { Debouncer, ModelChangeHub, isModelFile, type Clock, type FileEventSource } from '../../src/host/panel/modelWatcher';
 import { EngineClient } from '../../src/workerClient/client';
 import { engineFromSource } from './fixtures/workerFromSource';
@@ -251,7 +251,7 @@ describe('live refresh: the engine worker follows the files', function () {
       () => assert.fail('a half-written model.json must not load'),
       (e: unknown) => e,
     );
-    assert.ok(error instanceof ChannelError);
+    assert.ok(error instanceof LensError);
     assert.match(error.message, /model\.json: not valid JSON/);
     assert.ok(error.message.includes(modelPath), error.message);
 
@@ -271,7 +271,7 @@ describe('live refresh: the engine worker follows the files', function () {
       () => assert.fail('a short shard must not load'),
       (e: unknown) => e,
     );
-    assert.ok(sizeError instanceof ChannelError);
+    assert.ok(sizeError instanceof LensError);
     assert.match(sizeError.message, /group1-shard1of1\.bin/);
     assert.match(sizeError.message, /bytes/);
     fs.writeFileSync(shard, bytes);

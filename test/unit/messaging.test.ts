@@ -1,12 +1,12 @@
 import * as assert from 'assert';
+import { LensError, isCancelled } from '../../src/shared/errors';
 import {
-  ChannelError,
   MessageChannelEndpoint,
   collectTransferables,
-  isCancelled,
   type Envelope,
   type HandlerContext,
   type RequestBase,
+  type RequestHandlers,
 } from '../../src/shared/messaging';
 
 interface Add extends RequestBase<number> {
@@ -34,10 +34,12 @@ function pair(onRequest: (m: Requests, c: HandlerContext) => unknown) {
   const client = new MessageChannelEndpoint<Requests, never>((envelope) => {
     delivered.push(envelope);
     setImmediate(() => server.handle(envelope));
-  }, {});
+  }, { requests: {} });
+  // One function answering every request type, for the channel's own tests (typed tables: test/types/).
+  const requests = { add: onRequest, fail: onRequest, wait: onRequest } as unknown as RequestHandlers<Requests>;
   server = new MessageChannelEndpoint<never, Requests>(
     (envelope) => setImmediate(() => client.handle(envelope)),
-    { onRequest, onEvent: (m) => events.push(m as Note) },
+    { requests, onEvent: (m) => events.push(m as Note) },
   );
   return { client, server, events, delivered };
 }
@@ -57,7 +59,7 @@ describe('messaging: request/reply channel', () => {
       throw error;
     });
     await assert.rejects(client.request<Fail>({ type: 'fail' }), (error: unknown) => {
-      assert.ok(error instanceof ChannelError);
+      assert.ok(error instanceof LensError);
       assert.strictEqual(error.message, 'model.json: not JSON');
       assert.strictEqual(error.code, 'bad-input');
       return true;
@@ -87,7 +89,7 @@ describe('messaging: request/reply channel', () => {
   it('times out a request that is never answered', async () => {
     const { client } = pair(() => new Promise(() => undefined));
     await assert.rejects(client.request<Wait>({ type: 'wait' }, { timeoutMs: 20 }), (error: unknown) => {
-      assert.ok(error instanceof ChannelError);
+      assert.ok(error instanceof LensError);
       assert.strictEqual(error.code, 'timeout');
       return true;
     });
@@ -105,7 +107,7 @@ describe('messaging: request/reply channel', () => {
     const { client } = pair(() => new Promise(() => undefined));
     const a = client.request<Wait>({ type: 'wait' });
     const b = client.request<Wait>({ type: 'wait' });
-    client.rejectAll(new ChannelError('worker exited', 'crashed'));
+    client.rejectAll(new LensError('worker exited', 'worker-crashed'));
     await assert.rejects(a, /worker exited/);
     await assert.rejects(b, /worker exited/);
   });

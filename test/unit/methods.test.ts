@@ -7,7 +7,7 @@
 import * as assert from 'assert';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { EngineError } from '../../src/shared/errors';
+import { isCancelled, LensError } from '../../src/shared/errors';
 import { compareMethods, explain } from '../../src/engine/index';
 import { layerEntries } from '../../src/engine/execution/layers';
 import { blurInput } from '../../src/engine/explain/blur';
@@ -460,7 +460,7 @@ describe('attribution methods', function () {
           [{ baseline: 'white' as never }, /baseline must be one of black, blurred/],
         ] as const) {
           await assert.rejects(computeCam(model, input, request(model, 'occlusion', 'conv2', options as MethodOptions)), (error: unknown) => {
-            assert.ok(error instanceof EngineError && error.code === 'bad-request');
+            assert.ok(error instanceof LensError && error.code === 'bad-request');
             assert.match(error.message, pattern);
             return true;
           });
@@ -532,7 +532,7 @@ describe('attribution methods', function () {
             if (p.message.startsWith('scorecam') && p.message.includes('scoring channels')) controller.abort();
           },
         }),
-        (error: unknown) => error instanceof EngineError && error.code === 'cancelled',
+        (error: unknown) => isCancelled(error),
       );
       assert.ok(seen.some((m) => m.startsWith('gradcam')) && !seen.some((m) => m.startsWith('occlusion')));
       assert.strictEqual(tf.memory().numTensors, before);

@@ -1,5 +1,5 @@
 // Loading LayersModels from disk: round trips (plain and nested models), labels and the cnn-lens.json
-// sidecar, and every way a model folder can be broken or hostile, each a clear EngineError that
+// sidecar, and every way a model folder can be broken or hostile, each a clear LensError that
 // leaves no tensors behind.
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '../../src/engine/tf';
 import { initBackend } from '../../src/engine/backend';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { loadLayersModelFromDisk } from '../../src/engine/models/modelLoader';
 import type { ModelFiles } from '../../src/engine/models/modelLoader';
 
@@ -84,8 +84,8 @@ function predict(model: tf.LayersModel): Float32Array {
   return tf.tidy(() => (model.predict(fixedInput()) as tf.Tensor).dataSync() as Float32Array);
 }
 
-/** Expects the load to fail with an EngineError whose message holds every fragment, leaking nothing. */
-async function expectLoadError(modelPath: string, code: EngineError['code'], ...fragments: string[]): Promise<void> {
+/** Expects the load to fail with an LensError whose message holds every fragment, leaking nothing. */
+async function expectLoadError(modelPath: string, code: LensError['code'], ...fragments: string[]): Promise<void> {
   const tensorsBefore = tf.memory().numTensors;
   const error = await loadLayersModelFromDisk(modelPath).then(
     (files) => {
@@ -94,7 +94,7 @@ async function expectLoadError(modelPath: string, code: EngineError['code'], ...
     },
     (e: unknown) => e,
   );
-  assert.ok(error instanceof EngineError, `expected EngineError, got ${String(error)}`);
+  assert.ok(error instanceof LensError, `expected LensError, got ${String(error)}`);
   assert.strictEqual(error.code, code, error.message);
   for (const fragment of fragments) {
     assert.ok(error.message.includes(fragment), `"${error.message}" should mention "${fragment}"`);

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel } from '../../src/engine/index';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { computeLogits } from '../../src/engine/execution/graph';
 import { encode, floats, int, ints, node, valueInfo } from './fixtures/onnxGraph';
 
@@ -22,13 +22,13 @@ function writeModel(name: string, bytes: Uint8Array): string {
   return file;
 }
 
-async function loadError(file: string): Promise<EngineError> {
+async function loadError(file: string): Promise<LensError> {
   const before = tf.memory().numTensors;
   try {
     const model = await loadModel(file);
     model.dispose();
   } catch (error) {
-    assert.ok(error instanceof EngineError, `an EngineError, got ${String(error)}`);
+    assert.ok(error instanceof LensError, `an LensError, got ${String(error)}`);
     assert.strictEqual(tf.memory().numTensors, before, 'a failed load leaves no tensor behind');
     return error;
   }

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { computeLogits } from '../../src/engine/execution/graph';
 import { loadModel, type LoadedModel } from '../../src/engine/index';
 import * as tf from '../../src/engine/tf';
@@ -297,7 +297,7 @@ describe('ONNX operators for the torchvision zoo: values and gradients as ONNX d
         };
         const before = tf.memory().numTensors;
         await assert.rejects(load(spec), (error: unknown) => {
-          assert.ok(error instanceof EngineError);
+          assert.ok(error instanceof LensError);
           assert.match(error.message, /graph-\d+\.onnx.*"\/norm\/LayerNormalization" \(LayerNormalization\): scale or bias of shape \[500, 4\] does not fit the normalized axes \[4\]/);
           return true;
         });
@@ -313,7 +313,7 @@ describe('ONNX operators for the torchvision zoo: values and gradients as ONNX d
         };
         const before = tf.memory().numTensors;
         await assert.rejects(load(spec), (error: unknown) => {
-          assert.ok(error instanceof EngineError);
+          assert.ok(error instanceof LensError);
           assert.match(error.message, /graph-\d+\.onnx.*ONNX node "\/bad\/Slice" \(Slice\) has axis 2, step 0 .*damaged/);
           return true;
         });

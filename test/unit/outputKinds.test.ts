@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { computeActivations, explain, ForwardCache, loadModel, wrapModel, type LoadedModel } from '../../src/engine/index';
 import { runSamplePass, type SamplePart, type SamplePool } from '../../src/engine/explain/samplePool';
 import { BATCH_MEMORY_BYTES } from '../../src/engine/execution/batching';
@@ -63,12 +63,12 @@ function raceLogits(image: RgbaImage): number[] {
   return [0, 1, 2].map((c) => r.reduce((s, v, j) => s + v * RACE_DENSE[j][c], 0));
 }
 
-async function rejects(run: () => Promise<unknown>, pattern: RegExp, code?: string): Promise<EngineError> {
+async function rejects(run: () => Promise<unknown>, pattern: RegExp, code?: string): Promise<LensError> {
   const error = await run().then(
     () => assert.fail('expected an error'),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof EngineError, String(error));
+  assert.ok(error instanceof LensError, String(error));
   assert.match(error.message, pattern);
   if (code) assert.strictEqual(error.code, code);
   return error;

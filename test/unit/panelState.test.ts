@@ -1,22 +1,21 @@
 // The panel's pure logic: view-state transitions, restoring a saved state, what the webview learns
-// about a model, and the pictures it is sent (display downscale, heatmap/overlay re-render).
+// about a model, and the display downscale (src/render/display.ts) of the image the worker sends.
 import * as assert from 'assert';
 import { parseViewState, baseName, type PanelViewState } from '../../src/shared/panel';
 import type { LayerInfo, Map2D, ModelSummary, RgbaImage } from '../../src/shared/types';
 import {
   chosenOutput,
   describeTimings,
-  downscaleForDisplay,
   explainedLine,
   fitToModel,
   recallOutput,
   rememberOutput,
-  renderViews,
   toModelInfo,
   withImage,
   withModel,
   withOutput,
 } from '../../src/host/panel/panelState';
+import { downscaleForDisplay } from '../../src/render/display';
 
 function layer(name: string, className: string, outputShape: (number | null)[]): LayerInfo {
   return { name, className, outputShape, params: 0, trainable: true, spatial: outputShape.length === 4, depth: 0 };
@@ -263,24 +262,6 @@ describe('panel pictures', () => {
     assert.deepStrictEqual(Array.from(small.data), [30, 60, 225, 255, 50, 100, 205, 255]);
     const tall = downscaleForDisplay(pattern(30, 90), 9);
     assert.deepStrictEqual([tall.width, tall.height], [3, 9]);
-  });
-
-  it('renders heatmap and overlay at the display size; opacity 0 shows the image, 1 the heatmap', () => {
-    const display = pattern(6, 4);
-    const cam: Map2D = { width: 2, height: 2, data: new Float32Array([0, 1, 0.5, 0.25]) };
-    const clear = renderViews(display, cam, 'jet', 0);
-    assert.deepStrictEqual([clear.heatmap.width, clear.heatmap.height, clear.overlay.width, clear.overlay.height], [6, 4, 6, 4]);
-    assert.deepStrictEqual(Array.from(clear.overlay.data), Array.from(display.data), 'opacity 0 must show the image unchanged');
-    const opaque = renderViews(display, cam, 'jet', 1);
-    assert.deepStrictEqual(Array.from(opaque.overlay.data), Array.from(opaque.heatmap.data), 'opacity 1 must show the heatmap');
-    const distinct = new Set<string>();
-    for (let i = 0; i < opaque.heatmap.data.length; i += 4) {
-      distinct.add(Array.from(opaque.heatmap.data.subarray(i, i + 3)).join(','));
-    }
-    assert.ok(distinct.size > 4, `a varying CAM must give a varying heatmap (${distinct.size} colours)`);
-    const viridis = renderViews(display, cam, 'viridis', 1);
-    assert.notDeepStrictEqual(Array.from(viridis.heatmap.data), Array.from(opaque.heatmap.data), 'the colormap must matter');
-    assert.strictEqual(viridis.colormap, 'viridis');
   });
 
   it('formats timings for the status line and the log', () => {

@@ -8,12 +8,12 @@ import * as path from 'path';
 import { initBackend } from '../../src/engine/backend';
 import * as tf from '../../src/engine/tf';
 import { loadModel } from '../../src/engine/index';
-import { EngineError } from '../../src/shared/errors';
+import { LensError } from '../../src/shared/errors';
 import { describeUnsupportedOps } from '../../src/engine/execution/nodeGraph';
 import { encode, node } from './fixtures/onnxGraph';
 import { writeGraphModel, type GraphNodeSpec } from './fixtures/graphModel';
 
-async function refusal(file: string): Promise<EngineError> {
+async function refusal(file: string): Promise<LensError> {
   const before = tf.memory().numTensors;
   const error = await loadModel(file).then(
     (m) => {
@@ -22,7 +22,7 @@ async function refusal(file: string): Promise<EngineError> {
     },
     (e: unknown) => e,
   );
-  assert.ok(error instanceof EngineError, String(error));
+  assert.ok(error instanceof LensError, String(error));
   assert.strictEqual(error.code, 'unsupported');
   assert.strictEqual(tf.memory().numTensors, before, 'a refused model leaves no tensor behind');
   assert.ok(error.message.startsWith(`${file}: `), `names the file first: ${error.message}`);

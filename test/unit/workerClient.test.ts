@@ -7,8 +7,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { encodePng, explain, initBackend, loadModel, readImage } from '../../src/engine';
+import { indexedCam, renderOverlay } from '../../src/render/overlay';
 import * as tf from '../../src/engine/tf';
-import { ChannelError, isCancelled } from '../../src/shared/messaging';
+import { LensError, isCancelled } from '../../src/shared/errors';
 import type { BackendChoice, Progress } from '../../src/shared/types';
 import { EngineClient, WORKER_CRASHED, type EngineClientOptions } from '../../src/workerClient/client';
 import { ENGINE_WORKER_SOURCE, WASM_DIR, engineFromSource } from './fixtures/workerFromSource';
@@ -22,11 +23,11 @@ function client(entry: string, overrides: Partial<EngineClientOptions> & { backe
   return { engine, logs };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ChannelError> {
+async function rejection(promise: Promise<unknown>): Promise<LensError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof ChannelError, `expected a ChannelError, got ${String(error)}`);
+    assert.ok(error instanceof LensError, `expected a LensError, got ${String(error)}`);
     return error;
   }
   assert.fail('expected the promise to reject');
@@ -185,7 +186,7 @@ describe('worker client: the real engine worker', function () {
     assert.strictEqual(summary.defaultCamLayer, 'conv2');
 
     const progress: Progress[] = [];
-    const { result, image } = await engine.explain(
+    const { result, map, display } = await engine.explain(
       { modelPath, imagePath, request: { method: 'gradcam', layer: 'conv1', classIndex: 0, topK: 3 } },
       { onProgress: (p) => progress.push(p) },
     );
@@ -193,7 +194,8 @@ describe('worker client: the real engine worker', function () {
     assert.strictEqual(result.layer, 'conv1');
     assert.strictEqual(result.classIndex, 0);
     assert.strictEqual(result.className, 'cat');
-    assert.deepStrictEqual([image.width, image.height], [20, 14]);
+    assert.deepStrictEqual([display.image?.width, display.image?.height, display.originalWidth, display.originalHeight], [20, 14, 20, 14], 'a small image is shown at its own size');
+    assert.deepStrictEqual([map.width, map.height, map.low, map.high], [20, 14, 0, 1], 'the map comes at the display size, 8-bit, 0..1');
     assert.deepStrictEqual([result.cam.width, result.cam.height], [16, 16], 'the CAM comes at the model input size');
     assert.deepStrictEqual([result.layerCam.width, result.layerCam.height], [14, 14], 'conv1 (3x3, valid) is 14x14');
     assert.ok(progress.length > 0 && progress[progress.length - 1].fraction === 1, `progress: ${JSON.stringify(progress)}`);
@@ -210,6 +212,7 @@ describe('worker client: the real engine worker', function () {
         expected.predictions.map((p) => [p.index, p.label, p.probability?.toFixed(6)]),
       );
       assert.deepStrictEqual(Array.from(result.cam.data), Array.from(expected.cam.data));
+      assert.deepStrictEqual(Array.from(map.data), Array.from(indexedCam(expected.cam, 20, 14).data));
       assert.ok(Math.max(...result.cam.data) > 0, 'the CAM is all zero: the comparison above proves little');
     } finally {
       local.dispose();
@@ -262,16 +265,50 @@ describe('worker client: the real engine worker', function () {
       assert.ok(error.message.includes(imagePath) && error.message.includes('20×14') && error.message.includes('cnnLens.maxImageMegapixels'), error.message);
       limit = 20 * 14;
       limited.restart('the setting changed');
-      const { image } = await limited.explain({ modelPath, imagePath, request: { method: 'gradcam' } });
-      assert.deepStrictEqual([image.width, image.height], [20, 14]);
+      const { display } = await limited.explain({ modelPath, imagePath, request: { method: 'gradcam' } });
+      assert.deepStrictEqual([display.originalWidth, display.originalHeight], [20, 14]);
     } finally {
       limited.dispose();
     }
   });
 
-  it('encodes PNGs', async function () {
-    const png = await engine.encodePng(gradientImage(3, 2));
-    assert.deepStrictEqual(Array.from(png.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);
+  it('sends a large image once, at display size, with every map at that size; another class sends only the map', async function () {
+    const largePath = path.join(root, 'large.png');
+    fs.writeFileSync(largePath, await encodePng(gradientImage(1000, 700)));
+    const request = { modelPath, imagePath: largePath, request: { method: 'gradcam' as const, classIndex: 0 } };
+    const first = await engine.explain(request);
+    assert.ok(first.display.image, 'the first answer brings the image');
+    assert.deepStrictEqual([first.display.image.width, first.display.image.height], [768, 538], 'longest side DISPLAY_MAX_SIDE');
+    assert.deepStrictEqual([first.display.originalWidth, first.display.originalHeight], [1000, 700]);
+    assert.deepStrictEqual([first.map.width, first.map.height, first.map.data.length], [768, 538, 768 * 538]);
+    const again = await engine.explain({ ...request, request: { method: 'gradcam', classIndex: 1 }, knownImageKey: first.display.key });
+    assert.strictEqual(again.display.key, first.display.key);
+    assert.strictEqual(again.display.image, undefined, 'the caller holds it: not sent again');
+    assert.deepStrictEqual([again.map.width, again.map.height], [768, 538]);
+    // A caller holding another image (or none) gets it.
+    const other = await engine.explain({ ...request, knownImageKey: 'something else' });
+    assert.deepStrictEqual([other.display.image?.width, other.display.image?.height], [768, 538]);
+  });
+
+  it('exports in one request: the overlay blended at the image\'s own resolution and encoded, no pixels sent to it', async function () {
+    const largePath = path.join(root, 'export.png');
+    const original = gradientImage(1000, 700);
+    fs.writeFileSync(largePath, await encodePng(original));
+    const { result, display } = await engine.explain({ modelPath, imagePath: largePath, request: { method: 'gradcam', classIndex: 2 } });
+    const exported = await engine.exportOverlay({ imagePath: largePath, imageKey: display.key, cam: result.cam, colormap: 'viridis', opacity: 0.3 });
+    assert.deepStrictEqual([exported.width, exported.height], [1000, 700]);
+    assert.deepStrictEqual(Array.from(exported.png.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10], 'a PNG');
+    const written = path.join(root, 'exported.png');
+    fs.writeFileSync(written, exported.png);
+    const decoded = await readImage(written);
+    assert.deepStrictEqual([decoded.width, decoded.height], [1000, 700], 'at full resolution, not the display size');
+    const expected = renderOverlay(await readImage(largePath), result.cam, 'viridis', 0.3);
+    assert.ok(Buffer.from(decoded.data).equals(Buffer.from(expected.data)), 'the same pixels as the CLI renders');
+    // The file changed since it was explained: refused rather than blended with a map of its old self.
+    fs.writeFileSync(largePath, await encodePng(gradientImage(999, 700)));
+    const error = await rejection(engine.exportOverlay({ imagePath: largePath, imageKey: display.key, cam: result.cam, colormap: 'jet', opacity: 0.5 }));
+    assert.strictEqual(error.code, 'bad-request');
+    assert.match(error.message, /changed on disk since it was explained/);
   });
 });
 

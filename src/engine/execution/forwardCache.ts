@@ -2,7 +2,7 @@
 // change only the class (or, in a comparison, only the method) while the model, image and layer
 // stay: the activations and predictions are then the same, so the request costs one backward pass
 // from the layer instead of a forward pass through the whole network and that backward pass.
-// Colormap and opacity never reach the engine (the host repaints the last map).
+// Colormap and opacity never reach the engine (the panel's page repaints from the 8-bit map it has).
 //
 // Entries are keyed by object identity: a reloaded model is a new object and a changed image is
 // decoded into a new one, so a stale entry can never match. The model is the explained output's

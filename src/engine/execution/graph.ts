@@ -15,7 +15,7 @@
 // Values are keyed by call site (the chain of nested-model calls) plus symbolic tensor id, so a
 // tensor inside a nested model is told apart from the same tensor in another call of that model.
 import * as tf from '../tf';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { batchNormFolds, convWithBatchNorm, foldedWeights } from './batchNormFold';
 import { callReluSixAsOneOp, callUnfused } from './unfusedLayers';
 import { applyGuidedRelu, NODE_PASS_KWARG, reluCapOf, type NodePass } from './guidedRelu';
@@ -242,10 +242,10 @@ function findPathNode(container: GraphContainer, name: string, path: LayerPath):
   const nodes = nodesInOrder(container).filter((n) => n.outboundLayer.name === name);
   const where = path.join('/');
   if (nodes.length === 0) {
-    throw new EngineError(`Layer "${where}": no layer "${name}" in model "${container.name}".`, 'bad-request');
+    throw new LensError(`Layer "${where}": no layer "${name}" in model "${container.name}".`, 'bad-request');
   }
   if (nodes.length > 1) {
-    throw new EngineError(
+    throw new LensError(
       `Layer "${where}" is applied ${nodes.length} times (a shared layer), so its activation is ambiguous; choose another layer.`,
       'unsupported',
     );
@@ -255,7 +255,7 @@ function findPathNode(container: GraphContainer, name: string, path: LayerPath):
 
 export function planCut(model: tf.LayersModel, path: LayerPath): CutPlan {
   if (path.length === 0) {
-    throw new EngineError('No layer given for the cut.', 'bad-request');
+    throw new LensError('No layer given for the cut.', 'bad-request');
   }
   const top = topContainer(model);
   const dirty = new Set<string>();
@@ -272,7 +272,7 @@ export function planCut(model: tf.LayersModel, path: LayerPath): CutPlan {
       const outKeys = node.outputTensors.map((t) => tensorKey(frame.scope, t));
       if (node === target && frame.level === path.length - 1) {
         if (outKeys.length !== 1) {
-          throw new EngineError(`Layer "${path.join('/')}" has ${outKeys.length} outputs; a CAM needs a layer with one.`, 'unsupported');
+          throw new LensError(`Layer "${path.join('/')}" has ${outKeys.length} outputs; a CAM needs a layer with one.`, 'unsupported');
         }
         cutKey = outKeys[0];
         dirty.add(cutKey);
@@ -282,7 +282,7 @@ export function planCut(model: tf.LayersModel, path: LayerPath): CutPlan {
       const onPath = node === target;
       if (onPath && !inner) {
         const outer = path.slice(0, frame.level + 1).join('/');
-        throw new EngineError(`Layer "${outer}" is not a nested model, so "${path.join('/')}" does not exist.`, 'bad-request');
+        throw new LensError(`Layer "${outer}" is not a nested model, so "${path.join('/')}" does not exist.`, 'bad-request');
       }
       const inputsDirty = inKeys.some((k) => dirty.has(k));
       if (!onPath && !inputsDirty) {
@@ -316,11 +316,11 @@ export function planCut(model: tf.LayersModel, path: LayerPath): CutPlan {
 
   const outputKey = tensorKey('', top.outputs[headOf(model).index]);
   if (cutKey === undefined) {
-    throw new EngineError(`Layer "${path.join('/')}" is not reached when the model runs.`, 'bad-request');
+    throw new LensError(`Layer "${path.join('/')}" is not reached when the model runs.`, 'bad-request');
   }
   if (!dirty.has(outputKey)) {
     const which = top.outputs.length > 1 ? `output ${headOf(model).index} ("${top.outputs[headOf(model).index].sourceLayer.name}")` : "the model's output";
-    throw new EngineError(`Layer "${path.join('/')}" does not feed ${which}, so the score explained does not depend on it; choose a layer before it.`, 'bad-request');
+    throw new LensError(`Layer "${path.join('/')}" does not feed ${which}, so the score explained does not depend on it; choose a layer before it.`, 'bad-request');
   }
   return { path, cutKey, dirty, needed };
 }
@@ -439,7 +439,7 @@ function topContainer(model: tf.LayersModel): GraphContainer {
     throw new Error('Graph executor: not a LayersModel.');
   }
   if (top.inputs.length !== 1) {
-    throw new EngineError(
+    throw new LensError(
       `Model "${model.name}" has ${top.inputs.length} inputs; CNN Lens explains image models with one image input.`,
       'unsupported',
     );
@@ -504,12 +504,12 @@ export function layerOutputKey(model: tf.LayersModel, path: LayerPath): string {
     }
     const inner = innerGraph(node.outboundLayer);
     if (!inner) {
-      throw new EngineError(`Layer "${path.slice(0, level + 1).join('/')}" is not a nested model, so "${path.join('/')}" does not exist.`, 'bad-request');
+      throw new LensError(`Layer "${path.slice(0, level + 1).join('/')}" is not a nested model, so "${path.join('/')}" does not exist.`, 'bad-request');
     }
     scope = nestedScope(scope, node);
     container = inner;
   }
-  throw new EngineError('No layer given.', 'bad-request');
+  throw new LensError('No layer given.', 'bad-request');
 }
 
 /**

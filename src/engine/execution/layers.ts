@@ -4,7 +4,7 @@
 // never by class name: DepthwiseConv2D, SeparableConv2D, Add, Activation, BatchNormalization or a
 // nested model can all be the last spatial layer.
 import type { LayerInfo } from '../../shared/types';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { appliesLayer, innerGraph, type GraphContainer, type LayerPath } from './graph';
 import type * as tf from '../tf';
 
@@ -120,7 +120,7 @@ export function defaultCamLayer(model: tf.LayersModel): string {
   const withArea = all.filter((e) => (e.info.outputShape[1] ?? 2) * (e.info.outputShape[2] ?? 2) > 1);
   const spatial = withArea.length > 0 ? withArea : all;
   if (spatial.length === 0) {
-    throw new EngineError(
+    throw new LensError(
       `Model "${model.name}" has no layer with a 4-D (batch, height, width, channels) output, so there is no ` +
         'spatial activation for a class activation map; CNN Lens explains convolutional image models.',
       'unsupported',
@@ -134,12 +134,12 @@ export function resolveCamLayer(model: tf.LayersModel, name: string): LayerEntry
   const entries = layerEntries(model);
   const entry = entries.find((e) => e.info.name === name);
   if (!entry) {
-    throw new EngineError(`Layer "${name}" is not in model "${model.name}". ${describeChoices(entries)}`, 'bad-request');
+    throw new LensError(`Layer "${name}" is not in model "${model.name}". ${describeChoices(entries)}`, 'bad-request');
   }
   if (!entry.info.spatial) {
     const shape = entry.info.outputShape.length ? `[${entry.info.outputShape.map((d) => d ?? 'null').join(', ')}]` : 'unknown';
     const why = entry.info.className === 'InputLayer' ? 'it is the model input' : `its output shape ${shape} is not 4-D (batch, height, width, channels)`;
-    throw new EngineError(`Layer "${name}" cannot be a CAM layer: ${why}. ${describeChoices(entries)}`, 'bad-request');
+    throw new LensError(`Layer "${name}" cannot be a CAM layer: ${why}. ${describeChoices(entries)}`, 'bad-request');
   }
   return entry;
 }

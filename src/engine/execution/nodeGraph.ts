@@ -11,7 +11,7 @@
 // or more leads with the batch dim (shown as null), integer values are shape arithmetic.
 import type { FilterLayout } from '../../shared/types';
 import { shortenLayerName } from '../../shared/layerNames';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { NODE_PASS_KWARG, type NodePass } from './guidedRelu';
 import { checkTensorSize } from '../limits';
 import * as tf from '../tf';
@@ -54,16 +54,16 @@ export interface GraphNodePlan {
   run(args: (tf.Tensor | undefined)[], pass?: NodePass): tf.Tensor[];
 }
 
-/** Runs `fn`, turning a tfjs error into an EngineError naming the node. */
+/** Runs `fn`, turning a tfjs error into an LensError naming the node. */
 export function runGuarded<T>(kind: string, info: { name: string; opType: string }, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof EngineError) {
+    if (error instanceof LensError) {
       throw error;
     }
     const message = error instanceof Error ? error.message : String(error);
-    throw new EngineError(`${kind} node "${info.name}" (${info.opType}) failed: ${message}`, 'unsupported');
+    throw new LensError(`${kind} node "${info.name}" (${info.opType}) failed: ${message}`, 'unsupported');
   }
 }
 

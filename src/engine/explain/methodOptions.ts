@@ -1,7 +1,7 @@
 // Method options: defaults filled in and every value checked before any pass runs, so a bad value
 // fails at once with a message naming the option and what it accepts.
 import { DEFAULT_METHOD_OPTIONS, IG_BASELINES, type IgBaseline, type MethodOptions } from '../../shared/types';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 
 export type ResolvedOptions = Required<Omit<MethodOptions, 'baseline'>> & { baseline: IgBaseline };
 
@@ -30,19 +30,19 @@ export function resolveOptions(options: MethodOptions, height: number, width: nu
   wholeNumber('stride', resolved.stride, 1, Math.min(height, width));
   wholeNumber('seed', resolved.seed, 0, 2 ** 31 - 1);
   if (!Number.isFinite(resolved.noise) || resolved.noise < 0 || resolved.noise > 10) {
-    throw new EngineError(`Option noise must be a number from 0 to 10 (a fraction of the input's value range), not ${resolved.noise}.`, 'bad-request');
+    throw new LensError(`Option noise must be a number from 0 to 10 (a fraction of the input's value range), not ${resolved.noise}.`, 'bad-request');
   }
   if (!Number.isFinite(resolved.fill) || resolved.fill < 0 || resolved.fill > 1) {
-    throw new EngineError(`Option fill must be a gray level from 0 (black) to 1 (white), not ${resolved.fill}.`, 'bad-request');
+    throw new LensError(`Option fill must be a gray level from 0 (black) to 1 (white), not ${resolved.fill}.`, 'bad-request');
   }
   if (!(IG_BASELINES as readonly string[]).includes(resolved.baseline)) {
-    throw new EngineError(`Option baseline must be one of ${IG_BASELINES.join(', ')}, not "${resolved.baseline}".`, 'bad-request');
+    throw new LensError(`Option baseline must be one of ${IG_BASELINES.join(', ')}, not "${resolved.baseline}".`, 'bad-request');
   }
   return resolved;
 }
 
 function wholeNumber(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new EngineError(`Option ${name} must be a whole number from ${min} to ${max}, not ${value}.`, 'bad-request');
+    throw new LensError(`Option ${name} must be a whole number from ${min} to ${max}, not ${value}.`, 'bad-request');
   }
 }

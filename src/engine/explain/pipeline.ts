@@ -7,7 +7,7 @@
 import type { BackendName, CamResult, ExplainedOutput, Map2D, MethodDetails, MethodName, MethodOptions, OutputKind, Preprocessing, Progress } from '../../shared/types';
 import { BATCH_MEMORY_BYTES, inSlices, maxInputsPerPass } from '../execution/batching';
 import { helperShare, runSamplePass, type SamplePart, type SamplePool } from './samplePool';
-import { EngineError, throwIfCancelled } from '../../shared/errors';
+import { LensError, throwIfCancelled } from '../../shared/errors';
 import type { CutLease, ForwardCache } from '../execution/forwardCache';
 import { classScoresOf, computeLogits, disposeCutState, forwardToCut, forwardWithTaps, headOf, logitsFromCut, planCut, type CutState, type LayerPath } from '../execution/graph';
 import { resolveOptions, type ResolvedOptions } from './methodOptions';
@@ -30,7 +30,7 @@ export interface MethodServices {
   inputGradients(batch: tf.Tensor4D, mode?: { guided?: boolean }): Promise<tf.Tensor4D>;
   /** An image of uniform grey level (0 = black, 1 = white) in the model's input space, [1, 1, 1, C]; caller disposes. */
   greyLevel(level: number): tf.Tensor4D;
-  /** Yields to the event loop, throws EngineError 'cancelled' if asked to, reports progress (fraction of the method's own work). */
+  /** Yields to the event loop, throws LensError 'cancelled' if asked to, reports progress (fraction of the method's own work). */
   step(message: string, fraction?: number): Promise<void>;
 }
 
@@ -660,7 +660,7 @@ function weightedSum(method: ChannelWeightMethod, activations: tf.Tensor4D, grad
 
 function checkSpatial(activations: tf.Tensor, name: string): void {
   if (activations.rank !== 4) {
-    throw new EngineError(`Layer "${name}" produced a ${activations.rank}-D value [${activations.shape}]; a CAM needs a 4-D one.`, 'bad-request');
+    throw new LensError(`Layer "${name}" produced a ${activations.rank}-D value [${activations.shape}]; a CAM needs a 4-D one.`, 'bad-request');
   }
 }
 
@@ -672,7 +672,7 @@ export function checkClassIndex(classIndex: number, numClasses: number, kind: Ou
         : kind === 'regression'
           ? `the output is a regression of ${numClasses} value${numClasses === 1 ? '' : 's'}, 0${numClasses > 1 ? ` to ${numClasses - 1}` : ''}`
           : `the model has ${numClasses} classes, 0 to ${numClasses - 1}`;
-    throw new EngineError(`Class index ${classIndex} is out of range: ${has}.`, 'bad-request');
+    throw new LensError(`Class index ${classIndex} is out of range: ${has}.`, 'bad-request');
   }
 }
 
@@ -697,7 +697,7 @@ function explainMissingKernel(error: unknown, layer: string): unknown {
   if (!missing) {
     return error;
   }
-  return new EngineError(
+  return new LensError(
     `The ${missing[2]} backend has no "${missing[1]}" kernel, which this model needs at layer "${layer}"; ` +
       'choose another backend (cpu runs every kernel).',
     'unsupported',

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { createJimp } from '@jimp/core';
 import { defaultFormats } from 'jimp';
 import type { Preprocessing, RgbaImage } from '../../shared/types';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { imageExtents, type ImageExtent, type ImageFormat } from './imageHeader';
 import { DEFAULT_MAX_IMAGE_PIXELS, IMAGE_LIMIT_CONTROLS, describePixels, megapixels } from '../limits';
 import * as tf from '../tf';
@@ -37,11 +37,11 @@ export interface ImageReadOptions {
  */
 export async function decodeImage(bytes: Uint8Array, sourceName: string, options: ImageReadOptions = {}): Promise<RgbaImage> {
   if (bytes.length === 0) {
-    throw new EngineError(`${sourceName}: the file is empty (0 bytes), not an image.`, 'bad-input');
+    throw new LensError(`${sourceName}: the file is empty (0 bytes), not an image.`, 'bad-input');
   }
   const format = sniffFormat(bytes);
   if (!format) {
-    throw new EngineError(`${sourceName}: not a ${SUPPORTED} image (unrecognised file contents).`, 'bad-input');
+    throw new LensError(`${sourceName}: not a ${SUPPORTED} image (unrecognised file contents).`, 'bad-input');
   }
   const maxPixels = maxPixelsOf(options);
   checkDeclaredPixels(imageExtents(bytes, format), format, maxPixels, sourceName);
@@ -51,18 +51,18 @@ export async function decodeImage(bytes: Uint8Array, sourceName: string, options
     // fromBuffer also applies a JPEG's EXIF orientation, so pixels are upright as viewers show them.
     bitmap = (await codecs().fromBuffer(buffer, jpegLimits(maxPixels))).bitmap;
   } catch (error) {
-    if (error instanceof EngineError) {
+    if (error instanceof LensError) {
       throw error; // already says what is wrong (e.g. the WebP decoder binary is missing)
     }
     const reason = error instanceof Error ? error.message : String(error);
-    throw new EngineError(
+    throw new LensError(
       `${sourceName}: cannot decode the ${format} image (${reason}); the file may be truncated or corrupt.`,
       'bad-input',
     );
   }
   const { width, height } = bitmap;
   if (!(width > 0 && height > 0) || bitmap.data.length < width * height * 4) {
-    throw new EngineError(`${sourceName}: the ${format} image decodes to no pixels (${width}x${height}).`, 'bad-input');
+    throw new LensError(`${sourceName}: the ${format} image decodes to no pixels (${width}x${height}).`, 'bad-input');
   }
   if (width * height > maxPixels) {
     // A header the check could not read (e.g. a JPEG whose height comes later, in a DNL segment).
@@ -78,7 +78,7 @@ export async function readImageFile(filePath: string, options: ImageReadOptions 
   try {
     bytes = await fs.promises.readFile(filePath);
   } catch (error) {
-    throw new EngineError(`${filePath}: cannot read the image (${fileErrorReason(error)}).`, 'bad-input');
+    throw new LensError(`${filePath}: cannot read the image (${fileErrorReason(error)}).`, 'bad-input');
   }
   return decodeImage(bytes, filePath, options);
 }
@@ -86,7 +86,7 @@ export async function readImageFile(filePath: string, options: ImageReadOptions 
 function maxPixelsOf(options: ImageReadOptions): number {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (!(Number.isInteger(maxPixels) && maxPixels > 0)) {
-    throw new EngineError(`The image limit must be a positive whole number of pixels, got ${maxPixels}.`, 'bad-request');
+    throw new LensError(`The image limit must be a positive whole number of pixels, got ${maxPixels}.`, 'bad-request');
   }
   return maxPixels;
 }
@@ -100,7 +100,7 @@ function checkDeclaredPixels(extents: ImageExtent[], format: ImageFormat, maxPix
   }
   const pages = extents.reduce((sum, e) => sum + e.width * e.height, 0);
   if (format === 'TIFF' && pages > maxPixels) {
-    throw new EngineError(
+    throw new LensError(
       `${sourceName}: the TIFF's ${extents.length} pages hold ${megapixels(pages)} megapixels together, more than the limit of ${megapixels(maxPixels)} megapixels; ` +
         `raise the limit (${IMAGE_LIMIT_CONTROLS}) to open it, or save the page you need on its own.`,
       'bad-input',
@@ -108,9 +108,9 @@ function checkDeclaredPixels(extents: ImageExtent[], format: ImageFormat, maxPix
   }
 }
 
-function tooManyPixels(sourceName: string, format: ImageFormat, extent: ImageExtent, maxPixels: number): EngineError {
+function tooManyPixels(sourceName: string, format: ImageFormat, extent: ImageExtent, maxPixels: number): LensError {
   const what = extent.part ? `the ${format}'s ${extent.part}` : `the ${format} image`;
-  return new EngineError(
+  return new LensError(
     `${sourceName}: ${what} is ${describePixels(extent.width, extent.height)}, more than the limit of ${megapixels(maxPixels)} megapixels; ` +
       `raise the limit (${IMAGE_LIMIT_CONTROLS}) to open it, or downscale the image.`,
     'bad-input',
@@ -243,7 +243,7 @@ function webpWasmPath(): string {
   try {
     return require.resolve(`@jsquash/webp/codec/dec/${WEBP_WASM_FILE}`);
   } catch {
-    throw new EngineError(
+    throw new LensError(
       `WebP support is missing: ${WEBP_WASM_FILE} is neither next to ${__dirname} nor in node_modules/@jsquash/webp; reinstall CNN Lens.`,
       'unsupported',
     );
@@ -269,10 +269,10 @@ const LUMA_WEIGHTS = [0.299, 0.587, 0.114]; // ITU-R 601, as PIL's convert('L') 
 export function toModelInput(image: RgbaImage, inputShape: [number, number, number], preprocessing: Preprocessing): tf.Tensor4D {
   const [height, width, channels] = inputShape;
   if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) {
-    throw new EngineError(`The model's input size ${height}x${width} is not a fixed positive size; CNN Lens needs one.`, 'unsupported');
+    throw new LensError(`The model's input size ${height}x${width} is not a fixed positive size; CNN Lens needs one.`, 'unsupported');
   }
   if (channels !== 1 && channels !== 3) {
-    throw new EngineError(`The model takes ${channels} input channels; CNN Lens feeds 1 (grayscale) or 3 (RGB).`, 'unsupported');
+    throw new LensError(`The model takes ${channels} input channels; CNN Lens feeds 1 (grayscale) or 3 (RGB).`, 'unsupported');
   }
   checkPreprocessing(preprocessing, channels, 'preprocessing settings');
   const pixels = toChannels(image, channels);
@@ -308,18 +308,18 @@ export function checkPreprocessing(preprocessing: Preprocessing, channels: numbe
       continue;
     }
     if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new EngineError(`${source}: "${key}" must be a list of numbers, all finite, got ${describeValues(values)}.`, 'bad-input');
+      throw new LensError(`${source}: "${key}" must be a list of numbers, all finite, got ${describeValues(values)}.`, 'bad-input');
     }
     // With the channel count unknown (e.g. a multi-input model the caller will refuse), lengths cannot be checked.
     if (channels !== undefined && values.length !== 1 && values.length !== channels) {
-      throw new EngineError(
+      throw new LensError(
         `${source}: "${key}" has ${values.length} values but the model takes ${channels} channel${channels === 1 ? '' : 's'}; give 1 or ${channels}.`,
         'bad-input',
       );
     }
     const index = values.findIndex((v) => degeneratePreprocessing(key, v) !== undefined);
     if (index >= 0) {
-      throw new EngineError(`${source}: "${key}" value ${index + 1} (${values[index]}) ${degeneratePreprocessing(key, values[index])}.`, 'bad-input');
+      throw new LensError(`${source}: "${key}" value ${index + 1} (${values[index]}) ${degeneratePreprocessing(key, values[index])}.`, 'bad-input');
     }
   }
 }

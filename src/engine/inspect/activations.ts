@@ -12,7 +12,7 @@ import {
   type ActivationPageRequest,
   type RgbaImage,
 } from '../../shared/types';
-import { EngineError, throwIfCancelled } from '../../shared/errors';
+import { cancelledError, LensError, throwIfCancelled } from '../../shared/errors';
 import { forwardWithTaps } from '../execution/graph';
 import { toModelInput } from '../images/image';
 import type { LoadedModel } from '../models/loadedModel';
@@ -48,7 +48,7 @@ export async function computeActivations(model: LoadedModel, image: RgbaImage, l
   if (!kind) {
     const shape = entry.info.outputShape.map((d) => d ?? 'null').join(', ');
     const why = entry.info.className === 'InputLayer' ? 'it is the model input' : `its output shape is [${shape}]`;
-    throw new EngineError(
+    throw new LensError(
       `Layer "${layerName}" has no activations to draw: ${why}; CNN Lens draws 4-D outputs as maps and 2-D outputs as unit values.`,
       'bad-request',
     );
@@ -143,7 +143,7 @@ export class ActivationCache {
 
   get(model: LoadedModel, imageKey: string, image: () => Promise<RgbaImage>, layer: string, context: RunContext = {}): Promise<LayerActivations> {
     if (context.signal?.aborted) {
-      return Promise.reject(new EngineError('Cancelled', 'cancelled'));
+      return Promise.reject(cancelledError());
     }
     if (this.model !== model.model || this.imageKey !== imageKey) {
       this.clear();
@@ -155,7 +155,7 @@ export class ActivationCache {
     entry.onProgress = context.onProgress ?? entry.onProgress;
     return new Promise<LayerActivations>((resolve, reject) => {
       const onAbort = () => {
-        reject(new EngineError('Cancelled', 'cancelled'));
+        reject(cancelledError());
         if (--entry.waiters === 0 && !entry.settled) {
           entry.controller.abort();
         }
@@ -234,10 +234,10 @@ export function activationPage(acts: LayerActivations, request: ActivationPageRe
   const sort = request.sort ?? (acts.kind === 'units' ? 'max' : 'index');
   const scale = request.scale ?? 'channel';
   if (!(ACTIVATION_SORTS as readonly string[]).includes(sort)) {
-    throw new EngineError(`Unknown sort "${String(sort)}": use ${ACTIVATION_SORTS.join(', ')}.`, 'bad-request');
+    throw new LensError(`Unknown sort "${String(sort)}": use ${ACTIVATION_SORTS.join(', ')}.`, 'bad-request');
   }
   if (!(ACTIVATION_SCALES as readonly string[]).includes(scale)) {
-    throw new EngineError(`Unknown scale "${String(scale)}": use ${ACTIVATION_SCALES.join(', ')}.`, 'bad-request');
+    throw new LensError(`Unknown scale "${String(scale)}": use ${ACTIVATION_SCALES.join(', ')}.`, 'bad-request');
   }
   const hideDead = request.hideDead === true;
   const order = sortChannels(acts, request.sort ?? sort, hideDead);
@@ -306,7 +306,7 @@ export function activationPage(acts: LayerActivations, request: ActivationPageRe
 /** One channel at full resolution, its own min..max as 0..255. */
 export function activationChannel(acts: LayerActivations, channel: number): ActivationChannel {
   if (!Number.isInteger(channel) || channel < 0 || channel >= acts.channels) {
-    throw new EngineError(`Layer "${acts.layer}" has channels 0 to ${acts.channels - 1}; there is no channel ${channel}.`, 'bad-request');
+    throw new LensError(`Layer "${acts.layer}" has channels 0 to ${acts.channels - 1}; there is no channel ${channel}.`, 'bad-request');
   }
   const area = acts.height * acts.width;
   const map = new Uint8Array(area);

@@ -24,7 +24,7 @@ import {
   type FilterPageRequest,
 } from '../../shared/types';
 import { boundedPageSize, clampPage } from './activations';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { filterKindOf, findLayer, weightNamed } from './layerViews';
 import { readNodeFilters, type KernelBank } from '../execution/nodeFilters';
 import type * as tf from '../tf';
@@ -45,7 +45,7 @@ export function readFilterBank(model: tf.LayersModel, layerName: string): Filter
   const kind = filterKindOf(model, found);
   const className = found.layer.getClassName();
   if (!kind) {
-    throw new EngineError(
+    throw new LensError(
       `Layer "${layerName}" (${className}) has no filters to draw; CNN Lens draws Conv2D, DepthwiseConv2D and SeparableConv2D kernels, ` +
         'the Conv nodes of ONNX models (grouped and depthwise too) and the Conv2D and DepthwiseConv2dNative nodes of TF.js graph models (fused or not), ' +
         'and a first Dense layer over a flattened image input.',
@@ -138,10 +138,10 @@ export function filterPage(bank: FilterBank, request: Omit<FilterPageRequest, 'l
   const mode = request.mode ?? modes[0];
   const scale = request.scale ?? 'filter';
   if (!(FILTER_MODES as readonly string[]).includes(mode) || !modes.includes(mode)) {
-    throw new EngineError(`Layer "${bank.layer}" cannot be drawn in "${String(mode)}" mode; it offers ${modes.join(', ')}.`, 'bad-request');
+    throw new LensError(`Layer "${bank.layer}" cannot be drawn in "${String(mode)}" mode; it offers ${modes.join(', ')}.`, 'bad-request');
   }
   if (!(FILTER_SCALES as readonly string[]).includes(scale)) {
-    throw new EngineError(`Unknown scale "${String(scale)}": use ${FILTER_SCALES.join(', ')}.`, 'bad-request');
+    throw new LensError(`Unknown scale "${String(scale)}": use ${FILTER_SCALES.join(', ')}.`, 'bad-request');
   }
   const { kernelHeight: kh, kernelWidth: kw } = bank;
   const pixels = kh * kw;

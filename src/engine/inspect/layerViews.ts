@@ -3,7 +3,7 @@
 // filters.ts, and by the worker's "which views does each layer offer" request (the quick pick
 // offers Filters only where they can be drawn).
 import type { FilterKind, LayerViews } from '../../shared/types';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { innerGraph } from '../execution/graph';
 import { layerEntries, type LayerEntry } from '../execution/layers';
 import { nodeFilterKind } from '../execution/nodeFilters';
@@ -41,7 +41,7 @@ export function findLayer(model: tf.LayersModel, name: string): FoundLayer {
   if (!entry || !layer) {
     const names = entries.map((e) => `"${e.info.name}"`);
     const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', ');
-    throw new EngineError(`Layer "${name}" is not in model "${model.name}". Its layers: ${shown}.`, 'bad-request');
+    throw new LensError(`Layer "${name}" is not in model "${model.name}". Its layers: ${shown}.`, 'bad-request');
   }
   return { entry, layer };
 }

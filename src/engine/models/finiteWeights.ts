@@ -1,7 +1,7 @@
 // NaN and infinite weights, found where a loader has the values in hand. A NaN weight gives NaN
 // scores ("NaN%") or, in a batch norm's variance, plausible scores with an all-zero map; either way
 // nothing would say why. Each loader names the file and the weight, so the message points at it.
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import type * as tf from '../tf';
 
 /** Where values are not finite: how many, and the first one. */
@@ -35,7 +35,7 @@ export function describeNonFinite(found: NonFinite, total: number): string {
 export function checkFinite(values: ArrayLike<number>, weight: string): void {
   const found = findNonFinite(values);
   if (found) {
-    throw new EngineError(`${weight} ${describeNonFinite(found, values.length)}; a model with NaN or infinite weights computes NaN scores. Re-export it from a checkpoint without them.`, 'bad-input');
+    throw new LensError(`${weight} ${describeNonFinite(found, values.length)}; a model with NaN or infinite weights computes NaN scores. Re-export it from a checkpoint without them.`, 'bad-input');
   }
 }
 
@@ -44,7 +44,7 @@ export function checkFiniteFloat16(bits: Uint16Array, weight: string): void {
   for (let i = 0; i < bits.length; i++) {
     if ((bits[i] & 0x7c00) === 0x7c00) {
       const value = bits[i] & 0x03ff ? NaN : bits[i] & 0x8000 ? -Infinity : Infinity;
-      throw new EngineError(`${weight} holds ${value} at index ${i} (float16); a model with NaN or infinite weights computes NaN scores. Re-export it from a checkpoint without them.`, 'bad-input');
+      throw new LensError(`${weight} holds ${value} at index ${i} (float16); a model with NaN or infinite weights computes NaN scores. Re-export it from a checkpoint without them.`, 'bad-input');
     }
   }
 }

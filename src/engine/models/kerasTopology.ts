@@ -6,7 +6,7 @@
 //  - declared input shapes are within the model-input limits (limits.ts): tfjs builds variables
 //    from them, and every image is resized to them.
 // Weights are checked as tfjs creates them (weightShapes.ts).
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { checkModelInputSize, checkTensorSize } from '../limits';
 
 type Json = unknown;
@@ -67,7 +67,7 @@ function checkDeclaredInputShape(layer: JsonObject, file: string, name: string):
     const dims = shape.filter((d) => d !== null);
     if (!dims.every((d) => Number.isInteger(d) && (d as number) > 0)) {
       const shown = shape.map((d) => (d === null ? 'null' : JSON.stringify(d))).join(', ');
-      throw new EngineError(`${owner} declares ${key} [${shown}], which is not a list of positive whole numbers (or null for any size).`, 'bad-input');
+      throw new LensError(`${owner} declares ${key} [${shown}], which is not a list of positive whole numbers (or null for any size).`, 'bad-input');
     }
     // A batch shape is [batch, height, width, channels]; an input shape leaves the batch out.
     const image = key.startsWith('batch') ? shape.slice(1) : shape;
@@ -96,7 +96,7 @@ function checkFunctionalWiring(layers: JsonObject[], config: JsonObject, file: s
   for (const layer of layers) {
     const name = layerName(layer);
     if (calls.has(name)) {
-      throw new EngineError(`${file}: two layers are named "${prefix}${name}"; a Keras model's layer names are unique.`, 'bad-input');
+      throw new LensError(`${file}: two layers are named "${prefix}${name}"; a Keras model's layer names are unique.`, 'bad-input');
     }
     // Made with one call already: an InputLayer, a nested functional model, a Sequential with an input shape.
     calls.set(name, hasCallOfItsOwn(layer) ? 1 : 0);
@@ -106,7 +106,7 @@ function checkFunctionalWiring(layers: JsonObject[], config: JsonObject, file: s
     const name = layerName(layer);
     const nodes = layer.inbound_nodes ?? layer.inboundNodes ?? [];
     if (!Array.isArray(nodes)) {
-      throw new EngineError(`${file}: layer "${prefix}${name}" has "inbound_nodes" that is not a list.`, 'bad-input');
+      throw new LensError(`${file}: layer "${prefix}${name}" has "inbound_nodes" that is not a list.`, 'bad-input');
     }
     for (const node of nodes) {
       if (!Array.isArray(node)) continue; // tfjs refuses it ("Corrupted configuration")
@@ -128,7 +128,7 @@ function checkFunctionalWiring(layers: JsonObject[], config: JsonObject, file: s
     const stuck = [...new Set(pending.map((p) => `"${prefix}${p.layer}"`))];
     const first = pending[0];
     const waitingFor = first.refs.find((ref) => (calls.get(ref.layer) as number) <= ref.node) as Reference;
-    throw new EngineError(
+    throw new LensError(
       `${file}: the layer graph cannot be built: ${stuck.slice(0, 4).join(', ')}${stuck.length > 4 ? ` and ${stuck.length - 4} more` : ''} ` +
         `wait for each other's outputs (a cycle) or for a call that never happens (layer "${prefix}${first.layer}" reads call ${waitingFor.node} of "${prefix}${waitingFor.layer}").`,
       'bad-input',
@@ -142,7 +142,7 @@ function checkFunctionalWiring(layers: JsonObject[], config: JsonObject, file: s
     for (const ref of list) {
       const { layer, node } = reference(ref, file, `the model's ${key}`, calls, prefix);
       if ((calls.get(layer) as number) <= node) {
-        throw new EngineError(`${file}: the model's ${key} name call ${node} of layer "${prefix}${layer}", which is called ${calls.get(layer)} time(s).`, 'bad-input');
+        throw new LensError(`${file}: the model's ${key} name call ${node} of layer "${prefix}${layer}", which is called ${calls.get(layer)} time(s).`, 'bad-input');
       }
     }
   }
@@ -159,10 +159,10 @@ function hasCallOfItsOwn(layer: JsonObject): boolean {
 /** A reference [layer name, node index, tensor index, kwargs?] read by `reader` ("layer "conv2""), checked. */
 function reference(ref: Json, file: string, reader: string, calls: Map<string, number>, prefix: string): Reference {
   if (!Array.isArray(ref) || typeof ref[0] !== 'string' || !Number.isInteger(ref[1]) || (ref[1] as number) < 0 || (ref.length > 2 && !Number.isInteger(ref[2]))) {
-    throw new EngineError(`${file}: ${reader} has the input reference ${JSON.stringify(ref)}; expected [layer name, node index, tensor index].`, 'bad-input');
+    throw new LensError(`${file}: ${reader} has the input reference ${JSON.stringify(ref)}; expected [layer name, node index, tensor index].`, 'bad-input');
   }
   if (!calls.has(ref[0])) {
-    throw new EngineError(`${file}: ${reader} reads layer "${prefix}${ref[0]}", which the model does not have.`, 'bad-input');
+    throw new LensError(`${file}: ${reader} reads layer "${prefix}${ref[0]}", which the model does not have.`, 'bad-input');
   }
   return { layer: ref[0], node: ref[1] as number };
 }

@@ -4,11 +4,11 @@
 // Everything is read with fs through a custom tf.io.IOHandler: no fetch, no file:// URLs, no network.
 // model.json is untrusted input (it may come from any repository the user opens), so every path it
 // names must stay inside the model's folder; weights are size-checked before tfjs sees them, and
-// each failure is an EngineError naming the file and what to fix.
+// each failure is an LensError naming the file and what to fix.
 import * as fs from 'fs';
 import * as path from 'path';
 import { OUTPUT_KINDS, type OutputKind, type Preprocessing } from '../../shared/types';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { checkFinite, checkFiniteFloat16 } from './finiteWeights';
 import { checkPreprocessing, describeValues } from '../images/image';
 import { checkKerasTopology } from './kerasTopology';
@@ -111,7 +111,7 @@ export async function locateModelJson(modelPath: string): Promise<string> {
   if (stat.isDirectory()) {
     const inside = path.join(absolute, MODEL_FILE);
     if (!fs.existsSync(inside)) {
-      throw new EngineError(`${absolute} is a folder without ${MODEL_FILE}; give the path of a TF.js model.json.`, 'bad-input');
+      throw new LensError(`${absolute} is a folder without ${MODEL_FILE}; give the path of a TF.js model.json.`, 'bad-input');
     }
     return inside;
   }
@@ -124,27 +124,27 @@ async function readModelJson(file: string): Promise<ModelJson> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new EngineError(`${file}: not valid JSON (${errorMessage(error)}); expected a TF.js LayersModel model.json.`, 'bad-input');
+    throw new LensError(`${file}: not valid JSON (${errorMessage(error)}); expected a TF.js LayersModel model.json.`, 'bad-input');
   }
   if (!isRecord(parsed)) {
-    throw new EngineError(`${file}: not a TF.js model.json (expected a JSON object with "modelTopology" and "weightsManifest").`, 'bad-input');
+    throw new LensError(`${file}: not a TF.js model.json (expected a JSON object with "modelTopology" and "weightsManifest").`, 'bad-input');
   }
   const topology = parsed.modelTopology;
   if (parsed.format === 'graph-model' || (isRecord(topology) && 'node' in topology)) {
-    throw new EngineError(
+    throw new LensError(
       `${file} is a TF.js graph model; CNN Lens reads LayersModels (Keras-style) for now, graph models come later. ` +
         'Export the Keras model with tensorflowjs_converter --output_format=tfjs_layers_model.',
       'unsupported',
     );
   }
   if (!isRecord(topology)) {
-    throw new EngineError(`${file}: has no "modelTopology" object, so it is not a TF.js LayersModel model.json.`, 'bad-input');
+    throw new LensError(`${file}: has no "modelTopology" object, so it is not a TF.js LayersModel model.json.`, 'bad-input');
   }
   if (typeof topology.class_name !== 'string' && !isRecord(topology.model_config)) {
-    throw new EngineError(`${file}: "modelTopology" is not a Keras model description (no class_name or model_config).`, 'bad-input');
+    throw new LensError(`${file}: "modelTopology" is not a Keras model description (no class_name or model_config).`, 'bad-input');
   }
   if (parsed.format !== undefined && parsed.format !== 'layers-model') {
-    throw new EngineError(`${file}: unknown model format "${String(parsed.format)}"; CNN Lens reads "layers-model".`, 'unsupported');
+    throw new LensError(`${file}: unknown model format "${String(parsed.format)}"; CNN Lens reads "layers-model".`, 'unsupported');
   }
   // Before tfjs sees it: a dangling or cyclic reference would hang tfjs, a huge input allocate.
   checkKerasTopology(topology, file);
@@ -195,7 +195,7 @@ async function readWeights(
   const groupSizes = groups.map((group) => group.weights.map((spec) => weightByteLength(spec, file)));
   const declaredBytes = groupSizes.flat().reduce((a, b) => a + b, 0);
   if (!(declaredBytes <= MAX_WEIGHT_BYTES)) {
-    throw new EngineError(
+    throw new LensError(
       `${file}: the weights manifest declares ${describeBytes(declaredBytes)} of weights, more than the ${describeBytes(MAX_WEIGHT_BYTES)} CNN Lens loads.`,
       'bad-input',
     );
@@ -209,7 +209,7 @@ async function readWeights(
     }
     const expected = groupSizes[index].reduce((a, b) => a + b, 0);
     if (shards.reduce((sum, shard) => sum + shard.size, 0) !== expected) {
-      throw new EngineError(describeSizeMismatch(file, index, shards, expected, folder), 'bad-input');
+      throw new LensError(describeSizeMismatch(file, index, shards, expected, folder), 'bad-input');
     }
     groupShards.push(shards);
   }
@@ -221,7 +221,7 @@ async function readWeights(
     const sizes = groupSizes[index];
     if (groupBytes.length !== sizes.reduce((a, b) => a + b, 0)) {
       // The files changed between the size check and the read (a save in progress).
-      throw new EngineError(describeSizeMismatch(file, index, shards, sizes.reduce((a, b) => a + b, 0), folder), 'bad-input');
+      throw new LensError(describeSizeMismatch(file, index, shards, sizes.reduce((a, b) => a + b, 0), folder), 'bad-input');
     }
     // Keep only model weights: optimizer state (saved with includeOptimizer) is useless for inference.
     let offset = 0;
@@ -272,7 +272,7 @@ function alignedCopy(bytes: Uint8Array): ArrayBuffer {
 
 function parseManifest(manifest: unknown, file: string): GroupSpec[] {
   const fail = (what: string): never => {
-    throw new EngineError(`${file}: "weightsManifest" ${what}.`, 'bad-input');
+    throw new LensError(`${file}: "weightsManifest" ${what}.`, 'bad-input');
   };
   if (!Array.isArray(manifest)) {
     return fail('must be a list of {paths, weights} groups');
@@ -303,7 +303,7 @@ function weightByteLength(spec: tf.io.WeightsManifestEntry, file: string): numbe
   const storedType = spec.quantization?.dtype ?? spec.dtype;
   const bytes = BYTES_PER_VALUE[storedType];
   if (bytes === undefined) {
-    throw new EngineError(`${file}: weight "${spec.name}" has dtype "${storedType}", which a CNN weight cannot have.`, 'unsupported');
+    throw new LensError(`${file}: weight "${spec.name}" has dtype "${storedType}", which a CNN weight cannot have.`, 'unsupported');
   }
   return spec.shape.reduce((a, b) => a * b, 1) * bytes;
 }
@@ -340,7 +340,7 @@ async function buildModel(modelJson: ModelJson, weights: LoadedWeights | null, f
   if (!weights && model.weights.length > 0) {
     const count = model.weights.length;
     model.dispose();
-    throw new EngineError(`${file}: has no "weightsManifest" but the model has ${count} weights; the weight files are missing.`, 'bad-input');
+    throw new LensError(`${file}: has no "weightsManifest" but the model has ${count} weights; the weight files are missing.`, 'bad-input');
   }
   return model;
 }
@@ -398,33 +398,33 @@ async function withCleanupOnFailure(load: () => Promise<tf.LayersModel>, file: s
   }
 }
 
-function explainLoadError(error: unknown, file: string): EngineError {
-  if (error instanceof EngineError) {
+function explainLoadError(error: unknown, file: string): LensError {
+  if (error instanceof LensError) {
     return error;
   }
   const message = errorMessage(error);
   const unset = /(\d+) of (\d+) weights are not set: (.*)/.exec(message);
   if (unset) {
-    return new EngineError(
+    return new LensError(
       `${file}: the weights manifest lacks ${unset[1]} of the model's ${unset[2]} weights (${shorten(unset[3])}); the weight files do not belong to this model.`,
       'bad-input',
     );
   }
   const extra = /Provided weight data has no target variable: (.*)/.exec(message);
   if (extra) {
-    return new EngineError(
+    return new LensError(
       `${file}: the weights manifest has weight "${extra[1]}", which the model does not have; the weight files do not belong to this model.`,
       'bad-input',
     );
   }
   const unknownLayer = /Unknown layer: (\w+)/.exec(message);
   if (unknownLayer) {
-    return new EngineError(
+    return new LensError(
       `${file}: layer type "${unknownLayer[1]}" is not a TF.js built-in layer (a custom layer?); CNN Lens loads models made of built-in layers.`,
       'unsupported',
     );
   }
-  return new EngineError(`${file}: TF.js cannot build this model: ${message}`, 'bad-input');
+  return new LensError(`${file}: TF.js cannot build this model: ${message}`, 'bad-input');
 }
 
 function inputChannels(model: tf.LayersModel): number | undefined {
@@ -504,14 +504,14 @@ async function readSidecar(folder: string, realFolder: string): Promise<Sidecar 
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new EngineError(`${file}: not valid JSON (${errorMessage(error)}).`, 'bad-input');
+    throw new LensError(`${file}: not valid JSON (${errorMessage(error)}).`, 'bad-input');
   }
   if (!isRecord(parsed)) {
-    throw new EngineError(`${file}: expected a JSON object like {"mean":[0.5],"std":[0.5],"labels":"labels.txt"}.`, 'bad-input');
+    throw new LensError(`${file}: expected a JSON object like {"mean":[0.5],"std":[0.5],"labels":"labels.txt"}.`, 'bad-input');
   }
   const unknown = Object.keys(parsed).filter((key) => !SIDECAR_KEYS.includes(key));
   if (unknown.length > 0) {
-    throw new EngineError(`${file}: unknown setting "${unknown[0]}" (known: ${SIDECAR_KEYS.join(', ')}).`, 'bad-input');
+    throw new LensError(`${file}: unknown setting "${unknown[0]}" (known: ${SIDECAR_KEYS.join(', ')}).`, 'bad-input');
   }
   const preprocessing: Preprocessing = {};
   for (const key of ['mean', 'std'] as const) {
@@ -520,12 +520,12 @@ async function readSidecar(folder: string, realFolder: string): Promise<Sidecar 
       continue;
     }
     if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new EngineError(`${file}: "${key}" must be a list of numbers (one, or one per channel), all finite, got ${describeValues(value)}.`, 'bad-input');
+      throw new LensError(`${file}: "${key}" must be a list of numbers (one, or one per channel), all finite, got ${describeValues(value)}.`, 'bad-input');
     }
     preprocessing[key] = value as number[];
   }
   if (parsed.labels !== undefined && (typeof parsed.labels !== 'string' || parsed.labels.length === 0)) {
-    throw new EngineError(`${file}: "labels" must be the name of a labels file beside model.json, e.g. "labels.txt".`, 'bad-input');
+    throw new LensError(`${file}: "labels" must be the name of a labels file beside model.json, e.g. "labels.txt".`, 'bad-input');
   }
   return { path: file, preprocessing, labels: parsed.labels as string | undefined, pytorch: pytorchSidecar(parsed, file), outputs: outputSidecar(parsed.output, file) };
 }
@@ -542,26 +542,26 @@ function outputSidecar(value: unknown, file: string): Sidecar['outputs'] {
   const example = '{"output": {"kind": "binary"}}, or [{"name": "gender", "kind": "binary", "labels": "gender.txt"}, …] for several outputs';
   const entries = Array.isArray(value) ? value : [value];
   if (entries.length === 0) {
-    throw new EngineError(`${file}: "output" must be an object or a non-empty list of objects, e.g. ${example}.`, 'bad-input');
+    throw new LensError(`${file}: "output" must be an object or a non-empty list of objects, e.g. ${example}.`, 'bad-input');
   }
   return entries.map((entry: unknown, i) => {
     const where = Array.isArray(value) ? `"output" entry ${i + 1}` : '"output"';
     if (!isRecord(entry)) {
-      throw new EngineError(`${file}: ${where} must be an object, e.g. ${example}; got ${JSON.stringify(entry)}.`, 'bad-input');
+      throw new LensError(`${file}: ${where} must be an object, e.g. ${example}; got ${JSON.stringify(entry)}.`, 'bad-input');
     }
     const unknown = Object.keys(entry).filter((key) => !OUTPUT_SETTING_KEYS.includes(key));
     if (unknown.length > 0) {
-      throw new EngineError(`${file}: ${where} has an unknown key "${unknown[0]}" (known: ${OUTPUT_SETTING_KEYS.join(', ')}).`, 'bad-input');
+      throw new LensError(`${file}: ${where} has an unknown key "${unknown[0]}" (known: ${OUTPUT_SETTING_KEYS.join(', ')}).`, 'bad-input');
     }
     const { name, kind, labels } = entry;
     if (name !== undefined && !(typeof name === 'string' && name.length > 0) && !(Number.isInteger(name) && (name as number) >= 0)) {
-      throw new EngineError(`${file}: ${where}: "name" must be an output's name or its index (0, 1, …), got ${JSON.stringify(name)}.`, 'bad-input');
+      throw new LensError(`${file}: ${where}: "name" must be an output's name or its index (0, 1, …), got ${JSON.stringify(name)}.`, 'bad-input');
     }
     if (kind !== undefined && !OUTPUT_KINDS.includes(kind as OutputKind)) {
-      throw new EngineError(`${file}: ${where}: "kind" must be one of ${OUTPUT_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(kind)}.`, 'bad-input');
+      throw new LensError(`${file}: ${where}: "kind" must be one of ${OUTPUT_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(kind)}.`, 'bad-input');
     }
     if (labels !== undefined && !(typeof labels === 'string' && labels.length > 0)) {
-      throw new EngineError(`${file}: ${where}: "labels" must be the name of a labels file beside the model, e.g. "gender.txt".`, 'bad-input');
+      throw new LensError(`${file}: ${where}: "labels" must be the name of a labels file beside the model, e.g. "gender.txt".`, 'bad-input');
     }
     return {
       ...(name !== undefined ? { output: name as string | number } : {}),
@@ -591,7 +591,7 @@ async function readOutputSettings(folder: string, realFolder: string, sidecar: S
 
 function pytorchSidecar(parsed: Record<string, unknown>, file: string): PytorchSidecar {
   const fail = (key: string, what: string): never => {
-    throw new EngineError(`${file}: "${key}" must be ${what}, got ${JSON.stringify(parsed[key])}.`, 'bad-input');
+    throw new LensError(`${file}: "${key}" must be ${what}, got ${JSON.stringify(parsed[key])}.`, 'bad-input');
   };
   const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
   const result: PytorchSidecar = {};
@@ -654,7 +654,7 @@ async function parseLabelsFile(real: string, source: string): Promise<string[]> 
     lines.pop();
   }
   if (lines.length === 0) {
-    throw new EngineError(`${source}: no labels in the file (expected one label per line).`, 'bad-input');
+    throw new LensError(`${source}: no labels in the file (expected one label per line).`, 'bad-input');
   }
   return lines;
 }
@@ -663,7 +663,7 @@ function labelsFromJson(parsed: unknown, source: string): string[] {
   const list = isRecord(parsed) ? parsed.labels : parsed;
   if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string')) {
     const shape = isRecord(parsed) ? 'a "labels" list of strings' : 'a non-empty JSON list of strings, e.g. ["cat", "dog"]';
-    throw new EngineError(`${source}: expected ${shape}.`, 'bad-input');
+    throw new LensError(`${source}: expected ${shape}.`, 'bad-input');
   }
   return list as string[];
 }
@@ -687,7 +687,7 @@ function mergePreprocessing(sidecar: Preprocessing, overrides: Preprocessing): P
  */
 async function resolveInsideFolder(relative: string, folder: string, realFolder: string, context: string, what: string): Promise<string> {
   const refuse = (reason: string): never => {
-    throw new EngineError(`${context} "${relative}" ${reason}; a ${what} must be a file inside the model's folder ${folder}.`, 'bad-input');
+    throw new LensError(`${context} "${relative}" ${reason}; a ${what} must be a file inside the model's folder ${folder}.`, 'bad-input');
   };
   if (relative.includes('\0')) refuse('contains a NUL character');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(relative)) refuse('is a URL (nothing is downloaded)');
@@ -700,9 +700,9 @@ async function resolveInsideFolder(relative: string, folder: string, realFolder:
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new EngineError(`${context} "${relative}": missing ${what} (no file ${candidate}).`, 'bad-input');
+      throw new LensError(`${context} "${relative}": missing ${what} (no file ${candidate}).`, 'bad-input');
     }
-    throw new EngineError(`${context} "${relative}": cannot read ${candidate} (${errorMessage(error)}).`, 'bad-input');
+    throw new LensError(`${context} "${relative}": cannot read ${candidate} (${errorMessage(error)}).`, 'bad-input');
   }
   const inside = path.relative(realFolder, real);
   if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
@@ -720,7 +720,7 @@ async function statOrExplain(file: string, kind: string): Promise<fs.Stats> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : errorMessage(error);
-    throw new EngineError(`${kind} not found: ${file} (${reason}).`, 'bad-input');
+    throw new LensError(`${kind} not found: ${file} (${reason}).`, 'bad-input');
   }
 }
 
@@ -732,10 +732,10 @@ async function readTextFile(file: string, kind: string, shownAs = file): Promise
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : errorMessage(error);
-    throw new EngineError(`${kind} ${shownAs} cannot be read (${reason}).`, 'bad-input');
+    throw new LensError(`${kind} ${shownAs} cannot be read (${reason}).`, 'bad-input');
   }
   if (bytes.length === 0) {
-    throw new EngineError(`${shownAs}: the file is empty (0 bytes).`, 'bad-input');
+    throw new LensError(`${shownAs}: the file is empty (0 bytes).`, 'bad-input');
   }
   return bytes.toString('utf8').replace(/^\uFEFF/, '');
 }
@@ -744,7 +744,7 @@ function parseJsonFile(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new EngineError(`${source}: not valid JSON (${errorMessage(error)}).`, 'bad-input');
+    throw new LensError(`${source}: not valid JSON (${errorMessage(error)}).`, 'bad-input');
   }
 }
 

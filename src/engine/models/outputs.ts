@@ -7,7 +7,7 @@
 // own view. Views are never disposed: they own no weights (the loaded model does).
 import { outputShapeText } from '../../shared/outputs';
 import type { ModelOutput, OutputKind } from '../../shared/types';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { defaultCamLayer, layerEntries } from '../execution/layers';
 import { finalActivation, registerHead } from '../execution/graph';
 import { defaultLabels, detectKind, entryCount, stripFor, type OutputHead } from './outputKinds';
@@ -70,7 +70,7 @@ export function describeOutputs(model: tf.LayersModel, source: SourceDescription
     const activation = holdsScores[index] ? finalActivation(model, index) : null;
     if (!holdsScores[index]) {
       if (setting) {
-        throw new EngineError(
+        throw new LensError(
           `${setting.sidecar}: "output" sets output ${index} "${names[index]}", which is ${formatOutputShape(shapes[index])}: not scores of shape [N, units], so it cannot be explained. Outputs: ${listing}.`,
           'bad-input',
         );
@@ -82,7 +82,7 @@ export function describeOutputs(model: tf.LayersModel, source: SourceDescription
     const units = model.outputs[index].shape[1] as number;
     const kind: OutputKind = setting?.kind ?? detectKind(units, activation);
     if (kind === 'binary' && units !== 1) {
-      throw new EngineError(
+      throw new LensError(
         `${setting?.sidecar}: "output" says output ${index} "${names[index]}" is "binary", but it has ${units} units; a binary classifier's output is one logit (for two softmax classes use "classes").`,
         'bad-input',
       );
@@ -161,17 +161,17 @@ function matchSettings(settings: readonly OutputSetting[], names: readonly strin
     let index: number;
     if (setting.output === undefined) {
       if (names.length !== 1) {
-        throw new EngineError(`${setting.sidecar}: "output" must say which output it sets ("name": a name or an index): the model has ${names.length} outputs: ${listing}.`, 'bad-input');
+        throw new LensError(`${setting.sidecar}: "output" must say which output it sets ("name": a name or an index): the model has ${names.length} outputs: ${listing}.`, 'bad-input');
       }
       index = 0;
     } else {
       index = typeof setting.output === 'number' ? setting.output : names.indexOf(setting.output);
       if (index < 0 || index >= names.length) {
-        throw new EngineError(`${setting.sidecar}: "output" names output ${JSON.stringify(setting.output)}, which the model does not have; its outputs: ${listing}.`, 'bad-input');
+        throw new LensError(`${setting.sidecar}: "output" names output ${JSON.stringify(setting.output)}, which the model does not have; its outputs: ${listing}.`, 'bad-input');
       }
     }
     if (matched.has(index)) {
-      throw new EngineError(`${setting.sidecar}: "output" sets output ${index} "${names[index]}" twice; keep one entry per output.`, 'bad-input');
+      throw new LensError(`${setting.sidecar}: "output" sets output ${index} "${names[index]}" twice; keep one entry per output.`, 'bad-input');
     }
     matched.set(index, setting);
   }
@@ -179,14 +179,14 @@ function matchSettings(settings: readonly OutputSetting[], names: readonly strin
 }
 
 /** "not a classifier: its output is 1×896×16": the model's outputs hold no scores to explain. */
-export function notAClassifier(where: string, shapes: readonly (readonly (number | string | null)[])[]): EngineError {
+export function notAClassifier(where: string, shapes: readonly (readonly (number | string | null)[])[]): LensError {
   const shown = shapes.map(formatOutputShape);
   const its = shown.length === 1 ? `its output is ${shown[0]}` : `its outputs are ${shown.join(', ')}`;
   const flat = shapes.length === 1 && shapes[0].length > 2 && shapes[0].slice(1).filter((d) => d !== 1).length <= 1;
   const hint = flat
     ? 'if these are class scores, flatten them in the model (x.flatten(1)) so the output is [N, classes]'
     : 'CNN Lens explains outputs of class scores, a binary logit or regression values, shaped [N, units], not boxes, heatmaps or masks';
-  return new EngineError(`${where}: not a classifier: ${its}; ${hint}.`, 'unsupported');
+  return new LensError(`${where}: not a classifier: ${its}; ${hint}.`, 'unsupported');
 }
 
 /**
@@ -202,10 +202,10 @@ export function resolveOutput(outputs: readonly ModelOutput[], defaultOutput: nu
   const asIndex = typeof requested === 'number' ? requested : /^\d+$/.test(requested) && !byName ? Number(requested) : undefined;
   const found = byName ?? (asIndex !== undefined ? outputs[asIndex] : undefined);
   if (!found) {
-    throw new EngineError(`The model has no output ${JSON.stringify(requested)}; its outputs: ${listing()}. Give an index or a name.`, 'bad-request');
+    throw new LensError(`The model has no output ${JSON.stringify(requested)}; its outputs: ${listing()}. Give an index or a name.`, 'bad-request');
   }
   if (found.kind === null) {
-    throw new EngineError(`Output ${found.index} "${found.name}" is ${formatOutputShape(found.shape)}, not scores, so it cannot be explained; its outputs: ${listing()}.`, 'bad-request');
+    throw new LensError(`Output ${found.index} "${found.name}" is ${formatOutputShape(found.shape)}, not scores, so it cannot be explained; its outputs: ${listing()}.`, 'bad-request');
   }
   return found;
 }

@@ -7,7 +7,7 @@
 // the file does not name may still be built, up to the values the whole file holds, so tfjs can go
 // on to report which weights are missing exactly as before.
 import { AsyncLocalStorage } from 'async_hooks';
-import { EngineError } from '../../shared/errors';
+import { LensError } from '../../shared/errors';
 import { count, elementCount } from '../limits';
 import * as tf from '../tf';
 
@@ -46,14 +46,14 @@ class WeightCheck {
         return;
       }
       const held = named.shapes.map((s) => `[${s.join(', ')}]`).join(', ');
-      throw new EngineError(
+      throw new LensError(
         `${file}: layer "${layer}" needs weight "${weight}" of shape [${shape.join(', ')}] but ${source} has ${held} for it; the weights do not belong to this model.`,
         'bad-input',
       );
     }
     this.unnamedValues += values;
     if (!(this.unnamedValues <= totalValues)) {
-      throw new EngineError(
+      throw new LensError(
         `${file}: layer "${layer}" needs weight "${weight}" of shape [${shape.join(', ')}] (${count(values)} values), which ${source} does not have ` +
           `(it holds ${count(totalValues)} values in all); the model's topology and its weights do not match.`,
         'bad-input',

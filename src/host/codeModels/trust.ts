@@ -4,6 +4,7 @@
 // caller passes `vscode.workspace.isTrusted`, and test/unit/codeModel.test.ts checks the gate.
 import * as path from 'path';
 import { isPytorchModelPath } from '../../shared/modelFormats';
+import { LensError } from '../../shared/errors';
 
 /** Model code files: `*.model.ts`, `*.model.js` (also .mts/.mjs/.cts/.cjs). Predictable by name, no content sniffing. */
 export const CODE_MODEL_GLOB = '**/*.model.{ts,js,mts,mjs,cts,cjs}';
@@ -19,8 +20,7 @@ export function isScriptFile(file: string): boolean {
   return SCRIPT_FILE.test(file);
 }
 
-export class UntrustedCodeModelError extends Error {
-  readonly code = 'untrusted';
+export class UntrustedCodeModelError extends LensError {
   constructor(file: string) {
     super(
       isPytorchModelPath(file)
@@ -28,8 +28,9 @@ export class UntrustedCodeModelError extends Error {
             'CNN Lens runs it only in a trusted workspace: trust the folder (Manage Workspace Trust), or export the model to ONNX (torch.onnx.export) and use the .onnx file.'
         : `${file} is a model defined in code, and running it executes this workspace's code. CNN Lens runs model code only in a trusted workspace: ` +
             'trust the folder (Manage Workspace Trust), or use the exported model.json instead.',
+      'untrusted',
+      'UntrustedCodeModelError',
     );
-    this.name = 'UntrustedCodeModelError';
   }
 }
 

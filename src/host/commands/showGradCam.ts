@@ -7,6 +7,7 @@ import { parsePytorchModelPath } from '../../shared/modelFormats';
 import { activeImage, IMAGE_EXTENSIONS, isSupportedImage, pickImage } from './images';
 import { reportError } from '../reportError';
 import { selectModelCommand } from './selectModel';
+import { LensError } from '../../shared/errors';
 
 export async function showGradCam(services: PanelServices, target?: unknown): Promise<void> {
   try {
@@ -21,10 +22,10 @@ export async function showGradCam(services: PanelServices, target?: unknown): Pr
       return;
     }
     if (imageUri.scheme !== 'file') {
-      throw new Error(vscode.l10n.t('{0} is not a local file; CNN Lens reads images from the disk.', imageUri.toString(true)));
+      throw new LensError(vscode.l10n.t('{0} is not a local file; CNN Lens reads images from the disk.', imageUri.toString(true)), 'bad-input');
     }
     if (!isSupportedImage(imageUri)) {
-      throw new Error(vscode.l10n.t('{0} is not a {1} image.', vscode.workspace.asRelativePath(imageUri), IMAGE_EXTENSIONS.join('/')));
+      throw new LensError(vscode.l10n.t('{0} is not a {1} image.', vscode.workspace.asRelativePath(imageUri), IMAGE_EXTENSIONS.join('/')), 'bad-input');
     }
     const modelUri = await services.discovery.resolve(imageUri);
     if (!modelUri) {

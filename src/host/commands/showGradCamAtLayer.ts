@@ -8,6 +8,7 @@ import { isMethod } from '../../shared/panel';
 import { LensPanel, type PanelServices } from '../panel/lensPanel';
 import { activeImage, isSupportedImage, pickImage } from './images';
 import { reportError } from '../reportError';
+import { LensError } from '../../shared/errors';
 
 export function parseGradCamAtLayerArgs(value: unknown): GradCamAtLayerArgs | undefined {
   if (typeof value !== 'object' || value === null) {
@@ -24,7 +25,7 @@ export function parseGradCamAtLayerArgs(value: unknown): GradCamAtLayerArgs | un
 export async function explainAtLayer(services: PanelServices, value: unknown): Promise<void> {
   const args = parseGradCamAtLayerArgs(value);
   if (!args) {
-    await reportError('Explain at a layer', new Error(vscode.l10n.t('"CNN Lens: Explain at Layer" needs { modelPath, layer }; run it from the "Explain here…" CodeLens above a layer of a model file.')), { output: services.output });
+    await reportError('Explain at a layer', new LensError(vscode.l10n.t('"CNN Lens: Explain at Layer" needs { modelPath, layer }; run it from the "Explain here…" CodeLens above a layer of a model file.'), 'bad-request'), { output: services.output });
     return;
   }
   const chosen = await vscode.window.showQuickPick(methodChoices(args.layer), {
@@ -41,7 +42,7 @@ export async function showGradCamAtLayer(services: PanelServices, value: unknown
   try {
     const args = parseGradCamAtLayerArgs(value);
     if (!args) {
-      throw new Error(vscode.l10n.t('"CNN Lens: Grad-CAM at Layer" needs { modelPath, layer, method? }; run it from the "Grad-CAM here" CodeLens above a layer of a model file.'));
+      throw new LensError(vscode.l10n.t('"CNN Lens: Grad-CAM at Layer" needs { modelPath, layer, method? }; run it from the "Grad-CAM here" CodeLens above a layer of a model file.'), 'bad-request');
     }
     const imageUri = imageInPanel(services) ?? activeImage() ?? visibleImage() ?? (await pickImage());
     if (!imageUri) {

@@ -13,6 +13,7 @@ import type { LayerInfo, LayerViews } from '../../shared/types';
 import { activeImage, pickImage } from './images';
 import { reportError } from '../reportError';
 import { selectModelCommand } from './selectModel';
+import { LensError } from '../../shared/errors';
 
 export interface VisualizeLayerArgs {
   modelPath?: string;
@@ -46,7 +47,7 @@ export function parseVisualizeArgs(value: unknown): VisualizeLayerArgs {
   }
   if (typeof v.view === 'string') {
     if (!(INSPECT_VIEWS as readonly string[]).includes(v.view)) {
-      throw new Error(vscode.l10n.t('"{0}" is not a view of Visualize Layer; use {1}.', v.view, INSPECT_VIEWS.join(', ')));
+      throw new LensError(vscode.l10n.t('"{0}" is not a view of Visualize Layer; use {1}.', v.view, INSPECT_VIEWS.join(', ')), 'bad-request');
     }
     args.view = v.view as InspectView;
   }
@@ -78,22 +79,23 @@ export async function visualizeLayer(services: PanelServices, rawArgs?: unknown)
       }
       const offers = views.find((v) => v.name === layer);
       if (!offers) {
-        throw new Error(vscode.l10n.t('Layer "{0}" is not in {1}.', layer, vscode.workspace.asRelativePath(modelUri)));
+        throw new LensError(vscode.l10n.t('Layer "{0}" is not in {1}.', layer, vscode.workspace.asRelativePath(modelUri)), 'bad-request');
       }
       view ??= await pickView(layers.find((l) => l.name === layer) as LayerInfo, offers, shapeOrder);
       if (view === undefined) {
         return;
       }
       if (view === 'filters' && !offers.filters) {
-        throw new Error(
+        throw new LensError(
           vscode.l10n.t(
             'Layer "{0}" has no filters to draw; filters exist for Conv2D, DepthwiseConv2D, SeparableConv2D, ONNX Conv and TF.js graph Conv2D/DepthwiseConv2dNative nodes, and a first Dense layer over the image.',
             layer,
           ),
+          'bad-request',
         );
       }
       if (view === 'activations' && !offers.activations) {
-        throw new Error(vscode.l10n.t('Layer "{0}" has no activations to draw (its output is neither 4-D nor 2-D).', layer));
+        throw new LensError(vscode.l10n.t('Layer "{0}" has no activations to draw (its output is neither 4-D nor 2-D).', layer), 'bad-request');
       }
     }
     // Activations need an image: the panel's, else the active image editor's, else one the user picks.

@@ -1,8 +1,9 @@
 // The model viewer's page: the summary of a model file (format, input, preprocessing, classes,
 // every layer with its output shape and parameters) as static HTML, one button, and each layer's
 // name as a link that opens its activations (a message to the viewer's host, which runs Visualize
-// Layer). Pure (no vscode import) so it is unit-tested as text. Everything from the file is
-// escaped: a model's layer names and labels are untrusted input.
+// Layer). The page's one script is dist/modelViewer.js (webview/modelViewer.ts), loaded with the
+// nonce: no inline script. Pure (no vscode import) so it is unit-tested as text. Everything from the
+// file is escaped: a model's layer names and labels are untrusted input.
 import { t } from '../../shared/l10n';
 import { FORMAT_NAMES } from '../../shared/modelFormats';
 import { modelNotices } from '../../shared/modelNotes';
@@ -15,6 +16,8 @@ export interface SummaryPageOptions {
   /** The webview's CSP source (webview.cspSource). */
   cspSource: string;
   nonce: string;
+  /** dist/modelViewer.js as a webview URI (webview.asWebviewUri). */
+  scriptUri: string;
   fileName: string;
   /** Layers whose activations can be shown (the engine's layer views): their names become links. */
   openable?: ReadonlySet<string>;
@@ -27,7 +30,7 @@ export function escapeHtml(text: string): string {
 }
 
 function page(options: SummaryPageOptions, body: string): string {
-  const { cspSource, nonce, fileName, lang = 'en' } = options;
+  const { cspSource, nonce, fileName, scriptUri, lang = 'en' } = options;
   const csp = [`default-src 'none'`, `style-src ${cspSource} 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   return `<!DOCTYPE html>
 <html lang="${escapeHtml(lang)}">
@@ -61,18 +64,7 @@ function page(options: SummaryPageOptions, body: string): string {
 </head>
 <body>
 ${body}
-<script nonce="${nonce}">
-  const vscode = acquireVsCodeApi();
-  for (const button of document.querySelectorAll('button[data-action]')) {
-    button.addEventListener('click', () => vscode.postMessage({ type: button.dataset.action }));
-  }
-  for (const link of document.querySelectorAll('a[data-layer]')) {
-    link.addEventListener('click', (event) => {
-      event.preventDefault();
-      vscode.postMessage({ type: 'activations', layer: link.dataset.layer });
-    });
-  }
-</script>
+<script nonce="${nonce}" src="${escapeHtml(scriptUri)}"></script>
 </body>
 </html>`;
 }

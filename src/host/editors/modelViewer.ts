@@ -5,10 +5,14 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { pickImage } from '../commands/images';
-import { reportError } from '../reportError';
+import { errorMessage, reportError } from '../reportError';
+import { modelViewerMessage } from '../../shared/messageGuards';
+import { MessageChannelEndpoint } from '../../shared/messaging';
+import type { ModelViewerToHost } from '../../shared/modelViewer';
 import { makeNonce } from '../panel/html';
 import { LensPanel, type PanelServices } from '../panel/lensPanel';
 import { errorPage, loadingPage, summaryPage, type SummaryPageOptions } from './modelSummaryHtml';
+import { LensError } from '../../shared/errors';
 
 class ModelDocument implements vscode.CustomDocument {
   constructor(readonly uri: vscode.Uri) {}
@@ -38,13 +42,16 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider<
   }
 
   async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
-    panel.webview.options = { enableScripts: true, localResourceRoots: [] };
-    const options = (): SummaryPageOptions => ({ cspSource: panel.webview.cspSource, nonce: makeNonce(), fileName: path.basename(document.uri.fsPath), lang: vscode.env.language });
+    const dist = vscode.Uri.joinPath(this.services.extensionUri, 'dist');
+    // The page loads its one script from dist/ and nothing else.
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    const scriptUri = panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'modelViewer.js')).toString();
+    const options = (): SummaryPageOptions => ({ cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri, fileName: path.basename(document.uri.fsPath), lang: vscode.env.language });
     const render = async (reload: boolean): Promise<void> => {
       panel.webview.html = loadingPage(options());
       try {
         if (document.uri.scheme !== 'file') {
-          throw new Error(vscode.l10n.t('{0} is not a local file; CNN Lens reads models from the disk.', document.uri.toString(true)));
+          throw new LensError(vscode.l10n.t('{0} is not a local file; CNN Lens reads models from the disk.', document.uri.toString(true)), 'bad-input');
         }
         const summary = await this.services.engine.loadModel(document.uri.fsPath, { reload });
         const views = await this.services.engine.layerViews(document.uri.fsPath);
@@ -54,20 +61,34 @@ export class ModelViewerProvider implements vscode.CustomReadonlyEditorProvider<
         panel.webview.html = errorPage(error instanceof Error ? error.message : String(error), options());
       }
     };
-    panel.webview.onDidReceiveMessage((message: { type?: string; layer?: unknown }) => {
-      if (message?.type === 'explain') {
-        void this.explainWith(document.uri);
-      } else if (message?.type === 'reload') {
-        void render(true);
-      } else if (message?.type === 'activations' && typeof message.layer === 'string' && message.layer) {
-        // A layer name clicked: its activations in the panel, through Visualize Layer (which asks for an image when none is shown).
-        void vscode.commands.executeCommand('cnnLens.visualizeLayer', { modelPath: document.uri.fsPath, layer: message.layer, view: 'activations' });
-      }
+    // The page's commands, over the panel's typed channel; each is checked before it is acted on.
+    const endpoint = new MessageChannelEndpoint<never, ModelViewerToHost>((envelope) => void panel.webview.postMessage(envelope), {
+      requests: {}, // the page asks nothing: the host redraws it
+      validate: modelViewerMessage, // the page is untrusted content
+      onInvalid: (error) => this.services.output.appendLine(`[model viewer] ${errorMessage(error)}`),
+      onEvent: (message) => {
+        switch (message.type) {
+          case 'explain':
+            void this.explainWith(document.uri);
+            break;
+          case 'reload':
+            void render(true);
+            break;
+          case 'activations':
+            // A layer name clicked: its activations in the panel, through Visualize Layer (which asks for an image when none is shown).
+            void vscode.commands.executeCommand('cnnLens.visualizeLayer', { modelPath: document.uri.fsPath, layer: message.layer, view: 'activations' });
+            break;
+        }
+      },
     });
+    const received = panel.webview.onDidReceiveMessage((data: unknown) => endpoint.handle(data));
     // Saving a new export over the file shows the new model.
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(document.uri.fsPath)), path.basename(document.uri.fsPath)));
     watcher.onDidChange(() => void render(true));
-    panel.onDidDispose(() => watcher.dispose());
+    panel.onDidDispose(() => {
+      watcher.dispose();
+      received.dispose();
+    });
     await render(false);
   }
 

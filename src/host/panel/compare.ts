@@ -1,12 +1,12 @@
 // The panel's compare view, host side (issue 4, issue 16). Runs the chosen methods through the
 // engine worker for the panel's image, class and layer and sends the view what to show: each
-// method's overlay on the image, its own time and its metrics' time apart, the progress line (in
+// method's map (8-bit, at the display image's size: the page blends it over the image in the Grad-CAM
+// tab's colormap and opacity), its own time and its metrics' time apart, the progress line (in
 // the panel; a notification only once a run has taken ~2 s), the estimate's confirmation before a
 // long run, and whether the comparison still matches the panel. The pure parts are in
 // ./compareState.ts and ../protocol/compareEstimate.ts.
 import * as vscode from 'vscode';
-import { renderOverlay } from '../../render/overlay';
-import { isCancelled } from '../../shared/messaging';
+import { isCancelled } from '../../shared/errors';
 import { describeEstimate, formatDuration, needsConfirmation } from '../../shared/compareEstimate';
 import {
   baseName,
@@ -17,12 +17,12 @@ import {
   type PanelModelInfo,
   type PanelViewState,
 } from '../../shared/panel';
-import { METHOD_LABELS, type ColormapName, type Map2D } from '../../shared/types';
+import { METHOD_LABELS } from '../../shared/types';
 import { readSettings } from '../settings';
 import type { EngineClient } from '../../workerClient/client';
-import { errorCode, errorMessage } from '../reportError';
+import { errorMessage } from '../reportError';
 import { buildPanelCompare, compareProgressLabel, compareTargetOf, staleReason, type CompareTarget } from './compareState';
-import { downscaleForDisplay } from './panelState';
+import type { PageImages } from './pageImages';
 
 /** Runs shorter than this never show a notification; the panel's own progress line is enough. */
 export const NOTIFY_AFTER_MS = 2000;
@@ -32,6 +32,8 @@ export interface CompareHost {
   output: vscode.OutputChannel;
   state(): PanelViewState;
   model(): PanelModelInfo | undefined;
+  /** The panel's display images: the comparison's is posted only when the page lacks it. */
+  images: PageImages;
   notify(message: HostToWebview): void;
   /** Reports a failure as the panel does (the output channel and a notification). */
   fail(context: string, error: unknown): void;
@@ -46,8 +48,6 @@ export interface CompareRun {
 
 interface Shown {
   compare: PanelCompare;
-  /** The maps, kept to re-colour the overlays when the colormap or opacity changes. */
-  cams: Map2D[];
   target: CompareTarget;
 }
 
@@ -78,21 +78,10 @@ export class CompareSession {
   /** A new page (first open, shown again, reloaded): what it missed. */
   replay(): void {
     if (this.shown) {
-      this.host.notify({ type: 'compare', compare: this.shown.compare });
+      this.post(this.shown.compare);
       this.host.notify({ type: 'compareStale', reason: this.staleText });
     }
     this.host.notify({ type: 'compareProgress', progress: this.progress, note: this.note });
-  }
-
-  /** Colormap or opacity: the tiles follow the Grad-CAM tab's, re-coloured here from the kept maps. */
-  appearanceChanged(colormap: ColormapName, opacity: number): void {
-    if (!this.shown) {
-      return;
-    }
-    const { compare, cams } = this.shown;
-    const items = compare.items.map((item, i) => ({ ...item, overlay: renderOverlay(compare.image, cams[i], colormap, opacity) }));
-    this.shown = { ...this.shown, compare: { ...compare, items } };
-    this.host.notify({ type: 'compare', compare: this.shown.compare });
   }
 
   async run(command: CompareCommand, run: CompareRun): Promise<void> {
@@ -134,7 +123,7 @@ export class CompareSession {
         total = estimate.totalMs;
       }
       this.setProgress({ label: compareProgressLabel(undefined, total), fraction: 0 });
-      const { results, image } = await engine.compare(files, {
+      const { results, maps, display } = await engine.compare({ ...files, knownImageKey: this.host.images.latestKey }, {
         signal: run.signal,
         onProgress: (p) => {
           const label = compareProgressLabel(p.step, total);
@@ -146,14 +135,13 @@ export class CompareSession {
         return;
       }
       const model = this.host.model();
-      const display = downscaleForDisplay(image);
-      const compare = buildPanelCompare(state.imagePath, display, results, this.host.state());
+      this.host.images.receive(display);
+      const compare = buildPanelCompare(state.imagePath, display.key, results, maps);
       this.shown = {
         compare,
-        cams: results.map((r) => r.result.cam),
         target: model ? compareTargetOf(state, model, results[0].result, command.methods, this.filesVersion) : targetWithoutModel(state, results[0].result, this.filesVersion),
       };
-      this.host.notify({ type: 'compare', compare });
+      this.post(compare);
       this.staleText = undefined;
       this.checkStale(true);
       output.appendLine(
@@ -164,7 +152,7 @@ export class CompareSession {
       if (run.stale()) {
         return;
       }
-      if (isCancelled(error) || errorCode(error) === 'cancelled') {
+      if (isCancelled(error)) {
         output.appendLine(`[compare] ${imageName}: cancelled`);
         note = { text: this.shown ? vscode.l10n.t('Comparison cancelled: showing the previous one.') : vscode.l10n.t('Comparison cancelled.') };
         return;
@@ -175,6 +163,11 @@ export class CompareSession {
       notification.done();
       this.finish(number, note);
     }
+  }
+
+  /** The comparison to the page, with the display image when the page does not hold it yet. */
+  private post(compare: PanelCompare): void {
+    this.host.notify({ type: 'compare', compare, image: this.host.images.show('compare', compare.imageKey) });
   }
 
   private finish(number: number, note: { text: string; error?: boolean } | undefined): void {

@@ -7,14 +7,14 @@
 // here" lens, Show Grad-CAM or Visualize Layer on the image already shown), so "The image or model
 // changed" appeared when nothing had. Only the host knows what changed: the paths, the output, the
 // class and layer the maps explain, and the files on disk (live refresh).
-import { renderOverlay } from '../../render/overlay';
 import { chosenOutput } from './panelState';
 import type { PanelCompare, PanelModelInfo, PanelViewState } from '../../shared/panel';
 import { t } from '../../shared/l10n';
 import { formatDuration } from '../../shared/compareEstimate';
 import { formatValue } from '../../shared/outputs';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type CompareStep, type MethodName, type RgbaImage } from '../../shared/types';
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type CompareStep, type IndexedMap, type MethodName } from '../../shared/types';
 import type { ComparedResult } from '../../shared/worker';
+import { LensError } from '../../shared/errors';
 
 /** What a comparison explained: the files, output, class and layer, and the files' version on disk. */
 export interface CompareTarget {
@@ -109,24 +109,30 @@ export function targetLine(first: Pick<CamResult, 'className' | 'classIndex' | '
   return `${first.className} (class ${first.classIndex})${probability !== undefined ? ` · p = ${probability.toFixed(3)}` : ''}`;
 }
 
-/** The view's data: each map blended over the displayed image (as the CLI's grid draws them), with its times and metrics. */
+/**
+ * The view's data: each method's map at the display image's size (the page blends it over the image,
+ * as the CLI's grid draws them), with its times and metrics.
+ */
 export function buildPanelCompare(
   imagePath: string,
-  display: RgbaImage,
+  imageKey: string,
   results: readonly Pick<ComparedResult, 'method' | 'result' | 'timeMs' | 'metricsMs'>[],
-  appearance: Pick<PanelViewState, 'colormap' | 'opacity'>,
+  maps: readonly IndexedMap[],
 ): PanelCompare {
+  if (maps.length !== results.length) {
+    throw new LensError(`The engine sent ${maps.length} maps for ${results.length} methods.`, 'invalid-message');
+  }
   const first = results[0].result;
   return {
     imagePath,
     classIndex: first.classIndex,
     className: first.className,
-    image: display,
+    imageKey,
     target: targetLine(first),
-    items: results.map(({ method, result, timeMs, metricsMs }) => ({
+    items: results.map(({ method, result, timeMs, metricsMs }, i) => ({
       method,
       layer: result.layer,
-      overlay: renderOverlay(display, result.cam, appearance.colormap, appearance.opacity),
+      map: maps[i],
       timeMs,
       ...(metricsMs !== undefined ? { metricsMs } : {}),
       ...(result.metrics ? { metrics: result.metrics } : {}),

@@ -2,17 +2,19 @@
 // the truth (files, class, layer, colormap, opacity, last result); the webview displays it and
 // sends the user's changes. Lifecycle follows webview-sample: `show` creates or reuses a panel,
 // `revive` restores one after a window reload, and every listener is disposed with the panel.
+// This class owns the webview and the order of things; the parts that need no vscode are its
+// collaborators, each tested alone: viewStateStore (state), runScheduler (one run at a time, stale
+// and cancelled runs), longRunGate (estimates), errorDisplay, overlayExport, layerSync, inspectHost.
 import * as vscode from 'vscode';
 import { binaryFormatOf, parsePytorchModelPath } from '../../shared/modelFormats';
-import { pytorchInputNote } from '../../shared/modelNotes';
-import { renderOverlay } from '../../render/overlay';
-import { MessageChannelEndpoint, isCancelled, type HandlerContext } from '../../shared/messaging';
-import { isInspectRequest, parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
-import { keepLayers, shareLayer, type LayerAbilities, type LayerSlots, type LayerTab } from '../../shared/layerChoice';
-import { explanationStatus, panelTitle, type StatusLine } from '../../shared/statusLine';
+import { LensError } from '../../shared/errors';
+import { MessageChannelEndpoint } from '../../shared/messaging';
+import { panelMessage } from '../../shared/messageGuards';
+import { parseInspectState, tabOfView, type InspectView, type InspectViewState } from '../../shared/inspectPanel';
+import type { LayerTab } from '../../shared/layerChoice';
+import { panelTitle, type StatusLine } from '../../shared/statusLine';
 import {
   baseName,
-  parseViewState,
   type Bootstrap,
   type HostToWebview,
   type PanelModelInfo,
@@ -21,34 +23,26 @@ import {
   type WebviewToHost,
   type CompareCommand,
 } from '../../shared/panel';
-import { COLORMAPS, DEFAULT_METHOD_OPTIONS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary, type RgbaImage } from '../../shared/types';
+import { COLORMAPS, INPUT_LEVEL_METHODS, METHOD_LABELS, METHOD_NAMES, type Map2D, type MethodName, type ModelSummary } from '../../shared/types';
 import { codeModelGate } from '../codeModels/trust';
-import { errorCode, errorMessage, reportError } from '../reportError';
+import { errorMessage, reportError } from '../reportError';
 import type { ModelDiscovery } from '../modelDiscovery';
 import { readSettings } from '../settings';
 import type { EngineClient } from '../../workerClient/client';
 import { getPanelHtml, webviewOptions } from './html';
 import { InspectHost } from './inspectHost';
-import {
-  chosenOutput,
-  describeTimings,
-  explainedLine,
-  downscaleForDisplay,
-  fitToModel,
-  recallOutput,
-  rememberOutput,
-  renderViews,
-  toModelInfo,
-  withImage,
-  withModel,
-  withOutput,
-  type OutputMemory,
-} from './panelState';
+import { chosenOutput, explanationLogLine, fitToModel, panelResultOf, toModelInfo, withImage, withModel, withOutput } from './panelState';
 import type { ModelChangeHub } from './modelWatcher';
 import { withPanelProgress, type BusyState, type PanelProgress } from './progress';
-import { estimateRun, learnCost, needsConfirmation, type MeasuredCost } from './runEstimate';
+import { ErrorDisplay, type RunOrigin } from './errorDisplay';
+import { LayerSync } from './layerSync';
+import { LongRunGate } from './longRunGate';
+import { exportOverlay } from './overlayExport';
+import { RunScheduler, type RunTicket } from './runScheduler';
+import { ViewStateStore } from './viewStateStore';
 import type { PanelRegistry } from './registry';
 import { CompareSession } from './compare';
+import { PageImages } from './pageImages';
 
 export interface PanelServices {
   extensionUri: vscode.Uri;
@@ -62,14 +56,6 @@ export interface PanelServices {
   modelChanges: ModelChangeHub;
 }
 
-/**
- * Why a run starts. `user`: the user asked (a command, a picker), so errors also pop up as a
- * notification and a long run (./progress.ts) shows one. `refresh`: files changed under the user's
- * hands while editing, so a long run shows in the status bar and an error in the panel only (over
- * the dimmed previous result) instead of a notification on every save.
- */
-type RunOrigin = 'user' | 'refresh';
-
 /** What to show besides image and model (CodeLens "Grad-CAM here" passes the layer). */
 export interface ShowOptions {
   layer?: string;
@@ -77,26 +63,18 @@ export interface ShowOptions {
   method?: MethodName;
 }
 
-const LAST_STATE_KEY = 'cnnLens.lastPanelState';
-/** The inspection tabs' state (open tab, layers, toggles): the host's copy, as LAST_STATE_KEY. */
-const LAST_INSPECT_KEY = 'cnnLens.lastInspectState';
-/** The output chosen for each model with several (panelState.ts OutputMemory). */
-const OUTPUT_MEMORY_KEY = 'cnnLens.outputByModel';
-
-/** What the last successful run produced, kept to re-render and export without the engine. */
+/** What the last successful run produced, kept to replay to a new page and to export. */
 interface LastRun {
   result: PanelResult;
+  /** The map at the layer's resolution, for Export (the worker blends it at the image's own). */
   cam: Map2D;
-  /** The image at its original resolution (export). */
-  original: RgbaImage;
-  /** The image as shown (possibly downscaled). */
-  display: RgbaImage;
 }
 
 export class LensPanel {
   static readonly viewType = 'cnnLens.panel';
 
-  private currentState!: PanelViewState;
+  /** The view state and the inspection tabs' state, with their copies for a window reload. */
+  private readonly store: ViewStateStore;
   private readonly endpoint: MessageChannelEndpoint<HostToWebview, WebviewToHost>;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly activated = new vscode.EventEmitter<void>();
@@ -105,7 +83,10 @@ export class LensPanel {
   private webviewReady = false;
   private model: PanelModelInfo | undefined;
   private last: LastRun | undefined;
-  private lastError: { message: string; code?: string } | undefined;
+  /** The display images the worker sent and the page holds (each posted once; ./pageImages.ts). */
+  private readonly images = new PageImages();
+  /** The error shown in the panel (./errorDisplay.ts). */
+  private readonly errors: ErrorDisplay;
   /** Each view's progress (replayed to a page rebuilt while work runs). */
   private readonly busyByView = new Map<string, BusyState>();
   /** Each inspection tab's last status line (the Grad-CAM tab's travels with its result). */
@@ -116,16 +97,10 @@ export class LensPanel {
   private gradcamPending = false;
   /** The model the inspection tabs' layers were last checked against (Change Model keeps those it has). */
   private layersFittedTo: string | undefined;
-  /** What each model's runs measured this session, for estimates before long runs (./runEstimate.ts). */
-  private readonly costs = new Map<string, MeasuredCost>();
-  /** Long runs the user confirmed (model, method, layer): not asked again this session. */
-  private readonly confirmedRuns = new Set<string>();
-  /** The long run waiting for the user's answer in the panel. */
-  private pendingConfirm: { id: number; key: string; method: MethodName; text: string; action: string } | undefined;
-  private confirmSeq = 0;
-  private running: AbortController | undefined;
-  /** Increases with every run; a run whose number is stale drops its result. */
-  private generation = 0;
+  /** Estimates before long runs, and the user's go-ahead (./longRunGate.ts). */
+  private readonly longRuns = new LongRunGate();
+  /** One engine run at a time: a new one cancels the one in flight (./runScheduler.ts). */
+  private readonly runs = new RunScheduler();
   private reloadModelOnNextRun = false;
   private isDisposed = false;
   /** Live refresh: the model's files (through the shared hub) and the image. */
@@ -133,7 +108,8 @@ export class LensPanel {
   private imageChangeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Activations, Filters and Model tabs: requests answered from the engine (see inspectHost.ts). */
   private readonly inspect: InspectHost;
-  private inspectState: InspectViewState;
+  /** One layer for all tabs (./layerSync.ts). */
+  private readonly layers: LayerSync;
   /** A command asked for a tab while the page was not listening: switch to it on `ready`. */
   private revealInspectOnReady = false;
   /** The Compare tab: its last comparison, progress and whether it still matches (compare.ts). */
@@ -174,13 +150,14 @@ export class LensPanel {
     const defaults = { colormap: settings.defaultColormap, opacity: settings.defaultOpacity };
     // The webview's own state is the normal source. In a browser (code-server) a reload can come
     // before the workbench stored it, so the host's copy of the last panel state backs it up.
-    const state = parseViewState(saved, defaults) ?? parseViewState(services.workspaceState.get(LAST_STATE_KEY), defaults);
-    if (!state) {
+    const restored = ViewStateStore.restore(saved, services.workspaceState, defaults);
+    if (!restored) {
       services.output.appendLine(`[panel] a CNN Lens panel had no saved image/model to restore (state: ${typeof saved}); closing it.`);
       panel.dispose();
       return undefined;
     }
-    services.output.appendLine(`[panel] restoring ${state.imagePath} with ${state.modelPath}${parseViewState(saved) ? '' : ' (from the host copy)'}`);
+    const { state } = restored;
+    services.output.appendLine(`[panel] restoring ${state.imagePath} with ${state.modelPath}${restored.fromHostCopy ? ' (from the host copy)' : ''}`);
     panel.webview.options = webviewOptions(services.extensionUri);
     const lens = new LensPanel(panel, services, state);
     lens.run();
@@ -192,17 +169,35 @@ export class LensPanel {
     private readonly services: PanelServices,
     state: PanelViewState,
   ) {
-    this.state = state;
+    this.store = new ViewStateStore(services.workspaceState, state, () => this.compareSession?.stateChanged());
+    this.errors = new ErrorDisplay({
+      notify: (message) => this.notify(message),
+      log: (line) => services.output.appendLine(line),
+      // Not awaited: the notification stays up as long as the user likes; the panel must not wait.
+      report: (context, error) => void reportError(context, error, { output: services.output, selectModel: () => this.selectModel() }),
+    });
     this.compareSession = new CompareSession({
       engine: services.engine,
       output: services.output,
       state: () => this.state,
       model: () => this.model,
+      images: this.images,
       // The compare view's notes belong on its own tab's status line.
       notify: (message) => this.notify(message.type === 'status' ? { ...message, tab: message.tab ?? 'compare' } : message),
       fail: (context, error) => this.fail(context, error),
     });
-    this.inspectState = parseInspectState(services.workspaceState.get(LAST_INSPECT_KEY));
+    this.layers = new LayerSync({
+      engine: services.engine,
+      store: this.store,
+      saveInspect: (next) => this.saveInspectState(next),
+      notify: (message) => this.notify(message),
+      log: (line) => services.output.appendLine(line),
+      closed: () => this.isDisposed,
+      gradcamStale: () => {
+        this.gradcamPending = true;
+        this.runIfGradCamPending();
+      },
+    });
     this.inspect = new InspectHost({
       engine: services.engine,
       files: () => ({ modelPath: this.state.modelPath, imagePath: this.state.imagePath }),
@@ -220,7 +215,10 @@ export class LensPanel {
       // The webview channel takes no transfer list: VS Code moves typed arrays efficiently on its own.
       (envelope) => void this.panel.webview.postMessage(envelope),
       {
-        onRequest: (message, context) => this.onRequest(message, context),
+        requests: { ...this.inspect.requests, ready: () => this.onReady() },
+        // The page is untrusted content: each message is checked before the host acts on it.
+        validate: panelMessage,
+        onInvalid: (error) => services.output.appendLine(`[panel] ${errorMessage(error)}`),
         onEvent: (message) => this.onCommand(message),
       },
     );
@@ -253,13 +251,15 @@ export class LensPanel {
   }
 
   private get state(): PanelViewState {
-    return this.currentState;
+    return this.store.state;
   }
 
   private set state(next: PanelViewState) {
-    this.currentState = next;
-    void this.services.workspaceState.update(LAST_STATE_KEY, next);
-    this.compareSession?.stateChanged();
+    this.store.state = next;
+  }
+
+  private get inspectState(): InspectViewState {
+    return this.store.inspect;
   }
 
   get viewState(): Readonly<PanelViewState> {
@@ -334,36 +334,35 @@ export class LensPanel {
     this.run('refresh');
   }
 
+  /** "Export Overlay as PNG…" (./overlayExport.ts): what the panel shows, at the image's own resolution. */
   async exportOverlay(): Promise<void> {
-    const last = this.last;
-    if (!last) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('CNN Lens: nothing to export yet; wait for the Grad-CAM to finish.'));
-      return;
-    }
-    const image = vscode.Uri.file(last.result.imagePath);
-    const stem = baseName(last.result.imagePath).replace(/\.[^.]+$/, '');
-    const target = await vscode.window.showSaveDialog({
-      title: vscode.l10n.t('CNN Lens: Export Overlay as PNG'),
-      defaultUri: vscode.Uri.joinPath(image, '..', `${stem}.${last.result.method}.png`),
-      filters: { [vscode.l10n.t('PNG image')]: ['png'] },
-      saveLabel: vscode.l10n.t('Export'),
+    const { engine, output } = this.services;
+    await exportOverlay({
+      shown: () => {
+        const last = this.last;
+        // With the colormap and opacity the user sees now (the page repaints; the host keeps them).
+        return last && { imagePath: last.result.imagePath, imageKey: last.result.imageKey, method: last.result.method, cam: last.cam, colormap: this.state.colormap, opacity: this.state.opacity };
+      },
+      // Blended and encoded in the worker, which holds the decoded image.
+      exportOverlay: (request) => engine.exportOverlay(request),
+      askTarget: async (suggested) =>
+        (
+          await vscode.window.showSaveDialog({
+            title: vscode.l10n.t('CNN Lens: Export Overlay as PNG'),
+            defaultUri: vscode.Uri.file(suggested),
+            filters: { [vscode.l10n.t('PNG image')]: ['png'] },
+            saveLabel: vscode.l10n.t('Export'),
+          })
+        )?.fsPath,
+      write: (target, bytes) => Promise.resolve(vscode.workspace.fs.writeFile(vscode.Uri.file(target), bytes)),
+      inform: (message, ...actions) => Promise.resolve(vscode.window.showInformationMessage(message, ...actions)),
+      relative: (target) => vscode.workspace.asRelativePath(vscode.Uri.file(target)),
+      open: async (target) => {
+        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target), besideColumn(this.panel.viewColumn));
+      },
+      log: (line) => output.appendLine(line),
+      report: (context, error) => reportError(context, error, { output }),
     });
-    if (!target) {
-      return;
-    }
-    try {
-      // At the original resolution, with the colormap and opacity the user sees now.
-      const overlay = renderOverlay(last.original, last.cam, this.state.colormap, this.state.opacity);
-      const png = await this.services.engine.encodePng(overlay);
-      await vscode.workspace.fs.writeFile(target, png);
-      this.services.output.appendLine(`[export] ${target.fsPath} (${overlay.width}x${overlay.height}, ${png.byteLength} bytes)`);
-      const open = await vscode.window.showInformationMessage(vscode.l10n.t('CNN Lens: saved the overlay to {0}.', vscode.workspace.asRelativePath(target)), vscode.l10n.t('Open'));
-      if (open) {
-        await vscode.commands.executeCommand('vscode.open', target, besideColumn(this.panel.viewColumn));
-      }
-    } catch (error) {
-      await reportError(`exporting ${target.fsPath}`, error, { output: this.services.output });
-    }
   }
 
   /** "Grad-CAM here": bring the Grad-CAM tab to the front (the panel may be showing another tab). */
@@ -400,8 +399,7 @@ export class LensPanel {
   }
 
   private saveInspectState(state: InspectViewState): void {
-    this.inspectState = state;
-    void this.services.workspaceState.update(LAST_INSPECT_KEY, state);
+    this.store.inspect = state;
     this.updateTitle();
   }
 
@@ -415,82 +413,9 @@ export class LensPanel {
     this.panel.title = panelTitle({ tab, imageName: baseName(this.state.imagePath), modelName: baseName(this.state.modelPath), layer });
   }
 
-  // ------------------------------------------------------------------------------------------
-  // One layer for all tabs (src/shared/layerChoice.ts)
-
-  /** Which layers each tab can show in the current model; undefined when the model does not load. */
-  private async layerAbilities(): Promise<LayerAbilities | undefined> {
-    try {
-      const { engine } = this.services;
-      const summary: ModelSummary = await engine.loadModel(this.state.modelPath);
-      const views = await engine.layerViews(this.state.modelPath);
-      return {
-        gradcam: new Set(summary.layers.filter((l) => l.spatial).map((l) => l.name)),
-        activations: new Set(views.filter((v) => v.activations).map((v) => v.name)),
-        filters: new Set(views.filter((v) => v.filters).map((v) => v.name)),
-      };
-    } catch {
-      return undefined; // the run reports why the model does not load
-    }
-  }
-
-  private layerSlots(): LayerSlots {
-    return { gradcam: this.state.layer, activations: this.inspectState.activationLayer, filters: this.inspectState.filterLayer };
-  }
-
-  /**
-   * The user picked `layer` on tab `from`: every tab that can show it follows. The Grad-CAM tab runs
-   * again at once when it is the one shown, else when it is shown next (no engine work for a tab
-   * nobody looks at); the inspection tabs load their layer when they are shown.
-   */
-  private async shareFrom(from: LayerTab, layer: string): Promise<void> {
-    const abilities = await this.layerAbilities();
-    if (!abilities || this.isDisposed) {
-      return;
-    }
-    const before = this.layerSlots();
-    const after = shareLayer(before, from, layer, abilities);
-    if (after === before) {
-      return;
-    }
-    if (after.activations !== this.inspectState.activationLayer || after.filters !== this.inspectState.filterLayer) {
-      const next: InspectViewState = { ...this.inspectState, activationLayer: after.activations, filterLayer: after.filters };
-      if (after.filters !== this.inspectState.filterLayer) {
-        delete next.filterMode; // the new layer's own default
-      }
-      this.saveInspectState(next);
-      this.notify({ type: 'sharedLayer', activationLayer: after.activations, filterLayer: after.filters });
-    }
-    if (from !== 'gradcam' && after.gradcam !== this.state.layer && after.gradcam !== undefined) {
-      this.state = { ...this.state, layer: after.gradcam };
-      this.notify({ type: 'viewState', state: this.state });
-      this.services.output.appendLine(`[panel] ${from} shows ${layer}: Grad-CAM follows`);
-      this.gradcamPending = true;
-      this.runIfGradCamPending();
-    }
-  }
-
-  /** Another model: the Activations and Filters tabs keep their layers where it has them, else go back to their defaults. */
-  private async keepInspectLayers(): Promise<void> {
-    const abilities = await this.layerAbilities();
-    if (!abilities || this.isDisposed) {
-      return;
-    }
-    const before = this.layerSlots();
-    const kept = keepLayers(before, abilities);
-    if (kept.activations === before.activations && kept.filters === before.filters) {
-      return;
-    }
-    const next: InspectViewState = { ...this.inspectState, activationLayer: kept.activations, filterLayer: kept.filters };
-    if (kept.filters === undefined) {
-      delete next.filterLayer;
-      delete next.filterMode;
-    }
-    if (kept.activations === undefined) {
-      delete next.activationLayer;
-    }
-    this.saveInspectState(next);
-    this.notify({ type: 'sharedLayer', activationLayer: kept.activations, filterLayer: kept.filters });
+  /** A layer picked on one tab applies to the others (./layerSync.ts). */
+  private shareFrom(from: LayerTab, layer: string): Promise<void> {
+    return this.layers.shareFrom(from, layer);
   }
 
   /** Runs the Grad-CAM that a layer picked elsewhere made stale, once its tab is the one shown. */
@@ -506,10 +431,10 @@ export class LensPanel {
       return;
     }
     this.isDisposed = true;
-    this.running?.abort();
+    this.runs.dispose();
     clearTimeout(this.imageChangeTimer);
     this.fileWatchers.forEach((d) => d.dispose());
-    this.endpoint.rejectAll(new Error('The CNN Lens panel was closed.'));
+    this.endpoint.rejectAll(new LensError('The CNN Lens panel was closed.', 'closed'));
     this.disposed.fire();
     this.panel.dispose();
     this.disposables.forEach((d) => d.dispose());
@@ -518,14 +443,10 @@ export class LensPanel {
   // ------------------------------------------------------------------------------------------
   // Webview messages
 
-  private onRequest(message: WebviewToHost, context: HandlerContext): Bootstrap | Promise<unknown> | undefined {
-    if (isInspectRequest(message)) {
-      return this.inspect.handle(message, context.signal);
-    }
-    if (message.type !== 'ready') {
-      throw new Error(`"${message.type}" is a command, not a request.`);
-    }
+  /** The page's handshake: it listens now; answered with what it needs to draw the pickers. */
+  private onReady(): Bootstrap {
     this.webviewReady = true;
+    this.images.pageReset();
     // The page may be new (first open, shown again after hiding, reloaded): after the bootstrap
     // reply goes out, replay what it has missed.
     setTimeout(() => this.replay(), 0);
@@ -545,7 +466,7 @@ export class LensPanel {
       case 'inspectActivations':
       case 'inspectChannel':
       case 'inspectFilters':
-        break; // requests, answered by onRequest
+        break; // requests, answered by the request table (constructor)
       case 'inspectState':
         this.saveInspectState(parseInspectState(message.state));
         this.runIfGradCamPending();
@@ -562,7 +483,7 @@ export class LensPanel {
         if (message.output !== undefined && message.output !== (this.state.output ?? this.model?.defaultOutput)) {
           // Another output: its own classes and default layer, remembered for this model.
           this.state = { ...withOutput(this.state, message.output), method: message.method };
-          this.rememberOutput(message.output);
+          this.store.rememberOutput(message.output, this.model);
         } else {
           this.state = { ...this.state, classIndex: message.classIndex, layer: message.layer, method: message.method };
         }
@@ -576,9 +497,8 @@ export class LensPanel {
         this.answerConfirm(message.id, message.run);
         break;
       case 'changeAppearance':
+        // The page repainted every view itself: kept for Export, a restored panel and new tabs; nothing is posted.
         this.state = { ...this.state, colormap: message.colormap, opacity: message.opacity };
-        this.rerender();
-        this.compareSession?.appearanceChanged(message.colormap, message.opacity);
         break;
       case 'openFile':
         void this.openFile(message.which);
@@ -590,7 +510,7 @@ export class LensPanel {
         void this.exportOverlay();
         break;
       case 'cancel':
-        this.running?.abort();
+        this.runs.cancel();
         break;
       case 'compare':
         markWalkthroughStep('compared');
@@ -610,7 +530,7 @@ export class LensPanel {
       this.notify({ type: 'model', model: this.model });
     }
     if (this.last) {
-      this.notify({ type: 'result', result: this.last.result });
+      this.postResult(this.last.result);
     }
     for (const [view, busy] of this.busyByView) {
       this.notify({ type: 'busy', busy: true, message: busy.message, fraction: busy.fraction, view });
@@ -618,13 +538,11 @@ export class LensPanel {
     for (const [tab, status] of this.tabStatus) {
       this.notify({ type: 'tabStatus', tab, status });
     }
-    if (this.pendingConfirm) {
-      const { id, text, action } = this.pendingConfirm;
-      this.notify({ type: 'confirmRun', confirm: { id, text, action } });
+    const question = this.longRuns.question;
+    if (question) {
+      this.notify({ type: 'confirmRun', confirm: question });
     }
-    if (this.lastError) {
-      this.notify({ type: 'error', ...this.lastError });
-    }
+    this.errors.replay();
     // The page restores its own tab from getState at once; the host's copy (updated on every change)
     // then wins, as a browser may restore a page state older than the last change.
     this.notify({ type: 'showInspect', state: this.inspectState, reveal: this.revealInspectOnReady });
@@ -679,37 +597,28 @@ export class LensPanel {
 
   /** Starts a run for the current state, cancelling the one in flight. Never throws. */
   private run(origin: RunOrigin = 'user'): void {
-    this.running?.abort();
     this.gradcamPending = false;
-    if (this.pendingConfirm) {
+    if (this.longRuns.withdraw()) {
       // Another choice replaces the run that waited for an answer.
-      this.pendingConfirm = undefined;
       this.notify({ type: 'confirmRun' });
     }
-    const controller = new AbortController();
-    this.running = controller;
-    const generation = ++this.generation;
-    void this.runOnce(controller, generation, origin).finally(() => {
-      if (generation === this.generation) {
-        this.running = undefined;
-      }
-    });
+    this.runs.start((ticket) => this.runOnce(ticket, origin));
   }
 
-  private async runOnce(controller: AbortController, generation: number, origin: RunOrigin): Promise<void> {
+  private async runOnce(ticket: RunTicket, origin: RunOrigin): Promise<void> {
     const { engine, output } = this.services;
-    const signal = controller.signal;
-    const stale = () => generation !== this.generation || this.isDisposed;
+    const { signal } = ticket;
+    const stale = () => ticket.stale();
     const imageName = baseName(this.state.imagePath);
     try {
       await withPanelProgress(
         {
           title: vscode.l10n.t('CNN Lens: {0} of {1}', METHOD_LABELS[this.state.method], imageName),
-          controller,
+          controller: ticket,
           quiet: origin === 'refresh',
           // A newer run owns the progress bar; this one's last word must not clear it.
           show: (busy) => {
-            if (generation === this.generation) {
+            if (this.runs.isCurrent(ticket)) {
               this.setBusy(busy);
             }
           },
@@ -742,7 +651,7 @@ export class LensPanel {
           );
           this.model = toModelInfo(summary, baseName(this.state.modelPath));
           if (this.state.output === undefined && this.model.outputs.length > 1) {
-            const recalled = recallOutput(this.services.workspaceState.get(OUTPUT_MEMORY_KEY), this.state.modelPath, this.model);
+            const recalled = this.store.recallOutput(this.model);
             if (recalled !== undefined) {
               this.state = { ...this.state, output: recalled };
             }
@@ -750,7 +659,7 @@ export class LensPanel {
           this.state = fitToModel(this.state, this.model);
           if (this.layersFittedTo !== this.state.modelPath) {
             this.layersFittedTo = this.state.modelPath;
-            void this.keepInspectLayers();
+            void this.layers.keepLayers();
           }
           this.notify({ type: 'model', model: this.model });
           // The inspection tabs ask again (answered from the worker's cache unless the model or image changed).
@@ -764,10 +673,11 @@ export class LensPanel {
           }
           const label = METHOD_LABELS[state.method];
           progress.step(INPUT_LEVEL_METHODS.includes(state.method) ? `${label}…` : vscode.l10n.t('{0} at {1}…', label, layer), 0.1);
-          const { result, image } = await engine.explain(
+          const answer = await engine.explain(
             {
               modelPath: state.modelPath,
               imagePath: state.imagePath,
+              knownImageKey: this.images.latestKey,
               request: { method: state.method, layer: state.layer, classIndex: state.classIndex, output: state.output, topK: readSettings().topK },
             },
             { signal, onProgress: (p) => progress.step(`${label}: ${p.message}`, p.fraction !== undefined ? 0.1 + 0.85 * p.fraction : undefined) },
@@ -775,156 +685,93 @@ export class LensPanel {
           if (stale()) {
             return;
           }
-          this.learn(summary, result.method, result.layer, result.timings);
-          const display = downscaleForDisplay(image);
-          const views = renderViews(display, result.cam, state.colormap, state.opacity);
-          const facts = {
-            method: result.method,
-            layer: result.layer,
-            classIndex: result.classIndex,
-            className: result.className,
-            output: result.output,
-            explained: explainedLine(result),
-            backend: result.backend,
-            backendDetail: backend.detail,
-            timings: result.timings,
-            originalWidth: image.width,
-            originalHeight: image.height,
-            inputsElsewhere: result.details?.inputsElsewhere,
-            input: pytorchInputNote(summary, result.cam.width, result.cam.height),
-          };
-          const panelResult: PanelResult = {
-            ...facts,
-            imagePath: state.imagePath,
-            modelPath: state.modelPath,
-            score: result.score,
-            predictions: result.predictions,
-            image: display,
-            views,
-            status: explanationStatus(facts),
-          };
-          this.last = { result: panelResult, cam: result.cam, original: image, display };
-          this.lastError = undefined;
-          this.notify({ type: 'error', message: '' });
-          this.notify({ type: 'result', result: panelResult });
-          const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
-          output.appendLine(
-            `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath})${explainedOutput} · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`,
-          );
+          const { result } = answer;
+          this.longRuns.learn(summary, result.method, result.layer, result.timings);
+          this.images.receive(answer.display);
+          const panelResult = panelResultOf(answer, summary, state, backend.detail);
+          this.last = { result: panelResult, cam: result.cam };
+          this.errors.clear();
+          this.postResult(panelResult);
+          output.appendLine(explanationLogLine(result, summary, state, imageName));
         },
       );
     } catch (error) {
-      if (stale()) {
-        return; // superseded by a newer run: its outcome is the one that matters
+      switch (RunScheduler.failureOf(error, ticket)) {
+        case 'superseded':
+          return; // a newer run's outcome is the one that matters
+        case 'cancelled':
+          output.appendLine(`[gradcam] ${imageName}: cancelled`);
+          this.notify({ type: 'status', message: this.last ? vscode.l10n.t('Cancelled: showing the previous result.') : vscode.l10n.t('Cancelled.') });
+          return;
+        case 'failed':
+          this.errors.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error, origin);
       }
-      if (isCancelled(error) || errorCode(error) === 'cancelled') {
-        output.appendLine(`[gradcam] ${imageName}: cancelled`);
-        this.notify({ type: 'status', message: this.last ? vscode.l10n.t('Cancelled: showing the previous result.') : vscode.l10n.t('Cancelled.') });
-        return;
-      }
-      this.fail(`${METHOD_LABELS[this.state.method]} of ${this.state.imagePath}`, error, origin);
     }
   }
 
   // ------------------------------------------------------------------------------------------
-  // Long runs: an estimate, and the user's go-ahead above a threshold (./runEstimate.ts)
+  // Long runs: an estimate, and the user's go-ahead above a threshold (./longRunGate.ts)
 
   /**
    * True when the run may go ahead: it is short, or the user confirmed it before. Otherwise the
    * panel shows the estimate with a button to run it (answered in answerConfirm) and this run ends.
-   * A Score-CAM on a model whose forward pass was never timed first times one (a Grad-CAM at the same
-   * layer, whose forward pass the Score-CAM then reuses).
    */
   private async confirmedOrAsked(summary: ModelSummary, method: MethodName, layer: string, backend: string, progress: PanelProgress, signal: AbortSignal): Promise<boolean> {
-    const key = `${summary.path}\n${method}\n${layer}`;
-    const channels = channelsOf(summary, layer);
-    if (method !== 'scorecam' || channels === undefined || this.confirmedRuns.has(key)) {
+    const question = await this.longRuns.check(summary, method, layer, backend, {
+      step: (message) => progress.step(message),
+      // A Grad-CAM at the same layer, whose forward pass the Score-CAM then reuses.
+      timeForwardPass: async () => {
+        const { result } = await this.services.engine.explain(
+          { modelPath: this.state.modelPath, imagePath: this.state.imagePath, knownImageKey: this.images.latestKey, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
+          { signal },
+        );
+        return result.timings;
+      },
+    });
+    if (!question) {
       return true;
     }
-    const plan = { method, layer, channels, batchSize: DEFAULT_METHOD_OPTIONS.batchSize, backend };
-    let cost = this.costs.get(summary.path) ?? {};
-    if (cost.forwardMs === undefined && cost.scoreCamMsPerChannel === undefined && channels > 4 * plan.batchSize) {
-      progress.step(vscode.l10n.t('Timing one forward pass for an estimate…'));
-      const { result } = await this.services.engine.explain(
-        { modelPath: this.state.modelPath, imagePath: this.state.imagePath, request: { method: 'gradcam', layer, classIndex: this.state.classIndex, output: this.state.output, topK: 1 } },
-        { signal },
-      );
-      this.learn(summary, 'gradcam', layer, result.timings);
-      cost = this.costs.get(summary.path) ?? {};
-    }
-    const estimate = estimateRun(plan, cost);
-    if (!needsConfirmation(estimate)) {
-      return true;
-    }
-    const id = ++this.confirmSeq;
-    this.pendingConfirm = { id, key, method, text: estimate.text, action: estimate.action };
-    this.notify({ type: 'confirmRun', confirm: { id, text: estimate.text, action: estimate.action } });
-    this.services.output.appendLine(`[estimate] ${estimate.text} Waiting for the go-ahead in the panel.`);
+    this.notify({ type: 'confirmRun', confirm: question });
+    this.services.output.appendLine(`[estimate] ${question.text} Waiting for the go-ahead in the panel.`);
     return false;
   }
 
   private answerConfirm(id: number, run: boolean): void {
-    const pending = this.pendingConfirm;
-    if (!pending || pending.id !== id) {
+    const answered = this.longRuns.answer(id, run);
+    if (!answered) {
       return; // an old question (its run was replaced meanwhile)
     }
-    this.pendingConfirm = undefined;
     this.notify({ type: 'confirmRun' });
     if (run) {
-      this.confirmedRuns.add(pending.key);
       this.run();
       return;
     }
+    const asked = METHOD_LABELS[this.state.method];
     // Left: the pickers go back to what the panel shows.
     const shown = this.last?.result;
     const method: MethodName = shown && shown.modelPath === this.state.modelPath ? shown.method : 'gradcam';
     const layer = shown && shown.modelPath === this.state.modelPath && !INPUT_LEVEL_METHODS.includes(shown.method) ? shown.layer : this.state.layer;
     this.state = { ...this.state, method, ...(layer !== undefined ? { layer } : {}) };
     this.notify({ type: 'viewState', state: this.state });
-    const notRun = METHOD_LABELS[pending.method];
-    this.notify({ type: 'status', message: shown ? vscode.l10n.t('{0} not run: showing the previous result.', notRun) : vscode.l10n.t('{0} not run.', notRun) });
-    this.services.output.appendLine(`[estimate] not run: ${pending.text}`);
-  }
-
-  /** Keeps what a run measured for the next estimate. */
-  private learn(summary: ModelSummary, method: MethodName, layer: string, timings: Record<string, number>): void {
-    const cost = this.costs.get(summary.path) ?? {};
-    this.costs.set(summary.path, learnCost(cost, { method, timings, channels: channelsOf(summary, layer) }));
+    this.notify({ type: 'status', message: shown ? vscode.l10n.t('{0} not run: showing the previous result.', asked) : vscode.l10n.t('{0} not run.', asked) });
+    this.services.output.appendLine(`[estimate] not run: ${answered.text}`);
   }
 
   /** Compare view (compare.ts): like run(), one request at a time, cancelled by the next. */
   private compare(command: CompareCommand): void {
-    this.running?.abort();
-    const controller = new AbortController();
-    this.running = controller;
-    const generation = ++this.generation;
-    const run = { signal: controller.signal, stale: () => generation !== this.generation || this.isDisposed, abort: () => controller.abort() };
-    void this.compareSession?.run(command, run).finally(() => {
-      if (generation === this.generation) {
-        this.running = undefined;
-        this.setBusy(undefined, 'compare');
-      }
-    });
+    this.runs.start(
+      async (ticket) => {
+        await this.compareSession?.run(command, ticket);
+      },
+      () => this.setBusy(undefined, 'compare'),
+    );
   }
 
-  /** Keeps the output chosen for this model in workspaceState, recalled when the model is shown again. */
-  private rememberOutput(index: number): void {
-    const choice = this.model ? chosenOutput({ ...this.state, output: index }, this.model) : undefined;
-    if (!choice || choice.index !== index) {
-      return;
+  /** A Grad-CAM result to the page, with the display image when the page does not hold it yet. */
+  private postResult(result: PanelResult): void {
+    if (this.webviewReady && !this.isDisposed) {
+      this.notify({ type: 'result', result, image: this.images.show('gradcam', result.imageKey) });
     }
-    const memory = this.services.workspaceState.get<OutputMemory>(OUTPUT_MEMORY_KEY);
-    void this.services.workspaceState.update(OUTPUT_MEMORY_KEY, rememberOutput(memory, this.state.modelPath, choice));
-  }
-
-  /** Colormap or opacity: re-colour the last CAM in the host, no engine work. */
-  private rerender(): void {
-    if (!this.last) {
-      return;
-    }
-    const views = renderViews(this.last.display, this.last.cam, this.state.colormap, this.state.opacity);
-    this.last = { ...this.last, result: { ...this.last.result, views } };
-    this.notify({ type: 'render', views });
   }
 
   /** A view's in-panel progress (webview/busy.ts); undefined: its work ended. */
@@ -937,28 +784,10 @@ export class LensPanel {
     this.notify({ type: 'busy', busy: busy !== undefined, message: busy?.message, fraction: busy?.fraction, view });
   }
 
-  /**
-   * Shows the error in the panel, over the previous result (dimmed), and, when the user asked for
-   * the run, as a notification. After a live refresh it goes to the panel and the output channel
-   * only: the user is editing, and fixing the file clears it.
-   */
+  /** Shows the error in the panel (and, when the user asked for the work, as a notification: ./errorDisplay.ts). */
   private fail(context: string, error: unknown, origin: RunOrigin = 'user'): void {
-    this.lastError = { message: errorMessage(error), code: errorCode(error) };
-    this.notify({ type: 'error', ...this.lastError });
-    if (origin === 'refresh') {
-      this.services.output.appendLine(`[refresh] ${context} failed: ${this.lastError.message}`);
-      return;
-    }
-    // Not awaited: the notification stays up as long as the user likes; the panel must not wait.
-    void reportError(context, error, { output: this.services.output, selectModel: () => this.selectModel() });
+    this.errors.fail(context, error, origin);
   }
-}
-
-/** Channels of a layer's 4-D output (channels last, as the engine keeps every format), if it has one. */
-function channelsOf(summary: ModelSummary, layer: string): number | undefined {
-  const shape = summary.layers.find((l) => l.name === layer)?.outputShape;
-  const channels = shape && shape.length === 4 ? shape[3] : undefined;
-  return typeof channels === 'number' && channels > 0 ? channels : undefined;
 }
 
 /** The column next to the panel's, for the model file and opened files. */

@@ -1,17 +1,15 @@
 // The panel's pure logic, kept free of `vscode` so it is unit-tested directly: how the view state
 // changes when the user picks another image, model, class or layer; what the webview learns about a
-// model; and the pictures it shows (downscaled for display, coloured with the engine's colormaps).
-import { renderHeatmap, renderOverlay } from '../../render/overlay';
+// model. (Its pictures come from the worker at display size and are coloured in the page.)
 import { t } from '../../shared/l10n';
 import { FORMAT_NAMES } from '../../shared/modelFormats';
-import { modelNotices } from '../../shared/modelNotes';
-import type { LayerChoice, OutputChoice, PanelModelInfo, PanelViewState, RenderedViews } from '../../shared/panel';
+import { modelNotices, pytorchInputNote } from '../../shared/modelNotes';
+import type { LayerChoice, OutputChoice, PanelModelInfo, PanelResult, PanelViewState } from '../../shared/panel';
+import { explanationStatus } from '../../shared/statusLine';
+import type { ExplainImageResult } from '../../shared/worker';
 import { binarySide, describeKind, explainedOutputText, formatValue, outputShapeText } from '../../shared/outputs';
 import { formatShape } from '../../shared/shapes';
-import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type ColormapName, type Map2D, type ModelSummary, type RgbaImage } from '../../shared/types';
-
-/** Longest side of the pictures posted to the webview; exports use the original resolution. */
-export const DISPLAY_MAX_SIDE = 768;
+import { INPUT_LEVEL_METHODS, METHOD_LABELS, type CamResult, type ModelSummary } from '../../shared/types';
 
 export function toModelInfo(summary: ModelSummary, fileName: string): PanelModelInfo {
   const layers: LayerChoice[] = summary.layers
@@ -149,57 +147,49 @@ export function explainedLine(result: Pick<CamResult, 'method' | 'className' | '
   return `${line}${output ? ` · ${t('{0} of {1}', output, result.output.of)}` : ''}`;
 }
 
-/** Box-filter downscale so the longest side is at most `maxSide`; smaller images are returned as is. */
-export function downscaleForDisplay(image: RgbaImage, maxSide = DISPLAY_MAX_SIDE): RgbaImage {
-  const scale = maxSide / Math.max(image.width, image.height);
-  if (scale >= 1) {
-    return image;
-  }
-  const width = Math.max(1, Math.round(image.width * scale));
-  const height = Math.max(1, Math.round(image.height * scale));
-  const out = new Uint8Array(width * height * 4);
-  const sx = image.width / width;
-  const sy = image.height / height;
-  for (let y = 0; y < height; y++) {
-    const y0 = Math.floor(y * sy);
-    const y1 = Math.max(y0 + 1, Math.floor((y + 1) * sy));
-    for (let x = 0; x < width; x++) {
-      const x0 = Math.floor(x * sx);
-      const x1 = Math.max(x0 + 1, Math.floor((x + 1) * sx));
-      const sum = [0, 0, 0, 0];
-      for (let yy = y0; yy < y1; yy++) {
-        let i = (yy * image.width + x0) * 4;
-        for (let xx = x0; xx < x1; xx++, i += 4) {
-          sum[0] += image.data[i];
-          sum[1] += image.data[i + 1];
-          sum[2] += image.data[i + 2];
-          sum[3] += image.data[i + 3];
-        }
-      }
-      const n = (y1 - y0) * (x1 - x0);
-      const o = (y * width + x) * 4;
-      for (let c = 0; c < 4; c++) {
-        out[o + c] = Math.round(sum[c] / n);
-      }
-    }
-  }
-  return { width, height, data: out };
-}
-
-/** Heatmap and overlay at the displayed image's size. Cheap (no tensors): runs on every slider move. */
-export function renderViews(display: RgbaImage, cam: Map2D, colormap: ColormapName, opacity: number): RenderedViews {
-  return {
-    heatmap: renderHeatmap(cam, display.width, display.height, colormap),
-    overlay: renderOverlay(display, cam, colormap, opacity),
-    colormap,
-    opacity,
-  };
-}
-
 /** "model 120 ms · image 4 ms · total 260 ms" for the status line and the output channel. */
 export function describeTimings(timings: Record<string, number>): string {
   return Object.entries(timings)
     .filter(([, ms]) => Number.isFinite(ms))
     .map(([stage, ms]) => `${stage.replace(/Ms$/, '')} ${Math.round(ms)} ms`)
     .join(' · ');
+}
+
+/**
+ * What the page shows of one explanation: the engine's answer for the panel's state, with the
+ * status line and its facts (the backend detail is the engine's, e.g. "wasm (SIMD, 1 thread)").
+ */
+export function panelResultOf(answer: ExplainImageResult, summary: ModelSummary, state: Pick<PanelViewState, 'imagePath' | 'modelPath'>, backendDetail: string): PanelResult {
+  const { result, map, display } = answer;
+  const facts = {
+    method: result.method,
+    layer: result.layer,
+    classIndex: result.classIndex,
+    className: result.className,
+    output: result.output,
+    explained: explainedLine(result),
+    backend: result.backend,
+    backendDetail,
+    timings: result.timings,
+    originalWidth: display.originalWidth,
+    originalHeight: display.originalHeight,
+    inputsElsewhere: result.details?.inputsElsewhere,
+    input: pytorchInputNote(summary, result.cam.width, result.cam.height),
+  };
+  return {
+    ...facts,
+    imagePath: state.imagePath,
+    modelPath: state.modelPath,
+    score: result.score,
+    predictions: result.predictions,
+    imageKey: display.key,
+    map,
+    status: explanationStatus(facts),
+  };
+}
+
+/** The output channel's line for an explanation. */
+export function explanationLogLine(result: CamResult, summary: ModelSummary, state: Pick<PanelViewState, 'imagePath' | 'modelPath'>, imageName: string): string {
+  const explainedOutput = result.output.of > 1 ? ` · output ${result.output.index} "${result.output.name}" (${result.output.kind})` : '';
+  return `[gradcam] ${imageName} · model ${summary.name} (${state.modelPath})${explainedOutput} · layer ${result.layer} · class ${result.classIndex} "${result.className}" · backend ${result.backend} · ${describeTimings(result.timings)}`;
 }

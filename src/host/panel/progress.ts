@@ -28,7 +28,7 @@ export interface PanelProgressOptions {
   /** The notification's title, naming the work and its file ("CNN Lens: Score-CAM of sample.png"). */
   title: string;
   /** Aborted by either Cancel. */
-  controller: AbortController;
+  controller: Pick<AbortController, 'abort'>;
   /** The in-panel progress of the view doing the work. */
   show(busy: BusyState | undefined): void;
   /**

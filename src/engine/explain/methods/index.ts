@@ -1,7 +1,7 @@
 // Method registry: one small file per method, all running on the shared pipeline (pipeline.ts).
 // Keyed by the protocol's MethodName, so adding a name there without a method here fails to compile.
 import type { MethodName } from '../../../shared/types';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import type { Method } from '../pipeline';
 import { eigenCam } from './eigenCam';
 import { gradCam } from './gradCam';
@@ -35,7 +35,7 @@ export const METHODS: Readonly<Record<MethodName, Method>> = {
 
 export function getMethod(name: string): Method {
   if (!Object.prototype.hasOwnProperty.call(METHODS, name)) {
-    throw new EngineError(`Unknown method "${name}"; known methods: ${Object.keys(METHODS).join(', ')}.`, 'bad-request');
+    throw new LensError(`Unknown method "${name}"; known methods: ${Object.keys(METHODS).join(', ')}.`, 'bad-request');
   }
   return METHODS[name as MethodName];
 }

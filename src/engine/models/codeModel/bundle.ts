@@ -13,7 +13,7 @@ import { builtinModules, createRequire } from 'module';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type * as Esbuild from 'esbuild-wasm';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import type { RawSourceMap } from './sourceMap';
 
 /** Imports that resolve to the engine's tf instance instead of being bundled. */
@@ -56,7 +56,7 @@ export function locateEsbuildFiles(dir?: string): { api: string; wasm: string } 
     const packageDir = path.dirname(createRequire(__filename).resolve('esbuild-wasm/package.json'));
     return { api: path.join(packageDir, 'lib', 'browser.js'), wasm: path.join(packageDir, 'esbuild.wasm') };
   } catch {
-    throw new EngineError(
+    throw new LensError(
       `esbuild-wasm is missing: neither ${path.join(dir ?? '(no folder)', ESBUILD_WASM_FILE)} nor the esbuild-wasm package was found. Reinstall CNN Lens.`,
       'unsupported',
     );
@@ -116,7 +116,7 @@ export async function bundleCodeModel(entry: string, options: { esbuildDir?: str
   const code = result.outputFiles.find((file) => file.path.endsWith('.js'));
   const map = result.outputFiles.find((file) => file.path.endsWith('.js.map'));
   if (!code || !map) {
-    throw new EngineError(`${entryPath}: esbuild produced no bundle.`, 'unsupported');
+    throw new LensError(`${entryPath}: esbuild produced no bundle.`, 'unsupported');
   }
   const rawMap = JSON.parse(map.text) as RawSourceMap;
   // The map's sources are relative to the bundle's folder (the model file's).
@@ -182,10 +182,10 @@ function resolveFile(base: string): string | undefined {
 }
 
 /** esbuild's errors as "file:line:column: message" lines (1-based, as editors show positions). */
-function bundleError(error: unknown, workingDir: string, entry: string): EngineError {
+function bundleError(error: unknown, workingDir: string, entry: string): LensError {
   const failures = (error as { errors?: Esbuild.Message[] }).errors;
   if (!Array.isArray(failures) || failures.length === 0) {
-    return new EngineError(`${entry}: could not bundle the model code (${error instanceof Error ? error.message : String(error)}).`, 'bad-input');
+    return new LensError(`${entry}: could not bundle the model code (${error instanceof Error ? error.message : String(error)}).`, 'bad-input');
   }
   const lines = failures.slice(0, 5).map((message) => {
     const location = message.location;
@@ -198,5 +198,5 @@ function bundleError(error: unknown, workingDir: string, entry: string): EngineE
   if (failures.length > 5) {
     lines.push(`… and ${failures.length - 5} more`);
   }
-  return new EngineError(lines.join('\n'), 'bad-input');
+  return new LensError(lines.join('\n'), 'bad-input');
 }

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { fileURLToPath } from 'url';
 import * as vm from 'vm';
 import type { Preprocessing } from '../../../shared/types';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { checkFiniteModelWeights } from '../finiteWeights';
 import { wrapModel, type LoadedModel } from '../../index';
 import { readModelArtifactsFromDisk, readModelCompanions } from '../modelLoader';
@@ -122,13 +122,13 @@ export async function runCodeModel(entry: string, bundle: CodeBundle, weightFile
         if (result instanceof tf.LayersModel) {
           result.dispose();
         }
-        throw new EngineError(
+        throw new LensError(
           `${entry}: ${factory.displayName}() switched the tfjs backend to "${switched}"; remove tf.setBackend(): CNN Lens chooses the backend ("cnnLens.backend", --backend).`,
           'bad-input',
         );
       }
       if (!(result instanceof tf.LayersModel)) {
-        throw new EngineError(
+        throw new LensError(
           `${entry}: ${factory.displayName}() returned ${describeValue(result)}, not a tf.LayersModel. Return the model, e.g. tf.sequential({…}), tf.model({inputs, outputs}) or await tf.loadLayersModel(…).`,
           'bad-input',
         );
@@ -173,7 +173,7 @@ function evaluate(entry: string, bundle: CodeBundle, lookup: SourceMapLookup, re
     return Object.assign(() => fallback, { displayName: 'the default export' });
   }
   const names = Object.keys(exported).filter((name) => name !== '__esModule');
-  throw new EngineError(
+  throw new LensError(
     `${entry}: exports no createModel function and no default export (it exports ${names.length ? names.join(', ') : 'nothing'}). ` +
       'Add `export async function createModel() { … return model; }`.',
     'bad-input',
@@ -181,14 +181,14 @@ function evaluate(entry: string, bundle: CodeBundle, lookup: SourceMapLookup, re
 }
 
 /** "file:line:column: what threw: message", at the first frame in the user's files. */
-function userCodeError(entry: string, bundle: CodeBundle, lookup: SourceMapLookup, error: unknown, what: string): EngineError {
-  if (error instanceof EngineError) {
+function userCodeError(entry: string, bundle: CodeBundle, lookup: SourceMapLookup, error: unknown, what: string): LensError {
+  if (error instanceof LensError) {
     return error; // already says which file (e.g. a weight file that does not load)
   }
   const message = error instanceof Error ? error.message : String(error);
   const where = userFrame(bundle, lookup, error instanceof Error ? error.stack : undefined);
   const location = where ? `${where.source}:${where.line}:${where.column}` : entry;
-  return new EngineError(`${location}: ${what}: ${message}`, 'bad-input');
+  return new LensError(`${location}: ${what}: ${message}`, 'bad-input');
 }
 
 function userFrame(bundle: CodeBundle, lookup: SourceMapLookup, stack: string | undefined) {

@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Preprocessing } from '../../../shared/types';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { broadcastShape, checkModelInputSize, checkTensorSize, namingFile } from '../../limits';
 import { locateModelJson, readModelCompanions, readModelJsonWeights, type ModelFiles } from '../modelLoader';
 import { nodeRelu, type NodePass } from '../../execution/guidedRelu';
@@ -82,7 +82,7 @@ function elementwise(fn: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): (attr: Attr
 }
 
 function unsupported(node: TfNode, what: string): never {
-  throw new EngineError(`Graph node "${node.name}" (${node.op}): ${what} is not supported.`, 'unsupported');
+  throw new LensError(`Graph node "${node.name}" (${node.op}): ${what} is not supported.`, 'unsupported');
 }
 
 function nhwc(attr: Attrs, node: TfNode): void {
@@ -410,7 +410,7 @@ function topologicalOrder(nodes: readonly TfNode[], file: string): TfNode[] {
   const visit = (node: TfNode): void => {
     if (done.has(node.name)) return;
     if (visiting.has(node.name)) {
-      throw new EngineError(`${file}: the graph has a cycle through "${node.name}" (a loop); CNN Lens explains feed-forward graphs.`, 'unsupported');
+      throw new LensError(`${file}: the graph has a cycle through "${node.name}" (a loop); CNN Lens explains feed-forward graphs.`, 'unsupported');
     }
     visiting.add(node.name);
     for (const input of node.input ?? []) {
@@ -452,7 +452,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
   const control = nodes.filter((n) => CONTROL_FLOW.has(n.op));
   if (control.length > 0 || (json.modelTopology?.library?.function?.length ?? 0) > 0) {
     const names = control.slice(0, 3).map((n) => `${n.op} (node "${n.name}")`).join(', ') || 'functions in the graph library';
-    throw new EngineError(
+    throw new LensError(
       `${file}: the graph model has control flow (${names}); gradients cannot pass through it and CNN Lens cannot explain it. ` +
         'Convert the model without tf.cond/tf.while_loop in its forward pass (a plain Keras CNN converts without control flow).',
       'unsupported',
@@ -461,7 +461,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
   const missing = nodes.filter((n) => n.op !== 'Placeholder' && n.op !== 'Const' && !Object.prototype.hasOwnProperty.call(TF_OPS, n.op));
   if (missing.length > 0) {
     const types = new Set(missing.map((n) => n.op)).size;
-    throw new EngineError(
+    throw new LensError(
       `${file}: CNN Lens cannot run graph op${types > 1 ? 's' : ''} ${describeUnsupportedOps(missing.map((n) => ({ opType: String(n.op), name: String(n.name) })))}. ` +
         `Supported: ${Object.keys(TF_OPS).sort().join(', ')}.`,
       'unsupported',
@@ -469,7 +469,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
   }
   const placeholders = nodes.filter((n) => n.op === 'Placeholder');
   if (placeholders.length !== 1) {
-    throw new EngineError(
+    throw new LensError(
       `${file}: the graph model has ${placeholders.length} inputs (${placeholders.map((n) => `"${n.name}"`).join(', ')}); CNN Lens explains image classifiers with one image input.`,
       'unsupported',
     );
@@ -478,11 +478,11 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
   const dims = (input.attr?.shape?.shape?.dim ?? []).map((d) => Number(d.size ?? -1));
   const [, height, width, channels] = dims;
   if (dims.length !== 4 || !(height! > 0 && width! > 0 && channels! > 0)) {
-    throw new EngineError(`${file}: input "${input.name}" has shape [${dims.join(', ')}]; CNN Lens needs an NHWC image input of a fixed size [-1, height, width, channels].`, 'unsupported');
+    throw new LensError(`${file}: input "${input.name}" has shape [${dims.join(', ')}]; CNN Lens needs an NHWC image input of a fixed size [-1, height, width, channels].`, 'unsupported');
   }
   checkModelInputSize(height as number, width as number, `${file}: input "${input.name}"`);
   if (declaredOutputs.length === 0) {
-    throw new EngineError(`${file}: the graph model has no output (no signature outputs, and every node is read by another); it is damaged or not a model.`, 'bad-input');
+    throw new LensError(`${file}: the graph model has no output (no signature outputs, and every node is read by another); it is damaged or not a model.`, 'bad-input');
   }
 
   const weights = await readModelJsonWeights(file, json.weightsManifest);
@@ -500,7 +500,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
       if (node.op === 'Placeholder') continue;
       if (node.op === 'Const') {
         if (!constants.has(node.name)) {
-          throw new EngineError(`${file}: Const node "${node.name}" has no weights in weightsManifest.`, 'bad-input');
+          throw new LensError(`${file}: Const node "${node.name}" has no weights in weightsManifest.`, 'bad-input');
         }
         continue;
       }
@@ -509,7 +509,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
       const sources = (node.input ?? []).map(sourceOf).filter((s): s is { node: string; index: number } => s !== null).map(valueName).map(resolve);
       for (const name of sources) {
         if (!runtime.has(name) && !constants.has(name)) {
-          throw new EngineError(`${file}: graph node "${node.name}" reads "${name}", which no node provides.`, 'bad-input');
+          throw new LensError(`${file}: graph node "${node.name}" reads "${name}", which no node provides.`, 'bad-input');
         }
       }
       if (node.op === 'Identity' && sources.length === 1 && runtime.has(sources[0] as string)) {
@@ -540,7 +540,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
     const outputValues = declaredOutputs.map((output) => {
       const value = resolve(output.value);
       if (!runtime.has(value)) {
-        throw new EngineError(`${file}: the output "${output.name}" does not depend on the input image.`, 'unsupported');
+        throw new LensError(`${file}: the output "${output.name}" does not depend on the input image.`, 'unsupported');
       }
       return value;
     });

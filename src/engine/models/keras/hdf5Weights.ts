@@ -8,7 +8,7 @@
 import * as path from 'path';
 import { Unzlib } from 'fflate';
 import * as hdf5 from 'jsfive';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { checkFinite } from '../finiteWeights';
 import { checkTensorSize, describeBytes, elementCount, MAX_WEIGHT_BYTES } from '../../limits';
 import * as tf from '../../tf';
@@ -67,7 +67,7 @@ export function openHdf5(bytes: Uint8Array, file: string, what: string): hdf5.Fi
     void h5.keys; // reading the root group's links fails early on a truncated file
     return h5;
   } catch (error) {
-    throw new EngineError(
+    throw new LensError(
       `${file}: ${what} is not a readable HDF5 file (${error instanceof Error ? error.message : String(error)}); the file is truncated or not a Keras model.`,
       'bad-input',
     );
@@ -107,7 +107,7 @@ export class Hdf5WeightReader {
     try {
       dataset = this.h5.get(datasetPath);
       if (!dataset || !('shape' in dataset)) {
-        throw new EngineError(`${file}: no weight dataset "${datasetPath}" (the file does not follow the Keras layout).`, 'bad-input');
+        throw new LensError(`${file}: no weight dataset "${datasetPath}" (the file does not follow the Keras layout).`, 'bad-input');
       }
       const chunkBytes = this.checkDeclared(dataset, datasetPath, expectedShape);
       chunkByteLimit = chunkBytes ?? CHUNK_BYTES_UNSET;
@@ -117,8 +117,8 @@ export class Hdf5WeightReader {
         chunkByteLimit = CHUNK_BYTES_UNSET;
       }
     } catch (error) {
-      if (error instanceof EngineError) throw error;
-      throw new EngineError(`${where} cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
+      if (error instanceof LensError) throw error;
+      throw new LensError(`${where} cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
     }
     const floats = Float32Array.from(values);
     checkFinite(floats, where);
@@ -131,12 +131,12 @@ export class Hdf5WeightReader {
     const where = `${file}: weight "${datasetPath}"`;
     const dtype = String(dataset.dtype);
     if (!/^[<>]f[48]$/.test(dtype)) {
-      throw new EngineError(`${where} has dtype ${dtype}; CNN Lens reads float32/float64 Keras weights.`, 'unsupported');
+      throw new LensError(`${where} has dtype ${dtype}; CNN Lens reads float32/float64 Keras weights.`, 'unsupported');
     }
     const shape = [...dataset.shape];
     checkTensorSize(shape, where);
     if (shape.length !== expectedShape.length || shape.some((d, i) => d !== expectedShape[i])) {
-      throw new EngineError(
+      throw new LensError(
         `${where} has shape [${shape.join(', ')}] but the layer's weight has shape [${expectedShape.join(', ')}]; the weights do not belong to this model.`,
         'bad-input',
       );
@@ -144,18 +144,18 @@ export class Hdf5WeightReader {
     const bytes = elementCount(shape) * Number(dtype.slice(2));
     this.declaredBytes += bytes;
     if (this.declaredBytes > MAX_WEIGHT_BYTES) {
-      throw new EngineError(`${file}: the weights declare more than ${describeBytes(MAX_WEIGHT_BYTES)} (at "${datasetPath}"), more than CNN Lens loads.`, 'bad-input');
+      throw new LensError(`${file}: the weights declare more than ${describeBytes(MAX_WEIGHT_BYTES)} (at "${datasetPath}"), more than CNN Lens loads.`, 'bad-input');
     }
     const storage = storageOf(dataset);
     if (storage?.layout === LAYOUT.contiguous && storage.address !== undefined && storage.address + bytes > this.fileBytes && bytes > 0) {
-      throw new EngineError(
+      throw new LensError(
         `${where} declares ${describeBytes(bytes)} of data (shape [${shape.join(', ')}], ${dtype}) at byte ${storage.address}, past the end of the file (${describeBytes(this.fileBytes)}); the file is truncated or damaged.`,
         'bad-input',
       );
     }
     if (storage?.layout === LAYOUT.chunked && storage.chunks && storage.chunks.some((d, i) => d > Math.max(1, shape[i] ?? 1))) {
       // jsfive walks every chunk element by element: chunks larger than the data only cost time.
-      throw new EngineError(`${where} has chunks [${storage.chunks.join(', ')}] larger than its shape [${shape.join(', ')}]; the file is damaged.`, 'bad-input');
+      throw new LensError(`${where} has chunks [${storage.chunks.join(', ')}] larger than its shape [${shape.join(', ')}]; the file is damaged.`, 'bad-input');
     }
     // Fletcher32 adds its 4-byte checksum to a chunk before it is compressed.
     return storage?.layout === LAYOUT.chunked && storage.chunks ? elementCount(storage.chunks) * Number(dtype.slice(2)) + 4 : undefined;

@@ -10,7 +10,7 @@
 //    {"class_name": "__keras_tensor__", "config": {"keras_history": [layer, node, tensor]}};
 //    Keras 2 writes [[[layer, node, tensor, kwargs], ...]];
 //  - input_layers / output_layers of a one-input model may be a single [layer, node, tensor].
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -22,7 +22,7 @@ function isObject(value: Json | undefined): value is JsonObject {
 /** Converts a Keras 3 model config (the whole config.json) to {class_name, config} Keras 2 style. */
 export function keras3ToKeras2(config: Json, file: string): JsonObject {
   if (!isObject(config) || typeof config.class_name !== 'string' || !isObject(config.config)) {
-    throw new EngineError(`${file}: config.json is not a Keras model config (no "class_name" and "config").`, 'bad-input');
+    throw new LensError(`${file}: config.json is not a Keras model config (no "class_name" and "config").`, 'bad-input');
   }
   return convertModel(config, file);
 }
@@ -56,7 +56,7 @@ function convertModel(model: JsonObject, file: string): JsonObject {
       },
     };
   }
-  throw new EngineError(`${file}: the model is a "${className}"; CNN Lens reads Sequential and Functional Keras models (a subclassed model has no config to rebuild).`, 'unsupported');
+  throw new LensError(`${file}: the model is a "${className}"; CNN Lens reads Sequential and Functional Keras models (a subclassed model has no config to rebuild).`, 'unsupported');
 }
 
 function tensorRefs(value: Json | undefined): Json {
@@ -99,7 +99,7 @@ function convertValue(value: Json, file: string): Json {
   if (value.class_name === 'DTypePolicy' || value.class_name === 'FloatDTypePolicy') {
     const name = isObject(value.config) ? value.config.name : undefined;
     if (name !== 'float32') {
-      throw new EngineError(`${file}: a layer uses the dtype policy "${String(name)}"; CNN Lens runs float32 models (save the model with float32 weights).`, 'unsupported');
+      throw new LensError(`${file}: a layer uses the dtype policy "${String(name)}"; CNN Lens runs float32 models (save the model with float32 weights).`, 'unsupported');
     }
     return 'float32';
   }

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as hdf5 from 'jsfive';
 import type { ModelFormat, Preprocessing } from '../../../shared/types';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { checkKerasTopology } from '../kerasTopology';
 import { describeBytes, MAX_WEIGHT_BYTES, namingFile } from '../../limits';
 import { readModelCompanions, type ModelFiles } from '../modelLoader';
@@ -52,14 +52,14 @@ async function readBytes(file: string): Promise<Uint8Array> {
   try {
     const buffer = await fs.promises.readFile(file);
     if (buffer.length === 0) {
-      throw new EngineError(`${file}: the file is empty (0 bytes).`, 'bad-input');
+      throw new LensError(`${file}: the file is empty (0 bytes).`, 'bad-input');
     }
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
-    if (error instanceof EngineError) throw error;
+    if (error instanceof LensError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
-    throw new EngineError(`Model file not found: ${file} (${reason}).`, 'bad-input');
+    throw new LensError(`Model file not found: ${file} (${reason}).`, 'bad-input');
   }
 }
 
@@ -90,18 +90,18 @@ async function buildFromKerasJson(modelConfig: Record<string, unknown>, file: st
     for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) {
       if (!variablesBefore.has(name)) variable.dispose();
     }
-    if (error instanceof EngineError) throw error;
+    if (error instanceof LensError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const unknown = /Unknown (?:layer|initializer|regularizer|constraint|activation)[^:]*: (\w+)/.exec(message);
     if (unknown) {
       const users = layersOfClass(modelConfig, unknown[1]);
       const named = users.length ? ` (layer${users.length > 1 ? 's' : ''} ${users.map((n) => `"${n}"`).join(', ')})` : '';
-      throw new EngineError(
+      throw new LensError(
         `${file}: "${unknown[1]}"${named} is not a layer type TF.js provides, so CNN Lens cannot rebuild this Keras model; custom layers and Lambda layers are not supported.`,
         'unsupported',
       );
     }
-    throw new EngineError(`${file}: TF.js cannot rebuild this Keras model: ${message}`, 'unsupported');
+    throw new LensError(`${file}: TF.js cannot rebuild this Keras model: ${message}`, 'unsupported');
   }
 }
 
@@ -144,7 +144,7 @@ function setLayerWeights(layer: tf.layers.Layer, paths: string[], read: (path: s
   const values: tf.Tensor[] = [];
   try {
     if (paths.length !== layer.weights.length) {
-      throw new EngineError(
+      throw new LensError(
         `${file}: layer "${layer.name}" cannot take the weights in ${where}: ${paths.length} arrays for ${layer.weights.length} weights (${layer.weights.map((w) => w.originalName).join(', ')}).`,
         'bad-input',
       );
@@ -152,8 +152,8 @@ function setLayerWeights(layer: tf.layers.Layer, paths: string[], read: (path: s
     paths.forEach((datasetPath, i) => values.push(read(datasetPath, i)));
     layer.setWeights(values);
   } catch (error) {
-    if (error instanceof EngineError) throw error;
-    throw new EngineError(`${file}: layer "${layer.name}" cannot take the weights in ${where}: ${error instanceof Error ? error.message : String(error)}.`, 'bad-input');
+    if (error instanceof LensError) throw error;
+    throw new LensError(`${file}: layer "${layer.name}" cannot take the weights in ${where}: ${error instanceof Error ? error.message : String(error)}.`, 'bad-input');
   } finally {
     tf.dispose(values);
   }
@@ -175,7 +175,7 @@ async function fromKeras2H5(bytes: Uint8Array, file: string): Promise<{ model: t
   const configText = stringAttr(h5, 'model_config');
   if (!configText) {
     const weightsOnly = h5.keys.includes('model_weights') || stringListAttr(h5, 'layer_names').length > 0;
-    throw new EngineError(
+    throw new LensError(
       weightsOnly
         ? `${file} holds weights only (model.save_weights); CNN Lens needs the whole model: save it with model.save("model.h5") or model.save("model.keras").`
         : `${file}: no "model_config" attribute, so this HDF5 file is not a Keras model saved with model.save("model.h5").`,
@@ -186,7 +186,7 @@ async function fromKeras2H5(bytes: Uint8Array, file: string): Promise<{ model: t
   try {
     config = JSON.parse(configText) as Record<string, unknown>;
   } catch (error) {
-    throw new EngineError(`${file}: the model_config attribute is not valid JSON (${(error as Error).message}).`, 'bad-input');
+    throw new LensError(`${file}: the model_config attribute is not valid JSON (${(error as Error).message}).`, 'bad-input');
   }
   const weightsRoot = h5.keys.includes('model_weights') ? 'model_weights' : '';
   const root = (weightsRoot ? h5.get(weightsRoot) : h5) as hdf5.Group;
@@ -195,7 +195,7 @@ async function fromKeras2H5(bytes: Uint8Array, file: string): Promise<{ model: t
     try {
       group = root.get(layer);
     } catch (error) {
-      throw new EngineError(`${file}: the weights of layer "${layer}" cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
+      throw new LensError(`${file}: the weights of layer "${layer}" cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
     }
     return group && 'keys' in group ? group : null;
   };
@@ -226,7 +226,7 @@ async function fromKeras2H5(bytes: Uint8Array, file: string): Promise<{ model: t
     for (const layer of layersWithWeights(m)) {
       const group = groupOf(layer.name);
       if (!group) {
-        throw new EngineError(`${file}: no weights for layer "${layer.name}" (group ${weightsRoot}/${layer.name} is missing).`, 'bad-input');
+        throw new LensError(`${file}: no weights for layer "${layer.name}" (group ${weightsRoot}/${layer.name} is missing).`, 'bad-input');
       }
       const paths = arraysOf(layer.name, group).map((a) => a.path);
       setLayerWeights(layer, paths, (datasetPath, i) => reader.read(datasetPath, layer.weights[i].shape as number[]), file, `${weightsRoot}/${layer.name}`);
@@ -243,8 +243,8 @@ const MAX_KERAS_JSON_BYTES = 64 * 1024 * 1024;
 
 /** The archive's entries CNN Lens reads, within MAX_WEIGHT_BYTES (weights) and MAX_KERAS_JSON_BYTES (JSON). */
 function readKerasArchive(bytes: Uint8Array, file: string): Map<string, Uint8Array> {
-  const unreadable = (reason: string): EngineError =>
-    new EngineError(`${file}: not a readable .keras archive (${reason}); the zip is truncated or not a Keras 3 model.`, 'bad-input');
+  const unreadable = (reason: string): LensError =>
+    new LensError(`${file}: not a readable .keras archive (${reason}); the zip is truncated or not a Keras 3 model.`, 'bad-input');
   let entries: ZipEntry[];
   try {
     entries = listZipEntries(bytes);
@@ -255,7 +255,7 @@ function readKerasArchive(bytes: Uint8Array, file: string): Map<string, Uint8Arr
   for (const entry of entries.filter((e) => KERAS_ENTRIES.includes(e.name))) {
     const limit = entry.name.endsWith('.h5') ? MAX_WEIGHT_BYTES : MAX_KERAS_JSON_BYTES;
     if (entry.size > limit) {
-      throw new EngineError(
+      throw new LensError(
         `${file}: the archive's ${entry.name} declares ${describeBytes(entry.size)}, more than the ${describeBytes(limit)} CNN Lens reads from it.`,
         'bad-input',
       );
@@ -276,13 +276,13 @@ async function fromKeras3(bytes: Uint8Array, file: string): Promise<{ model: tf.
   const weightBytes = entries.get('model.weights.h5');
   if (!configBytes || !weightBytes) {
     const missing = [configBytes ? '' : 'config.json', weightBytes ? '' : 'model.weights.h5'].filter(Boolean).join(' and ');
-    throw new EngineError(`${file}: the .keras archive has no ${missing}; save the model with model.save("model.keras") (Keras 3).`, 'bad-input');
+    throw new LensError(`${file}: the .keras archive has no ${missing}; save the model with model.save("model.keras") (Keras 3).`, 'bad-input');
   }
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder().decode(configBytes));
   } catch (error) {
-    throw new EngineError(`${file}: config.json is not valid JSON (${(error as Error).message}).`, 'bad-input');
+    throw new LensError(`${file}: config.json is not valid JSON (${(error as Error).message}).`, 'bad-input');
   }
   const config = keras3ToKeras2(raw as never, file);
   const h5 = openHdf5(weightBytes, file, 'model.weights.h5 inside it');
@@ -292,7 +292,7 @@ async function fromKeras3(bytes: Uint8Array, file: string): Promise<{ model: tf.
     try {
       group = h5.get(`layers/${layer}/vars`);
     } catch (error) {
-      throw new EngineError(`${file}: the weights of layer "${layer}" in model.weights.h5 cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
+      throw new LensError(`${file}: the weights of layer "${layer}" in model.weights.h5 cannot be read (${error instanceof Error ? error.message : String(error)}); the file is truncated or damaged.`, 'bad-input');
     }
     return group && 'keys' in group ? group.keys.map((key) => `layers/${layer}/vars/${key}`) : undefined;
   };
@@ -316,7 +316,7 @@ async function fromKeras3(bytes: Uint8Array, file: string): Promise<{ model: tf.
     for (const layer of layersWithWeights(m)) {
       const where = `layers/${layer.name}/vars`;
       if (!varsOf(layer.name)) {
-        throw new EngineError(`${file}: model.weights.h5 has no weights for layer "${layer.name}" (no group ${where}).`, 'bad-input');
+        throw new LensError(`${file}: model.weights.h5 has no weights for layer "${layer.name}" (no group ${where}).`, 'bad-input');
       }
       const paths = layer.weights.map((_, i) => `${where}/${i}`);
       setLayerWeights(layer, paths, (datasetPath, i) => reader.read(datasetPath, layer.weights[i].shape as number[]), file, where);

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Preprocessing } from '../../../shared/types';
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { readModelCompanions, type ModelFiles } from '../modelLoader';
 import { buildOnnxModel } from './onnxModel';
 
@@ -19,7 +19,7 @@ export async function loadOnnxModelFromDisk(modelPath: string, overrides: Prepro
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
-    throw new EngineError(`Model file not found: ${file} (${reason}).`, 'bad-input');
+    throw new LensError(`Model file not found: ${file} (${reason}).`, 'bad-input');
   }
   const info = buildOnnxModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, path.basename(file, path.extname(file)));
   try {

@@ -8,7 +8,7 @@
 //     emit for F.pad) are folded once here and become constants of their consumers;
 //  2. each remaining node becomes a node layer over its runtime inputs (shapes inferred by running
 //     on zeros, nodeGraph.ts).
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { checkModelInputSize, namingFile } from '../../limits';
 import * as tf from '../../tf';
 import { decodeModelProto, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './onnxProto';
@@ -45,20 +45,20 @@ function runNode(plan: NodePlan, args: (tf.Tensor | undefined)[], pass?: NodePas
 /** Decodes an ONNX file's bytes; a file that is not a model is an error naming it. */
 export function decodeOnnx(bytes: Uint8Array, file: string): ModelProto {
   if (bytes.length === 0) {
-    throw new EngineError(`${file}: the file is empty (0 bytes).`, 'bad-input');
+    throw new LensError(`${file}: the file is empty (0 bytes).`, 'bad-input');
   }
   let model: ModelProto;
   try {
     model = decodeModelProto(bytes);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new EngineError(
+    throw new LensError(
       `${file}: not a readable ONNX model (${message}); the file is truncated or not an .onnx file. Export it again with torch.onnx.export.`,
       'bad-input',
     );
   }
   if (!model.graph || model.graph.node.length === 0) {
-    throw new EngineError(`${file}: the ONNX file has no graph (or an empty one); it is truncated or not a model.`, 'bad-input');
+    throw new LensError(`${file}: the ONNX file has no graph (or an empty one); it is truncated or not a model.`, 'bad-input');
   }
   return model;
 }
@@ -72,7 +72,7 @@ function checkOperators(graph: GraphProto, file: string): void {
   const control = graph.node.filter((n) => new Attributes(n.attribute).hasGraph());
   if (control.length > 0) {
     const names = control.slice(0, 3).map((n) => `${n.opType} (node "${n.name ?? ''}")`).join(', ');
-    throw new EngineError(
+    throw new LensError(
       `${file}: the graph has control flow (${names}); gradients cannot pass through data-dependent branches or loops, ` +
         'so CNN Lens cannot explain it. Export the model in eval mode without Python control flow on tensor values (torch.onnx.export traces one path).',
       'unsupported',
@@ -83,7 +83,7 @@ function checkOperators(graph: GraphProto, file: string): void {
   );
   if (missing.length > 0) {
     const types = new Set(missing.map((n) => n.opType)).size;
-    throw new EngineError(
+    throw new LensError(
       `${file}: CNN Lens cannot run ONNX operator${types > 1 ? 's' : ''} ${describeUnsupportedOps(missing)}. ` + `Supported: ${SUPPORTED_OPS.join(', ')}.`,
       'unsupported',
     );
@@ -98,7 +98,7 @@ function imageInput(graph: GraphProto, initializers: ReadonlySet<string>, file: 
   const inputs = graph.input.filter((i) => !initializers.has(i.name));
   if (inputs.length !== 1) {
     const names = inputs.map((i) => `"${i.name}" [${describeShape(i).join(', ')}]`).join(', ');
-    throw new EngineError(
+    throw new LensError(
       `${file}: the model has ${inputs.length} inputs (${names}); CNN Lens explains image classifiers with one image input [N, C, H, W].`,
       'unsupported',
     );
@@ -106,7 +106,7 @@ function imageInput(graph: GraphProto, initializers: ReadonlySet<string>, file: 
   const shape = describeShape(inputs[0]);
   const [, channels, height, width] = shape;
   if (shape.length !== 4 || typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
-    throw new EngineError(
+    throw new LensError(
       `${file}: input "${inputs[0].name}" has shape [${shape.join(', ')}]; CNN Lens needs an NCHW image input of a fixed size, ` +
         'e.g. [1, 3, 224, 224]: export with a fixed-size dummy input (dynamic_axes only for the batch).',
       'unsupported',
@@ -139,7 +139,7 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
   // What the model is comes first: a detector is "not a classifier", whichever operators it also lacks.
   const outputShapes = graph.output.map(describeShape);
   if (graph.output.length === 0) {
-    throw new EngineError(`${file}: the ONNX graph declares no output; it is damaged or not a model.`, 'bad-input');
+    throw new LensError(`${file}: the ONNX graph declares no output; it is damaged or not a model.`, 'bad-input');
   }
   if (outputShapes.every((shape) => shape.length > 0 && shape.length !== 2)) {
     throw notAClassifier(file, outputShapes);
@@ -167,7 +167,7 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
       const outputs = node.output.slice(0, Math.max(1, lastUsed + 1));
       for (const name of node.input) {
         if (name !== '' && !runtime.has(name) && !constants.has(name)) {
-          throw new EngineError(`${file}: ONNX node "${info.name}" reads "${name}", which no earlier node or initializer provides; the graph is not in order or is damaged.`, 'bad-input');
+          throw new LensError(`${file}: ONNX node "${info.name}" reads "${name}", which no earlier node or initializer provides; the graph is not in order or is damaged.`, 'bad-input');
         }
       }
       const plan: NodePlan = { node, info, op, attrs, runtimeInputs: [], slots: [], outputs, run: (args) => runNode(plan, args) };
@@ -205,7 +205,7 @@ function rebuild(proto: ModelProto, file: string, modelName: string): OnnxModelI
     const outputNames = graph.output.map((o) => o.name);
     for (const outputName of outputNames) {
       if (!runtime.has(outputName)) {
-        throw new EngineError(`${file}: the output "${outputName}" does not depend on the input image.`, 'unsupported');
+        throw new LensError(`${file}: the output "${outputName}" does not depend on the input image.`, 'unsupported');
       }
     }
     const model = buildNodeGraphModel(plans, input.value.name, input.hwc, outputNames, modelName);

@@ -8,7 +8,7 @@
 // keepdims=0 reduction) convert to NCHW first, so x.view(n, -1) in PyTorch flattens in PyTorch's
 // order. Constant inputs (initializers) enter through the same rule (see toPhysical), which also
 // turns a Conv weight OIHW into OHWI; each operator then builds the filter layout tfjs wants.
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { nodeRelu, type NodePass } from '../../execution/guidedRelu';
 import { broadcastShape, checkTensorSize } from '../../limits';
 import type { NodeKernel } from '../../execution/nodeGraph';
@@ -72,7 +72,7 @@ function alignForBroadcast(a: tf.Tensor, b: tf.Tensor): [tf.Tensor, tf.Tensor] {
 function required(inputs: (tf.Tensor | undefined)[], index: number, node: OpNode): tf.Tensor {
   const value = inputs[index];
   if (!value) {
-    throw new EngineError(`ONNX node "${node.name}" (${node.opType}) has no input ${index + 1}, which it needs.`, 'bad-input');
+    throw new LensError(`ONNX node "${node.name}" (${node.opType}) has no input ${index + 1}, which it needs.`, 'bad-input');
   }
   return value;
 }
@@ -91,7 +91,7 @@ function checkSize(node: OpNode, shape: readonly number[], what = 'output'): voi
 }
 
 function unsupported(node: OpNode, what: string): never {
-  throw new EngineError(`ONNX node "${node.name}" (${node.opType}): ${what} is not supported.`, 'unsupported');
+  throw new LensError(`ONNX node "${node.name}" (${node.opType}): ${what} is not supported.`, 'unsupported');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +285,7 @@ function poolWindow(x: tf.Tensor, attrs: Attributes, node: OpNode): { window: Wi
   }
   const kernel = attrs.ints('kernel_shape');
   if (!kernel) {
-    throw new EngineError(`ONNX node "${node.name}" (${node.opType}) has no kernel_shape.`, 'bad-input');
+    throw new LensError(`ONNX node "${node.name}" (${node.opType}) has no kernel_shape.`, 'bad-input');
   }
   const window = windowOf(attrs, node, kernel, [x.shape[1] as number, x.shape[2] as number]);
   if (window.dilations.some((d) => d !== 1)) {
@@ -392,7 +392,7 @@ function unsqueeze(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: O
 function concat(inputs: (tf.Tensor | undefined)[], attrs: Attributes, node: OpNode): tf.Tensor[] {
   const values = inputs.filter((v): v is tf.Tensor => v !== undefined && v.size > 0);
   if (values.length === 0) {
-    throw new EngineError(`ONNX node "${node.name}" (Concat) has no inputs.`, 'bad-input');
+    throw new LensError(`ONNX node "${node.name}" (Concat) has no inputs.`, 'bad-input');
   }
   const rank = values[0].rank;
   const axis = physicalAxis(attrs.int('axis', 0), rank);
@@ -440,7 +440,7 @@ function slice(inputs: (tf.Tensor | undefined)[], _attrs: Attributes, node: OpNo
     const step = steps[i];
     if (dim === undefined || step === 0 || step === undefined || starts[i] === undefined || ends[i] === undefined) {
       // A zero step would never reach its end; ONNX forbids it, as an axis outside the value.
-      throw new EngineError(
+      throw new LensError(
         `ONNX node "${node.name}" (Slice) has axis ${rawAxis}, step ${step ?? 'none'} or bounds missing for a ${data.rank}-D value; the file is damaged.`,
         'bad-input',
       );
@@ -607,7 +607,7 @@ function layerNormalization(inputs: (tf.Tensor | undefined)[], attrs: Attributes
   const first = attrs.int('axis', -1);
   const axis = first < 0 ? first + rank : first;
   if (axis < 0 || axis >= rank) {
-    throw new EngineError(`ONNX node "${node.name}" (LayerNormalization) has axis ${first}, outside a ${rank}-D value.`, 'bad-input');
+    throw new LensError(`ONNX node "${node.name}" (LayerNormalization) has axis ${first}, outside a ${rank}-D value.`, 'bad-input');
   }
   // Scale and bias are [x.shape[axis..]], logical (toPhysical leaves them alone below rank 4, and a
   // rank-4 one is turned back here); they broadcast against the trailing axes as they are, and may
@@ -615,7 +615,7 @@ function layerNormalization(inputs: (tf.Tensor | undefined)[], attrs: Attributes
   const affine = [required(inputs, 1, node), inputs[2]].filter((t): t is tf.Tensor => t !== undefined).map(toLogical);
   for (const t of affine) {
     if (broadcastShape(x.shape, t.shape).join() !== x.shape.join()) {
-      throw new EngineError(
+      throw new LensError(
         `ONNX node "${node.name}" (LayerNormalization): scale or bias of shape [${t.shape.join(', ')}] does not fit the normalized axes [${x.shape.slice(axis).join(', ')}]; the file is damaged.`,
         'bad-input',
       );

@@ -1,7 +1,7 @@
 // ONNX TensorProto -> tfjs tensor (logical layout, as stored). Weights usually come as raw
 // little-endian bytes; int64 (shapes, axes) becomes int32, the only integer dtype tfjs computes
 // with, clamped so INT64_MAX ("to the end" in Slice) stays the largest int32.
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import { checkFinite } from '../finiteWeights';
 import { checkTensorSize } from '../../limits';
 import * as tf from '../../tf';
@@ -53,7 +53,7 @@ export function tensorFromProto(proto: TensorProto, owner: string): tf.Tensor {
   checkTensorSize(dims, name);
   const size = dims.reduce((a, b) => a * b, 1);
   if (proto.dataLocation === 1 || proto.externalData.length > 0) {
-    throw new EngineError(
+    throw new LensError(
       `ONNX tensor "${proto.name ?? owner}" keeps its data in an external file, which CNN Lens does not read; ` +
         'export with the weights inside the .onnx file (models under 2 GB: torch.onnx.export does this by default).',
       'unsupported',
@@ -63,13 +63,13 @@ export function tensorFromProto(proto: TensorProto, owner: string): tf.Tensor {
   const type = proto.dataType ?? ONNX_DTYPE.FLOAT;
   const bytesPerValue = RAW_BYTES[type];
   if (bytesPerValue !== undefined && raw && raw.length !== size * bytesPerValue) {
-    throw new EngineError(
+    throw new LensError(
       `${name} holds ${raw.length} bytes of data for shape [${dims.join(', ')}] (${size * bytesPerValue} expected): the file is damaged or truncated.`,
       'bad-input',
     );
   }
   if (bytesPerValue !== undefined && !raw && heldValues(proto, type) !== size) {
-    throw new EngineError(`${name} holds ${heldValues(proto, type)} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`, 'bad-input');
+    throw new LensError(`${name} holds ${heldValues(proto, type)} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`, 'bad-input');
   }
   let values: Float32Array | Int32Array | Uint8Array;
   let dtype: tf.DataType;
@@ -105,10 +105,10 @@ export function tensorFromProto(proto: TensorProto, owner: string): tf.Tensor {
       dtype = type === ONNX_DTYPE.BOOL ? 'bool' : 'int32';
       break;
     default:
-      throw new EngineError(`ONNX tensor "${proto.name ?? owner}" has data type ${type}, which CNN Lens does not read (float, double, float16 and integers only).`, 'unsupported');
+      throw new LensError(`ONNX tensor "${proto.name ?? owner}" has data type ${type}, which CNN Lens does not read (float, double, float16 and integers only).`, 'unsupported');
   }
   if (values.length !== size) {
-    throw new EngineError(`${name} holds ${values.length} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`, 'bad-input');
+    throw new LensError(`${name} holds ${values.length} values for shape [${dims.join(', ')}] (${size} expected): the file is damaged or truncated.`, 'bad-input');
   }
   if (dtype === 'float32' && !(size === 1 && Math.abs(values[0]) === Infinity)) {
     checkFinite(values, name);

@@ -14,7 +14,7 @@ import * as path from 'path';
 import { parsePytorchModelPath, TORCH_FILE_EXTENSIONS } from '../../../shared/modelFormats';
 import { definesPytorchModel, scanPythonSource } from '../../../shared/pythonSource';
 import type { LayerInfo, ModelSummary, Preprocessing, PytorchBuild, PytorchModule, PythonChoice, SourceSite } from '../../../shared/types';
-import { EngineError, throwIfCancelled } from '../../../shared/errors';
+import { LensError, throwIfCancelled } from '../../../shared/errors';
 import { wrapModel, type LoadedModel } from '../../index';
 import { readModelCompanions, readSidecarBeside, type PytorchSidecar } from '../modelLoader';
 import { buildOnnxModelFromProto, decodeOnnx } from '../onnx/onnxModel';
@@ -82,12 +82,12 @@ const CHECKPOINT_EXTENSIONS = TORCH_FILE_EXTENSIONS;
 export async function planPytorchModel(modelPath: string, explicitCheckpoint?: string): Promise<PytorchPlan> {
   const parsed = parsePytorchModelPath(modelPath);
   if (!parsed) {
-    throw new EngineError(`${modelPath} is not a PyTorch model (a .py source, or a .pt/.pth/.ckpt file).`, 'bad-request');
+    throw new LensError(`${modelPath} is not a PyTorch model (a .py source, or a .pt/.pth/.ckpt file).`, 'bad-request');
   }
   const file = path.resolve(parsed.file);
   const folder = path.dirname(file);
   if (!fs.existsSync(file)) {
-    throw new EngineError(`Model file not found: ${file} (no such file).`, 'bad-input');
+    throw new LensError(`Model file not found: ${file} (no such file).`, 'bad-input');
   }
   const sidecar = await readSidecarBeside(file);
   const settings = sidecar?.pytorch ?? {};
@@ -109,7 +109,7 @@ export async function planPytorchModel(modelPath: string, explicitCheckpoint?: s
     checkpoint = path.resolve(given);
     if (!fs.existsSync(checkpoint)) {
       const from = explicitCheckpoint !== undefined ? '--checkpoint' : `"checkpoint" in ${sidecar?.path}`;
-      throw new EngineError(`Checkpoint not found: ${checkpoint} (named by ${from}).`, 'bad-input');
+      throw new LensError(`Checkpoint not found: ${checkpoint} (named by ${from}).`, 'bad-input');
     }
   } else {
     checkpoint = await checkpointBeside(file);

@@ -17,7 +17,7 @@
 // is named after the weight's module (`layer1.0.conv1.weight` → layer1.0.conv1), another node after
 // the innermost scope the exporter wrote into its name (`/pool/MaxPool` → pool), and the rest as
 // functional nodes. Containers are then not layers of their own.
-import { EngineError } from '../../../shared/errors';
+import { LensError } from '../../../shared/errors';
 import type { GraphProto, NodeProto } from '../onnx/onnxProto';
 
 export const MARK_DOMAIN = 'cnnlens';
@@ -77,7 +77,7 @@ function markAttributes(node: NodeProto, file: string): ModuleCall {
     }
   }
   if (!module || !Number.isInteger(call) || call < 1) {
-    throw new EngineError(`${file}: a ${node.opType} mark without its module name or call; export the model again.`, 'bad-input');
+    throw new LensError(`${file}: a ${node.opType} mark without its module name or call; export the model again.`, 'bad-input');
   }
   return { module, call };
 }
@@ -116,14 +116,14 @@ export function nameNodesByModule(graph: GraphProto, file: string): ModuleNamedG
     const [input] = node.input;
     const [output] = node.output;
     if (input === undefined || output === undefined) {
-      throw new EngineError(`${file}: a ${node.opType} mark without its input or output; export the model again.`, 'bad-input');
+      throw new LensError(`${file}: a ${node.opType} mark without its input or output; export the model again.`, 'bad-input');
     }
     if (node.opType === 'ModuleInput') {
       alias.set(output, input);
       continue;
     }
     if (node.opType !== 'ModuleOutput') {
-      throw new EngineError(`${file}: unknown ${MARK_DOMAIN} node ${node.opType}; the file was exported by a newer CNN Lens.`, 'unsupported');
+      throw new LensError(`${file}: unknown ${MARK_DOMAIN} node ${node.opType}; the file was exported by a newer CNN Lens.`, 'unsupported');
     }
     const call = markAttributes(node, file);
     const name = moduleLayerName(call.module, call.call);

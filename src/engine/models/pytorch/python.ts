@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { PythonChoice } from '../../../shared/types';
-import { EngineError } from '../../../shared/errors';
+import { cancelledError, LensError } from '../../../shared/errors';
 
 export const BRIDGE_SCRIPT = 'cnn_lens_torch.py';
 
@@ -37,7 +37,7 @@ export interface BridgeFailure {
 }
 
 /** A bridge error the user can act on, with the file and line it points at when it has one. */
-export class PythonModelError extends EngineError {
+export class PythonModelError extends LensError {
   constructor(
     readonly failure: BridgeFailure,
     code: 'bad-input' | 'unsupported' = 'bad-input',
@@ -109,7 +109,7 @@ export async function runBridge<T>(choice: PythonChoice, request: Record<string,
     candidates.unshift(preferred);
   }
   if (candidates.length === 0) {
-    throw new EngineError(
+    throw new LensError(
       'No Python found: neither python3 nor python is on the PATH. Install Python with PyTorch, then set "cnnLens.pythonPath" ' +
         '(or select an interpreter with the Python extension; on the command line, --python PATH).',
       'unsupported',
@@ -125,7 +125,7 @@ export async function runBridge<T>(choice: PythonChoice, request: Record<string,
         throw error;
       }
       if (choice.path) {
-        throw new EngineError(
+        throw new LensError(
           `${python} (from ${choice.source ?? 'your settings'}) cannot be started (${error.message}); give the path of a Python executable that has PyTorch.`,
           'unsupported',
         );
@@ -149,7 +149,7 @@ export async function runBridge<T>(choice: PythonChoice, request: Record<string,
       continue;
     }
     if (answer.error.kind === 'no-torch') {
-      throw new EngineError(
+      throw new LensError(
         `${answer.error.message} This Python comes from ${choice.source ?? 'your settings'}: install PyTorch in it (pip install torch torchvision), ` +
           'or choose another interpreter ("cnnLens.pythonPath", the Python extension\'s interpreter, or --python on the command line).',
         'unsupported',
@@ -157,7 +157,7 @@ export async function runBridge<T>(choice: PythonChoice, request: Record<string,
     }
     throw new PythonModelError(answer.error, answer.error.kind === 'export' ? 'unsupported' : 'bad-input');
   }
-  throw new EngineError(
+  throw new LensError(
     `No Python with PyTorch found on the PATH: ${refusals.join('; ')}. Set "cnnLens.pythonPath" to a Python that has torch ` +
       '(or select one with the Python extension; on the command line, --python PATH).',
     'unsupported',
@@ -182,7 +182,7 @@ async function runOnce<T>(python: string, request: Record<string, unknown>, opti
       if (error.startError || !fs.existsSync(`${resultPath}.torch`)) {
         throw error.startError ?? new InterpreterStartError(describeCrash(python, error));
       }
-      throw new EngineError(describeCrash(python, error), 'bad-input');
+      throw new LensError(describeCrash(python, error), 'bad-input');
     }
     const answer = JSON.parse(await fs.promises.readFile(resultPath, 'utf8')) as BridgeAnswer<T>;
     if (!answer.ok && answer.error.trace) {
@@ -311,7 +311,7 @@ class BridgeProcess {
       return Promise.reject(this.exit);
     }
     if (options.signal?.aborted) {
-      return Promise.reject(new EngineError('Cancelled', 'cancelled'));
+      return Promise.reject(cancelledError());
     }
     const id = String(++requestIds);
     return new Promise<void>((resolve, reject) => {
@@ -321,9 +321,9 @@ class BridgeProcess {
         this.kill();
         done(() => reject(error));
       };
-      const onAbort = () => stop(new EngineError('Cancelled', 'cancelled'));
+      const onAbort = () => stop(cancelledError());
       const timer = setTimeout(
-        () => stop(new EngineError(`Python (${this.python}) did not finish building and exporting the model within ${Math.round(timeoutMs / 1000)} s; it was stopped.`, 'bad-input')),
+        () => stop(new LensError(`Python (${this.python}) did not finish building and exporting the model within ${Math.round(timeoutMs / 1000)} s; it was stopped.`, 'bad-input')),
         timeoutMs,
       );
       const done = (outcome: () => void) => {

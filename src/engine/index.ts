@@ -243,6 +243,18 @@ function explainFailure(error: unknown, summary: ModelSummary, image: RgbaImage)
   return error instanceof LensError ? error : namingFile(error, summary.path, `explaining ${shown} failed`);
 }
 
+/**
+ * Whether ONNX Runtime runs the passes of the output a request explains (on, and the model has a
+ * graph it takes). Its sampling batches are then one session run on every core, so the worker does
+ * not load the model into helper workers that would never get a share.
+ */
+export function runsNatively(model: LoadedModel, outputRef?: number | string): boolean {
+  if (!nativeEnabled()) return false;
+  const output = resolveOutput(model.summary.outputs, model.summary.defaultOutput, outputRef);
+  const network = model.outputModel(output.index);
+  return nativeFor(model.model, network, headOf(network)) instanceof NativePasses;
+}
+
 // Layer inspection (issue 3): activation maps, filter grids, and which layers offer them.
 export { ActivationCache, activationChannel, activationPage, computeActivations, type LayerActivations } from './inspect/activations';
 export { filterPage, filterWeights, readFilterBank, type FilterBank } from './inspect/filters';

@@ -4,7 +4,7 @@
 // WorkerRequest; models stay loaded between requests (keyed by path) so changing the class or layer
 // in the panel costs one Grad-CAM, not a model load.
 import * as fs from 'fs';
-import { compareMethods, encodePng, estimateComparison, explain, ForwardCache, initBackend, readImage, type LoadedModel } from '../engine';
+import { compareMethods, encodePng, estimateComparison, explain, ForwardCache, initBackend, readImage, runsNatively, type LoadedModel } from '../engine';
 import { BATCH_MEMORY_BYTES } from '../engine/execution/batching';
 import { LensError } from '../shared/errors';
 import { runSamplePass } from '../engine/explain/samplePool';
@@ -236,7 +236,7 @@ async function explainImage(message: ExplainImageRequest, context: HandlerContex
     const result = await explain(model, image, message.request, {
       signal: context.signal,
       forwardCache,
-      samplePool: sampling ? samplePoolFor(message.modelPath, model) : undefined,
+      samplePool: sampling ? samplePoolFor(message.modelPath, model, message.request.output) : undefined,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     // The engine's own stages plus the worker's: model load and image decode (0 when cached), whole request.
@@ -261,7 +261,7 @@ async function compareImage(message: CompareImageRequest, context: HandlerContex
     const results = await compareMethods(model, image, message.methods, message.request, {
       signal: context.signal,
       forwardCache,
-      samplePool: sampling ? samplePoolFor(message.modelPath, model) : undefined,
+      samplePool: sampling ? samplePoolFor(message.modelPath, model, message.request.output) : undefined,
       onProgress: (progress) => endpoint.emit({ type: 'progress', requestId: context.id, progress }),
     });
     log(`compare: ${results.map((r) => `${r.method} ${Math.round(r.timeMs)} ms`).join(', ')}; ${Date.now() - started} ms in all`);
@@ -275,15 +275,20 @@ async function estimateCompareImage(message: EstimateCompareRequest, context: Ha
   return models.useForImage(message.modelPath, () => imageFor(message.imagePath), loadOptionsOf(message, context), async (model, image) => {
     const sampling = message.methods.some((m) => SAMPLING_METHODS.has(m)) || message.request.metrics === true;
     // Asking for the pool starts the helpers loading, so they may help by the time the user confirms.
-    const pool = sampling ? samplePoolFor(message.modelPath, model) : undefined;
+    const pool = sampling ? samplePoolFor(message.modelPath, model, message.request.output) : undefined;
     const answer = await estimateComparison(model, image, message.methods, message.request, { signal: context.signal, helpers: pool?.helpers ?? 0 });
     log(`compare estimate: ${Math.round(answer.estimate.totalMs)} ms (forward ${answer.estimate.forwardMs.toFixed(1)} ms, ${answer.estimate.helpers} helpers)`);
     return answer;
   });
 }
 
-/** The helpers holding this load of the model, if any (asking starts their loading). */
-function samplePoolFor(modelPath: string, model: LoadedModel) {
+/**
+ * The helpers holding this load of the model, if any (asking starts their loading). None when ONNX
+ * Runtime runs the output: its batches already use every core, and a helper would load the model
+ * (hundreds of MB for a large one) for nothing.
+ */
+function samplePoolFor(modelPath: string, model: LoadedModel, output: number | string | undefined) {
+  if (runsNatively(model, output)) return undefined;
   const build = model.summary.pytorch;
   return helpers?.forModel({
     modelPath,

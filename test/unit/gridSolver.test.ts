@@ -92,6 +92,24 @@ describe('ROAD imputation solver: multigrid-preconditioned conjugate gradients',
     });
   }
 
+  it('solves channels side by side as each alone: a zero channel, two channels (the generic path) and one', () => {
+    const height = 40;
+    const width = 36;
+    const removed = blob(height, width, 20, 18, 14);
+    const values = image(height, width, 2, 5);
+    for (let p = 0; p < height * width; p++) values[p * 2 + 1] = 0; // the second channel is black: its right-hand side is zero
+    const { matrix, rhs, coordinates } = imputationSystem(values, height, width, 2, removed);
+    const together = solveOnGrid(matrix, rhs, 2, coordinates, 1e-10);
+    const first = solveOnGrid(matrix, Float64Array.from({ length: matrix.n }, (_, i) => rhs[i * 2]), 1, coordinates, 1e-10);
+    const expected = denseSolve(matrix, rhs, 2);
+    for (let i = 0; i < matrix.n; i++) {
+      assert.ok(Math.abs(together.solution[i * 2] - expected[i * 2]) < 1e-8, `row ${i}`);
+      assert.ok(Math.abs(together.solution[i * 2] - first.solution[i]) < 1e-8, `row ${i} alone`);
+      assert.equal(together.solution[i * 2 + 1], 0);
+    }
+    assert.equal(together.iterations, first.iterations, 'the zero channel must not change the other channel\'s iterations');
+  });
+
   it('converges in the same few iterations on large removed regions (64² to 256²), to the residual it reports', () => {
     const iterations: number[] = [];
     for (const side of [64, 128, 256]) {

@@ -262,6 +262,25 @@ describe('ONNX Runtime engine', function () {
     }
   });
 
+  it('the engine worker starts no helper worker for a model ONNX Runtime runs (its batches already use every core)', async () => {
+    const logs: string[] = [];
+    const client = engineFromSource({ backend: () => 'auto', sampleWorkers: () => 1, log: (line) => logs.push(line) });
+    try {
+      const modelPath = FIXTURES[0];
+      const imagePath = path.join(REPO, 'samples', 'workspace', 'images', 'sample.png');
+      for (let i = 0; i < 2; i++) {
+        const { result } = await client.explain({ modelPath, imagePath, request: { method: 'smoothgrad', metrics: true, options: { samples: 8, batchSize: 8 } } });
+        assert.strictEqual(result.backend, 'onnxruntime');
+        assert.strictEqual(result.details?.inputsElsewhere, undefined);
+      }
+      const compared = await client.compare({ modelPath, imagePath, methods: ['integrated-gradients'], request: { options: { steps: 6 } } });
+      assert.strictEqual(compared.results[0].result.backend, 'onnxruntime');
+      assert.ok(!logs.some((line) => /sample helper/.test(line)), `a helper was asked to load the model:\n${logs.filter((l) => /helper/.test(l)).join('\n')}`);
+    } finally {
+      client.dispose();
+    }
+  });
+
   it('an operator without a native gradient runs the request on the tfjs engine, which the result says', async () => {
     const file = path.join(folder, 'globalmax.onnx');
     const random = mulberry(3);

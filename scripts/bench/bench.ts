@@ -31,6 +31,7 @@ import { buildMobileNetV2, buildResNet18 } from './architectures';
 import { benchPytorchRefresh, type PytorchRefreshTimes } from './pytorchRefresh';
 import { benchOnnxRuntime, exportOnnx, ortTable, type OrtRow } from './onnxRuntimeBench';
 import { benchRepaint, repaintLines } from './repaint';
+import { benchMetrics, metricsTable, metricsTargets, type MetricsModel } from './metricsBench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT_DIR = path.join(ROOT, 'out', 'bench');
@@ -390,6 +391,13 @@ async function main(): Promise<void> {
   console.log('bench: ONNX Runtime…');
   const onnxFiles = torch ? exportOnnx(path.join(OUT_DIR, 'onnx')) : undefined;
   const ortRows: OrtRow[] = onnxFiles ? await benchOnnxRuntime(onnxFiles, image, { runs: RUNS, warmup: WARMUP }) : [];
+  console.log('bench: metrics and Compare…');
+  const metricsModels: MetricsModel[] = [
+    ...(['wasm', 'onnxruntime'] as const).map((backend) => ({ name: 'sample', file: SAMPLE_MODEL, backend, compare: true })),
+    ...(paths.mobilenetv2 ? [{ name: 'mobilenetv2', file: paths.mobilenetv2, backend: 'wasm' as const }, { name: 'mobilenetv2', file: paths.mobilenetv2, backend: 'onnxruntime' as const }] : []),
+    ...(onnxFiles ? Object.entries(onnxFiles).map(([name, file]) => ({ name: `${name} (ONNX)`, file, backend: 'onnxruntime' as const })) : []),
+  ];
+  const metricsRows = await benchMetrics(metricsModels, image, Math.min(RUNS, 5));
   console.log('bench: PyTorch model.py open and save…');
   const pytorch = torch ? pytorchSection(await benchPytorchRefresh(Math.max(RUNS, 3))) : undefined;
   console.log('bench: host event-loop delay…');
@@ -466,6 +474,9 @@ async function main(): Promise<void> {
       targets.push({ target: 'resnet18 on ONNX Runtime: Score-CAM at layer4 ≤ 15 s', measured: `${f(resnet.scorecam)} ms`, met: resnet.scorecam <= 15_000 });
     }
   }
+  lines.push('', 'Faithfulness metrics of one Grad-CAM map (86 scored inputs, 18 of them ROAD imputations), and a Compare of every method with its metrics (median ms; the engine the results name):', '');
+  lines.push(...metricsTable(metricsRows));
+  targets.push(...metricsTargets(metricsRows.map((r) => ({ ...r, model: r.model.replace(' (ONNX)', '') }))));
   const resnetWasm = rows.find((r) => r.model === 'resnet18' && r.backend === 'wasm');
   if (resnetWasm?.methods.smoothgrad16 !== undefined) {
     const shared = resnetWasm.withHelpers?.methods.smoothgrad16;
@@ -501,7 +512,7 @@ async function main(): Promise<void> {
   const table = lines.join('\n');
 
   fs.mkdirSync(OUT_DIR, { recursive: true });
-  const report = { date: new Date().toISOString(), machine, runs: RUNS, warmup: WARMUP, rows, torch, onnxRuntime: ortRows, responsiveness, repaint, memory, targets };
+  const report = { date: new Date().toISOString(), machine, runs: RUNS, warmup: WARMUP, rows, torch, onnxRuntime: ortRows, metrics: metricsRows, responsiveness, repaint, memory, targets };
   fs.writeFileSync(path.join(OUT_DIR, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   fs.writeFileSync(path.join(OUT_DIR, 'report.md'), table + '\n');
   console.log('\n' + table + `\n\nWritten: ${path.relative(ROOT, path.join(OUT_DIR, 'report.json'))}, report.md`);

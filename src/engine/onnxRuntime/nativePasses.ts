@@ -1,15 +1,17 @@
 // The native engine as the CAM pipeline sees it: the same passes the tfjs graph executor runs
 // (forward to a layer, the class score's gradient there, sampling passes over batches), taking
 // and returning tfjs tensors so every method runs unchanged on top. One per explained output of a
-// loaded ONNX or PyTorch model (nativeFor). It keeps the last forward passes per image and layer,
+// loaded model (nativeFor). It keeps the last forward passes per image and layer,
 // as forwardCache.ts does for the tfjs engine: another class or method at a layer costs one short
-// backward pass. Any failure here (an operator without a native gradient, a graph ONNX Runtime
+// backward pass. A model without an ONNX graph of its own (Keras, TF.js layers, code models) is
+// exported to one from its layers first (exportLayers.ts), once per model. Any failure here (an operator without a native gradient, a graph ONNX Runtime
 // refuses) is the caller's cue to run that pass on the tfjs engine instead, and to say so.
 import * as tf from '../tf';
 import type { OutputHead } from '../models/outputKinds';
 import { NativeModel, NativeUnsupported, type NativeForward } from './nativeModel';
 import { loadOnnxRuntime } from './runtime';
-import { onnxSourceOf } from './sources';
+import { onnxSourceOf, type OnnxSource } from './sources';
+import { exportLayersModel, ExportUnsupported } from './exportLayers';
 
 /** Forward passes kept per output (image × layer). */
 const KEPT_FORWARDS = 2;
@@ -93,12 +95,34 @@ export function nativeFor(base: tf.LayersModel, network: tf.LayersModel, head: O
   return engine;
 }
 
+const exported = new WeakMap<tf.LayersModel, OnnxSource | { failure: string }>();
+
+/**
+ * The ONNX graph ONNX Runtime runs for a model: the one it was loaded from (ONNX, PyTorch), else
+ * its layers exported (once per model; the model's outputs share it), or why it has none.
+ */
+function sourceFor(base: tf.LayersModel): OnnxSource | { failure: string } {
+  const registered = onnxSourceOf(base);
+  if (registered) return registered;
+  let source = exported.get(base);
+  if (!source) {
+    try {
+      source = exportLayersModel(base);
+    } catch (error) {
+      if (!(error instanceof ExportUnsupported)) throw error;
+      source = { failure: `the model cannot be exported to ONNX: ${error.message}` };
+    }
+    exported.set(base, source);
+  }
+  return source;
+}
+
 function create(base: tf.LayersModel, head: OutputHead): NativePasses | { failure: string } {
-  const source = onnxSourceOf(base);
-  if (!source) return { failure: 'the model has no ONNX graph (ONNX Runtime runs ONNX and PyTorch models)' };
   const runtime = loadOnnxRuntime();
   if ('failure' in runtime) return { failure: runtime.failure };
   try {
+    const source = sourceFor(base);
+    if ('failure' in source) return source;
     return new NativePasses(new NativeModel(source.proto, { output: head.output, strip: head.strip, binary: head.kind === 'binary' }, source.hwc, source.layerValues));
   } catch (error) {
     return { failure: error instanceof Error ? error.message : String(error) };

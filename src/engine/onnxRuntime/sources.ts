@@ -1,6 +1,7 @@
-// Which loaded models ONNX Runtime can run: those rebuilt from an ONNX graph (ONNX files, and
-// PyTorch models exported to ONNX), remembered here with that graph when they are built
-// (onnx/onnxModel.ts), with each layer's ONNX value. Other formats have no ONNX graph (yet).
+// The ONNX graphs of loaded models rebuilt from one (ONNX files, and PyTorch models exported to
+// ONNX), remembered here with that graph when they are built (onnx/onnxModel.ts), with each
+// layer's ONNX value. Models of other formats get the same from their layers when ONNX Runtime
+// first runs them (exportLayers.ts, nativePasses.ts).
 import type { ModelProto } from '../models/onnx/onnxProto';
 import type * as tf from '../tf';
 

@@ -85,4 +85,32 @@ describe('engine gradients', () => {
       assert.ok(Math.abs(numeric - grad[i]) < 1e-3 * Math.max(1, Math.abs(numeric)), `element ${i}: ${grad[i]} vs ${numeric}`);
     }
   });
+
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`AvgPool: the gradient of every padding equals central finite differences (tfjs-core's was too small at 'same' borders; ${backend})`, async () => {
+      await initBackend(backend);
+      const cases: Array<{ shape: [number, number, number, number]; size: number; stride: number; pad: 'same' | 'valid' }> = [
+        { shape: [2, 5, 7, 3], size: 3, stride: 2, pad: 'same' },
+        { shape: [1, 3, 2, 2], size: 2, stride: 1, pad: 'same' },
+        { shape: [1, 6, 5, 1], size: 2, stride: 2, pad: 'valid' },
+      ];
+      cases.forEach((c, k) => {
+        const x = random(c.shape, 20 + k) as tf.Tensor4D;
+        const out = tf.avgPool(x, c.size, c.stride, c.pad);
+        const weights = random(out.shape, 30 + k);
+        const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.size, c.stride, c.pad), weights));
+        const grad = tf.grad(f)(x).dataSync();
+        const base = x.dataSync();
+        const h = 1e-2;
+        for (let i = 0; i < base.length; i++) {
+          const plus = Float32Array.from(base);
+          const minus = Float32Array.from(base);
+          plus[i] += h;
+          minus[i] -= h;
+          const numeric = (f(tf.tensor(plus, x.shape)).dataSync()[0] - f(tf.tensor(minus, x.shape)).dataSync()[0]) / (2 * h);
+          assert.ok(Math.abs(numeric - grad[i]) < 1e-3 * Math.max(1, Math.abs(numeric)), `case ${k} element ${i}: ${grad[i]} vs ${numeric}`);
+        }
+      });
+    });
+  }
 });

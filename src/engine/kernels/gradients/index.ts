@@ -1,11 +1,13 @@
-// Gradient functions that replace tfjs-core's where those do needless work. tfjs keeps one global
+// Gradient functions that replace tfjs-core's where those do needless work (or, for average
+// pooling, compute the wrong values). tfjs keeps one global
 // gradient registry (shared by every copy of tfjs-core in the process), and registerGradient
 // overwrites an entry, so registering once at engine start-up is enough for every backend.
 import { getKernel, registerGradient, registerKernel } from '@tensorflow/tfjs-core';
+import { avgPoolGradConfig } from './avgPool';
 import { fusedBatchNormGradConfig } from './fusedBatchNorm';
 import { clipByValueGradConfig, maskedGradCpuConfig, maskedGradGradConfig, relu6GradConfig, reluGradConfig } from './maskedGradient';
 
-export const ENGINE_GRADIENTS = [fusedBatchNormGradConfig, clipByValueGradConfig, reluGradConfig, relu6GradConfig, maskedGradGradConfig];
+export const ENGINE_GRADIENTS = [avgPoolGradConfig, fusedBatchNormGradConfig, clipByValueGradConfig, reluGradConfig, relu6GradConfig, maskedGradGradConfig];
 
 /** The cpu kernels those gradients call (the wasm ones are in src/engine/kernels/wasm). */
 export const ENGINE_CPU_KERNELS = [maskedGradCpuConfig];

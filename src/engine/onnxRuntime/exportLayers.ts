@@ -577,6 +577,3 @@ const WRITERS: Record<string, Writer> = {
   GaussianDropout: identity,
   AlphaDropout: identity,
 };
-
-/** Layer classes the export writes (for messages and docs). */
-export const EXPORTED_LAYER_CLASSES = Object.keys(WRITERS);

@@ -10,6 +10,7 @@ import { exportLayersModel } from '../../src/engine/onnxRuntime/exportLayers';
 import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnxRuntime/runtime';
 import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '../../src/shared/types';
 import { randomizeWeights } from '../fixtures/models';
+import { engineFromSource } from './fixtures/workerFromSource';
 import * as tf from '../../src/engine/tf';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -71,6 +72,18 @@ function nestedModel(): tf.LayersModel {
   const output = apply(tf.layers.softmax({ name: 'probabilities' }), x);
   const model = tf.model({ inputs: input, outputs: output, name: 'nested' });
   randomizeWeights(model, 9);
+  return model;
+}
+
+/** Two heads on one trunk: class scores (softmax) and a binary classifier's logit (sigmoid). */
+function twoHeadModel(): tf.LayersModel {
+  const input = tf.input({ shape: [12, 12, 3], name: 'image' });
+  const trunk = apply(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'trunk' }), input);
+  const pooled = apply(tf.layers.globalAveragePooling2d({ name: 'gap' }), trunk);
+  const classes = apply(tf.layers.dense({ units: 4, activation: 'softmax', name: 'classes' }), pooled);
+  const binary = apply(tf.layers.dense({ units: 1, activation: 'sigmoid', name: 'binary' }), pooled);
+  const model = tf.model({ inputs: input, outputs: [classes, binary], name: 'two_heads' });
+  randomizeWeights(model, 13);
   return model;
 }
 
@@ -205,6 +218,42 @@ describe('ONNX export of tf.layers models', function () {
       }
     });
   }
+
+  it("each output of a two-headed model (class scores, a binary logit) on ONNX Runtime equals the wasm engine's", async () => {
+    await initBackend('wasm');
+    const model = inMemory(twoHeadModel());
+    try {
+      const requests = [0, 1].flatMap((output) => (['gradcam', 'saliency', 'scorecam'] as const).map((method) => ({ method, output, layer: 'trunk' })));
+      const reference: CamResult[] = [];
+      for (const request of requests) reference.push(await explain(model, image, request));
+      await initBackend('onnxruntime');
+      for (const [i, request] of requests.entries()) {
+        const result = await explain(model, image, request);
+        const expected = reference[i];
+        assert.strictEqual(result.backend, 'onnxruntime', `${request.method} on output ${request.output}: ${result.details?.nativeFallback}`);
+        assert.strictEqual(result.classIndex, expected.classIndex);
+        assert.ok(Math.abs(result.score - expected.score) <= 1e-4 * Math.max(1, Math.abs(expected.score)), `${request.method} on output ${request.output}: score ${result.score} vs ${expected.score}`);
+        const difference = maxDifference(result.cam.data, expected.cam.data);
+        assert.ok(difference <= DEFAULT_TOLERANCE, `${request.method} on output ${request.output}: maps differ by ${difference}`);
+      }
+    } finally {
+      model.dispose();
+      await initBackend('wasm');
+    }
+  });
+
+  it('the engine worker on auto explains a Keras model on ONNX Runtime', async () => {
+    const client = engineFromSource({ backend: () => 'auto' });
+    try {
+      const modelPath = path.join(REPO, 'test', 'fixtures', 'keras', 'sample_cnn.h5');
+      const imagePath = path.join(REPO, 'samples', 'workspace', 'images', 'sample.png');
+      const { result } = await client.explain({ modelPath, imagePath, request: { method: 'smoothgrad', options: { samples: 4 } } });
+      assert.strictEqual(result.backend, 'onnxruntime', result.details?.nativeFallback);
+      assert.strictEqual(result.details?.inputsElsewhere, undefined);
+    } finally {
+      client.dispose();
+    }
+  });
 
   it('a layer without an ONNX export runs the model on the tfjs engine, the result naming the layer and its class', async () => {
     const input = tf.input({ shape: [8, 8, 3] });

@@ -6,6 +6,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { explain, initBackend, loadModel, readImage, wrapModel, type LoadedModel } from '../../src/engine/index';
 import { encodeModelProto } from '../../src/engine/models/onnx/onnxProto';
+import { withPadsKeptBeforeMaxPools } from '../../src/engine/onnxRuntime/padFusion';
 import { exportLayersModel } from '../../src/engine/onnxRuntime/exportLayers';
 import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnxRuntime/runtime';
 import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '../../src/shared/types';
@@ -101,7 +102,8 @@ function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** The exported graph run by ONNX Runtime on NHWC inputs (transposed to its NCHW input), every output. */
 async function runExported(ort: OrtModule, model: tf.LayersModel, input: tf.Tensor4D): Promise<Float32Array[]> {
   const source = exportLayersModel(model);
-  const session = await ort.InferenceSession.create(encodeModelProto(source.proto));
+  // As the native engine runs it (padFusion.ts keeps the zero Pads before max pools).
+  const session = await ort.InferenceSession.create(encodeModelProto(withPadsKeptBeforeMaxPools(source.proto)));
   try {
     const nchw = tf.transpose(input, [0, 3, 1, 2]);
     const result = await session.run({ input: new ort.Tensor('float32', (await nchw.data()) as Float32Array, nchw.shape) });

@@ -281,6 +281,56 @@ describe('ONNX Runtime engine', function () {
     }
   });
 
+  for (const padValue of ['absent', 'initializer', 'Constant node'] as const) {
+    it(`a zero Pad before a MaxPool keeps its zeros on ONNX Runtime (its PadFusion would fold them into MaxPool's padding): pad value ${padValue}`, async () => {
+      const file = path.join(folder, `padmax-${padValue.replace(' ', '-')}.onnx`);
+      const random = mulberry(5);
+      const zero = { name: 'zero', dims: [], dataType: 1, floatData: [0] };
+      const padInputs = padValue === 'absent' ? ['neg', 'pads'] : ['neg', 'pads', 'zero'];
+      fs.writeFileSync(
+        file,
+        encode({
+          inputs: [{ name: 'x', dims: [1, 3, 12, 12] }],
+          outputs: [{ name: 'scores', dims: [1, 3] }],
+          initializers: [
+            floats('W', [4, 3, 3, 3], Array.from({ length: 108 }, () => random() - 0.5)),
+            floats('shift', [], [-0.1]),
+            floats('minus', [], [-1]),
+            { name: 'pads', dims: [8], dataType: 7, int64Data: [0, 0, 1, 1, 0, 0, 1, 1] },
+            ...(padValue === 'initializer' ? [zero] : []),
+            floats('F', [3, 144], Array.from({ length: 432 }, () => random() - 0.5)),
+          ],
+          nodes: [
+            node('Conv', ['x', 'W'], ['conv'], 'conv', [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [2, 2])]),
+            // Every value below zero: a padded 0 wins each border window's max.
+            node('Relu', ['conv'], ['relu'], 'relu'),
+            node('Mul', ['relu', 'minus'], ['negated'], 'negate'),
+            node('Add', ['negated', 'shift'], ['neg'], 'shift'),
+            ...(padValue === 'Constant node' ? [node('Constant', [], ['zero'], 'zero', [{ name: 'value', type: 4, t: zero }])] : []),
+            node('Pad', padInputs, ['padded'], 'pad'),
+            node('MaxPool', ['padded'], ['pool'], 'pool', [ints('kernel_shape', [3, 3])]),
+            node('Flatten', ['pool'], ['flat'], 'flatten'),
+            node('Gemm', ['flat', 'F'], ['scores'], 'fc', [int('transB', 1)]),
+          ],
+        }),
+      );
+      await initBackend('wasm');
+      let model = await loadModel(file);
+      const expected = await explain(model, image, { method: 'gradcam', layer: 'relu', classIndex: 0 });
+      model.dispose();
+      await initBackend('onnxruntime');
+      model = await loadModel(file);
+      try {
+        const result = await explain(model, image, { method: 'gradcam', layer: 'relu', classIndex: 0 });
+        assert.strictEqual(result.backend, 'onnxruntime', result.details?.nativeFallback);
+        assert.ok(Math.abs(result.score - expected.score) <= 1e-4 * Math.max(1, Math.abs(expected.score)), `score ${result.score} on ONNX Runtime, ${expected.score} on wasm`);
+        assert.ok(maxDifference(result.cam.data, expected.cam.data) <= DEFAULT_TOLERANCE);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
   it('an operator without a native gradient runs the request on the tfjs engine, which the result says', async () => {
     const file = path.join(folder, 'globalmax.onnx');
     const random = mulberry(3);

@@ -73,7 +73,6 @@ export function exportLayersModel(model: tf.LayersModel): OnnxSource {
   }
   const exporter = new LayersExporter(model);
   const outputs = exporter.run(top, { name: INPUT, shape: inputShape });
-  keepPadsBeforeMaxPools(exporter.b);
   const proto: ModelProto = {
     irVersion: 8,
     opsetImport: [{ domain: '', version: EXPORT_OPSET }],
@@ -88,19 +87,6 @@ export function exportLayersModel(model: tf.LayersModel): OnnxSource {
     },
   };
   return { proto, hwc: [h, w, c], layerValues: exporter.layerValues() };
-}
-
-/**
- * ONNX Runtime's PadFusion folds a zero Pad into the MaxPool after it (its pads), but MaxPool's
- * padding never wins a max, while zeros beat a window of negative values (Keras's ZeroPadding2D
- * before MaxPooling2D): the fused graph computes something else. The fusion only takes a pad value
- * whose bytes are all zero, so those Pads pad with −0, which equals 0 in every comparison and sum.
- */
-function keepPadsBeforeMaxPools(b: GraphBuilder): void {
-  const pooled = new Set(b.nodes.filter((n) => n.opType === 'MaxPool').map((n) => n.input[0]));
-  for (const node of b.nodes) {
-    if (node.opType === 'Pad' && pooled.has(node.output[0])) node.input = [node.input[0], node.input[1], b.scalar(-0)];
-  }
 }
 
 class LayersExporter {

@@ -14,6 +14,7 @@ import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../mode
 import { encodeModelProto, ONNX_DTYPE } from '../models/onnx/onnxProto';
 import { tensorFromProto } from '../models/onnx/tensors';
 import { appendBackward, UnsupportedGradient } from './backward';
+import { withPadsKeptBeforeMaxPools } from './padFusion';
 import { ELEM_TYPE_OF, GraphBuilder, GraphIndex, type ValueFacts } from './protoGraph';
 import { loadOnnxRuntime, type OrtModule } from './runtime';
 
@@ -67,12 +68,16 @@ export class NativeModel {
   private readonly sessions = new Map<string, Promise<Session>>();
   private batchable = true;
 
+  private readonly proto: ModelProto;
+
   constructor(
-    private readonly proto: ModelProto,
+    model: ModelProto,
     readonly head: NativeHead,
     hwc: [number, number, number],
     private readonly layerValues: ReadonlyMap<string, string>,
   ) {
+    const proto = withPadsKeptBeforeMaxPools(model);
+    this.proto = proto;
     const runtime = loadOnnxRuntime();
     if ('failure' in runtime) throw new NativeUnsupported(runtime.failure);
     this.ort = runtime.ort;

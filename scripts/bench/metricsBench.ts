@@ -5,6 +5,7 @@
 // The engine column is the one the result names (a request ONNX Runtime does not take runs on wasm).
 //
 //   npx tsx scripts/bench/metricsBench.ts [--runs 5]     (standalone; bench.ts calls benchMetrics)
+import * as os from 'os';
 import * as path from 'path';
 import * as engine from '../../src/engine';
 import { METHOD_NAMES, type BackendName, type RgbaImage } from '../../src/shared/types';
@@ -113,6 +114,7 @@ if (require.main === module) {
       [
         { name: 'sample', file: sample, backend: 'wasm', compare: true },
         { name: 'sample', file: sample, backend: 'onnxruntime', compare: true },
+        ...(process.argv.includes('--layers-models') ? [{ name: 'mobilenetv2', file: path.join(os.tmpdir(), 'cnn-lens-bench', 'mobilenetv2', 'model.json'), backend: 'onnxruntime' as const }] : []),
         { name: 'mobilenetv2', file: path.join(onnx, 'mobilenetv2.onnx'), backend: 'onnxruntime' },
         { name: 'resnet18', file: path.join(onnx, 'resnet18.onnx'), backend: 'onnxruntime' },
       ],

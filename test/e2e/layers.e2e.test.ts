@@ -132,7 +132,8 @@ describe('CNN Lens: Visualize Layer (end to end)', function () {
     const rows = await frame.locator('[data-testid="layer-row"]').evaluateAll((els) => els.map((el) => (el as unknown as { dataset: Record<string, string> }).dataset.layer));
     assert.deepEqual(rows, Object.keys(layerChannels), 'one row per layer, in order');
     assert.match(await text(frame, 'tr.default-layer'), /conv4\s*default/);
-    assert.match(await text(frame, '[data-testid="model-totals"]'), /50,954 parameters · input 64×64×3 · 10 classes \(softmax\) · backend wasm/);
+    // The sample is a TF.js layers model: ONNX Runtime (in the linux-x64 VSIX) runs its explanations.
+    assert.match(await text(frame, '[data-testid="model-totals"]'), /50,954 parameters · input 64×64×3 · 10 classes \(softmax\) · backend onnxruntime/);
     await settle(page!);
     await screenshot(page!, path.join(ARTIFACTS, '14-model-summary.png'));
 

@@ -11,7 +11,7 @@
 // tfjs engine's tensors: the graphs transpose at their edges.
 import type * as Ort from 'onnxruntime-node';
 import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../models/onnx/onnxProto';
-import { encodeModelProto, ONNX_DTYPE } from '../models/onnx/onnxProto';
+import { encodeInitializers, encodeModelWithInitializers, ONNX_DTYPE } from '../models/onnx/onnxProto';
 import { tensorFromProto } from '../models/onnx/tensors';
 import { appendBackward, UnsupportedGradient } from './backward';
 import { withPadsKeptBeforeMaxPools } from './padFusion';
@@ -69,6 +69,8 @@ export class NativeModel {
   private batchable = true;
 
   private readonly proto: ModelProto;
+  /** The model's initializers as encoded bytes, shared by every graph built from it (encode). */
+  private weightBytes?: Uint8Array;
 
   constructor(
     model: ModelProto,
@@ -233,7 +235,7 @@ export class NativeModel {
     let session = this.sessions.get(key);
     if (!session) {
       session = build().then((model) =>
-        this.ort.InferenceSession.create(encodeModelProto(model), {
+        this.ort.InferenceSession.create(this.encode(model), {
           intraOpNumThreads: this.threads,
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
@@ -259,7 +261,7 @@ export class NativeModel {
     if (this.facts) return this.facts;
     const names = this.nodes.flatMap((n) => n.output.filter(Boolean));
     const model = this.model([], this.nodes, [this.inputEdge()], names.map((name) => ({ name })), [this.nhwcInput()]);
-    const session = await this.ort.InferenceSession.create(encodeModelProto(model), { intraOpNumThreads: this.threads, graphOptimizationLevel: 'basic', logSeverityLevel: 3 });
+    const session = await this.ort.InferenceSession.create(this.encode(model), { intraOpNumThreads: this.threads, graphOptimizationLevel: 'basic', logSeverityLevel: 3 });
     try {
       const [h, w, c] = this.hwc;
       const result = await session.run({ [INPUT_NHWC]: new this.ort.Tensor('float32', new Float32Array(h * w * c), [1, h, w, c]) });
@@ -387,6 +389,12 @@ export class NativeModel {
     return { name: `${to}/transpose`, opType: 'Transpose', input: [from], output: [to], attribute: [permAttr(layout === 'nhwc' ? [0, 2, 3, 1] : [0, 3, 1, 2])] };
   }
 
+  /** A derived graph's bytes: its nodes and extra initializers, then the model's weights encoded once. */
+  private encode(model: ModelProto): Uint8Array {
+    this.weightBytes ??= encodeInitializers(this.proto.graph?.initializer ?? []);
+    return encodeModelWithInitializers(model, this.weightBytes);
+  }
+
   private model(extraInitializers: TensorProto[], nodes: NodeProto[], prefix: NodeProto[], outputs: ValueInfoProto[], inputs: ValueInfoProto[]): ModelProto {
     const graph = this.proto.graph as NonNullable<ModelProto['graph']>;
     return {
@@ -396,7 +404,8 @@ export class NativeModel {
       graph: {
         name: graph.name ?? 'model',
         node: [...prefix, ...nodes],
-        initializer: [...graph.initializer, ...extraInitializers],
+        // The model's own initializers are added when it is encoded (encode), as bytes made once.
+        initializer: extraInitializers,
         input: inputs,
         output: outputs,
         valueInfo: [],

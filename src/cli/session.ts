@@ -138,7 +138,12 @@ export async function openExplainSession(common: CommonOptions, values: Values, 
     const output = resolveOutputArg(engine, model.summary, values.output);
     const classIndex = values.class === undefined ? undefined : parseClassArg(values.class, output.labels);
     let samplePool: SamplePool | undefined;
-    if (helperCount > 0) {
+    // ONNX Runtime already runs a batch on every core: helpers would load the model for nothing.
+    const native = helperCount > 0 && engine.runsNatively(model, output.index);
+    if (native && values.verbose) {
+      process.stderr.write('cnn-lens: ONNX Runtime runs this model on every core; --sample-workers is not used.\n');
+    }
+    if (helperCount > 0 && !native) {
       // Helpers are engine workers (dist/worker.js beside this bundle) holding the model; a run is
       // one request, so wait for them to load it rather than leave them unused.
       helpers = new HelperEngines(

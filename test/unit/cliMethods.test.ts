@@ -1,6 +1,7 @@
 // `cnn-lens METHOD IMAGE` and `cnn-lens compare` as users run them (the bundled dist/cli.js):
 // exit codes, the JSON shape shared with `gradcam`, method flags, metrics, and the grid PNG.
 import { strict as assert } from 'assert';
+import { loadOnnxRuntime } from '../../src/engine/onnxRuntime/runtime';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -45,10 +46,10 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
     assert.match(run.stdout, /patch 16, stride 16, fill 0.5, batchSize 16; 2 passes over 17 inputs/);
   });
 
-  it('--sample-workers N shares SmoothGrad batches with helper workers: the same overlay, the share reported', function () {
+  it('--sample-workers N shares SmoothGrad batches with helper workers on the tfjs engine: the same overlay, the share reported', function () {
     const alone = path.join(tmp, 'sg-alone.png');
     const shared = path.join(tmp, 'sg-shared.png');
-    const args = ['smoothgrad', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--samples', '12', '--json', '-'];
+    const args = ['smoothgrad', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--samples', '12', '--json', '-', '--backend', 'wasm'];
     const one = runCli([...args, '--out', alone]);
     assert.equal(one.status, 0, one.stderr);
     assert.equal(JSON.parse(one.stdout).details.inputsElsewhere, undefined);
@@ -59,6 +60,17 @@ describe('cnn-lens METHOD and compare (dist/cli.js)', function () {
     const bad = runCli([...args, '--out', shared, '--sample-workers', 'many']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--sample-workers must be a whole number from 0 to 8/);
+  });
+
+  it('--sample-workers on ONNX Runtime starts no helper (it runs each batch on every core) and says so with --verbose', function () {
+    if ('failure' in loadOnnxRuntime()) this.skip(); // onnxruntime-node is optional
+    const run = runCli(['smoothgrad', SAMPLE_IMAGE, '--model', SAMPLE_MODEL, '--samples', '12', '--json', '-', '--out', path.join(tmp, 'sg-native.png'), '--sample-workers', '1', '--verbose']);
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.backend, 'onnxruntime');
+    assert.equal(result.details.inputsElsewhere, undefined);
+    assert.match(run.stderr, /ONNX Runtime runs this model on every core; --sample-workers is not used/);
+    assert.doesNotMatch(run.stderr, /sample helper/);
   });
 
   it('gradcam --method NAME still works; METHOD --method OTHER is a usage error', function () {

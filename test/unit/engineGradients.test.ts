@@ -73,17 +73,7 @@ describe('engine gradients', () => {
     const weights = random([1, 3, 3, 2], 5);
     const f = (x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, weights));
     const x = random([1, 3, 3, 2], 6);
-    const grad = tf.grad(f)(x).dataSync();
-    const base = x.dataSync();
-    const h = 1e-2;
-    for (let i = 0; i < base.length; i++) {
-      const plus = Float32Array.from(base);
-      const minus = Float32Array.from(base);
-      plus[i] += h;
-      minus[i] -= h;
-      const numeric = (f(tf.tensor(plus, x.shape)).dataSync()[0] - f(tf.tensor(minus, x.shape)).dataSync()[0]) / (2 * h);
-      assert.ok(Math.abs(numeric - grad[i]) < 1e-3 * Math.max(1, Math.abs(numeric)), `element ${i}: ${grad[i]} vs ${numeric}`);
-    }
+    assertGradientMatchesDifferences(f, x, '');
   });
 
   for (const backend of ['cpu', 'wasm'] as const) {
@@ -99,18 +89,23 @@ describe('engine gradients', () => {
         const out = tf.avgPool(x, c.size, c.stride, c.pad);
         const weights = random(out.shape, 30 + k);
         const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, c.size, c.stride, c.pad), weights));
-        const grad = tf.grad(f)(x).dataSync();
-        const base = x.dataSync();
-        const h = 1e-2;
-        for (let i = 0; i < base.length; i++) {
-          const plus = Float32Array.from(base);
-          const minus = Float32Array.from(base);
-          plus[i] += h;
-          minus[i] -= h;
-          const numeric = (f(tf.tensor(plus, x.shape)).dataSync()[0] - f(tf.tensor(minus, x.shape)).dataSync()[0]) / (2 * h);
-          assert.ok(Math.abs(numeric - grad[i]) < 1e-3 * Math.max(1, Math.abs(numeric)), `case ${k} element ${i}: ${grad[i]} vs ${numeric}`);
-        }
+        assertGradientMatchesDifferences(f, x, `case ${k} `);
       });
     });
   }
 });
+
+/** tf.grad(f) at x against central differences (step 1e-2), element by element, to 1e-3 relative. */
+function assertGradientMatchesDifferences(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, label: string): void {
+  const grad = tf.grad(f)(x).dataSync();
+  const base = x.dataSync();
+  const h = 1e-2;
+  for (let i = 0; i < base.length; i++) {
+    const plus = Float32Array.from(base);
+    const minus = Float32Array.from(base);
+    plus[i] += h;
+    minus[i] -= h;
+    const numeric = (f(tf.tensor(plus, x.shape)).dataSync()[0] - f(tf.tensor(minus, x.shape)).dataSync()[0]) / (2 * h);
+    assert.ok(Math.abs(numeric - grad[i]) < 1e-3 * Math.max(1, Math.abs(numeric)), `${label}element ${i}: ${grad[i]} vs ${numeric}`);
+  }
+}

@@ -1,7 +1,8 @@
 // Keras and TF.js layers models on the native engine (src/engine/onnxRuntime/exportLayers.ts):
 // their tf.layers graph exported to ONNX computes what tfjs computes, every method's map on ONNX
 // Runtime equals the wasm engine's (the tolerances of onnxRuntime.test.ts), and a layer without an
-// ONNX export, or a TF.js graph model, runs on the tfjs engine with the reason in the result.
+// ONNX export runs on the tfjs engine with the reason in the result (graph models:
+// graphModelExport.test.ts).
 import * as assert from 'assert';
 import * as path from 'path';
 import { explain, initBackend, loadModel, readImage, wrapModel, type LoadedModel } from '../../src/engine/index';
@@ -275,19 +276,6 @@ describe('ONNX export of tf.layers models', function () {
         assert.match(result.details?.nativeFallback ?? '', /cannot be exported to ONNX: layer "odd_one" \(ELU\) has no ONNX export/);
         if (method === 'gradcam') assert.ok(maxDifference(result.cam.data, expected.cam.data) <= DEFAULT_TOLERANCE);
       }
-    } finally {
-      model.dispose();
-      await initBackend('wasm');
-    }
-  });
-
-  it('a TF.js graph model runs on the tfjs engine and says its operators are not exported', async () => {
-    await initBackend('auto');
-    const model = await loadModel(path.join(REPO, 'test', 'fixtures', 'graph-model', 'model.json'));
-    try {
-      const result = await explain(model, image, { method: 'gradcam' });
-      assert.notStrictEqual(result.backend, 'onnxruntime');
-      assert.match(result.details?.nativeFallback ?? '', /operator of a TF\.js graph model, which is not exported to ONNX/);
     } finally {
       model.dispose();
       await initBackend('wasm');

@@ -4,7 +4,8 @@
 // convolutions (fused BiasAdd, FusedBatchNorm, Relu, LeakyRelu), depthwise with a multiplier,
 // 'SAME' with stride 2 (uneven pads), BiasAdd, Relu6, Sigmoid, Tanh, both 'SAME' pools, a batch
 // norm, Add/AddV2/Sub/Mul/RealDiv with constants and with each other, ConcatV2, Pad, Mean/Max/Sum
-// over height and width, Squeeze, ExpandDims, Reshape, MatMul (transposed weights), Identity.
+// over height and width, Squeeze, ExpandDims, Reshape (to a constant shape, and to the [batch, -1]
+// that Shape → StridedSlice → Pack computes), MatMul (transposed weights), Identity.
 // The exported graph's outputs equal tfjs's, every method's map on ONNX Runtime equals the wasm
 // engine's, and an op without an export runs the model on the tfjs engine, saying which node.
 import * as assert from 'assert';
@@ -17,6 +18,7 @@ import { exportLayersModel } from '../../src/engine/onnxRuntime/exportLayers';
 import { withPadsKeptBeforeMaxPools } from '../../src/engine/onnxRuntime/padFusion';
 import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnxRuntime/runtime';
 import { layerEntries } from '../../src/engine/execution/layers';
+import { computeLogits } from '../../src/engine/execution/graph';
 import { METHOD_NAMES, type CamResult, type MethodName, type RgbaImage } from '../../src/shared/types';
 import { seededRandom } from '../fixtures/models';
 import { bool, float, int, intList, str, strList, writeGraphModel, type ConstSpec, type GraphNodeSpec } from './fixtures/graphModel';
@@ -66,9 +68,13 @@ function everyOpGraph(folder: string): string {
     last: ints32([-1], []),
     one_axis: ints32([1], []),
     flat_shape: ints32([-1, 12]),
-    mm_w: constant([36, 5], 17, 0.3),
+    batch_begin: ints32([0]),
+    batch_end: ints32([1]),
+    batch_stride: ints32([1]),
+    rest: ints32([-1], []),
+    mm_w: constant([48, 5], 17, 0.3),
     mm_b: constant([5], 18, 0.1),
-    mm2_w: constant([5, 36], 19, 0.3),
+    mm2_w: constant([5, 48], 19, 0.3),
   };
   const nodes: GraphNodeSpec[] = [
     { name: 'scaled', op: 'Mul', input: ['input', 'scale'] },
@@ -100,7 +106,12 @@ function everyOpGraph(folder: string): string {
     { name: 'sq', op: 'Squeeze', input: ['gsum'], attr: { squeeze_dims: intList([1, 2]) } },
     { name: 'expanded', op: 'ExpandDims', input: ['gap', 'one_axis'] },
     { name: 'flat', op: 'Reshape', input: ['expanded', 'flat_shape'] },
-    { name: 'features', op: 'ConcatV2', input: ['flat', 'gmp', 'sq', 'one_axis'], attr: { N: int(3) } },
+    // The flatten a converted Keras Flatten writes for a dynamic batch: Reshape(x, [batch, -1]).
+    { name: 'gsum/Shape', op: 'Shape', input: ['gsum'] },
+    { name: 'gsum/batch', op: 'StridedSlice', input: ['gsum/Shape', 'batch_begin', 'batch_end', 'batch_stride'], attr: { shrink_axis_mask: int(1) } },
+    { name: 'gsum/shape', op: 'Pack', input: ['gsum/batch', 'rest'], attr: { axis: int(0), N: int(2) } },
+    { name: 'gsum/flat', op: 'Reshape', input: ['gsum', 'gsum/shape'] },
+    { name: 'features', op: 'ConcatV2', input: ['flat', 'gmp', 'sq', 'gsum/flat', 'one_axis'], attr: { N: int(4) } },
     { name: 'logits', op: '_FusedMatMul', input: ['features', 'mm_w', 'mm_b'], attr: { transpose_a: bool(false), transpose_b: bool(false), fused_ops: strList(['BiasAdd']), num_args: int(1) } },
     { name: 'mm2', op: 'MatMul', input: ['features', 'mm2_w'], attr: { transpose_a: bool(false), transpose_b: bool(true) } },
     { name: 'sum_logits', op: 'AddV2', input: ['logits', 'mm2'] },
@@ -154,19 +165,27 @@ describe('ONNX export of TF.js graph models', function () {
     await initBackend('wasm');
   });
 
-  /** The loaded model's exported graph on ONNX Runtime next to tfjs's predict, on random NHWC inputs. */
+  /**
+   * The loaded model's exported graph on ONNX Runtime next to the engine's tfjs forward pass, on a
+   * batch of random NHWC inputs: the logits (the final Softmax's input).
+   */
   async function compareOutputs(model: LoadedModel): Promise<void> {
     const network = model.model;
     const source = exportLayersModel(network);
+    const graph = source.proto.graph as NonNullable<typeof source.proto.graph>;
+    const softmax = graph.node.find((n) => n.opType === 'Softmax' && n.output[0] === graph.output[0].name);
+    assert.ok(softmax, 'the exported graph ends with its Softmax');
     const [, h, w, c] = network.inputs[0].shape as number[];
     const input = tf.randomNormal([3, h, w, c], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const expected = (await (network.predict(input) as tf.Tensor).data()) as Float32Array;
-    const session = await ort.InferenceSession.create(encodeModelProto(withPadsKeptBeforeMaxPools(source.proto)));
+    const logits = computeLogits(network, input);
+    const expected = (await logits.data()) as Float32Array;
+    logits.dispose();
+    const session = await ort.InferenceSession.create(encodeModelProto(withPadsKeptBeforeMaxPools({ ...source.proto, graph: { ...graph, output: [{ name: softmax.input[0] }] } })));
     try {
       const nchw = tf.transpose(input, [0, 3, 1, 2]);
       const result = await session.run({ input: new ort.Tensor('float32', (await nchw.data()) as Float32Array, nchw.shape) });
       nchw.dispose();
-      const actual = result[source.proto.graph?.output[0].name ?? ''].data as Float32Array;
+      const actual = result[softmax.input[0]].data as Float32Array;
       const scale = Math.max(...expected.map(Math.abs));
       assert.ok(scale > 1e-3);
       assert.ok(maxDifference(actual, expected) <= 1e-4 * scale, `outputs differ by ${maxDifference(actual, expected)} (scale ${scale})`);
@@ -174,7 +193,7 @@ describe('ONNX export of TF.js graph models', function () {
       const listed = layerEntries(network).filter((e) => e.info.spatial && e.info.className !== 'InputLayer');
       assert.ok(listed.length > 3);
       const probe = await ort.InferenceSession.create(
-        encodeModelProto({ ...source.proto, graph: { ...(source.proto.graph as NonNullable<typeof source.proto.graph>), output: listed.map((e) => ({ name: source.layerValues.get(e.info.name) ?? `missing ${e.info.name}` })) } }),
+        encodeModelProto({ ...source.proto, graph: { ...graph, output: listed.map((e) => ({ name: source.layerValues.get(e.info.name) ?? `missing ${e.info.name}` })) } }),
       );
       try {
         const values = await probe.run({ input: new ort.Tensor('float32', new Float32Array(h * w * c), [1, c, h, w]) });
@@ -195,7 +214,7 @@ describe('ONNX export of TF.js graph models', function () {
     ['the converted fixture', () => FIXTURE],
     ['a graph of every exported op', () => everyOp],
   ] as const) {
-    it(`${name}: the exported graph computes tfjs's outputs, each 4-D node layer listed NCHW`, async () => {
+    it(`${name}: the exported graph computes tfjs's logits on a batch, each 4-D node layer listed NCHW`, async () => {
       await initBackend('wasm');
       const model = await loadModel(file());
       try {

@@ -12,8 +12,11 @@
 // Each op computes what loadGraphModel.ts's tfjs op computes, with the same gradient masks:
 // fused ops run in the order fused_ops lists them; Relu6 is Relu then Clip(0, 6) (relu6's mask,
 // and guided, the strict (0, 6) of guidedRelu.ts); 'SAME' pads as TensorFlow pads, the odd one at
-// the end, and average pools leave the padding out of their counts. An op not written here fails
-// the export with the node's name and op: the tfjs engine then runs the model and says why.
+// the end, and average pools leave the padding out of their counts. The shape arithmetic a
+// converted Keras Flatten writes for a dynamic batch (Shape → StridedSlice → Pack → Reshape) is
+// written as ONNX's own (int64, computed at run time, so every batch size reshapes as in tfjs);
+// gradients never flow through it. An op not written here fails the export with the node's name
+// and op: the tfjs engine then runs the model and says why.
 import { Attrs, type AttrValue } from '../models/graphModel/tfAttrs';
 import type { GraphNodePlan } from '../execution/nodeGraph';
 import type * as tf from '../tf';
@@ -33,9 +36,27 @@ const NCHW_TO_NHWC = [0, 2, 3, 1];
 interface Written {
   readonly name: string;
   readonly nchw: boolean;
+  /** An int64 value of shape arithmetic (never 4-D, never differentiated). */
+  readonly shape?: boolean;
 }
 
 type NodeWriter = (c: NodeContext) => Written;
+
+/** The int64 values written for TensorFlow's integer shape arithmetic, per exported graph. */
+const shapeValues = new WeakMap<GraphBuilder, Set<string>>();
+
+function shapeValuesOf(b: GraphBuilder): Set<string> {
+  let values = shapeValues.get(b);
+  if (!values) {
+    values = new Set();
+    shapeValues.set(b, values);
+  }
+  return values;
+}
+
+/** Bounds past either end of any shape vector, for ONNX Slice's open starts and ends. */
+const PAST_END = 2 ** 31 - 1;
+const PAST_START = -(2 ** 31);
 
 /**
  * The node's output as the export stores it (NCHW when 4-D), given its runtime inputs in the
@@ -48,6 +69,10 @@ export function exportGraphNode(b: GraphBuilder, plan: GraphNodePlan, args: read
   }
   const c = new NodeContext(b, plan, args, new Attrs(plan.attributes as Record<string, AttrValue>), fail);
   const out = write(c);
+  if (out.shape) {
+    shapeValuesOf(b).add(out.name);
+    return out.name;
+  }
   if (outShape.length === 4) return out.nchw ? out.name : b.one('Transpose', [out.name], { perm: NHWC_TO_NCHW });
   if (out.nchw) fail(`gives a ${outShape.length}-D value from an NCHW image`);
   return out.name;
@@ -68,11 +93,31 @@ class NodeContext {
     return this.plan.slots.length;
   }
 
-  /** The runtime input in slot i, or undefined when the slot holds a constant. */
+  /** The runtime input in slot i, or undefined when the slot holds a constant; refused when it is shape arithmetic. */
   private runtime(slot: number): ExportedValue | undefined {
+    const value = this.anyRuntime(slot);
+    if (value && this.isShape(slot)) this.fail(`computes with a shape value (input ${slot}); only Shape, StridedSlice, Pack and Reshape's shape are exported for those`);
+    return value;
+  }
+
+  private anyRuntime(slot: number): ExportedValue | undefined {
     const s = this.plan.slots[slot] ?? this.fail(`has no input ${slot}`);
     if ('absent' in s) return this.fail(`has no input ${slot}`);
     return 'runtime' in s ? (this.args[s.runtime] ?? this.fail(`reads runtime input ${s.runtime}, which it is not given`)) : undefined;
+  }
+
+  /** True when input `slot` is a runtime int64 value of shape arithmetic. */
+  isShape(slot: number): boolean {
+    const value = this.anyRuntime(slot);
+    return value !== undefined && shapeValuesOf(this.b).has(value.name);
+  }
+
+  /** Input `slot` as an int64 shape vector: shape arithmetic as computed, or an integer constant. */
+  shapeInput(slot: number): string {
+    if (this.isShape(slot)) return (this.anyRuntime(slot) as ExportedValue).name;
+    const value = this.constant(slot);
+    if (value.dtype !== 'int32') this.fail(`takes a ${value.dtype} value as input ${slot}, where it takes integers`);
+    return this.b.int64s(this.ints(slot), value.shape);
   }
 
   constant(slot: number): tf.Tensor {
@@ -318,7 +363,44 @@ function reduce(kind: 'mean' | 'max' | 'sum'): NodeWriter {
   };
 }
 
-const reshape: NodeWriter = (c) => ({ name: c.b.one('Reshape', [c.tf(0), c.b.int64s(c.ints(1))]), nchw: false });
+const reshape: NodeWriter = (c) => ({ name: c.b.one('Reshape', [c.tf(0), c.shapeInput(1)]), nchw: false });
+
+// Shape arithmetic: int64 vectors and scalars, as TensorFlow's int32 ones (a Flatten's [batch, -1]).
+
+const shapeOf: NodeWriter = (c) => ({ name: c.b.one('Shape', [c.tf(0)]), nchw: false, shape: true });
+
+/** StridedSlice of a 1-D shape vector: begin, end and stride with the begin, end and shrink masks. */
+const sliceShape: NodeWriter = (c) => {
+  if (!c.isShape(0)) c.fail('slices a value that is not shape arithmetic (StridedSlice is exported for shapes only)');
+  const [begin, end, stride] = [c.ints(1), c.ints(2), c.ints(3)];
+  if (begin.length !== 1 || end.length !== 1 || stride.length !== 1 || stride[0] === 0) c.fail(`slices [${begin}]:[${end}]:[${stride}] of a shape; its export takes one axis`);
+  if (c.attrs.int('ellipsis_mask', 0) !== 0 || c.attrs.int('new_axis_mask', 0) !== 0) c.fail('uses an ellipsis or new axis mask');
+  const shrink = (c.attrs.int('shrink_axis_mask', 0) & 1) === 1;
+  const step = stride[0];
+  let start = (c.attrs.int('begin_mask', 0) & 1) === 1 ? (step > 0 ? 0 : PAST_END) : begin[0];
+  let stop = (c.attrs.int('end_mask', 0) & 1) === 1 ? (step > 0 ? PAST_END : PAST_START) : end[0];
+  if (shrink) {
+    // One element, begin's (TensorFlow ignores the masks and the end for a shrunk axis).
+    start = begin[0];
+    stop = start === -1 ? PAST_END : start + 1;
+  }
+  const x = c.shapeInput(0);
+  const sliced = c.b.one('Slice', [x, c.b.int64s([start]), c.b.int64s([stop]), c.b.int64s([0]), c.b.int64s([shrink ? 1 : step])]);
+  return { name: shrink ? c.b.one('Squeeze', [sliced, c.b.int64s([0])]) : sliced, nchw: false, shape: true };
+};
+
+/** Pack of integer scalars along axis 0 (a shape vector such as [batch, -1]). */
+const packShape: NodeWriter = (c) => {
+  if (c.attrs.int('axis', 0) !== 0) c.fail(`packs along axis ${c.attrs.int('axis', 0)}`);
+  const parts = Array.from({ length: c.slots }, (_, slot) => {
+    if (c.isShape(slot)) return c.b.one('Unsqueeze', [c.shapeInput(slot), c.b.int64s([0])]);
+    const value = c.constant(slot);
+    if (value.dtype !== 'int32' || value.rank !== 0) c.fail('packs values that are not integer scalars (Pack is exported for shapes only)');
+    return c.b.int64s(c.ints(slot));
+  });
+  if (!Array.from({ length: c.slots }, (_, slot) => c.isShape(slot)).some(Boolean)) c.fail('packs only constants');
+  return { name: c.b.one('Concat', parts, { axis: 0 }), nchw: false, shape: true };
+};
 
 const squeeze: NodeWriter = (c) => {
   const shape = c.shape(0);
@@ -383,6 +465,9 @@ const NODE_WRITERS: Record<string, NodeWriter> = {
   Sum: reduce('sum'),
   Max: reduce('max'),
   Reshape: reshape,
+  Shape: shapeOf,
+  StridedSlice: sliceShape,
+  Pack: packShape,
   Squeeze: squeeze,
   ExpandDims: expandDims,
   Softmax: softmax,

@@ -245,6 +245,36 @@ describe('ONNX export of tf.layers models', function () {
     }
   });
 
+  it("a GlobalMaxPooling2D over a saturated ReLU6 channel (every value a tied maximum) gives tfjs's gradient to each tie", async () => {
+    const input = tf.input({ shape: [7, 9, 3] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu6', name: 'conv' });
+    const pooled = apply(tf.layers.globalMaxPooling2d({ name: 'gmp' }), apply(conv, input));
+    const built = tf.model({ inputs: input, outputs: apply(tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }), pooled), name: 'dead_channel' });
+    randomizeWeights(built, 21);
+    // Channel 2's bias far above anything its kernel adds: 6 everywhere after the ReLU6, all tied
+    // (relu6 passes the gradient at 6, so each tie's share reaches the map).
+    const bias = tf.tensor1d([0.1, 0.2, 100]);
+    conv.setWeights([conv.getWeights()[0], bias]);
+    bias.dispose();
+    const model = inMemory(built);
+    try {
+      await initBackend('wasm');
+      const requests = [{ method: 'gradcam' as const, layer: 'conv', classIndex: 0 }, { method: 'hirescam' as const, layer: 'conv', classIndex: 1 }];
+      const expected: CamResult[] = [];
+      for (const request of requests) expected.push(await explain(model, image, request));
+      await initBackend('onnxruntime');
+      for (const [i, request] of requests.entries()) {
+        const result = await explain(model, image, request);
+        assert.strictEqual(result.backend, 'onnxruntime', result.details?.nativeFallback);
+        const difference = maxDifference(result.layerCam.data, expected[i].layerCam.data);
+        assert.ok(difference <= 1e-5 * Math.max(1, ...expected[i].layerCam.data.map(Math.abs)), `${request.method}: raw maps differ by ${difference}`);
+      }
+    } finally {
+      model.dispose();
+      await initBackend('wasm');
+    }
+  });
+
   it('the engine worker on auto explains a Keras model on ONNX Runtime', async () => {
     const client = engineFromSource({ backend: () => 'auto' });
     try {

@@ -15,7 +15,7 @@
 //     average pooling leaves the padding out of its counts (count_include_pad 0);
 //   - Keras flattens and reshapes channels-last: the NCHW value is transposed to NHWC first;
 //   - a Dense layer on a 4-D input mixes channels per pixel: a 1×1 Conv; GlobalMaxPooling2D is a
-//     MaxPool over the whole map (ONNX Runtime's MaxPool has a native gradient, GlobalMaxPool none).
+//     ReduceMax over height and width, whose gradient reaches every tied maximum as tfjs's does.
 // A TF.js graph model's node layers are written by exportGraphNodes.ts, each op in TensorFlow's
 // layout between the same NCHW edges. A layer with no ONNX form here (or a non-standard class: a
 // custom layer; a graph-model op without an export) fails the export with its name and class; the
@@ -421,9 +421,10 @@ function pooling(opType: 'MaxPool' | 'AveragePool'): Writer {
 function globalPooling(max: boolean): Writer {
   return (c) => {
     const x = spatialInput(c);
-    const [, h, w] = x.shape as [null, number, number, number];
-    const pooled = max ? c.b.one('MaxPool', [x.name], { kernel_shape: [h, w], strides: [1, 1], pads: [0, 0, 0, 0] }) : c.b.one('GlobalAveragePool', [x.name]);
-    return [c.b.one('Flatten', [pooled], { axis: 1 })];
+    // tfjs's max over height and width gives the gradient to every tied maximum (a channel
+    // saturated at a ReLU6's cap): ReduceMax's rule does too, a whole-map MaxPool's picks one.
+    if (max) return [c.b.one('ReduceMax', [x.name], { axes: [2, 3], keepdims: 0 })];
+    return [c.b.one('Flatten', [c.b.one('GlobalAveragePool', [x.name])], { axis: 1 })];
   };
 }
 

@@ -1,9 +1,9 @@
 // Chooses and initialises the tfjs backend. `auto` prefers tfjs-node (native libtensorflow) when
 // the user has it installed, else wasm (SIMD; threads are off in Node), else the pure-JS cpu backend.
 // Above it, `auto` and `onnxruntime` switch on ONNX Runtime (onnxRuntime/) where it loads: it runs
-// the passes of ONNX and PyTorch models and of Keras and TF.js layers models (their layers exported
-// to ONNX), the tfjs backend everything else (graph models, a layer without an ONNX export, each
-// request it cannot take: the result says which).
+// the passes of ONNX and PyTorch models and of Keras and TF.js models (their layers, or a graph
+// model's nodes, exported to ONNX), the tfjs backend everything else (a layer or op without an
+// ONNX export, each request it cannot take: the result says which).
 // tfjs-node is an optional dependency: it cannot be bundled (native addon) and may be absent, so it
 // is loaded with a plain run-time require that esbuild leaves alone.
 import * as path from 'path';
@@ -59,7 +59,7 @@ export async function initBackend(choice: BackendChoice, options: { wasmDir?: st
     if (failure === undefined) {
       tfjsActive = name;
       nativeOn = native;
-      const running = native ? `${describeOnnxRuntime()} for ONNX, PyTorch, Keras and TF.js layers models; ${describe(name)} for the rest` : describe(name);
+      const running = native ? `${describeOnnxRuntime()} for ONNX, PyTorch, Keras and TF.js models; ${describe(name)} for the rest` : describe(name);
       const detail = running + (skipped.length ? ` (skipped: ${skipped.join('; ')})` : '');
       active = { backend: native ? 'onnxruntime' : name, detail, ...(native ? { tfjs: name } : {}) };
       return active;

@@ -36,15 +36,16 @@ export function backendLine(detail: string, verbose = false): string {
 }
 
 // Keras and TF.js layers models (code models load as the latter) run there through their layers'
-// ONNX export; TF.js graph models do not. A model with a layer that has no ONNX export still runs
-// on tfjs: its results say so (details.nativeFallback), this per-format guess cannot.
-const NATIVE_FORMATS = new Set(['onnx', 'pytorch', 'keras', 'keras-h5', 'layers-model']);
-const FOR_NATIVE = ' for ONNX, PyTorch, Keras and TF.js layers models; ';
+// ONNX export, TF.js graph models through their nodes' (onnxRuntime/exportGraphNodes.ts). A model
+// with a layer or op that has no ONNX export still runs on tfjs: its results say so
+// (details.nativeFallback), this per-format guess cannot.
+const NATIVE_FORMATS = new Set(['onnx', 'pytorch', 'keras', 'keras-h5', 'layers-model', 'graph-model']);
+const FOR_NATIVE = ' for ONNX, PyTorch, Keras and TF.js models; ';
 const FOR_REST = ' for the rest';
 
 /**
  * The backend that runs a model of this format: with ONNX Runtime on, ONNX, PyTorch, Keras and
- * TF.js layers models run there and graph models on the tfjs backend (the engine's detail names both). `detail` is
+ * TF.js (layers and graph) models run there, the rest on the tfjs backend (the engine's detail names both). `detail` is
  * what runs, without the skipped backends. Layer views (activations) always run on tfjs: pass
  * `tfjsOnly`.
  */

@@ -3,16 +3,16 @@
 // they can be transferred between threads and posted to the webview without becoming JSON arrays.
 
 /**
- * What the user asks for: `auto` = ONNX Runtime for ONNX, PyTorch, Keras and TF.js layers models
- * where it loads, and tfjs-node if it loads, else wasm, else cpu for everything else (TF.js graph
- * models, a model with a layer that has no ONNX export); `onnxruntime` requires ONNX Runtime.
+ * What the user asks for: `auto` = ONNX Runtime for ONNX, PyTorch, Keras and TF.js models where
+ * it loads, and tfjs-node if it loads, else wasm, else cpu for everything else (a model with a
+ * layer or op that has no ONNX export); `onnxruntime` requires ONNX Runtime.
  */
 export type BackendChoice = 'auto' | 'onnxruntime' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'onnxruntime', 'node', 'wasm', 'cpu'];
 
 /**
  * What actually runs. `node` is @tensorflow/tfjs-node (libtensorflow); `onnxruntime` is ONNX
- * Runtime (onnxruntime-node) running the passes of ONNX, PyTorch, Keras and TF.js layers models,
+ * Runtime (onnxruntime-node) running the passes of ONNX, PyTorch, Keras and TF.js models,
  * a tfjs backend the rest.
  */
 export type BackendName = 'onnxruntime' | 'node' | 'wasm' | 'cpu';

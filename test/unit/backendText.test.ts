@@ -25,19 +25,20 @@ describe('backend text', () => {
     assert.equal(backendLine('wasm (SIMD, 1 thread)'), 'wasm (SIMD, 1 thread)');
   });
 
-  it('with ONNX Runtime on, ONNX, PyTorch, Keras and TF.js layers models name it and graph models (and layer views) the tfjs backend', () => {
+  it('with ONNX Runtime on, ONNX, PyTorch, Keras and TF.js layers and graph models name it and layer views the tfjs backend', () => {
     const report = {
       backend: 'onnxruntime',
       tfjs: 'wasm',
-      detail: "onnxruntime 1.31.1 (cpu, 2 threads) for ONNX, PyTorch, Keras and TF.js layers models; wasm (SIMD, 1 thread) for the rest (skipped: node: @tensorflow/tfjs-node is not installed (Cannot find module '@tensorflow/tfjs-node'))",
+      detail: "onnxruntime 1.31.1 (cpu, 2 threads) for ONNX, PyTorch, Keras and TF.js models; wasm (SIMD, 1 thread) for the rest (skipped: node: @tensorflow/tfjs-node is not installed (Cannot find module '@tensorflow/tfjs-node'))",
     };
     assert.deepEqual(backendForModel(report, 'onnx'), { backend: 'onnxruntime', detail: 'onnxruntime 1.31.1 (cpu, 2 threads)' });
     assert.deepEqual(backendForModel(report, 'pytorch'), { backend: 'onnxruntime', detail: 'onnxruntime 1.31.1 (cpu, 2 threads)' });
     assert.deepEqual(backendForModel(report, 'layers-model'), { backend: 'onnxruntime', detail: 'onnxruntime 1.31.1 (cpu, 2 threads)' });
     assert.deepEqual(backendForModel(report, 'keras-h5'), { backend: 'onnxruntime', detail: 'onnxruntime 1.31.1 (cpu, 2 threads)' });
-    assert.deepEqual(backendForModel(report, 'graph-model'), { backend: 'wasm', detail: 'wasm (SIMD, 1 thread)' });
+    assert.deepEqual(backendForModel(report, 'graph-model'), { backend: 'onnxruntime', detail: 'onnxruntime 1.31.1 (cpu, 2 threads)' });
+    assert.deepEqual(backendForModel(report, 'graph-model', true), { backend: 'wasm', detail: 'wasm (SIMD, 1 thread)' });
     assert.deepEqual(backendForModel(report, 'onnx', true), { backend: 'wasm', detail: 'wasm (SIMD, 1 thread)' });
-    assert.equal(backendLine(detailForModel(report, 'graph-model')), 'wasm (SIMD, 1 thread); the optional native backend, @tensorflow/tfjs-node, is not installed');
+    assert.equal(backendLine(detailForModel(report, 'graph-model', true)), 'wasm (SIMD, 1 thread); the optional native backend, @tensorflow/tfjs-node, is not installed');
     assert.equal(backendLine(detailForModel(report, 'onnx')), 'onnxruntime 1.31.1 (cpu, 2 threads); the optional native backend, @tensorflow/tfjs-node, is not installed');
     // Without ONNX Runtime nothing changes, and its absence is a short note.
     assert.deepEqual(backendForModel({ backend: 'wasm', detail: MISSING_NODE }, 'onnx'), { backend: 'wasm', detail: 'wasm (SIMD, 1 thread)' });

@@ -1,7 +1,8 @@
 // Keras and TF.js layers models on the native engine (src/engine/onnxRuntime/exportLayers.ts):
 // their tf.layers graph exported to ONNX computes what tfjs computes, every method's map on ONNX
 // Runtime equals the wasm engine's (the tolerances of onnxRuntime.test.ts), and a layer without an
-// ONNX export, or a TF.js graph model, runs on the tfjs engine with the reason in the result.
+// ONNX export runs on the tfjs engine with the reason in the result (graph models:
+// graphModelExport.test.ts).
 import * as assert from 'assert';
 import * as path from 'path';
 import { explain, initBackend, loadModel, readImage, wrapModel, type LoadedModel } from '../../src/engine/index';
@@ -244,6 +245,36 @@ describe('ONNX export of tf.layers models', function () {
     }
   });
 
+  it("a GlobalMaxPooling2D over a saturated ReLU6 channel (every value a tied maximum) gives tfjs's gradient to each tie", async () => {
+    const input = tf.input({ shape: [7, 9, 3] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu6', name: 'conv' });
+    const pooled = apply(tf.layers.globalMaxPooling2d({ name: 'gmp' }), apply(conv, input));
+    const built = tf.model({ inputs: input, outputs: apply(tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }), pooled), name: 'dead_channel' });
+    randomizeWeights(built, 21);
+    // Channel 2's bias far above anything its kernel adds: 6 everywhere after the ReLU6, all tied
+    // (relu6 passes the gradient at 6, so each tie's share reaches the map).
+    const bias = tf.tensor1d([0.1, 0.2, 100]);
+    conv.setWeights([conv.getWeights()[0], bias]);
+    bias.dispose();
+    const model = inMemory(built);
+    try {
+      await initBackend('wasm');
+      const requests = [{ method: 'gradcam' as const, layer: 'conv', classIndex: 0 }, { method: 'hirescam' as const, layer: 'conv', classIndex: 1 }];
+      const expected: CamResult[] = [];
+      for (const request of requests) expected.push(await explain(model, image, request));
+      await initBackend('onnxruntime');
+      for (const [i, request] of requests.entries()) {
+        const result = await explain(model, image, request);
+        assert.strictEqual(result.backend, 'onnxruntime', result.details?.nativeFallback);
+        const difference = maxDifference(result.layerCam.data, expected[i].layerCam.data);
+        assert.ok(difference <= 1e-5 * Math.max(1, ...expected[i].layerCam.data.map(Math.abs)), `${request.method}: raw maps differ by ${difference}`);
+      }
+    } finally {
+      model.dispose();
+      await initBackend('wasm');
+    }
+  });
+
   it('the engine worker on auto explains a Keras model on ONNX Runtime', async () => {
     const client = engineFromSource({ backend: () => 'auto' });
     try {
@@ -275,19 +306,6 @@ describe('ONNX export of tf.layers models', function () {
         assert.match(result.details?.nativeFallback ?? '', /cannot be exported to ONNX: layer "odd_one" \(ELU\) has no ONNX export/);
         if (method === 'gradcam') assert.ok(maxDifference(result.cam.data, expected.cam.data) <= DEFAULT_TOLERANCE);
       }
-    } finally {
-      model.dispose();
-      await initBackend('wasm');
-    }
-  });
-
-  it('a TF.js graph model runs on the tfjs engine and says its operators are not exported', async () => {
-    await initBackend('auto');
-    const model = await loadModel(path.join(REPO, 'test', 'fixtures', 'graph-model', 'model.json'));
-    try {
-      const result = await explain(model, image, { method: 'gradcam' });
-      assert.notStrictEqual(result.backend, 'onnxruntime');
-      assert.match(result.details?.nativeFallback ?? '', /operator of a TF\.js graph model, which is not exported to ONNX/);
     } finally {
       model.dispose();
       await initBackend('wasm');

@@ -58,7 +58,7 @@ describe('ONNX Runtime engine', function () {
   it('auto turns it on and reports it; wasm turns it off', async () => {
     const report = await initBackend('auto');
     assert.strictEqual(report.backend, 'onnxruntime');
-    assert.match(report.detail, /^onnxruntime [\d.]+ \(cpu, \d+ threads?\) for ONNX, PyTorch, Keras and TF.js layers models; (wasm|node) .* for the rest/);
+    assert.match(report.detail, /^onnxruntime [\d.]+ \(cpu, \d+ threads?\) for ONNX, PyTorch, Keras and TF.js models; (wasm|node) .* for the rest/);
     assert.strictEqual(nativeEnabled(), true);
     assert.strictEqual((await initBackend('wasm')).backend, 'wasm');
     assert.strictEqual(nativeEnabled(), false);

@@ -48,6 +48,11 @@ export interface GraphNodePlan {
   /** Set on convolution nodes whose kernel can be drawn as filters. */
   readonly kernel?: NodeKernel;
   /**
+   * The source node's attributes as the file states them, for exporters that write the node again
+   * (a TF.js graph model's AttrValue JSON: onnxRuntime/exportGraphNodes.ts). Absent for ONNX nodes.
+   */
+  readonly attributes?: Readonly<Record<string, unknown>>;
+  /**
    * Runs the operator on its inputs in slot order (runtime values and constants), in the pass the
    * executor runs (guided backpropagation swaps the ReLUs' gradient; guidedRelu.ts nodeRelu).
    */

@@ -454,6 +454,26 @@ function reduceRule(mean: boolean): Rule {
   };
 }
 
+/**
+ * ReduceMax: the gradient to every element equal to its maximum, ties included, as tfjs's max
+ * gradient gives it (a MaxPool's Indices would pick one).
+ */
+const reduceMax: Rule = (c) => {
+  const x = c.node.input[0];
+  const dims = c.facts(x).dims;
+  // Axes moved from an attribute to an input at opset 18.
+  const axes = reduceAxes(c, dims.length, c.node.input.length > 1);
+  if (axes.includes(0)) c.fail('a reduction over the batch');
+  let g = c.gys[0] as string;
+  let y = c.node.output[0];
+  if (intAttr(c.node, 'keepdims', 1) === 0) {
+    g = c.b.one('Unsqueeze', [g, c.b.int64s(axes)]);
+    y = c.b.one('Unsqueeze', [y, c.b.int64s(axes)]);
+  }
+  const atMax = c.b.one('Cast', [c.b.one('Equal', [x, y])], { to: ONNX_DTYPE.FLOAT });
+  return [c.b.one('Mul', [atMax, g])];
+};
+
 const transpose: Rule = (c) => {
   const rank = c.facts(c.node.input[0]).dims.length;
   const perm = intsAttr(c.node, 'perm') ?? [...Array(rank).keys()].reverse();
@@ -586,6 +606,7 @@ const RULES: Record<string, Rule> = {
   GlobalAveragePool: globalAveragePool,
   ReduceMean: reduceRule(true),
   ReduceSum: reduceRule(false),
+  ReduceMax: reduceMax,
   Flatten: reshapeBack,
   Reshape: reshapeBack,
   Squeeze: reshapeBack,

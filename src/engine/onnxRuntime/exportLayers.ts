@@ -15,11 +15,12 @@
 //     average pooling leaves the padding out of its counts (count_include_pad 0);
 //   - Keras flattens and reshapes channels-last: the NCHW value is transposed to NHWC first;
 //   - a Dense layer on a 4-D input mixes channels per pixel: a 1×1 Conv; GlobalMaxPooling2D is a
-//     MaxPool over the whole map (ONNX Runtime's MaxPool has a native gradient, GlobalMaxPool none).
-// A layer with no ONNX form here (or a non-standard class: a custom layer, a graph model's operator
-// node) fails the export with its name and class; the tfjs engine then runs the model and the
-// result says why (nativePasses.ts).
-import type { ModelProto, TensorProto } from '../models/onnx/onnxProto';
+//     ReduceMax over height and width, whose gradient reaches every tied maximum as tfjs's does.
+// A TF.js graph model's node layers are written by exportGraphNodes.ts, each op in TensorFlow's
+// layout between the same NCHW edges. A layer with no ONNX form here (or a non-standard class: a
+// custom layer; a graph-model op without an export) fails the export with its name and class; the
+// tfjs engine then runs the model and the result says why (nativePasses.ts).
+import type { ModelProto } from '../models/onnx/onnxProto';
 import { ONNX_DTYPE } from '../models/onnx/onnxProto';
 import { layerEntries } from '../execution/layers';
 import { innerGraph } from '../execution/graph';
@@ -27,6 +28,8 @@ import type { GraphContainer, GraphLayer, GraphNode } from '../execution/graphIn
 import { nodePlanOf } from '../execution/nodeGraph';
 import * as tf from '../tf';
 import { GraphBuilder } from './protoGraph';
+import { convKernel, denseAsConvKernel, depthwiseKernel, weightInit } from './exportWeights';
+import { exportGraphNode } from './exportGraphNodes';
 import type { OnnxSource } from './sources';
 
 /** The opset the exported graph declares (the native engine raises it to 16 for its rewrites). */
@@ -155,13 +158,16 @@ class LayersExporter {
     const fail = (why: string): never => {
       throw new ExportUnsupported(`layer "${layer.name}" (${className}) ${why}`);
     };
-    if (nodePlanOf(layer as unknown as tf.layers.Layer)) {
-      fail('is an operator of a TF.js graph model, which is not exported to ONNX (ONNX Runtime runs ONNX, PyTorch, Keras and TF.js layers models)');
+    const outShapes = node.outputTensors.map((t) => t.shape);
+    const plan = nodePlanOf(layer as unknown as tf.layers.Layer);
+    if (plan) {
+      // A TF.js graph model's operator node (ONNX models never get here: they bring their own graph).
+      if (outShapes.length !== 1) fail(`gives ${outShapes.length} outputs`);
+      return [{ name: exportGraphNode(this.b, plan, args, outShapes[0], fail), shape: outShapes[0] }];
     }
     const write = WRITERS[className];
     if (!write) fail('has no ONNX export');
     if (!isStandardLayer(layer, className)) fail('is a custom class, not the tfjs-layers one');
-    const outShapes = node.outputTensors.map((t) => t.shape);
     const exported = (write as Writer)({ b: this.b, layer, args, outShapes, fail });
     return exported.map((name, i) => ({ name, shape: outShapes[i] }));
   }
@@ -200,61 +206,6 @@ function valuesOf(weight: Weight | null | undefined, what: string, c: WriteConte
   const tensor = (weight as Weight).read();
   if (tensor.dtype !== 'float32') c.fail(`has a ${tensor.dtype} ${what}`);
   return tensor.dataSync() as Float32Array;
-}
-
-/** A float initializer stored as raw little-endian bytes (compact to encode, as exporters write weights). */
-function weightInit(b: GraphBuilder, values: Float32Array, dims: number[]): string {
-  const name = b.fresh('weight');
-  const copy = new Float32Array(values);
-  const tensor: TensorProto = {
-    name,
-    dims,
-    dataType: ONNX_DTYPE.FLOAT,
-    rawData: new Uint8Array(copy.buffer),
-    floatData: [],
-    int32Data: [],
-    int64Data: [],
-    doubleData: [],
-    externalData: [],
-  };
-  b.initializers.push(tensor);
-  return name;
-}
-
-/** A Conv2D kernel [kh, kw, in, out] as ONNX's [out, in, kh, kw]. */
-function convKernel(kernel: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
-  const out = new Float32Array(kernel.length);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let i = 0; i < cin; i++) {
-        const from = ((y * kw + x) * cin + i) * cout;
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = kernel[from + o];
-      }
-    }
-  }
-  return out;
-}
-
-/** A depthwise kernel [kh, kw, C, M] as a grouped Conv's [C·M, 1, kh, kw] (output channel c·M + m, as TensorFlow orders it). */
-function depthwiseKernel(kernel: Float32Array, [kh, kw, channels, multiplier]: number[]): Float32Array {
-  const out = new Float32Array(kernel.length);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let ch = 0; ch < channels; ch++) {
-        for (let m = 0; m < multiplier; m++) out[((ch * multiplier + m) * kh + y) * kw + x] = kernel[((y * kw + x) * channels + ch) * multiplier + m];
-      }
-    }
-  }
-  return out;
-}
-
-/** A Dense kernel [in, out] as a 1×1 Conv's [out, in, 1, 1]. */
-function denseAsConvKernel(kernel: Float32Array, cin: number, cout: number): Float32Array {
-  const out = new Float32Array(kernel.length);
-  for (let i = 0; i < cin; i++) {
-    for (let o = 0; o < cout; o++) out[o * cin + i] = kernel[i * cout + o];
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,9 +421,10 @@ function pooling(opType: 'MaxPool' | 'AveragePool'): Writer {
 function globalPooling(max: boolean): Writer {
   return (c) => {
     const x = spatialInput(c);
-    const [, h, w] = x.shape as [null, number, number, number];
-    const pooled = max ? c.b.one('MaxPool', [x.name], { kernel_shape: [h, w], strides: [1, 1], pads: [0, 0, 0, 0] }) : c.b.one('GlobalAveragePool', [x.name]);
-    return [c.b.one('Flatten', [pooled], { axis: 1 })];
+    // tfjs's max over height and width gives the gradient to every tied maximum (a channel
+    // saturated at a ReLU6's cap): ReduceMax's rule does too, a whole-map MaxPool's picks one.
+    if (max) return [c.b.one('ReduceMax', [x.name], { axes: [2, 3], keepdims: 0 })];
+    return [c.b.one('Flatten', [c.b.one('GlobalAveragePool', [x.name])], { axis: 1 })];
   };
 }
 

@@ -3,8 +3,9 @@
 // and returning tfjs tensors so every method runs unchanged on top. One per explained output of a
 // loaded model (nativeFor). It keeps the last forward passes per image and layer,
 // as forwardCache.ts does for the tfjs engine: another class or method at a layer costs one short
-// backward pass. A model without an ONNX graph of its own (Keras, TF.js layers, code models) is
-// exported to one from its layers first (exportLayers.ts), once per model. Any failure here (an operator without a native gradient, a graph ONNX Runtime
+// backward pass. A model without an ONNX graph of its own (Keras, TF.js layers and graph models,
+// code models) is exported to one from its layers first (exportLayers.ts; a graph model's node
+// layers through exportGraphNodes.ts), once per model. Any failure here (an operator without a native gradient, a graph ONNX Runtime
 // refuses) is the caller's cue to run that pass on the tfjs engine instead, and to say so.
 import * as tf from '../tf';
 import type { OutputHead } from '../models/outputKinds';

@@ -21,17 +21,7 @@ import { resizeImages, type ResizeMethod } from '../../execution/resize';
 import { stridedSlice, stridedSliceShape } from '../../execution/stridedSlice';
 import { notAClassifier } from '../outputs';
 import * as tf from '../../tf';
-
-interface AttrValue {
-  i?: string | number;
-  f?: number;
-  b?: boolean;
-  s?: string;
-  type?: string;
-  list?: { i?: (string | number)[]; s?: string[]; f?: number[] };
-  tensor?: unknown;
-  shape?: { dim?: { size?: string | number }[]; unknownRank?: boolean };
-}
+import { Attrs, type AttrValue } from './tfAttrs';
 
 interface TfNode {
   name: string;
@@ -42,30 +32,6 @@ interface TfNode {
 
 /** A TensorFlow op on its inputs; `pass` says whether its ReLUs run guided (guidedRelu.ts nodeRelu). */
 type TfOp = (inputs: tf.Tensor[], attr: Attrs, node: TfNode, pass?: NodePass) => tf.Tensor[];
-
-class Attrs {
-  constructor(private readonly attr: Record<string, AttrValue>) {}
-  int(name: string, fallback: number): number {
-    const v = this.attr[name]?.i;
-    return v === undefined ? fallback : Number(v);
-  }
-  float(name: string, fallback: number): number {
-    return this.attr[name]?.f ?? fallback;
-  }
-  bool(name: string, fallback: boolean): boolean {
-    return this.attr[name]?.b ?? fallback;
-  }
-  string(name: string, fallback: string): string {
-    const v = this.attr[name]?.s;
-    return v === undefined ? fallback : Buffer.from(v, 'base64').toString('utf8');
-  }
-  ints(name: string): number[] | undefined {
-    return this.attr[name]?.list?.i?.map(Number);
-  }
-  strings(name: string): string[] {
-    return (this.attr[name]?.list?.s ?? []).map((v) => Buffer.from(v, 'base64').toString('utf8'));
-  }
-}
 
 /** Refuses a result larger than MAX_TENSOR_ELEMENTS before computing it (ops whose output can outgrow their inputs). */
 function checkSize(node: TfNode, shape: readonly number[]): void {
@@ -534,7 +500,7 @@ async function loadGraphModel(file: string, overrides: Preprocessing): Promise<M
         const value = constants.get(name) as tf.Tensor;
         return { constant: tf.clone(value), weight: name in weights && value.dtype === 'float32' };
       });
-      plans.push({ info: { name: giveName(node.name), opType: node.op }, runtimeInputs, slots, outputs: [node.name], run, kernel: TF_KERNELS.get(node.op) });
+      plans.push({ info: { name: giveName(node.name), opType: node.op }, runtimeInputs, slots, outputs: [node.name], run, kernel: TF_KERNELS.get(node.op), attributes: node.attr ?? {} });
       runtime.add(node.name);
     }
     const outputValues = declaredOutputs.map((output) => {

@@ -9,6 +9,7 @@
 // The exported graph's outputs equal tfjs's, every method's map on ONNX Runtime equals the wasm
 // engine's, and an op without an export runs the model on the tfjs engine, saying which node.
 import * as assert from 'assert';
+import { assertSameResult, DEFAULT_TOLERANCE, maxDifference } from './fixtures/sameMaps';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -28,8 +29,6 @@ const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURE = path.join(REPO, 'test', 'fixtures', 'graph-model', 'model.json');
 const OPTIONS = { samples: 4, steps: 6 };
 // As onnxRuntime.test.ts compares the native engine with the wasm one.
-const TOLERANCE: Partial<Record<MethodName, number>> = { 'integrated-gradients': 5e-3 };
-const DEFAULT_TOLERANCE = 1e-4;
 
 function values(count: number, seed: number, scale: number): number[] {
   const random = seededRandom(seed);
@@ -134,12 +133,6 @@ function eluGraph(folder: string): string {
   return writeGraphModel(folder, { hwc: [8, 8, 3], consts, nodes });
 }
 
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.strictEqual(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 const runtime = loadOnnxRuntime();
 
@@ -249,18 +242,7 @@ describe('ONNX export of TF.js graph models', function () {
           const expected = reference[i];
           assert.strictEqual(result.details?.nativeFallback, undefined, `${label}: ${result.details?.nativeFallback}`);
           assert.strictEqual(result.backend, 'onnxruntime', label);
-          assert.strictEqual(result.classIndex, expected.classIndex, label);
-          assert.ok(Math.abs(result.score - expected.score) <= 1e-4 * Math.max(1, Math.abs(expected.score)), `${label}: score ${result.score} vs ${expected.score}`);
-          const tolerance = TOLERANCE[request.method] ?? DEFAULT_TOLERANCE;
-          const rawRange = Math.max(...expected.layerCam.data) - Math.min(...expected.layerCam.data);
-          if (rawRange > 1e-4 * Math.max(1, Math.abs(expected.score))) {
-            const difference = maxDifference(result.cam.data, expected.cam.data);
-            assert.ok(difference <= tolerance, `${label}: maps differ by ${difference} (tolerance ${tolerance})`);
-          } else {
-            // A map of float32 noise: its raw values agree to float32 precision (as onnxRuntime.test.ts).
-            const difference = maxDifference(result.layerCam.data, expected.layerCam.data);
-            assert.ok(difference <= 1e-6 * Math.max(1, Math.abs(expected.score)), `${label}: raw maps differ by ${difference}`);
-          }
+          assertSameResult(result, expected, request.method, label);
         }
       } finally {
         model.dispose();

@@ -4,6 +4,7 @@
 // ONNX export runs on the tfjs engine with the reason in the result (graph models:
 // graphModelExport.test.ts).
 import * as assert from 'assert';
+import { assertSameResult, DEFAULT_TOLERANCE, maxDifference } from './fixtures/sameMaps';
 import * as path from 'path';
 import { explain, initBackend, loadModel, readImage, wrapModel, type LoadedModel } from '../../src/engine/index';
 import { encodeModelProto } from '../../src/engine/models/onnx/onnxProto';
@@ -17,8 +18,6 @@ import * as tf from '../../src/engine/tf';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const OPTIONS = { samples: 4, steps: 6 };
-const TOLERANCE: Partial<Record<MethodName, number>> = { 'integrated-gradients': 5e-3 };
-const DEFAULT_TOLERANCE = 1e-4;
 
 type Sym = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
@@ -93,12 +92,6 @@ function inMemory(model: tf.LayersModel): LoadedModel {
   return wrapModel(model, { path: `/memory/${model.name}/model.json`, labels: null, labelsSource: null, preprocessing: {}, sidecar: null });
 }
 
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.strictEqual(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 /** The exported graph run by ONNX Runtime on NHWC inputs (transposed to its NCHW input), every output. */
 async function runExported(ort: OrtModule, model: tf.LayersModel, input: tf.Tensor4D): Promise<Float32Array[]> {
@@ -202,18 +195,7 @@ describe('ONNX export of tf.layers models', function () {
           assert.strictEqual(result.details?.nativeFallback, undefined, `${method}: ${result.details?.nativeFallback}`);
           assert.strictEqual(result.backend, 'onnxruntime', method);
           const expected = reference.get(method) as CamResult;
-          assert.strictEqual(result.classIndex, expected.classIndex, method);
-          assert.ok(Math.abs(result.score - expected.score) <= 1e-4 * Math.max(1, Math.abs(expected.score)), `${method}: score ${result.score} vs ${expected.score}`);
-          const rawRange = Math.max(...expected.layerCam.data) - Math.min(...expected.layerCam.data);
-          if (rawRange > 1e-4 * Math.max(1, Math.abs(expected.score))) {
-            const tolerance = TOLERANCE[method] ?? DEFAULT_TOLERANCE;
-            const difference = maxDifference(result.cam.data, expected.cam.data);
-            assert.ok(difference <= tolerance, `${method}: maps differ by ${difference} (tolerance ${tolerance})`);
-          } else {
-            // A map of float32 noise: its raw values agree to float32 precision (onnxRuntime.test.ts).
-            const difference = maxDifference(result.layerCam.data, expected.layerCam.data);
-            assert.ok(difference <= 1e-6 * Math.max(1, Math.abs(expected.score)), `${method}: raw maps differ by ${difference}`);
-          }
+          assertSameResult(result, expected, method);
         }
       } finally {
         model.dispose();

@@ -3,6 +3,7 @@
 // hand-built graph that crosses every operator it differentiates, batches equal single images,
 // and an operator without a native gradient sends the request to the tfjs engine, which says so.
 import * as assert from 'assert';
+import { assertSameResult, DEFAULT_TOLERANCE, maxDifference } from './fixtures/sameMaps';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,19 +23,6 @@ const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURES = ['sample_cnn', 'resnet18', 'mobilenet_v2', 'tiny_cnn', 'tiny_cnn_unfolded'].map((name) => path.join(REPO, 'test', 'fixtures', 'onnx', name, `${name}.onnx`));
 /** Small sampling counts: the comparison is of the engines, not of the methods' convergence. */
 const OPTIONS = { samples: 4, steps: 6 };
-/**
- * Largest difference allowed between the two engines' maps (both scaled to [0, 1]): float32 sums
- * in another order. Integrated Gradients adds its steps' gradients, so its rounding adds up.
- */
-const TOLERANCE: Partial<Record<MethodName, number>> = { 'integrated-gradients': 5e-3 };
-const DEFAULT_TOLERANCE = 1e-4;
-
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.strictEqual(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 const available = !('failure' in loadOnnxRuntime());
 
@@ -94,19 +82,7 @@ describe('ONNX Runtime engine', function () {
             continue;
           }
           assert.ok(expected);
-          assert.strictEqual(result.classIndex, expected.classIndex, method);
-          assert.ok(Math.abs(result.score - expected.score) <= 1e-4 * Math.max(1, Math.abs(expected.score)), `${method}: score ${result.score} vs ${expected.score}`);
-          const tolerance = TOLERANCE[method] ?? DEFAULT_TOLERANCE;
-          const rawRange = Math.max(...expected.layerCam.data) - Math.min(...expected.layerCam.data);
-          if (rawRange > 1e-4 * Math.max(1, Math.abs(expected.score))) {
-            const difference = maxDifference(result.cam.data, expected.cam.data);
-            assert.ok(difference <= tolerance, `${method}: maps differ by ${difference} (tolerance ${tolerance})`);
-          } else {
-            // A map of float32 noise (occlusion on a random network barely moves the score):
-            // scaling it to [0, 1] would compare the noise; its raw values agree to float32 precision.
-            const difference = maxDifference(result.layerCam.data, expected.layerCam.data);
-            assert.ok(difference <= 1e-6 * Math.max(1, Math.abs(expected.score)), `${method}: raw maps differ by ${difference}`);
-          }
+          assertSameResult(result, expected, method);
           compared.push(method);
         }
       } finally {

@@ -70,7 +70,10 @@ describe('CNN Lens compare view in code-server (end to end)', function () {
     const wide = wideModel();
     await saveLayersModel(wide, path.join(workspace, 'wide'));
     wide.dispose();
-    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'code-server.log') }));
+    // The tfjs engine on wasm: this suite checks its helper worker sharing SmoothGrad and the estimate's
+    // confirmation before a long Score-CAM, which ONNX Runtime (the default where it loads; the
+    // Grad-CAM and layer suites run it) makes short enough to need none.
+    ({ server, browser } = await startWorkbench(sandbox, { logFile: path.join(ARTIFACTS, 'code-server.log'), settings: { 'cnnLens.backend': 'wasm' } }));
     page = await openWorkspace(browser, server.url, workspace);
   });
 

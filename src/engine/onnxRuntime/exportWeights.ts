@@ -37,17 +37,12 @@ export function convKernel(kernel: Float32Array, [kh, kw, cin, cout]: number[]):
   return out;
 }
 
-/** A depthwise kernel [kh, kw, C, M] as a grouped Conv's [C·M, 1, kh, kw] (output channel c·M + m, as TensorFlow orders it). */
+/**
+ * A depthwise kernel [kh, kw, C, M] as a grouped Conv's [C·M, 1, kh, kw] (output channel c·M + m,
+ * as TensorFlow orders it): its values in memory are a Conv2D kernel [kh, kw, 1, C·M].
+ */
 export function depthwiseKernel(kernel: Float32Array, [kh, kw, channels, multiplier]: number[]): Float32Array {
-  const out = new Float32Array(kernel.length);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let ch = 0; ch < channels; ch++) {
-        for (let m = 0; m < multiplier; m++) out[((ch * multiplier + m) * kh + y) * kw + x] = kernel[((y * kw + x) * channels + ch) * multiplier + m];
-      }
-    }
-  }
-  return out;
+  return convKernel(kernel, [kh, kw, 1, channels * multiplier]);
 }
 
 /** A Dense kernel [in, out] as a 1×1 Conv's [out, in, 1, 1]. */

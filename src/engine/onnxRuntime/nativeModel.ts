@@ -12,7 +12,7 @@
 import type * as Ort from 'onnxruntime-node';
 import type { ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../models/onnx/onnxProto';
 import { encodeInitializers, encodeModelWithInitializers, ONNX_DTYPE } from '../models/onnx/onnxProto';
-import { tensorFromProto } from '../models/onnx/tensors';
+import { initializerValues } from '../models/onnx/tensors';
 import { appendBackward, UnsupportedGradient } from './backward';
 import { withPadsKeptBeforeMaxPools } from './padFusion';
 import { ELEM_TYPE_OF, GraphBuilder, GraphIndex, type ValueFacts } from './protoGraph';
@@ -425,18 +425,6 @@ interface CutPlan {
   readonly rank: number;
   /** Name of the forward graph's NHWC copy of the layer's output. */
   readonly activationOut: string;
-}
-
-/** A small initializer's values (weights are never read: their gradients are not built). */
-function initializerValues(init: TensorProto): Float32Array | undefined {
-  try {
-    const tensor = tensorFromProto(init, init.name ?? '');
-    const values = tensor.dataSync();
-    tensor.dispose();
-    return Float32Array.from(values);
-  } catch {
-    return undefined;
-  }
 }
 
 function permAttr(perm: number[]): NodeProto['attribute'][number] {

@@ -9,7 +9,7 @@
 // zero, so such Pads pad with −0 instead, which equals 0 in every comparison and sum.
 import type { ModelProto, NodeProto, TensorProto } from '../models/onnx/onnxProto';
 import { ONNX_DTYPE } from '../models/onnx/onnxProto';
-import { tensorFromProto } from '../models/onnx/tensors';
+import { initializerValues } from '../models/onnx/tensors';
 
 const NEGATIVE_ZERO = 'cnnlens/negative_zero';
 
@@ -27,7 +27,8 @@ export function withPadsKeptBeforeMaxPools(proto: ModelProto): ModelProto {
     if (!name) return true; // an absent constant_value pads with 0
     const tensor = constants.get(name);
     if (!tensor) return false; // computed at run time: never fused
-    return isZeroScalar(tensor);
+    const values = initializerValues(tensor);
+    return values !== undefined && values.length === 1 && Object.is(values[0], 0);
   };
   let rewritten = false;
   const nodes: NodeProto[] = graph.node.map((node) => {
@@ -40,15 +41,4 @@ export function withPadsKeptBeforeMaxPools(proto: ModelProto): ModelProto {
   if (!rewritten) return proto;
   const negativeZero: TensorProto = { name: NEGATIVE_ZERO, dims: [], dataType: ONNX_DTYPE.FLOAT, floatData: [-0], int32Data: [], int64Data: [], doubleData: [], externalData: [] };
   return { ...proto, graph: { ...graph, node: nodes, initializer: [...graph.initializer, negativeZero] } };
-}
-
-function isZeroScalar(tensor: TensorProto): boolean {
-  try {
-    const value = tensorFromProto(tensor, tensor.name ?? '');
-    const values = value.dataSync();
-    value.dispose();
-    return values.length === 1 && Object.is(values[0], 0);
-  } catch {
-    return false;
-  }
 }

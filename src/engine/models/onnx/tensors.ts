@@ -129,3 +129,15 @@ function heldValues(proto: TensorProto, type: number): number {
       return proto.int32Data.length; // int32, float16 bits, uint8, int8, bool
   }
 }
+
+/** A small initializer's values as floats, or undefined when it cannot be read (the native engine's probe and rewrites). */
+export function initializerValues(init: TensorProto): Float32Array | undefined {
+  try {
+    const tensor = tensorFromProto(init, init.name ?? '');
+    const values = tensor.dataSync();
+    tensor.dispose();
+    return Float32Array.from(values);
+  } catch {
+    return undefined;
+  }
+}

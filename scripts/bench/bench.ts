@@ -395,7 +395,7 @@ async function main(): Promise<void> {
   const metricsModels: MetricsModel[] = [
     ...(['wasm', 'onnxruntime'] as const).map((backend) => ({ name: 'sample', file: SAMPLE_MODEL, backend, compare: true })),
     ...(paths.mobilenetv2 ? [{ name: 'mobilenetv2', file: paths.mobilenetv2, backend: 'wasm' as const }, { name: 'mobilenetv2', file: paths.mobilenetv2, backend: 'onnxruntime' as const }] : []),
-    ...(onnxFiles ? Object.entries(onnxFiles).map(([name, file]) => ({ name: `${name} (ONNX)`, file, backend: 'onnxruntime' as const })) : []),
+    ...(onnxFiles ? Object.entries(onnxFiles).map(([name, file]) => ({ name, source: 'ONNX', file, backend: 'onnxruntime' as const })) : []),
   ];
   const metricsRows = await benchMetrics(metricsModels, image, Math.min(RUNS, 5));
   console.log('bench: PyTorch model.py open and save…');
@@ -476,7 +476,7 @@ async function main(): Promise<void> {
   }
   lines.push('', 'Faithfulness metrics of one Grad-CAM map (86 scored inputs, 18 of them ROAD imputations), and a Compare of every method with its metrics (median ms; the engine the results name):', '');
   lines.push(...metricsTable(metricsRows));
-  targets.push(...metricsTargets(metricsRows.map((r) => ({ ...r, model: r.model.replace(' (ONNX)', '') }))));
+  targets.push(...metricsTargets(metricsRows));
   const resnetWasm = rows.find((r) => r.model === 'resnet18' && r.backend === 'wasm');
   if (resnetWasm?.methods.smoothgrad16 !== undefined) {
     const shared = resnetWasm.withHelpers?.methods.smoothgrad16;

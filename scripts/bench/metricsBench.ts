@@ -14,6 +14,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 export interface MetricsRow {
   model: string;
+  /** Where the network came from when not the engine's own build (an ONNX export): shown, not compared. */
+  source?: string;
   /** The backend the results name. */
   engine: string;
   /** Median of the metrics' own time (FaithfulnessMetrics.timeMs) for one Grad-CAM map. */
@@ -24,6 +26,7 @@ export interface MetricsRow {
 
 export interface MetricsModel {
   name: string;
+  source?: string;
   file: string;
   backend: BackendName;
   /** Time a Compare of every method too (minutes on a 224² network: Score-CAM alone is). */
@@ -54,7 +57,7 @@ export async function benchMetrics(models: MetricsModel[], image: RgbaImage, run
         if (i > 0) times.push(result.metrics.timeMs);
         backend = result.backend;
       }
-      const row: MetricsRow = { model: entry.name, engine: backend, metrics: median(times) };
+      const row: MetricsRow = { model: entry.name, ...(entry.source ? { source: entry.source } : {}), engine: backend, metrics: median(times) };
       if (entry.compare) {
         await engine.compareMethods(model, image, METHOD_NAMES, { metrics: true });
         const compares: number[] = [];
@@ -80,7 +83,7 @@ export function metricsTable(rows: MetricsRow[]): string[] {
   return [
     `| model | engine | metrics of one map | Compare of all ${METHOD_NAMES.length} methods with metrics |`,
     '|---|---|---:|---:|',
-    ...rows.map((r) => `| ${r.model} | ${r.engine} | ${f(r.metrics)} | ${f(r.compare)} |`),
+    ...rows.map((r) => `| ${r.model}${r.source ? ` (${r.source})` : ''} | ${r.engine} | ${f(r.metrics)} | ${f(r.compare)} |`),
   ];
 }
 
@@ -115,8 +118,8 @@ if (require.main === module) {
         { name: 'sample', file: sample, backend: 'wasm', compare: true },
         { name: 'sample', file: sample, backend: 'onnxruntime', compare: true },
         ...(process.argv.includes('--layers-models') ? [{ name: 'mobilenetv2', file: path.join(os.tmpdir(), 'cnn-lens-bench', 'mobilenetv2', 'model.json'), backend: 'onnxruntime' as const }] : []),
-        { name: 'mobilenetv2', file: path.join(onnx, 'mobilenetv2.onnx'), backend: 'onnxruntime' },
-        { name: 'resnet18', file: path.join(onnx, 'resnet18.onnx'), backend: 'onnxruntime' },
+        { name: 'mobilenetv2', source: 'ONNX', file: path.join(onnx, 'mobilenetv2.onnx'), backend: 'onnxruntime' },
+        { name: 'resnet18', source: 'ONNX', file: path.join(onnx, 'resnet18.onnx'), backend: 'onnxruntime' },
       ],
       image,
       runs,
